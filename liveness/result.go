@@ -1,0 +1,109 @@
+package liveness
+
+// Version names the engine; it changes whenever scores may change for the same input.
+const Version = "bonafide-engine/0.1.0"
+
+// Resolution statuses, as Oz names them.
+const (
+	StatusSuccess  = "SUCCESS"
+	StatusDeclined = "DECLINED"
+)
+
+// Reason codes. Each result lists the ones that apply, with a sentence for people.
+const (
+	ReasonNoFace          = "NO_FACE"
+	ReasonMultipleFaces   = "MULTIPLE_FACES"
+	ReasonChallengeNotMet = "CHALLENGE_NOT_MET"
+	ReasonPassiveAttack   = "PASSIVE_ATTACK"
+	ReasonFlatSurface     = "FLAT_SURFACE"
+	ReasonIdentityChanged = "IDENTITY_CHANGED"
+	ReasonLowContext      = "PASSIVE_LOW_CONTEXT"
+	ReasonFaceTooSmall    = "FACE_TOO_SMALL"
+	ReasonBlurred         = "BLURRED"
+	ReasonTooDark         = "TOO_DARK"
+	ReasonOverexposed     = "OVEREXPOSED"
+	ReasonNotFrontal      = "NOT_FRONTAL"
+	ReasonFaceLost        = "FACE_PARTLY_MISSING"
+)
+
+// Reason is one reason code with its explanation.
+type Reason struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// MediaInfo describes the analysed media.
+type MediaInfo struct {
+	Kind     string  `json:"kind"` // image, video, shot_set
+	Format   string  `json:"format"`
+	Codec    string  `json:"codec,omitempty"`
+	Width    int     `json:"width"`
+	Height   int     `json:"height"`
+	Duration float64 `json:"duration,omitempty"`
+	FPS      float64 `json:"fps,omitempty"`
+	Frames   int     `json:"frames"` // frames analysed
+}
+
+// ModelInfo names a model used and its content hash.
+type ModelInfo struct {
+	Name   string `json:"name"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+}
+
+// EngineInfo lets anyone trace a score to the code and models that made it.
+type EngineInfo struct {
+	Version     string      `json:"version"`
+	Calibration string      `json:"calibration"`
+	Models      []ModelInfo `json:"models"`
+}
+
+// BestShot is the frame chosen as the best view of the face.
+type BestShot struct {
+	Frame   int     `json:"frame"`
+	Time    float64 `json:"time"`
+	Box     Box     `json:"box"`
+	Quality float64 `json:"quality"`
+	JPEG    []byte  `json:"-"` // the face crop (1.6x the box), JPEG
+}
+
+// Result is the engine's verdict on one media.
+type Result struct {
+	ConfidenceSpoofing float64       `json:"confidence_spoofing"`
+	ResolutionStatus   string        `json:"resolution_status"`
+	Threshold          float64       `json:"threshold"`
+	Reasons            []Reason      `json:"reasons"`
+	Signals            []Signal      `json:"signals"`
+	Challenges         []Challenge   `json:"challenges"`
+	Tags               []string      `json:"tags"`
+	Media              MediaInfo     `json:"media"`
+	BestShot           *BestShot     `json:"best_shot"`
+	Frames             []FrameResult `json:"frames"`
+	Engine             EngineInfo    `json:"engine"`
+	Timing             Timing        `json:"timing"`
+}
+
+// Timing says where the time went, in milliseconds.
+type Timing struct {
+	TotalMS float64 `json:"total_ms"`
+}
+
+// HasReason reports whether the result carries the code.
+func (r *Result) HasReason(code string) bool {
+	for _, x := range r.Reasons {
+		if x.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Signal returns the named signal, or nil.
+func (r *Result) Signal(name string) *Signal {
+	for i := range r.Signals {
+		if r.Signals[i].Name == name {
+			return &r.Signals[i]
+		}
+	}
+	return nil
+}

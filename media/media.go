@@ -1,0 +1,332 @@
+// Package media turns uploaded bytes into frames for the liveness engine.
+//
+// It accepts three kinds of media: a still image (JPEG, PNG, WebP, BMP), a video (MP4, MOV, WebM, MKV,
+// AVI, MPEG; decoded by the ffmpeg program) and a shot set (a zip of JPEG/PNG frames, as the Oz Web SDK
+// sends). Every input is identified by its bytes, never its name, and held to Limits before anything
+// large is allocated or any long work starts. Each problem with a media is reported as an *Error whose
+// Code says what went wrong and whose message a person can read.
+//
+// Use:
+//
+//	d := media.NewDecoder(media.DefaultLimits())
+//	m, err := d.Open(ctx, "clip.mp4", data)
+//	if err != nil { ... }
+//	defer m.Close()
+//	err = m.Frames(ctx, func(f media.Frame) error { ...; return nil })
+package media
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind is the kind of a media.
+type Kind string
+
+// Kinds of media.
+const (
+	Image   Kind = "image"
+	Video   Kind = "video"
+	ShotSet Kind = "shot_set"
+)
+
+// Limits bound the size of the work one media may cause. A zero field means its default (see
+// DefaultLimits).
+type Limits struct {
+	MaxFileBytes     int64         // larger input -> CodeTooLarge
+	MaxPixels        int64         // width*height of an image (checked from its header before decoding) or of a video's pictures -> CodeTooManyPixels
+	MaxFrames        int           // frames taken from a video or a shot set, evenly spaced
+	MaxVideoSeconds  float64       // longer video -> CodeTooLong
+	MaxFrameSide     int           // every produced frame is downscaled (aspect kept) so its long side <= this
+	MaxZipEntries    int           // entries in a shot set, of any kind
+	MaxZipEntryBytes int64         // uncompressed size of one entry
+	MaxZipTotalBytes int64         // uncompressed size of all entries
+	MaxZipRatio      float64       // uncompressed/compressed size of one entry (zip bomb)
+	Timeout          time.Duration // bounds Open (probing) and, separately, Frames (decoding) -> CodeTimeout
+}
+
+// DefaultLimits returns the limits used when a field of Limits is zero.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxFileBytes:     15 << 20,
+		MaxPixels:        50_000_000,
+		MaxFrames:        50,
+		MaxVideoSeconds:  30,
+		MaxFrameSide:     1280,
+		MaxZipEntries:    200,
+		MaxZipEntryBytes: 15 << 20,
+		MaxZipTotalBytes: 200 << 20,
+		MaxZipRatio:      100,
+		Timeout:          60 * time.Second,
+	}
+}
+
+// withDefaults fills the zero fields of l from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	def := DefaultLimits()
+	fill := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	fill(&l.MaxFileBytes, def.MaxFileBytes)
+	fill(&l.MaxPixels, def.MaxPixels)
+	fill(&l.MaxZipEntryBytes, def.MaxZipEntryBytes)
+	fill(&l.MaxZipTotalBytes, def.MaxZipTotalBytes)
+	if l.MaxFrames <= 0 {
+		l.MaxFrames = def.MaxFrames
+	}
+	if l.MaxVideoSeconds <= 0 {
+		l.MaxVideoSeconds = def.MaxVideoSeconds
+	}
+	if l.MaxFrameSide <= 0 {
+		l.MaxFrameSide = def.MaxFrameSide
+	}
+	if l.MaxZipEntries <= 0 {
+		l.MaxZipEntries = def.MaxZipEntries
+	}
+	if l.MaxZipRatio <= 0 {
+		l.MaxZipRatio = def.MaxZipRatio
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = def.Timeout
+	}
+	return l
+}
+
+// Info describes an opened media.
+type Info struct {
+	Kind          Kind
+	Format        string   // "jpeg","png","webp","bmp","mp4","mov","webm","mkv","avi","mpeg","zip"
+	Codec         string   // video codec name from ffprobe ("h264","vp8",...), "" for images and shot sets
+	Width, Height int      // display size after EXIF orientation / rotation metadata, before MaxFrameSide (shot sets: the first entry used)
+	Orientation   int      // EXIF orientation 1..8 (images; shot sets: the first entry used), 0 if none
+	Rotation      int      // video rotation in degrees clockwise from metadata (0,90,180,270)
+	Duration      float64  // seconds (video)
+	FPS           float64  // average frame rate (video), 0 if unknown
+	Frames        int      // how many frames Frames() will produce (an upper bound for video)
+	Entries       []string // shot-set entry names used, in order
+}
+
+// Frame is one decoded picture.
+type Frame struct {
+	Index int     // 0-based order
+	Time  float64 // seconds from start for video (the start of the frame's slot; the frame is the first at or after it); 0 for an image; for shot sets, the position of the entry among all usable entries
+	Name  string  // entry name for shot sets
+	Image *image.RGBA
+}
+
+// Decoder opens media. Its fields may be set before first use and not changed afterwards; it is safe
+// for concurrent use by many goroutines.
+type Decoder struct {
+	Limits  Limits
+	FFmpeg  string // path or name of ffmpeg; default "ffmpeg"
+	FFprobe string // path or name of ffprobe; default "ffprobe"
+	TempDir string // where video inputs are written for ffmpeg; default os.TempDir()
+
+	codecsMu sync.Mutex
+	codecs   map[string]bool // video codecs ffmpeg can decode, once known
+}
+
+// NewDecoder returns a Decoder with the given limits and the ffmpeg/ffprobe found on $PATH.
+func NewDecoder(l Limits) *Decoder {
+	return &Decoder{Limits: l, FFmpeg: "ffmpeg", FFprobe: "ffprobe"}
+}
+
+func (d *Decoder) ffmpeg() string {
+	if d.FFmpeg == "" {
+		return "ffmpeg"
+	}
+	return d.FFmpeg
+}
+
+func (d *Decoder) ffprobe() string {
+	if d.FFprobe == "" {
+		return "ffprobe"
+	}
+	return d.FFprobe
+}
+
+func (d *Decoder) tempDir() string {
+	if d.TempDir == "" {
+		return os.TempDir()
+	}
+	return d.TempDir
+}
+
+// Media is an opened media, ready to produce frames. Close it when done.
+type Media struct {
+	name   string
+	limits Limits
+	info   Info
+	used   atomic.Bool
+
+	// image
+	data []byte
+	img  imageHeader
+
+	// video
+	dec     *Decoder
+	video   videoStream
+	path    string // temp file holding the video
+	demuxer string // ffmpeg's name for its container
+	outW    int    // size of the frames ffmpeg writes
+	outH    int
+
+	// shot set
+	zip     *zip.Reader
+	entries []zipEntry
+	first   []byte // the bytes of entries[0], read by Open
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open identifies data by its bytes (name is only used in messages), checks it against the limits and
+// reads its header: an image's size and orientation (not its pixels), a video's streams (ffprobe), a
+// shot set's directory. The returned Media must be closed.
+func (d *Decoder) Open(ctx context.Context, name string, data []byte) (*Media, error) {
+	l := d.Limits.withDefaults()
+	if len(data) == 0 {
+		return nil, newError(CodeEmpty, name, nil, "the file is empty")
+	}
+	if int64(len(data)) > l.MaxFileBytes {
+		return nil, newError(CodeTooLarge, name, nil, "the file is %s, more than the %s allowed",
+			byteSize(int64(len(data))), byteSize(l.MaxFileBytes))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, context.Cause(ctx))
+	}
+	sn := sniff(data)
+	switch sn.kind {
+	case Image:
+		hdr, err := probeImage(name, sn.format, data, l)
+		if err != nil {
+			return nil, err
+		}
+		w, h := hdr.displaySize()
+		return &Media{
+			name: name, limits: l, data: data, img: hdr,
+			info: Info{Kind: Image, Format: sn.format, Width: w, Height: h, Orientation: hdr.orientation, Frames: 1},
+		}, nil
+	case Video:
+		return d.openVideo(ctx, name, data, sn, l)
+	case ShotSet:
+		return openShotSet(ctx, name, data, l)
+	}
+	if len(sn.what) > 6 && sn.what[len(sn.what)-6:] == " image" {
+		return nil, newError(CodeUnsupported, name, nil, "the file is %s; images must be JPEG, PNG, WebP or BMP", sn.what)
+	}
+	return nil, newError(CodeUnsupported, name, nil, "the file is %s, not a video or image", sn.what)
+}
+
+// byteSize formats n for messages ("15 MiB", "812 KiB", "17 bytes").
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// Info describes the media.
+func (m *Media) Info() Info {
+	info := m.info
+	info.Entries = append([]string(nil), m.info.Entries...)
+	return info
+}
+
+// errFramesTwice is returned by a second call of Frames.
+var errFramesTwice = errors.New("media: Frames may be called only once")
+
+// Frames decodes the media and calls fn with each frame, in order, as it is decoded. A video is
+// decoded by one ffmpeg process that writes raw RGBA pictures to a pipe; decoding runs ahead of fn by
+// up to two frames, so a caller's work on one frame overlaps the decoding of the next. If fn returns
+// an error, decoding stops (ffmpeg is killed) and Frames returns that error. Limits.Timeout bounds the
+// whole call (including the time spent in fn). Frames may be called once.
+//
+// A media that yields no frame returns an *Error (CodeNoFrames or CodeCorrupt). A video that fails part
+// way, after some frames were delivered, is not an error: the frames delivered stand.
+func (m *Media) Frames(ctx context.Context, fn func(Frame) error) error {
+	if !m.used.CompareAndSwap(false, true) {
+		return errFramesTwice
+	}
+	ctx, cancel := withTimeout(ctx, m.limits.Timeout)
+	defer cancel()
+	switch m.info.Kind {
+	case Image:
+		if err := ctx.Err(); err != nil {
+			return ctxError(ctx, m.name, m.limits.Timeout)
+		}
+		img, err := decodeImage(m.name, m.data, m.img, m.limits.MaxFrameSide)
+		if err != nil {
+			return err
+		}
+		return fn(Frame{Index: 0, Image: img})
+	case Video:
+		return m.stream(ctx, fn, m.videoFrames)
+	case ShotSet:
+		return m.stream(ctx, fn, m.shotSetFrames)
+	}
+	return fmt.Errorf("media: unknown kind %q", m.info.Kind)
+}
+
+// stream runs produce in its own goroutine and hands the frames it emits to fn on the calling
+// goroutine, through a small buffer. It returns fn's first error, else produce's error (a context
+// error turned into CodeTimeout or the caller's cancellation).
+func (m *Media) stream(ctx context.Context, fn func(Frame) error, produce func(context.Context, func(Frame) error) error) error {
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	frames := make(chan Frame, 2)
+	var perr error
+	go func() {
+		defer close(frames)
+		perr = produce(pctx, func(f Frame) error {
+			select {
+			case frames <- f:
+				return nil
+			case <-pctx.Done():
+				return pctx.Err()
+			}
+		})
+	}()
+	var ferr error
+	for f := range frames {
+		if ferr != nil {
+			continue // drain until the producer sees the cancellation
+		}
+		if err := fn(f); err != nil {
+			ferr = err
+			stop()
+		}
+	}
+	// The channel is closed after perr is set, so reading perr here is safe.
+	if ferr != nil {
+		return ferr
+	}
+	if ctx.Err() != nil {
+		return ctxError(ctx, m.name, m.limits.Timeout)
+	}
+	return perr
+}
+
+// Close releases the media's temporary files. It may be called more than once.
+func (m *Media) Close() error {
+	m.closeOnce.Do(func() {
+		if m.path != "" {
+			if err := os.Remove(m.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				m.closeErr = err
+			}
+		}
+	})
+	return m.closeErr
+}
