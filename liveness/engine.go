@@ -410,3 +410,10 @@ const (
 func ptr(v float64) *float64 { return &v }
 
 func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+
+// AnalyzeFrame runs the per-frame models (detector, landmarks, passive anti-spoof, eye state,
+// head pose) on one decoded frame, without the cross-frame signals.
+func (e *Engine) AnalyzeFrame(img *image.RGBA) (FrameResult, error) {
+	fr, _, err := e.analyzeFrame(img, frameOpts{})
+	return fr, err
+}

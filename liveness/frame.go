@@ -165,8 +165,9 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	fr.Quality = &q
 	var faceCrop *image.RGBA
 	if opts.keepCrop {
+		// A view into the frame, not a copy: frames are never reused by the decoder.
 		r, _ := alignCrop(w, h, f.Box, 1.6)
-		faceCrop = cropResize(img, r, r.Dx(), r.Dy())
+		faceCrop = img.SubImage(r).(*image.RGBA)
 	}
 	return fr, faceCrop, nil
 }

@@ -10,7 +10,7 @@ import (
 // Each function here reproduces the crop and tensor layout of one model's reference code in the npm
 // package faceplugin@1.0.3 (lib/fr_*.js), where that code reads an RGBA canvas with OpenCV.js. The
 // one deliberate difference is the passive anti-spoof model, fed B,G,R planes as its original
-// training code does (see liveness.md). liveness/testdata/reference.mjs runs the same crops through
+// training code does (see liveness.md). liveness/testdata/reference.cjs runs the same crops through
 // onnxruntime-node with the JS preprocessing and the tests compare the outputs.
 
 // Sizes of the model inputs.

@@ -234,3 +234,16 @@ func cornerColor(img *image.RGBA, corner string) color.RGBA {
 	}
 	return img.RGBAAt(x, y)
 }
+
+func writeFile(path string, data []byte) error { return os.WriteFile(path, data, 0o600) }
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// globCount returns how many entries dir holds.
+func globCount(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	return len(entries), err
+}

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -227,13 +229,18 @@ func (d *Decoder) Open(ctx context.Context, name string, data []byte) (*Media, e
 	return nil, newError(CodeUnsupported, name, nil, "the file is %s, not a video or image", sn.what)
 }
 
-// byteSize formats n for messages ("15 MiB", "812 KiB", "17 bytes").
+// byteSize formats n for messages ("15 MiB", "1 GiB", "812.5 KiB", "17 bytes").
 func byteSize(n int64) string {
+	unit := func(v float64, name string) string {
+		return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + " " + name
+	}
 	switch {
+	case n >= 1<<30:
+		return unit(float64(n)/(1<<30), "GiB")
 	case n >= 1<<20:
-		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+		return unit(float64(n)/(1<<20), "MiB")
 	case n >= 1<<10:
-		return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
+		return unit(float64(n)/(1<<10), "KiB")
 	}
 	return fmt.Sprintf("%d bytes", n)
 }

@@ -110,10 +110,10 @@ func parseProbe(out []byte, decodable func(string) bool) (videoStream, *probePro
 		vs.duration = parseSeconds(po.Format.Duration)
 	}
 	vs.fps = parseRate(st.AvgFrameRate)
-	if vs.fps <= 0 || vs.fps > 1000 {
+	if vs.fps <= 0 || vs.fps >= 1000 {
 		vs.fps = parseRate(st.RFrameRate)
 	}
-	if vs.fps > 1000 { // a timebase, not a frame rate (some WebM writers)
+	if vs.fps >= 1000 { // a timebase (1000/1 in Matroska), not a frame rate
 		vs.fps = 0
 	}
 	if n, err := strconv.Atoi(st.NbFrames); err == nil && n > 0 {

@@ -29,7 +29,7 @@ func sniff(data []byte) sniffed {
 		binary.LittleEndian.Uint32(data[14:]) <= 124:
 		// "BM" then a plausible DIB header size, so that text starting with "BM" is not taken for a bitmap.
 		return sniffed{Image, "bmp", "a BMP image"}
-	case has(0, "PK\x03\x04"):
+	case has(0, "PK\x03\x04") || has(0, "PK\x05\x06"): // a zip with entries, an empty zip
 		return sniffed{ShotSet, "zip", "a zip archive"}
 	case has(0, "RIFF") && has(8, "AVI "):
 		return sniffed{Video, "avi", "an AVI video"}
@@ -67,8 +67,6 @@ func sniff(data []byte) sniffed {
 		return sniffed{what: "an audio file"}
 	case has(0, "\x1F\x8B") || has(0, "Rar!") || has(0, "7z\xBC\xAF\x27\x1C") || has(0, "\xFD7zXZ\x00"):
 		return sniffed{what: "an archive other than zip"}
-	case has(0, "PK\x05\x06"):
-		return sniffed{what: "an empty zip archive"}
 	case has(0, "\x7FELF") || has(0, "MZ"):
 		return sniffed{what: "a program"}
 	}

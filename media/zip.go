@@ -90,7 +90,7 @@ func openShotSet(ctx context.Context, name string, data []byte, l Limits) (*Medi
 		}
 		sn := sniff(head)
 		switch {
-		case sn.kind == ShotSet || sn.what == "an archive other than zip" || sn.what == "an empty zip archive":
+		case sn.kind == ShotSet || sn.what == "an archive other than zip":
 			return nil, unsafeZip(name, "entry %q is another archive; nested archives are not accepted", f.Name)
 		case sn.format == "jpeg" || sn.format == "png":
 			usable = append(usable, zipEntry{file: f, format: sn.format, pos: len(usable)})
@@ -185,8 +185,9 @@ func readEntry(file string, f *zip.File, limit int64) ([]byte, error) {
 		return nil, unsafeZip(file, "entry %q unpacks to more than the %s allowed per entry", f.Name, byteSize(limit))
 	}
 	if err != nil {
-		if errors.Is(err, zip.ErrFormat) && uint64(len(data)) >= f.UncompressedSize64 {
-			// archive/zip stops an entry that unpacks to more than its header declares.
+		if errors.Is(err, zip.ErrFormat) {
+			// Once an entry is open, archive/zip reports ErrFormat when it unpacks to more than its
+			// header declares (it checks as it reads).
 			return nil, unsafeZip(file, "entry %q holds more data than its header declares", f.Name)
 		}
 		return nil, newError(CodeCorrupt, file, err, "entry %q is damaged", f.Name)
