@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"bonafide/internal/assets"
 	"bonafide/internal/synth"
@@ -97,4 +99,27 @@ func BenchmarkFrame(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkVideoThroughput runs the 720p clip with two analyses at a time, as a busy server
+// would, and reports sustained analyses per minute.
+func BenchmarkVideoThroughput(b *testing.B) {
+	data := video720p(b)
+	e := engine(b)
+	const concurrent = 2
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range concurrent {
+			wg.Go(func() {
+				if _, err := e.Analyze(context.Background(), liveness.Input{Name: "720p.mp4", Data: data}); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		n += concurrent
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Minutes(), "analyses/min")
 }

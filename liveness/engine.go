@@ -32,6 +32,7 @@ type Config struct {
 	MultipleFaceRatio float64      // second face area / primary area that counts as "similar size"
 	Workers           int          // frames analysed in parallel per media
 	EmbeddingFrames   int          // frames sampled for the identity check
+	FullFrames        int          // at most this many frames, evenly spread, get the passive model and head pose
 	Limits            media.Limits // input limits
 	FFmpeg, FFprobe   string
 	Fusion            *Fusion // nil: DefaultFusion
@@ -40,13 +41,18 @@ type Config struct {
 
 // DefaultConfig is the documented default configuration.
 func DefaultConfig() Config {
+	limits := media.DefaultLimits()
+	// Every model works on crops of at most 224x224 pixels, so frames larger than 720 pixels on the
+	// long side only cost decoding time and memory: a selfie face is still 150-300 pixels wide.
+	limits.MaxFrameSide = 720
 	return Config{
 		Threshold:         0.5,
 		DeclineMultiple:   true,
 		MultipleFaceRatio: 0.5,
 		Workers:           runtime.NumCPU(),
 		EmbeddingFrames:   5,
-		Limits:            media.DefaultLimits(),
+		FullFrames:        25,
+		Limits:            limits,
 		FFmpeg:            "ffmpeg",
 		FFprobe:           "ffprobe",
 		Now:               time.Now,
@@ -129,6 +135,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	wantSmile := slices.Contains(tags, "video_selfie_smile")
 	expected := max(1, info.Frames)
 	step := max(1, expected/max(1, e.cfg.EmbeddingFrames))
+	fullStep := max(1, (expected+e.cfg.FullFrames-1)/max(1, e.cfg.FullFrames))
 
 	type job struct {
 		idx   int
@@ -152,6 +159,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 			defer wg.Done()
 			for j := range jobs {
 				opts := frameOpts{
+					full:       j.idx%fullStep == 0,
 					expression: wantSmile,
 					embedding:  j.idx%step == 0 || j.idx == expected-1,
 					keepCrop:   true,
@@ -164,7 +172,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 					cancel()
 				}
 				results = append(results, fr)
-				if fr.Quality != nil && crop != nil && fr.Quality.Score > bestQ {
+				if fr.Quality != nil && fr.Passive != nil && crop != nil && fr.Quality.Score > bestQ {
 					bestQ, bestCrop, bestIdx = fr.Quality.Score, crop, fr.Index
 				}
 				mu.Unlock()
@@ -253,16 +261,26 @@ func (e *Engine) decide(r *Result, tags []string) {
 	}
 
 	// Passive anti-spoof over frames of good quality.
+	full := fullFrames(r.Frames)
+	if len(full) == 0 {
+		full = ff
+	}
 	var passive, scales []float64
-	for _, f := range ff {
+	for _, f := range full {
+		if f.Passive == nil {
+			continue
+		}
 		if f.Quality.Score >= 0.3 {
 			passive = append(passive, *f.Passive)
 			scales = append(scales, f.PassiveScale)
 		}
 	}
-	if len(passive) < max(1, len(ff)/4) {
+	if len(passive) < max(1, len(full)/4) {
 		passive, scales = passive[:0], scales[:0]
-		for _, f := range ff {
+		for _, f := range full {
+			if f.Passive == nil {
+				continue
+			}
 			passive = append(passive, *f.Passive)
 			scales = append(scales, f.PassiveScale)
 		}
@@ -272,6 +290,12 @@ func (e *Engine) decide(r *Result, tags []string) {
 	sig := map[string]*Signal{}
 	sig["passive"] = &Signal{Name: "passive", Score: ptr(pAgg), Value: pAgg,
 		Detail: fmt.Sprintf("trimmed mean of P(attack) of fr_liveness.onnx over %d frames", len(passive))}
+	if len(passive) == 0 {
+		// The face was only seen on frames the passive model did not run on: no evidence of life.
+		pAgg = 1
+		sig["passive"] = &Signal{Name: "passive", Score: ptr(pAgg), Value: pAgg,
+			Detail: "not measured: no frame with the passive model had a face; counted as an attack"}
+	}
 	if ctxScale < 1.8 {
 		add(ReasonLowContext, "the face fills the frame (crop context %.1fx of the 2.7x the passive model wants), so the passive score is less reliable", ctxScale)
 	}
@@ -299,7 +323,7 @@ func (e *Engine) decide(r *Result, tags []string) {
 			Detail: "1 when a requested gesture was not seen"}
 	}
 
-	// Flatness.
+	// Flatness, from the sharpest, largest view of the face.
 	ref := 0
 	for i, f := range ff {
 		if f.Quality.Score > ff[ref].Quality.Score {
@@ -371,8 +395,11 @@ func (e *Engine) decide(r *Result, tags []string) {
 
 	// Quality.
 	var ratio, sharp, bright, clip []float64
-	var frontal int
+	var frontal, posed int
 	for _, f := range ff {
+		if f.Yaw != nil {
+			posed++
+		}
 		ratio = append(ratio, f.Quality.FaceRatio)
 		sharp = append(sharp, f.Quality.Sharpness)
 		bright = append(bright, f.Quality.Brightness)
@@ -393,7 +420,7 @@ func (e *Engine) decide(r *Result, tags []string) {
 	if v, c := median(bright), median(clip); v > 215 || c > 0.25 {
 		add(ReasonOverexposed, "the face is overexposed (brightness %.0f, %.0f%% of pixels clipped)", v, c*100)
 	}
-	if frontal == 0 {
+	if frontal == 0 && posed > 0 {
 		add(ReasonNotFrontal, "the face is never seen from the front")
 	}
 	if len(r.Frames) > 1 && len(ff) < len(r.Frames)/2 {
@@ -414,6 +441,6 @@ func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 // AnalyzeFrame runs the per-frame models (detector, landmarks, passive anti-spoof, eye state,
 // head pose) on one decoded frame, without the cross-frame signals.
 func (e *Engine) AnalyzeFrame(img *image.RGBA) (FrameResult, error) {
-	fr, _, err := e.analyzeFrame(img, frameOpts{})
+	fr, _, err := e.analyzeFrame(img, frameOpts{full: true})
 	return fr, err
 }

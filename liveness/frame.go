@@ -1,10 +1,10 @@
 package liveness
 
 import (
-	"fmt"
 	"image"
 	"math"
 	"slices"
+	"sync"
 )
 
 // Quality holds the per-frame quality figures of the primary face.
@@ -13,7 +13,7 @@ type Quality struct {
 	Sharpness  float64 `json:"sharpness"`  // variance of the Laplacian on a 96x96 gray face crop
 	Brightness float64 `json:"brightness"` // mean luma of the face, 0-255
 	Clipped    float64 `json:"clipped"`    // share of face pixels at <=5 or >=250 luma
-	Frontal    bool    `json:"frontal"`    // |yaw| <= 25 and |pitch| <= 20 degrees
+	Frontal    bool    `json:"frontal"`    // |yaw| <= 25 and |pitch| <= 20 degrees (false when pose was not measured)
 	Score      float64 `json:"score"`      // 0-1 overall, used to weight frames and pick the best shot
 }
 
@@ -41,20 +41,36 @@ type FrameResult struct {
 }
 
 type frameOpts struct {
+	full       bool // run the passive model and head pose (light frames: detection, landmarks, eyes)
 	expression bool
 	embedding  bool
 	keepCrop   bool
 }
 
-// analyzeFrame runs the per-frame models on the primary face. It returns the face crop for the
-// best shot when opts.keepCrop is set.
+// run feeds one pooled input tensor, filled by fill, to the named model.
+func (e *Engine) run(name string, fill func([]float32)) ([][]float32, error) {
+	m := e.models[name]
+	in := getFloats(m.Inputs[0].Size())
+	defer putFloats(in)
+	fill(in)
+	return m.Run(in)
+}
+
+// runScaled scales r of img to the model's w x h input and fills the tensor with build.
+func (e *Engine) runScaled(name string, img *image.RGBA, r image.Rectangle, w, h int, build func(*image.RGBA, []float32)) ([][]float32, error) {
+	crop := scaledTemp(img, r, w, h)
+	defer putRGBA(crop)
+	return e.run(name, func(in []float32) { build(crop, in) })
+}
+
+// analyzeFrame runs the per-frame models on the primary face. The passive model runs alongside
+// the landmark -> eyes -> pose chain, so one frame uses both cores when they are free. It returns
+// a view of the face (1.6x the box) for the best shot when opts.keepCrop is set.
 func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *image.RGBA, error) {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	fr := FrameResult{frameW: w, frameH: h}
 
-	det := make([]float32, 3*detW*detH)
-	detectTensor(cropResize(img, img.Rect, detW, detH), det)
-	out, err := e.models["detect"].Run(det)
+	out, err := e.runScaled("detect", img, img.Rect, detW, detH, detectTensor)
 	if err != nil {
 		return fr, nil, err
 	}
@@ -90,78 +106,31 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 		return fr, nil, nil
 	}
 
-	// Landmarks.
-	lmIn := make([]float32, lmSize*lmSize)
-	landmarkTensor(landmarkCrop(img, f.Box), lmIn)
-	out, err = e.models["landmark"].Run(lmIn)
-	if err != nil {
-		return fr, nil, err
-	}
-	lm := decodeLandmarks(out[0], f.Box)
-	fr.landmarks = &lm
-
-	// Passive anti-spoof.
-	padIn := make([]float32, 3*padSize*padSize)
-	crop, scale := padCrop(img, f.Box)
-	padTensor(crop, padIn)
-	out, err = e.models["liveness"].Run(padIn)
-	if err != nil {
-		return fr, nil, err
-	}
-	p := 1 - softmax(out[0])[0]
-	fr.Passive, fr.PassiveScale = &p, scale
-
-	// Eye state.
-	var eyes [2]float64
-	eyeIn := make([]float32, eyeSize*eyeSize)
-	for k, r := range eyeRects(lm, w, h) {
-		if r.Dx() < 2 || r.Dy() < 2 {
-			eyes[k] = math.NaN()
-			continue
-		}
-		eyeTensor(cropResize(img, r, eyeSize, eyeSize), eyeIn)
-		out, err = e.models["eye"].Run(eyeIn)
-		if err != nil {
-			return fr, nil, err
-		}
-		eyes[k] = softmax(out[0])[eyeOpenIndex]
-	}
-	fr.EyesOpen = &eyes
-
-	// Head pose.
-	poseIn := make([]float32, 3*poseSize*poseSize)
-	poseTensor(cropResize(img, poseRect(f.Box, img.Rect), poseSize, poseSize), poseIn)
-	out, err = e.models["pose"].Run(poseIn)
-	if err != nil {
-		return fr, nil, err
-	}
-	yaw, pitch, roll := decodePose(out[0], out[1], out[2])
-	yaw *= e.yawSign
-	fr.Yaw, fr.Pitch, fr.Roll = &yaw, &pitch, &roll
-
-	if opts.expression {
-		exIn := make([]float32, 3*exprSize*exprSize)
-		exprTensor(cropResize(img, exprRect(f.Box, img.Rect), exprSize, exprSize), exIn)
-		out, err = e.models["expression"].Run(exIn)
-		if err != nil {
-			return fr, nil, err
-		}
-		s := softmax(out[0])[3]
-		fr.Smile = &s
-	}
-	if opts.embedding {
-		if fc, ok := featureCrop(img, lm); ok {
-			in := make([]float32, 3*featSize*featSize)
-			featureTensor(fc, in)
-			out, err = e.models["feature"].Run(in)
+	// Passive anti-spoof, concurrently.
+	var padErr error
+	var wg sync.WaitGroup
+	if opts.full {
+		wg.Go(func() {
+			r, scale := padRect(img, f.Box)
+			out, err := e.runScaled("liveness", img, r, padSize, padSize, padTensor)
 			if err != nil {
-				return fr, nil, err
+				padErr = err
+				return
 			}
-			fr.embedding = normalize(out[0])
-		}
+			p := 1 - softmax(out[0])[0]
+			fr.Passive, fr.PassiveScale = &p, scale
+		})
+	}
+	err = e.faceChain(img, f, opts, &fr)
+	wg.Wait()
+	if err == nil {
+		err = padErr
+	}
+	if err != nil {
+		return fr, nil, err
 	}
 
-	q := quality(img, f.Box, yaw, pitch)
+	q := quality(img, f.Box, fr.Yaw, fr.Pitch)
 	fr.Quality = &q
 	var faceCrop *image.RGBA
 	if opts.keepCrop {
@@ -172,13 +141,70 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	return fr, faceCrop, nil
 }
 
+// faceChain runs landmarks, eye state, head pose and, when asked, expression and embedding.
+func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameResult) error {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	out, err := e.runScaled("landmark", img, landmarkRect(img, f.Box), lmSize, lmSize, landmarkTensor)
+	if err != nil {
+		return err
+	}
+	lm := decodeLandmarks(out[0], f.Box)
+	fr.landmarks = &lm
+
+	var eyes [2]float64
+	for k, r := range eyeRects(lm, w, h) {
+		if r.Dx() < 2 || r.Dy() < 2 {
+			eyes = [2]float64{}
+			break
+		}
+		out, err = e.runScaled("eye", img, r, eyeSize, eyeSize, eyeTensor)
+		if err != nil {
+			return err
+		}
+		eyes[k] = softmax(out[0])[eyeOpenIndex]
+		if k == 1 {
+			fr.EyesOpen = &eyes
+		}
+	}
+
+	if opts.full {
+		out, err = e.runScaled("pose", img, poseRect(f.Box, img.Rect), poseSize, poseSize, poseTensor)
+		if err != nil {
+			return err
+		}
+		yaw, pitch, roll := decodePose(out[0], out[1], out[2])
+		yaw *= e.yawSign
+		fr.Yaw, fr.Pitch, fr.Roll = &yaw, &pitch, &roll
+	}
+
+	if opts.expression {
+		out, err = e.runScaled("expression", img, exprRect(f.Box, img.Rect), exprSize, exprSize, exprTensor)
+		if err != nil {
+			return err
+		}
+		s := softmax(out[0])[3]
+		fr.Smile = &s
+	}
+	if opts.embedding {
+		if fc, ok := featureCrop(img, lm); ok {
+			out, err = e.run("feature", func(in []float32) { featureTensor(fc, in) })
+			if err != nil {
+				return err
+			}
+			fr.embedding = normalize(out[0])
+		}
+	}
+	return nil
+}
+
 func centerDist(b Box, w, h int) float64 {
 	cx, cy := b.Center()
 	return math.Hypot(cx-float64(w)/2, cy-float64(h)/2)
 }
 
-// quality computes the quality figures of the face in b.
-func quality(img *image.RGBA, b Box, yaw, pitch float64) Quality {
+// quality computes the quality figures of the face in b; yaw and pitch are nil on light frames,
+// whose score then leaves out the pose.
+func quality(img *image.RGBA, b Box, yawP, pitchP *float64) Quality {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	q := Quality{FaceRatio: b.W() / float64(min(w, h))}
 	const n = 96
@@ -206,29 +232,16 @@ func quality(img *image.RGBA, b Box, yaw, pitch float64) Quality {
 	}
 	mean := ls / float64(cnt)
 	q.Sharpness = ls2/float64(cnt) - mean*mean
-	q.Frontal = math.Abs(yaw) <= 25 && math.Abs(pitch) <= 20
+	pose := 1.0
+	if yawP != nil && pitchP != nil {
+		yaw, pitch := *yawP, *pitchP
+		q.Frontal = math.Abs(yaw) <= 25 && math.Abs(pitch) <= 20
+		pose = 1 - clamp((math.Abs(yaw)+math.Abs(pitch))/90, 0, 0.8)
+	}
 	// Overall score: each factor in [0,1].
 	size := clamp((q.FaceRatio-0.08)/(0.25-0.08), 0, 1)
 	sharp := clamp(q.Sharpness/minSharpness/2, 0, 1)
 	expo := 1 - clamp(math.Abs(q.Brightness-128)/128, 0, 1)*0.7 - clamp(q.Clipped*2, 0, 0.5)
-	pose := 1 - clamp((math.Abs(yaw)+math.Abs(pitch))/90, 0, 0.8)
 	q.Score = clamp(size*(0.4+0.6*sharp)*expo*pose, 0, 1)
 	return q
-}
-
-// String is a short description for debugging.
-func (fr FrameResult) String() string {
-	if fr.Box == nil {
-		return fmt.Sprintf("frame %d: %d faces", fr.Index, fr.Faces)
-	}
-	return fmt.Sprintf("frame %d t=%.2f faces=%d box=%.0f,%.0f,%.0f,%.0f passive=%.3f eyes=%.2f,%.2f yaw=%.1f pitch=%.1f roll=%.1f",
-		fr.Index, fr.Time, fr.Faces, fr.Box.X1, fr.Box.Y1, fr.Box.X2, fr.Box.Y2, deref(fr.Passive),
-		fr.EyesOpen[0], fr.EyesOpen[1], deref(fr.Yaw), deref(fr.Pitch), deref(fr.Roll))
-}
-
-func deref(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
 }

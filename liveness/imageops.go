@@ -38,12 +38,18 @@ func (b Box) rect(bounds image.Rectangle) image.Rectangle {
 // cv.resize(INTER_LINEAR) does in the models' reference code (no antialiasing on downscale).
 func cropResize(src *image.RGBA, r image.Rectangle, w, h int) *image.RGBA {
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	scaleInto(dst, src, r)
+	return dst
+}
+
+// scaleInto overwrites every pixel of dst with r of src scaled to dst's size.
+func scaleInto(dst, src *image.RGBA, r image.Rectangle) {
 	r = r.Intersect(src.Bounds())
 	if r.Empty() {
-		return dst
+		clear(dst.Pix)
+		return
 	}
 	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, r, draw.Src, nil)
-	return dst
 }
 
 // warpAffine fills a w x h image with src sampled through the affine map m (dst -> src pixel

@@ -61,10 +61,15 @@ func alignCrop(frameW, frameH int, b Box, scale float64) (image.Rectangle, float
 	return image.Rect(int(x0), int(y0), int(x0+w), int(y0+h)), scale
 }
 
-// landmarkCrop returns the 64x64 crop of the landmark model and the box it is relative to.
-func landmarkCrop(frame *image.RGBA, b Box) *image.RGBA {
+// landmarkRect is the landmark model's crop: the box itself, shifted inside the frame.
+func landmarkRect(frame *image.RGBA, b Box) image.Rectangle {
 	r, _ := alignCrop(frame.Rect.Dx(), frame.Rect.Dy(), b, 1.0)
-	return cropResize(frame, r, lmSize, lmSize)
+	return r
+}
+
+// landmarkCrop returns the 64x64 input image of the landmark model.
+func landmarkCrop(frame *image.RGBA, b Box) *image.RGBA {
+	return cropResize(frame, landmarkRect(frame, b), lmSize, lmSize)
 }
 
 // landmarkTensor: gray (the reference's BGR2GRAY on RGBA) divided by 256.
@@ -91,8 +96,13 @@ func decodeLandmarks(out []float32, b Box) Landmarks {
 // padCrop returns the passive model's 128x128 crop and the context scale achieved (2.7 when the
 // frame has room around the face; less when the face fills the frame).
 func padCrop(frame *image.RGBA, b Box) (*image.RGBA, float64) {
-	r, s := alignCrop(frame.Rect.Dx(), frame.Rect.Dy(), b, padScale)
+	r, s := padRect(frame, b)
 	return cropResize(frame, r, padSize, padSize), s
+}
+
+// padRect is the passive model's crop rectangle and the context scale achieved.
+func padRect(frame *image.RGBA, b Box) (image.Rectangle, float64) {
+	return alignCrop(frame.Rect.Dx(), frame.Rect.Dy(), b, padScale)
 }
 
 // padTensor: raw 0-255 values in B,G,R plane order.

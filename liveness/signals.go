@@ -48,11 +48,22 @@ var challengeTags = map[string]string{
 	"video_selfie_blank": "nothing",
 }
 
-// faceFrames returns the frames where landmarks and pose were measured.
+// faceFrames returns the frames where landmarks were measured.
 func faceFrames(frames []FrameResult) []FrameResult {
 	var out []FrameResult
 	for _, f := range frames {
-		if f.landmarks != nil && f.Yaw != nil {
+		if f.landmarks != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// fullFrames returns the frames where the passive model and head pose ran as well.
+func fullFrames(frames []FrameResult) []FrameResult {
+	var out []FrameResult
+	for _, f := range frames {
+		if f.landmarks != nil && f.Yaw != nil && f.Passive != nil {
 			out = append(out, f)
 		}
 	}
@@ -62,6 +73,7 @@ func faceFrames(frames []FrameResult) []FrameResult {
 // checkChallenges evaluates every gesture tag against the frames.
 func checkChallenges(tags []string, frames []FrameResult) []Challenge {
 	ff := faceFrames(frames)
+	posed := fullFrames(frames)
 	var out []Challenge
 	for _, tag := range tags {
 		action, ok := challengeTags[strings.ToLower(tag)]
@@ -81,9 +93,9 @@ func checkChallenges(tags []string, frames []FrameResult) []Challenge {
 			if action == "turn head right" {
 				sign = -1
 			}
-			base := baseline(ff, func(f FrameResult) float64 { return *f.Yaw })
+			base := baseline(posed, func(f FrameResult) float64 { return *f.Yaw })
 			var peak float64
-			for _, f := range ff {
+			for _, f := range posed {
 				peak = math.Max(peak, sign*(*f.Yaw-base))
 			}
 			c.Measured, c.Needed, c.Met = peak, turnDegrees, peak >= turnDegrees
@@ -93,19 +105,19 @@ func checkChallenges(tags []string, frames []FrameResult) []Challenge {
 			if action == "tilt head down" {
 				sign = -1
 			}
-			base := baseline(ff, func(f FrameResult) float64 { return *f.Pitch })
+			base := baseline(posed, func(f FrameResult) float64 { return *f.Pitch })
 			var peak float64
-			for _, f := range ff {
+			for _, f := range posed {
 				peak = math.Max(peak, sign*(*f.Pitch-base))
 			}
 			c.Measured, c.Needed, c.Met = peak, pitchDegrees, peak >= pitchDegrees
 			c.Detail = "largest pitch change in the asked direction from the first frames, degrees"
 		case "turn head from side to side":
 			lo, hi := math.Inf(1), math.Inf(-1)
-			for _, f := range ff {
+			for _, f := range posed {
 				lo, hi = math.Min(lo, *f.Yaw), math.Max(hi, *f.Yaw)
 			}
-			if len(ff) > 0 {
+			if len(posed) > 0 {
 				c.Measured = hi - lo
 			}
 			c.Needed, c.Met = scanDegrees, c.Measured >= scanDegrees

@@ -247,3 +247,5 @@ func globCount(dir string) (int, error) {
 	entries, err := os.ReadDir(dir)
 	return len(entries), err
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -269,6 +269,7 @@ func TestBadImages(t *testing.T) {
 		{"page.jpg", []byte("<html><body>404</body></html>"), DefaultLimits(), CodeUnsupported, "HTML page"},
 		{"anim.gif", gifBuf.Bytes(), DefaultLimits(), CodeUnsupported, "GIF image"},
 		{"huge.png", pngHeaderOnly(20000, 20000), DefaultLimits(), CodeTooManyPixels, "more than the 50 megapixels allowed"},
+		{"scans.jpg", manyScans(jpg, 150), DefaultLimits(), CodeUnsupported, "150 scans"},
 		{"zero.png", pngHeaderOnly(0, 10), DefaultLimits(), CodeCorrupt, ""},
 		{"nodata.png", pngHeaderOnly(10, 10), DefaultLimits(), CodeCorrupt, ""},
 	}
@@ -311,5 +312,28 @@ func TestErrorMessage(t *testing.T) {
 	}
 	if got := (&Error{Code: CodeEmpty}).Error(); got != string(CodeEmpty) {
 		t.Errorf("bare error = %q", got)
+	}
+}
+
+// manyScans appends n-1 extra (empty) scans to a baseline JPEG, as a hostile progressive file would.
+func manyScans(jpg []byte, n int) []byte {
+	out := append([]byte(nil), jpg[:len(jpg)-2]...) // without EOI
+	for range n - 1 {
+		out = append(out, 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x00)
+	}
+	return append(out, 0xFF, 0xD9)
+}
+
+func TestJPEGScans(t *testing.T) {
+	t.Parallel()
+	jpg := encodeJPEG(t, testPicture(64, 48, nil))
+	if n := jpegScans(jpg); n != 1 {
+		t.Errorf("baseline JPEG: %d scans", n)
+	}
+	if n := jpegScans(manyScans(jpg, 7)); n != 7 {
+		t.Errorf("7-scan JPEG: %d scans", n)
+	}
+	if n := jpegScans(withEXIFOrientation(t, jpg, 6, binary.BigEndian)); n != 1 {
+		t.Errorf("JPEG with EXIF: %d scans", n)
 	}
 }

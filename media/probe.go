@@ -119,7 +119,7 @@ func parseProbe(out []byte, decodable func(string) bool) (videoStream, *probePro
 	if n, err := strconv.Atoi(st.NbFrames); err == nil && n > 0 {
 		vs.frames = n
 	} else if vs.duration > 0 && vs.fps > 0 {
-		vs.frames = max(1, int(math.Round(vs.duration*vs.fps)))
+		vs.frames = int(math.Max(1, math.Min(math.Round(vs.duration*vs.fps), math.MaxInt32)))
 	}
 	return vs, nil, nil
 }
