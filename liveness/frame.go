@@ -30,7 +30,8 @@ type FrameResult struct {
 	Passive        *float64    `json:"passive,omitempty"`       // P(attack) of the passive model
 	PassiveScale   float64     `json:"passive_scale,omitempty"` // context achieved for the 2.7x crop
 	EyesOpen       *[2]float64 `json:"eyes_open,omitempty"`     // P(open) for the subject's right and left eye
-	Yaw            *float64    `json:"yaw,omitempty"`
+	Yaw            *float64    `json:"yaw,omitempty"`           // head pose model, degrees, + = the person's own left
+	YawLandmarks   *float64    `json:"yaw_landmarks,omitempty"` // from the nose between the jaw edges, degrees, + = own left
 	Pitch          *float64    `json:"pitch,omitempty"`
 	Roll           *float64    `json:"roll,omitempty"`
 	Smile          *float64    `json:"smile,omitempty"`       // P(happy) of the expression model, when asked
@@ -150,6 +151,9 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 	}
 	lm := decodeLandmarks(out[0], f.Box)
 	fr.landmarks = &lm
+	if y, ok := landmarkYaw(&lm); ok {
+		fr.YawLandmarks = &y
+	}
 
 	var eyes [2]float64
 	for k, r := range eyeRects(lm, w, h) {
@@ -244,4 +248,21 @@ func quality(img *image.RGBA, b Box, yawP, pitchP *float64) Quality {
 	expo := 1 - clamp(math.Abs(q.Brightness-128)/128, 0, 1)*0.7 - clamp(q.Clipped*2, 0, 0.5)
 	q.Score = clamp(size*(0.4+0.6*sharp)*expo*pose, 0, 1)
 	return q
+}
+
+// noseDepth is the nose tip's depth in front of the jaw's edges as a share of the face width, for
+// an average adult face; it turns the nose's sideways shift into an angle.
+const noseDepth = 0.35
+
+// landmarkYaw estimates yaw from geometry alone: when a head turns, the nose tip (point 30) moves
+// sideways between the jaw's edges (points 0 and 16) by about noseDepth * tan(yaw) of the face
+// width. Positive is a turn to the person's own left (the nose moves right in the image). Unlike
+// the pose model, it flips sign exactly when the image is mirrored.
+func landmarkYaw(lm *Landmarks) (float64, bool) {
+	width := lm[16][0] - lm[0][0]
+	if width <= 0 {
+		return 0, false
+	}
+	offset := (lm[30][0] - (lm[0][0]+lm[16][0])/2) / width
+	return math.Atan(offset/noseDepth) * 180 / math.Pi, true
 }

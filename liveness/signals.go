@@ -93,13 +93,14 @@ func checkChallenges(tags []string, frames []FrameResult) []Challenge {
 			if action == "turn head right" {
 				sign = -1
 			}
-			base := baseline(posed, func(f FrameResult) float64 { return *f.Yaw })
+			turned := withLandmarkYaw(ff)
+			base := baseline(turned, func(f FrameResult) float64 { return *f.YawLandmarks })
 			var peak float64
-			for _, f := range posed {
-				peak = math.Max(peak, sign*(*f.Yaw-base))
+			for _, f := range turned {
+				peak = math.Max(peak, sign*(*f.YawLandmarks-base))
 			}
 			c.Measured, c.Needed, c.Met = peak, turnDegrees, peak >= turnDegrees
-			c.Detail = "largest yaw change in the asked direction from the first frames, degrees (left = the person's own left)"
+			c.Detail = "largest yaw change (from the landmarks) in the asked direction from the first frames, degrees; left = the person's own left"
 		case "tilt head down", "tilt head up":
 			sign := 1.0
 			if action == "tilt head down" {
@@ -114,14 +115,15 @@ func checkChallenges(tags []string, frames []FrameResult) []Challenge {
 			c.Detail = "largest pitch change in the asked direction from the first frames, degrees"
 		case "turn head from side to side":
 			lo, hi := math.Inf(1), math.Inf(-1)
-			for _, f := range posed {
-				lo, hi = math.Min(lo, *f.Yaw), math.Max(hi, *f.Yaw)
+			turned := withLandmarkYaw(ff)
+			for _, f := range turned {
+				lo, hi = math.Min(lo, *f.YawLandmarks), math.Max(hi, *f.YawLandmarks)
 			}
-			if len(posed) > 0 {
+			if len(turned) > 0 {
 				c.Measured = hi - lo
 			}
 			c.Needed, c.Met = scanDegrees, c.Measured >= scanDegrees
-			c.Detail = "yaw range over the clip, degrees"
+			c.Detail = "yaw range (from the landmarks) over the clip, degrees"
 		case "smile":
 			var best float64
 			var n int
@@ -138,6 +140,17 @@ func checkChallenges(tags []string, frames []FrameResult) []Challenge {
 			c.Detail = "highest probability of a happy expression; two frames must reach it"
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// withLandmarkYaw keeps the frames whose landmark yaw was measured.
+func withLandmarkYaw(ff []FrameResult) []FrameResult {
+	var out []FrameResult
+	for _, f := range ff {
+		if f.YawLandmarks != nil {
+			out = append(out, f)
+		}
 	}
 	return out
 }

@@ -1,0 +1,187 @@
+package liveness
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// face3D is a rough 3-D face: the 68 points on an ellipse grid with depth, enough to show
+// parallax when it turns. Units: pixels; the eye corners (36, 39, 42, 45) sit where real ones do.
+func face3D() [68][3]float64 {
+	var p [68][3]float64
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range p {
+		a := float64(i) / 68 * 2 * math.Pi
+		p[i] = [3]float64{60 * math.Cos(a), 75 * math.Sin(a), 30 * math.Cos(a*3) * r.Float64()}
+	}
+	p[36], p[39], p[42], p[45] = [3]float64{-45, -20, 10}, [3]float64{-15, -20, 5}, [3]float64{15, -20, 5}, [3]float64{45, -20, 10}
+	p[30] = [3]float64{0, 10, 40}                                 // nose tip, well in front
+	p[0], p[16] = [3]float64{-70, 0, -20}, [3]float64{70, 0, -20} // jaw edges, behind
+	return p
+}
+
+// project turns the face by yaw degrees, moves it and projects it with a pinhole camera.
+func project(f [68][3]float64, yaw, tx, ty, scale float64) *Landmarks {
+	var lm Landmarks
+	c, s := math.Cos(yaw*math.Pi/180), math.Sin(yaw*math.Pi/180)
+	for i, q := range f {
+		x := c*q[0] + s*q[2]
+		z := -s*q[0] + c*q[2]
+		depth := 600 - z
+		lm[i] = [2]float64{320 + tx + scale*600*x/depth, 240 + ty + scale*600*q[1]/depth}
+	}
+	return &lm
+}
+
+func framesOf(lms ...*Landmarks) []FrameResult {
+	var out []FrameResult
+	for i, lm := range lms {
+		out = append(out, FrameResult{Index: i, landmarks: lm})
+	}
+	return out
+}
+
+func TestFitHomographyRecoversAPlane(t *testing.T) {
+	src := project(face3D(), 0, 0, 0, 1)
+	h := homography{1.1, 0.05, 12, -0.04, 0.95, -7, 0.0002, -0.0001, 1}
+	var dst Landmarks
+	for i, p := range src {
+		dst[i][0], dst[i][1] = h.apply(p[0], p[1])
+	}
+	got, ok := fitHomography(src, &dst)
+	if !ok {
+		t.Fatal("no fit")
+	}
+	for i, p := range src {
+		x, y := got.apply(p[0], p[1])
+		if math.Hypot(x-dst[i][0], y-dst[i][1]) > 1e-6 {
+			t.Fatalf("point %d off by %v", i, math.Hypot(x-dst[i][0], y-dst[i][1]))
+		}
+	}
+}
+
+func TestFlatnessSeparatesPlaneFromTurningHead(t *testing.T) {
+	f := face3D()
+	flat := f
+	for i := range flat {
+		flat[i][2] = 0 // a photo: every point on one plane
+	}
+	var planar, head []*Landmarks
+	for k := range 12 {
+		tx, ty, sc := float64(k*6), float64(k*-3), 1+0.02*float64(k)
+		yaw := 20 * math.Sin(float64(k)/2)
+		planar = append(planar, project(flat, yaw, tx, ty, sc))
+		head = append(head, project(f, yaw, tx, ty, sc))
+	}
+	rp, mp, np := flatness(framesOf(planar...), 0)
+	rh, mh, nh := flatness(framesOf(head...), 0)
+	if np < flatMinFrames || nh < flatMinFrames {
+		t.Fatalf("too few moving frames: %d %d (motion %.3f %.3f)", np, nh, mp, mh)
+	}
+	if rp > 1e-6 {
+		t.Fatalf("a plane left residual %.6f", rp)
+	}
+	if rh < 2*flatMid {
+		t.Fatalf("a turning head left residual %.4f, want well above %.3f", rh, flatMid)
+	}
+	// No motion: not measured.
+	still := []*Landmarks{}
+	for range 8 {
+		still = append(still, project(f, 0, 0, 0, 1))
+	}
+	if _, _, n := flatness(framesOf(still...), 0); n != 0 {
+		t.Fatalf("a still face counted %d moving frames", n)
+	}
+}
+
+// eyes returns the face with both eyes opened to the given height (pixels between lids).
+func eyes(open float64) *Landmarks {
+	lm := project(face3D(), 0, 0, 0, 1)
+	for _, b := range []int{36, 42} {
+		x0, x3 := lm[b][0], lm[b+3][0]
+		y := lm[b][1]
+		lm[b+1] = [2]float64{x0 + (x3-x0)/3, y - open/2}
+		lm[b+2] = [2]float64{x0 + 2*(x3-x0)/3, y - open/2}
+		lm[b+4] = [2]float64{x0 + 2*(x3-x0)/3, y + open/2}
+		lm[b+5] = [2]float64{x0 + (x3-x0)/3, y + open/2}
+	}
+	return lm
+}
+
+func TestBlinkNeedsOpenClosedOpen(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		heights []float64
+		want    bool
+	}{
+		{"blink", []float64{9, 9, 9, 2, 9, 9}, true},
+		{"slow blink", []float64{9, 9, 5, 1, 5, 9, 9}, true},
+		{"never closes", []float64{9, 9.2, 8.8, 9, 9.1, 9}, false},
+		{"closes and stays closed", []float64{9, 9, 9, 2, 2, 2}, false},
+		{"starts closed", []float64{2, 2, 9, 9, 9, 9}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var lms []*Landmarks
+			for _, h := range tc.heights {
+				lms = append(lms, eyes(h))
+			}
+			if got := hasBlink(framesOf(lms...)); got != tc.want {
+				t.Fatalf("hasBlink = %v, want %v (ratios %v)", got, tc.want, earRatios(framesOf(lms...)))
+			}
+		})
+	}
+}
+
+func TestTurnChallenges(t *testing.T) {
+	// Frames of a 3-D face turned by the given yaws; the check reads the landmarks' geometry.
+	turned := func(yaws ...float64) []FrameResult {
+		var out []FrameResult
+		for i, y := range yaws {
+			lm := project(face3D(), y, 0, 0, 1)
+			fr := FrameResult{Index: i, landmarks: lm}
+			if v, ok := landmarkYaw(lm); ok {
+				fr.YawLandmarks = &v
+			}
+			out = append(out, fr)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		tag  string
+		yaws []float64
+		met  bool
+	}{
+		{"video_selfie_left", []float64{0, 1, 5, 12, 30, 35, 10, 2}, true},
+		{"video_selfie_left", []float64{0, -1, -12, -35, -10, 0}, false},
+		{"video_selfie_right", []float64{0, -1, -12, -35, -10, 0}, true},
+		{"video_selfie_right", []float64{2, 3, 1, -5, -8, 0}, false},
+		{"video_selfie_scan", []float64{0, 25, 3, -25, 0}, true},
+		{"video_selfie_scan", []float64{0, 5, 3, -5, 0}, false},
+		{"video_selfie_blank", []float64{0, 0, 0}, true},
+	} {
+		c := checkChallenges([]string{tc.tag}, turned(tc.yaws...))
+		if len(c) != 1 || c[0].Met != tc.met {
+			t.Errorf("%s %v: %+v, want met=%v", tc.tag, tc.yaws, c, tc.met)
+		}
+	}
+	if c := checkChallenges([]string{"orientation_portrait"}, turned(0, 0)); len(c) != 0 {
+		t.Errorf("a tag that asks no gesture made a challenge: %+v", c)
+	}
+}
+
+func TestFusionDefaults(t *testing.T) {
+	f := DefaultFusion()
+	z, _ := f.apply(map[string]*Signal{"passive": {Score: ptr(0.2)}})
+	if got := sigmoid(z); math.Abs(got-0.2) > 1e-9 {
+		t.Fatalf("passive alone must give its own probability, got %v", got)
+	}
+	z, _ = f.apply(map[string]*Signal{"passive": {Score: ptr(0.001)}, "challenge": {Score: ptr(1)}})
+	if sigmoid(z) < 0.5 {
+		t.Fatalf("an unmet challenge must decline even a confident live passive score: %v", sigmoid(z))
+	}
+	z, _ = f.apply(map[string]*Signal{"passive": {Score: ptr(0.3)}, "flatness": {Score: nil}})
+	if math.Abs(sigmoid(z)-0.3) > 1e-9 {
+		t.Fatalf("an unmeasured signal must not move the score: %v", sigmoid(z))
+	}
+}
