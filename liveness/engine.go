@@ -3,6 +3,8 @@ package liveness
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -346,27 +348,21 @@ func (e *Engine) decide(r *Result, tags []string) {
 			embs = append(embs, f.embedding)
 		}
 	}
-	if len(embs) >= 2 {
-		minSim := 1.0
-		for i := range embs {
-			for j := i + 1; j < len(embs); j++ {
-				minSim = math.Min(minSim, cosine(embs[i], embs[j]))
-			}
-		}
-		s := clamp((identityHigh-minSim)/(identityHigh-identityLow), 0, 1)
-		sig["identity"] = &Signal{Name: "identity", Score: ptr(s), Value: minSim,
-			Detail: fmt.Sprintf("lowest cosine similarity of fr_feature.onnx embeddings between %d sampled frames", len(embs))}
+	if len(embs) >= 4 {
+		sim := splitSimilarity(embs)
+		s := clamp((identityHigh-sim)/(identityHigh-identityLow), 0, 1)
+		sig["identity"] = &Signal{Name: "identity", Score: ptr(s), Value: sim,
+			Detail: fmt.Sprintf("lowest cosine similarity between the mean fr_feature.onnx embeddings before and after any point of the clip (%d sampled frames, at least 2 on each side)", len(embs))}
 		if s >= 0.5 {
-			add(ReasonIdentityChanged, "the face does not look like the same person throughout (similarity %.2f)", minSim)
+			add(ReasonIdentityChanged, "the face does not look like the same person throughout (similarity %.2f)", sim)
 		}
 	}
 
-	// Fusion.
-	z, used := e.fusion.apply(sig)
-	r.ConfidenceSpoofing = round4(sigmoid(z))
 	for _, name := range signalOrder {
 		if s, ok := sig[name]; ok {
-			s.Weight = used[name]
+			if s.Score != nil {
+				s.Weight = e.fusion.Weights[name]
+			}
 			r.Signals = append(r.Signals, *s)
 		}
 	}
@@ -383,10 +379,8 @@ func (e *Engine) decide(r *Result, tags []string) {
 	}
 	if multi > 0 && float64(multi) >= 0.3*float64(len(ff)) {
 		add(ReasonMultipleFaces, "another face of similar size is in %d of %d frames", multi, len(r.Frames))
-		if e.cfg.DeclineMultiple {
-			r.ConfidenceSpoofing = 1
-		}
 	}
+	r.ConfidenceSpoofing = e.fusion.Confidence(r.Signals, r.Reasons, e.cfg.DeclineMultiple)
 
 	// Quality.
 	var ratio, sharp, bright, clip []float64
@@ -423,7 +417,28 @@ func (e *Engine) decide(r *Result, tags []string) {
 	}
 }
 
-// Identity thresholds on the lowest cosine similarity of embeddings.
+// splitSimilarity is the lowest similarity between the mean embedding of the frames before a split
+// point and of those after it, over every split with at least two frames on each side: a swap of
+// person shows at the split where it happened, while one frame with a hand over the face, or a
+// bad embedding, is averaged away.
+func splitSimilarity(embs [][]float32) float64 {
+	mean := func(es [][]float32) []float32 {
+		m := make([]float32, len(es[0]))
+		for _, e := range es {
+			for i, v := range e {
+				m[i] += v
+			}
+		}
+		return normalize(m)
+	}
+	lowest := 1.0
+	for k := 2; k <= len(embs)-2; k++ {
+		lowest = math.Min(lowest, cosine(mean(embs[:k]), mean(embs[k:])))
+	}
+	return lowest
+}
+
+// Identity thresholds on the split similarity of embeddings.
 const (
 	identityHigh = 0.45 // at or above: same person
 	identityLow  = 0.20 // at or below: different people
@@ -439,3 +454,22 @@ func (e *Engine) AnalyzeFrame(img *image.RGBA) (FrameResult, error) {
 	fr, _, err := e.analyzeFrame(img, frameOpts{full: true})
 	return fr, err
 }
+
+// Fingerprint identifies what decides the signals of a media: the engine version, the models and
+// the settings that change which frames are analysed and how. Two engines with the same
+// fingerprint measure the same signals for the same bytes and tags, whatever their fusion.
+func (e *Engine) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%d|%d|%d|%d|%g", Version, e.cfg.Limits.MaxFrames, e.cfg.Limits.MaxFrameSide,
+		e.cfg.FullFrames, e.cfg.EmbeddingFrames, e.cfg.MultipleFaceRatio)
+	for _, m := range e.info.Models {
+		fmt.Fprintf(h, "|%s", m.SHA256)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Fusion returns the fusion in use.
+func (e *Engine) Fusion() *Fusion { return e.fusion }

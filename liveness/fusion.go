@@ -68,21 +68,48 @@ func (f *Fusion) validate() error {
 	return nil
 }
 
-// apply returns the log-odds and the weight used for each measured signal.
-func (f *Fusion) apply(sig map[string]*Signal) (float64, map[string]float64) {
-	z := f.Bias
-	used := map[string]float64{}
-	for name, s := range sig {
+// Features are the fusion's inputs of the measured signals: logit(P) for passive (P clamped to
+// [0.01, 0.99]), the score itself for the others. Unmeasured signals are absent.
+func Features(signals []Signal) map[string]float64 {
+	out := map[string]float64{}
+	for _, s := range signals {
 		if s.Score == nil {
 			continue
 		}
-		w := f.Weights[name]
 		x := *s.Score
-		if name == "passive" {
+		if s.Name == "passive" {
 			x = logit(x)
 		}
-		z += w * x
-		used[name] = w
+		out[s.Name] = x
 	}
-	return z, used
+	return out
 }
+
+// Confidence is confidence_spoofing for the measured signals under the policy: no face fails
+// closed at 1; otherwise sigmoid(bias + sum of weight * feature), and 1 when several faces were
+// seen and declineMultiple is set. It depends only on the signals and reason codes of a Result,
+// so a stored result can be scored again under another calibration.
+func (f *Fusion) Confidence(signals []Signal, reasons []Reason, declineMultiple bool) float64 {
+	has := func(code string) bool {
+		for _, r := range reasons {
+			if r.Code == code {
+				return true
+			}
+		}
+		return false
+	}
+	if has(ReasonNoFace) {
+		return 1
+	}
+	if declineMultiple && has(ReasonMultipleFaces) {
+		return 1
+	}
+	z := f.Bias
+	for name, x := range Features(signals) {
+		z += f.Weights[name] * x
+	}
+	return round4(sigmoid(z))
+}
+
+// SignalNames lists the signals the engine can measure, in report order.
+func SignalNames() []string { return slices.Clone(signalOrder) }

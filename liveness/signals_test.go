@@ -172,16 +172,22 @@ func TestTurnChallenges(t *testing.T) {
 
 func TestFusionDefaults(t *testing.T) {
 	f := DefaultFusion()
-	z, _ := f.apply(map[string]*Signal{"passive": {Score: ptr(0.2)}})
-	if got := sigmoid(z); math.Abs(got-0.2) > 1e-9 {
+	conf := func(sigs ...Signal) float64 { return f.Confidence(sigs, nil, true) }
+	if got := conf(Signal{Name: "passive", Score: ptr(0.2)}); math.Abs(got-0.2) > 1e-4 {
 		t.Fatalf("passive alone must give its own probability, got %v", got)
 	}
-	z, _ = f.apply(map[string]*Signal{"passive": {Score: ptr(0.001)}, "challenge": {Score: ptr(1)}})
-	if sigmoid(z) < 0.5 {
-		t.Fatalf("an unmet challenge must decline even a confident live passive score: %v", sigmoid(z))
+	if got := conf(Signal{Name: "passive", Score: ptr(0.001)}, Signal{Name: "challenge", Score: ptr(1)}); got < 0.5 {
+		t.Fatalf("an unmet challenge must decline even a confident live passive score: %v", got)
 	}
-	z, _ = f.apply(map[string]*Signal{"passive": {Score: ptr(0.3)}, "flatness": {Score: nil}})
-	if math.Abs(sigmoid(z)-0.3) > 1e-9 {
-		t.Fatalf("an unmeasured signal must not move the score: %v", sigmoid(z))
+	if got := conf(Signal{Name: "passive", Score: ptr(0.3)}, Signal{Name: "flatness"}); math.Abs(got-0.3) > 1e-4 {
+		t.Fatalf("an unmeasured signal must not move the score: %v", got)
+	}
+	if got := f.Confidence(nil, []Reason{{Code: ReasonNoFace}}, true); got != 1 {
+		t.Fatalf("no face must fail closed: %v", got)
+	}
+	live := []Signal{{Name: "passive", Score: ptr(0.01)}}
+	multi := []Reason{{Code: ReasonMultipleFaces}}
+	if f.Confidence(live, multi, true) != 1 || f.Confidence(live, multi, false) >= 0.5 {
+		t.Fatal("several faces must decline only when configured to")
 	}
 }

@@ -39,7 +39,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var ef engineFlags
-	ef.register(fs)
+	ef.register(fs, true)
 	tags := fs.String("tags", "", "comma-separated Oz media tags, e.g. video_selfie_blank or video_selfie_eyes")
 	bestDir := fs.String("best-shot", "", "write each file's best face crop as JPEG into this directory")
 	asJSON := fs.Bool("json", false, "print machine-readable JSON (one object per file, as a JSON array)")

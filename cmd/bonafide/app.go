@@ -21,6 +21,7 @@ Usage:
 
 Commands:
   analyze   analyse photos, videos and shot sets on the command line
+  eval      measure accuracy on a labelled set (ISO/IEC 30107-3 report) and fit the fusion
   version   print the engine version and the pinned models
 
 Run 'bonafide <command> --help' for the flags of a command.
@@ -37,6 +38,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "analyze":
 		return runAnalyze(ctx, args[1:], stdout, stderr)
+	case "eval":
+		return runEval(ctx, args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
@@ -59,12 +62,16 @@ type engineFlags struct {
 	calibration string
 }
 
-func (f *engineFlags) register(fs *flag.FlagSet) {
+// register adds the engine flags; frameWorkers adds --workers (frames analysed in parallel).
+func (f *engineFlags) register(fs *flag.FlagSet, frameWorkers bool) {
 	fs.StringVar(&f.modelDir, "models", envOr("BONAFIDE_MODELS_DIR", assets.ModelDir()), "directory of the fr_*.onnx models (env BONAFIDE_MODELS_DIR)")
 	fs.StringVar(&f.ortLib, "ort-lib", envOr("BONAFIDE_ORT_LIB", assets.LibraryPath()), "path of libonnxruntime.so.1 (env BONAFIDE_ORT_LIB)")
 	fs.IntVar(&f.threads, "threads", envInt("BONAFIDE_INTRA_OP_THREADS", 1), "ONNX Runtime threads inside one model run (env BONAFIDE_INTRA_OP_THREADS)")
 	def := liveness.DefaultConfig()
-	fs.IntVar(&f.workers, "workers", envInt("BONAFIDE_WORKERS", def.Workers), "frames analysed in parallel (env BONAFIDE_WORKERS)")
+	f.workers = def.Workers
+	if frameWorkers {
+		fs.IntVar(&f.workers, "workers", envInt("BONAFIDE_WORKERS", def.Workers), "frames analysed in parallel (env BONAFIDE_WORKERS)")
+	}
 	fs.Float64Var(&f.threshold, "threshold", envFloat("BONAFIDE_THRESHOLD", def.Threshold), "confidence_spoofing at or above this is DECLINED (env BONAFIDE_THRESHOLD)")
 	fs.IntVar(&f.frames, "frames", envInt("BONAFIDE_MAX_FRAMES", def.Limits.MaxFrames), "frames taken from a video or shot set, evenly spaced (env BONAFIDE_MAX_FRAMES)")
 	fs.StringVar(&f.calibration, "calibration", os.Getenv("BONAFIDE_CALIBRATION"), "fusion calibration JSON from 'bonafide eval --fit' (env BONAFIDE_CALIBRATION)")

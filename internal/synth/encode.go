@@ -18,11 +18,15 @@ import (
 // stderrTail is how much of ffmpeg's stderr an error message keeps.
 const stderrTail = 2048
 
+// MetadataComment is the container comment EncodeVideo writes into every video, so that synthetic
+// media can be recognised later (ffprobe -show_entries format_tags=comment).
+const MetadataComment = "bonafide synth: synthetic presentation attack for development and tests; not evidence of accuracy"
+
 // EncodeVideo pipes the frames as raw RGBA into one ffmpeg process and writes an H.264 (libx264,
-// yuv420p, preset veryfast, crf 23) mp4 at path, overwriting it. All frames must have the size of
-// the first, and that size must be even in both dimensions (yuv420p). ffmpeg is the ffmpeg binary
-// ("ffmpeg" to search PATH); cancelling ctx kills it. On failure the partial file is removed and
-// the error carries the tail of ffmpeg's stderr.
+// yuv420p, preset veryfast, crf 23) mp4 at path, overwriting it, tagged with MetadataComment. All
+// frames must have the size of the first, and that size must be even in both dimensions (yuv420p).
+// ffmpeg is the ffmpeg binary ("ffmpeg" to search PATH); cancelling ctx kills it. On failure the
+// partial file is removed and the error carries the tail of ffmpeg's stderr.
 func EncodeVideo(ctx context.Context, ffmpeg string, frames []*image.RGBA, fps int, path string) error {
 	if len(frames) == 0 {
 		return errors.New("synth: EncodeVideo: no frames")
@@ -45,7 +49,7 @@ func EncodeVideo(ctx context.Context, ffmpeg string, frames []*image.RGBA, fps i
 		"-f", "rawvideo", "-pix_fmt", "rgba",
 		"-s", fmt.Sprintf("%dx%d", size.X, size.Y), "-r", strconv.Itoa(fps),
 		"-i", "pipe:0",
-		"-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+		"-an", "-metadata", "comment="+MetadataComment, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
 		"-movflags", "+faststart", "-f", "mp4", path)
 	tail := &tailBuffer{max: stderrTail}
 	cmd.Stderr = tail

@@ -4,7 +4,12 @@
 //
 // The print attack is a flat photo on paper held up to the camera: it moves rigidly in 2-D
 // (translation, a small in-plane rotation, scale as it nears and leaves the camera, and optionally a
-// mild perspective tilt) over a static background, with hand-held jitter.
+// mild perspective tilt) over a static background, with hand-held jitter. Optional print artefacts
+// (PrintStyle: halftone dots, paper texture, a reduced colour gamut) are applied to the photo first.
+//
+// The replay attack (ReplayAttackFrames) is a screen showing a photo or a recorded video, filmed by
+// the webcam: a device with a dark bezel, its pixel grid aliasing into moire, the display's gamma and
+// bluish colour cast and a drifting specular glare, held in the hand with the same motion.
 package synth
 
 import (
@@ -33,6 +38,9 @@ type PrintOptions struct {
 	// PaperMargin is the white paper border around the photo, in pixels of the photo. Default 12;
 	// a negative value means no border.
 	PaperMargin int
+	// Style adds print artefacts (halftone, paper texture, reduced gamut). The zero value adds none
+	// and keeps the plain print; DefaultPrintStyle is a typical office print.
+	Style PrintStyle
 }
 
 // Motion ranges. Amplitudes are maxima: each axis is a weighted sum of sinusoids whose weights add
@@ -90,7 +98,7 @@ func PrintAttackFrames(photo image.Image, o PrintOptions) []*image.RGBA {
 	n := o.FrameCount()
 	rng := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
 
-	paper := makePaper(photo, o.PaperMargin)
+	paper := stylePaper(photo, o)
 	pw, ph := float64(paper.Bounds().Dx()), float64(paper.Bounds().Dy())
 	W, H := float64(o.Width), float64(o.Height)
 	base := paperHeightFrac * H / ph
@@ -98,36 +106,58 @@ func PrintAttackFrames(photo image.Image, o PrintOptions) []*image.RGBA {
 		base = paperWidthFrac * W / pw
 	}
 
-	path := newMotion(rng, o)
+	hand := newHandheld(rng, o.Tilt, W, H, base)
 	bg := makeBackground(o)
 
 	frames := make([]*image.RGBA, n)
-	var jx, jy, jr, js float64
 	for i := range frames {
-		t := float64(i) / float64(o.FPS)
-		jx = jitterKeep*jx + rng.NormFloat64()*jitterTrans*H
-		jy = jitterKeep*jy + rng.NormFloat64()*jitterTrans*H
-		jr = jitterKeep*jr + rng.NormFloat64()*jitterRotDeg
-		js = jitterKeep*js + rng.NormFloat64()*jitterScale
-		p := path.at(t)
-		pose := pose{
-			cx:    W/2 + p.dx*W + jx,
-			cy:    H/2 + p.dy*H + jy,
-			theta: (p.rot + jr) * math.Pi / 180,
-			scale: base * (1 + p.scale + js),
-			tiltX: p.tiltX,
-			tiltY: p.tiltY,
-		}
+		p := hand.next(float64(i) / float64(o.FPS))
 		dst := image.NewRGBA(image.Rect(0, 0, o.Width, o.Height))
 		copy(dst.Pix, bg.Pix)
-		if o.Tilt == 0 {
-			xdraw.BiLinear.Transform(dst, pose.affine(pw, ph), paper, paper.Bounds(), xdraw.Over, nil)
-		} else {
-			warpPerspective(dst, paper, pose.homography(pw, ph), pose.scale)
-		}
+		place(dst, paper, p, o.Tilt != 0)
 		frames[i] = dst
 	}
 	return frames
+}
+
+// place draws src (premultiplied, possibly with transparent parts) onto dst at pose p: an affine
+// bilinear transform, or the perspective warp when perspective is set.
+func place(dst, src *image.RGBA, p pose, perspective bool) {
+	sw, sh := float64(src.Bounds().Dx()), float64(src.Bounds().Dy())
+	if !perspective {
+		xdraw.BiLinear.Transform(dst, p.affine(sw, sh), src, src.Bounds(), xdraw.Over, nil)
+		return
+	}
+	warpPerspective(dst, src, p.homography(sw, sh), p.scale)
+}
+
+// handheld is the pose of an object held up to the camera, frame after frame: the smooth motion plus
+// a slightly correlated per-frame jitter. next must be called once per frame, in order.
+type handheld struct {
+	path           motion
+	rng            *rand.Rand
+	w, h, base     float64 // frame size; frame pixels per object pixel at nominal scale
+	jx, jy, jr, js float64
+}
+
+func newHandheld(rng *rand.Rand, tilt, w, h, base float64) *handheld {
+	return &handheld{path: newMotion(rng, tilt), rng: rng, w: w, h: h, base: base}
+}
+
+func (m *handheld) next(t float64) pose {
+	m.jx = jitterKeep*m.jx + m.rng.NormFloat64()*jitterTrans*m.h
+	m.jy = jitterKeep*m.jy + m.rng.NormFloat64()*jitterTrans*m.h
+	m.jr = jitterKeep*m.jr + m.rng.NormFloat64()*jitterRotDeg
+	m.js = jitterKeep*m.js + m.rng.NormFloat64()*jitterScale
+	p := m.path.at(t)
+	return pose{
+		cx:    m.w/2 + p.dx*m.w + m.jx,
+		cy:    m.h/2 + p.dy*m.h + m.jy,
+		theta: (p.rot + m.jr) * math.Pi / 180,
+		scale: m.base * (1 + p.scale + m.js),
+		tiltX: p.tiltX,
+		tiltY: p.tiltY,
+	}
 }
 
 // makePaper lays the photo on white paper with the given border and applies the print's tone:
@@ -227,15 +257,15 @@ type motionSample struct {
 	tiltY  float64
 }
 
-func newMotion(rng *rand.Rand, o PrintOptions) motion {
+func newMotion(rng *rand.Rand, tilt float64) motion {
 	amp := func() float64 { return transAmpMin + (transAmpMax-transAmpMin)*rng.Float64() }
 	return motion{
 		dx:    newSinePath(rng, amp()),
 		dy:    newSinePath(rng, amp()),
 		rot:   newSinePath(rng, rotAmpDeg),
 		scale: newSinePath(rng, scaleAmp),
-		tiltX: newSinePath(rng, o.Tilt),
-		tiltY: newSinePath(rng, o.Tilt),
+		tiltX: newSinePath(rng, tilt),
+		tiltY: newSinePath(rng, tilt),
 	}
 }
 
@@ -310,7 +340,7 @@ func (a mat3) apply(x, y float64) (float64, float64, float64) {
 	return (a[0]*x + a[1]*y + a[2]) / w, (a[3]*x + a[4]*y + a[5]) / w, w
 }
 
-// warpPerspective draws paper onto dst through the homography h (paper -> frame) by inverse
+// warpPerspective draws paper (premultiplied RGBA; transparent parts let dst show) onto dst through the homography h (paper -> frame) by inverse
 // mapping every frame pixel centre in the paper's bounding box and sampling bilinearly. The paper's
 // edges are anti-aliased with an approximate coverage (scale is frame pixels per paper pixel).
 func warpPerspective(dst *image.RGBA, paper *image.RGBA, h mat3, scale float64) {
@@ -338,12 +368,19 @@ func warpPerspective(dst *image.RGBA, paper *image.RGBA, h mat3, scale float64) 
 			if cov <= 0 {
 				continue
 			}
-			sr, sg, sb := bilinear(paper, u-0.5, v-0.5, pw, ph)
+			sr, sg, sb, sa := bilinear(paper, u-0.5, v-0.5, pw, ph)
 			i := dst.PixOffset(x, y)
 			p := dst.Pix[i : i+4 : i+4]
-			p[0] = blend(p[0], sr, cov)
-			p[1] = blend(p[1], sg, cov)
-			p[2] = blend(p[2], sb, cov)
+			if sa >= 254.5 { // opaque
+				p[0] = blend(p[0], sr, cov)
+				p[1] = blend(p[1], sg, cov)
+				p[2] = blend(p[2], sb, cov)
+			} else { // premultiplied source over dst
+				a := cov * sa / 255
+				p[0] = blendPremul(p[0], sr*cov, a)
+				p[1] = blendPremul(p[1], sg*cov, a)
+				p[2] = blendPremul(p[2], sb*cov, a)
+			}
 			p[3] = 255
 		}
 	}
@@ -356,7 +393,7 @@ func coverage(u, size, scale float64) float64 {
 }
 
 // bilinear samples img at continuous pixel-index coordinates (x, y), clamping at the borders.
-func bilinear(img *image.RGBA, x, y float64, w, h int) (r, g, b float64) {
+func bilinear(img *image.RGBA, x, y float64, w, h int) (r, g, b, a float64) {
 	x = min(max(x, 0), float64(w-1))
 	y = min(max(y, 0), float64(h-1))
 	ix, iy := int(x), int(y)
@@ -371,10 +408,16 @@ func bilinear(img *image.RGBA, x, y float64, w, h int) (r, g, b float64) {
 		bot := float64(p01[c])*(1-fx) + float64(p11[c])*fx
 		return top*(1-fy) + bot*fy
 	}
-	return mix(0), mix(1), mix(2)
+	return mix(0), mix(1), mix(2), mix(3)
 }
 
 func blend(under uint8, over, alpha float64) uint8 {
 	v := float64(under)*(1-alpha) + over*alpha
+	return uint8(min(max(math.Round(v), 0), 255))
+}
+
+// blendPremul composites a premultiplied value over under: under*(1-alpha) + over.
+func blendPremul(under uint8, over, alpha float64) uint8 {
+	v := float64(under)*(1-alpha) + over
 	return uint8(min(max(math.Round(v), 0), 255))
 }

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"bonafide/eval"
+	"bonafide/internal/assets"
+	"bonafide/liveness"
+)
+
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var ef engineFlags
+	ef.register(fs, false)
+	workers := fs.Int("workers", runtime.NumCPU(), "media analysed at once")
+	out := fs.String("out", "eval-report", "directory for report.md, report.html, metrics.json, scores.tsv and the figures")
+	cacheDir := fs.String("cache", filepath.Join(assets.CacheDir(), "eval-cache"), "where results are cached by file sha256 and engine fingerprint")
+	noCache := fs.Bool("no-cache", false, "analyse every media again")
+	tags := fs.String("tags", "", "tags for rows of the manifest that have none (and for every file of a directory)")
+	fit := fs.Bool("fit", false, "fit the fusion (regularised logistic regression, cross-validated) and write a calibration")
+	bySubject := fs.Bool("by-subject", false, "with --fit: keep each subject's media in one cross-validation fold")
+	fitOut := fs.String("fit-out", "", "with --fit: the calibration file to write (default OUT/calibration.json)")
+	synthetic := fs.Bool("synthetic", false, "the attacks include media made by 'bonafide synth': the report says its figures are not accuracy")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `Usage: bonafide eval [flags] MANIFEST|DIR
+
+Runs the engine over a labelled set and reports ISO/IEC 30107-3 figures: APCER per attack species
+and the worst species, BPCER, ACER, EER, BPCER20, BPCER100, APCER at BPCER 1%% and 5%%, and the
+failure-to-acquire rate, each with its counts and 95%% Wilson interval, at the threshold and at the
+standard operating points; the same for each signal alone.
+
+MANIFEST is a TSV or CSV file with a header: path, label (live|attack), species (print, replay,
+mask, cutout or any word), optional subject and tags. DIR is laid out as live/... and
+attack/<species>/.... Results are cached by file sha256 and engine fingerprint, so a second run
+with another threshold or calibration takes seconds.
+
+--fit fits the fusion and writes a calibration JSON that 'bonafide analyze --calibration' loads;
+the report then shows the fusion's cross-validated (out-of-fold) scores.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "bonafide eval: give one manifest or directory (see 'bonafide eval --help')")
+		return 2
+	}
+	if *bySubject && !*fit {
+		fmt.Fprintln(stderr, "bonafide eval: --by-subject goes with --fit")
+		return 2
+	}
+	input := fs.Arg(0)
+	entries, err := eval.Load(input)
+	if err != nil {
+		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+		return 1
+	}
+	ef.workers = 1 // media run in parallel instead
+	eng, closeFn, err := ef.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+		return 1
+	}
+	defer closeFn()
+
+	runner := &eval.Runner{
+		Engine:          eng,
+		Fusion:          eng.Fusion(),
+		DeclineMultiple: eng.Config().DeclineMultiple,
+		Workers:         *workers,
+		DefaultTags:     splitTags(*tags),
+	}
+	if !*noCache {
+		runner.CacheDir = *cacheDir
+	}
+	if !*quiet {
+		runner.Progress = stderr
+	}
+	samples, stats, err := runner.Run(ctx, entries)
+	if err != nil {
+		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+		return 1
+	}
+	for _, s := range samples {
+		if s.Error != "" {
+			fmt.Fprintf(stderr, "bonafide eval: skipped: %s\n", s.Error)
+		}
+	}
+
+	calibration := eng.Fusion().Name
+	if *fit {
+		res, err := eval.Fit(samples, eval.FitOptions{BySubject: *bySubject, Name: "fitted on " + filepath.Base(input),
+			Data: fmt.Sprintf("%s, %d rows", input, len(samples))})
+		if err != nil {
+			fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+			return 1
+		}
+		path := *fitOut
+		if path == "" {
+			path = filepath.Join(*out, "calibration.json")
+		}
+		if err := writeJSON(path, res.Fusion); err != nil {
+			fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+			return 1
+		}
+		for i := range samples {
+			if !math.IsNaN(res.CVScores[i]) {
+				samples[i].Scores[eval.FusionScore] = res.CVScores[i]
+			}
+		}
+		calibration = res.Fusion.Name + " (cross-validated scores)"
+		fmt.Fprintf(stdout, "calibration written to %s: bias %.3f, weights %v, L2 %g, out-of-fold log-loss %.4f\n",
+			path, res.Fusion.Bias, res.Fusion.Weights, res.Lambda, res.CVLoss)
+	}
+
+	threshold := eng.Config().Threshold
+	rep := &eval.Report{
+		Title:       "Bonafide accuracy report",
+		Created:     time.Now().UTC(),
+		Input:       input,
+		Engine:      liveness.Version,
+		Calibration: calibration,
+		Threshold:   threshold,
+		Signals:     liveness.SignalNames(),
+		Samples:     samples,
+		Errors:      stats.Errors,
+		Seconds:     stats.Seconds,
+		Cached:      stats.Cached,
+		Synthetic:   *synthetic,
+	}
+	for _, m := range eng.Info().Models {
+		rep.Models = append(rep.Models, m.Name+" "+m.SHA256)
+	}
+	for _, name := range append([]string{eval.FusionScore}, rep.Signals...) {
+		rep.Metrics = append(rep.Metrics, eval.Compute(samples, name, threshold))
+	}
+	if err := eval.WriteReport(*out, rep); err != nil {
+		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+		return 1
+	}
+	printSummary(stdout, rep)
+	fmt.Fprintf(stdout, "%d media (%d from the cache, %d skipped) in %.1f s; report in %s\n",
+		len(samples), stats.Cached, stats.Errors, stats.Seconds, filepath.Join(*out, "report.html"))
+	return 0
+}
+
+func printSummary(w io.Writer, r *eval.Report) {
+	if r.Synthetic {
+		fmt.Fprintln(w, "NOTE: attacks include synthetic media made by 'bonafide synth': these figures are a development check, not accuracy.")
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "score\tlive\tattacks\tmax APCER\tworst\tBPCER\tACER\tEER\tBPCER20\tBPCER100\tFTA\t(threshold %.2f)\n", r.Threshold)
+	for _, m := range r.Metrics {
+		at := m.AtThreshold
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.1f%%\t%s\t%s\t%s\t\n", m.Score, m.Live, m.Attacks,
+			pct(at.MaxAPCER), at.WorstSpecies, pct(at.BPCER), fmt.Sprintf("%.1f%%", 100*at.ACER), 100*m.EER,
+			pct(m.BPCER20.BPCER), pct(m.BPCER100.BPCER), pct(m.FTA))
+	}
+	tw.Flush()
+}
+
+func pct(r eval.Rate) string {
+	if !r.Defined {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f%% (%d/%d)", 100*r.Value, r.Count, r.Total)
+}
+
+func splitTags(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func writeJSON(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}

@@ -1,0 +1,218 @@
+package eval
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"bonafide/liveness"
+	"bonafide/media"
+)
+
+// Analyzer is what a run needs of the engine.
+type Analyzer interface {
+	Analyze(ctx context.Context, in liveness.Input) (*liveness.Result, error)
+	Info() liveness.EngineInfo
+	Fingerprint() string
+}
+
+// Runner scores every entry of a manifest with the engine.
+type Runner struct {
+	Engine          Analyzer
+	Fusion          *liveness.Fusion // scores the cached signals; the engine's own fusion when nil
+	DeclineMultiple bool
+	Workers         int       // media analysed at once
+	CacheDir        string    // "" disables the cache
+	Progress        io.Writer // progress bar; nil for none
+	DefaultTags     []string  // tags for entries that have none
+}
+
+// cached is what the cache keeps of a result: enough to score it again under any fusion.
+type cached struct {
+	Signals []liveness.Signal `json:"signals"`
+	Reasons []liveness.Reason `json:"reasons"`
+}
+
+// Stats describe a run.
+type Stats struct {
+	Cached  int
+	Errors  int
+	Seconds float64
+}
+
+// Run analyses the entries concurrently and returns one Sample per entry, in entry order. A row
+// that cannot be analysed gets its Error set; the run goes on.
+func (r *Runner) Run(ctx context.Context, entries []Entry) ([]Sample, Stats, error) {
+	start := time.Now()
+	workers := max(1, r.Workers)
+	samples := make([]Sample, len(entries))
+	var bar *progressbar.ProgressBar
+	if r.Progress != nil {
+		bar = progressbar.NewOptions(len(entries),
+			progressbar.OptionSetWriter(r.Progress),
+			progressbar.OptionSetDescription("analysing"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("media"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(r.Progress) }),
+		)
+	}
+	var hits, errs atomic.Int64
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range jobs {
+				s, hit := r.one(ctx, entries[i])
+				samples[i] = s
+				if hit {
+					hits.Add(1)
+				}
+				if s.Error != "" {
+					errs.Add(1)
+				}
+				if bar != nil {
+					_ = bar.Add(1)
+				}
+			}
+		})
+	}
+feed:
+	for i := range entries {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, Stats{}, err
+	}
+	return samples, Stats{Cached: int(hits.Load()), Errors: int(errs.Load()), Seconds: time.Since(start).Seconds()}, nil
+}
+
+// one analyses an entry, through the cache.
+func (r *Runner) one(ctx context.Context, e Entry) (Sample, bool) {
+	s := Sample{Path: e.Path, Label: e.Label, Species: e.Species, Subject: e.Subject, Tags: e.Tags}
+	if e.Error != "" {
+		s.Error = e.Error
+		return s, false
+	}
+	data, err := os.ReadFile(e.Path)
+	if err != nil {
+		s.Error = fmt.Sprintf("%s: cannot read: %v", e.Path, unwrapPath(err))
+		return s, false
+	}
+	sum := sha256.Sum256(data)
+	s.SHA256 = hex.EncodeToString(sum[:])
+	tags := e.Tags
+	if len(tags) == 0 {
+		tags = r.DefaultTags
+	}
+	key := r.cacheKey(s.SHA256, tags)
+	c, hit := r.load(key)
+	if !hit {
+		res, err := r.Engine.Analyze(ctx, liveness.Input{Name: e.Path, Data: data, Tags: tags})
+		if err != nil {
+			var me *media.Error
+			if errors.As(err, &me) {
+				s.Error = fmt.Sprintf("%s (%s)", me.Error(), me.Code)
+			} else {
+				s.Error = fmt.Sprintf("%s: %v", e.Path, err)
+			}
+			return s, false
+		}
+		c = cached{Signals: res.Signals, Reasons: res.Reasons}
+		r.store(key, c)
+	}
+	r.score(&s, c)
+	return s, hit
+}
+
+// score fills the sample's scores from the signals under the runner's fusion.
+func (r *Runner) score(s *Sample, c cached) {
+	f := r.Fusion
+	if f == nil {
+		f = liveness.DefaultFusion()
+	}
+	s.Scores = map[string]float64{FusionScore: f.Confidence(c.Signals, c.Reasons, r.DeclineMultiple)}
+	for _, sig := range c.Signals {
+		if sig.Score != nil {
+			s.Scores[sig.Name] = *sig.Score
+		}
+	}
+	s.Features = liveness.Features(c.Signals)
+	for _, reason := range c.Reasons {
+		if reason.Code == liveness.ReasonNoFace {
+			s.FTA = true
+		}
+	}
+}
+
+func (r *Runner) cacheKey(sha string, tags []string) string {
+	t := slices.Clone(tags)
+	slices.Sort(t)
+	h := sha256.Sum256([]byte(sha + "|" + r.Engine.Fingerprint() + "|" + strings.ToLower(strings.Join(t, ","))))
+	return hex.EncodeToString(h[:])
+}
+
+func (r *Runner) load(key string) (cached, bool) {
+	var c cached
+	if r.CacheDir == "" {
+		return c, false
+	}
+	data, err := os.ReadFile(filepath.Join(r.CacheDir, key[:2], key+".json"))
+	if err != nil || json.Unmarshal(data, &c) != nil {
+		return cached{}, false
+	}
+	return c, true
+}
+
+// store writes the entry atomically; a cache that cannot be written only costs time.
+func (r *Runner) store(key string, c cached) {
+	if r.CacheDir == "" {
+		return
+	}
+	dir := filepath.Join(r.CacheDir, key[:2])
+	if os.MkdirAll(dir, 0o755) != nil {
+		return
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, "tmp-*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil || os.Rename(tmp.Name(), filepath.Join(dir, key+".json")) != nil {
+		_ = os.Remove(tmp.Name())
+	}
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
