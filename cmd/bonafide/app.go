@@ -22,6 +22,7 @@ Usage:
 Commands:
   analyze   analyse photos, videos and shot sets on the command line
   eval      measure accuracy on a labelled set (ISO/IEC 30107-3 report) and fit the fusion
+  synth     make synthetic print/replay attack videos from live media (development aid, not accuracy)
   version   print the engine version and the pinned models
 
 Run 'bonafide <command> --help' for the flags of a command.
@@ -40,6 +41,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runAnalyze(ctx, args[1:], stdout, stderr)
 	case "eval":
 		return runEval(ctx, args[1:], stdout, stderr)
+	case "synth":
+		return runSynth(ctx, args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "-h", "--help", "help":

@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 )
 
 // ReplayOptions configures ReplayAttackFrames. Zero fields take their defaults.
@@ -45,6 +47,7 @@ const (
 	deviceWidthFrac  = 0.88 // cap on device width / frame width at nominal scale
 	subTexels        = 3    // texels per screen pixel in each direction
 	cornerFrac       = 0.07 // device corner radius / the device's short side
+	cameraSubsamples = 3    // samples per camera pixel in each direction
 )
 
 var (
@@ -124,27 +127,52 @@ func ReplayAttackFrames(content []image.Image, o ReplayOptions) []*image.RGBA {
 	gl := newGlarePath(rng)
 	bg := makeBackground(PrintOptions{Width: o.Width, Height: o.Height, Seed: o.Seed, Background: o.Background})
 
-	tex := image.NewRGBA(dev.tmpl.Bounds())
-	frames := make([]*image.RGBA, n)
-	shown, screenPix := -1, (*image.RGBA)(nil)
-	for i := range frames {
+	// The poses and the content shown are decided in order (the jitter is a sequence); the frames
+	// are then rendered in parallel, each from its own inputs only, so the result is the same.
+	poses := make([]pose, n)
+	shows := make([]int, n)
+	screens := make(map[int]*image.RGBA)
+	for i := range n {
 		t := float64(i) / float64(o.FPS)
+		poses[i] = hand.next(t)
 		k := int(math.Floor(t*o.ContentFPS+1e-9)) % len(content)
-		if k != shown {
-			screenPix = resize(toRGBA(content[k]), dev.sw, dev.sh)
-			shown = k
+		shows[i] = k
+		if screens[k] == nil {
+			screens[k] = resize(toRGBA(content[k]), dev.sw, dev.sh)
 		}
-		copy(tex.Pix, dev.tmpl.Pix)
-		dev.drawScreen(tex, screenPix, o)
-		if o.Glare > 0 {
-			gl.draw(tex, t, o.Glare)
-		}
-		p := hand.next(t)
-		dst := image.NewRGBA(image.Rect(0, 0, o.Width, o.Height))
-		copy(dst.Pix, bg.Pix)
-		place(dst, tex, p, o.Tilt != 0)
-		frames[i] = dst
 	}
+
+	frames := make([]*image.RGBA, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tex := image.NewRGBA(dev.tmpl.Bounds())
+			tw, th := float64(tex.Bounds().Dx()), float64(tex.Bounds().Dy())
+			for i := range next {
+				copy(tex.Pix, dev.tmpl.Pix)
+				dev.drawScreen(tex, screens[shows[i]], o)
+				if o.Glare > 0 {
+					gl.draw(tex, float64(i)/float64(o.FPS), o.Glare)
+				}
+				dst := image.NewRGBA(image.Rect(0, 0, o.Width, o.Height))
+				copy(dst.Pix, bg.Pix)
+				// Each camera pixel averages the screen over its area (the x/image/draw kernels
+				// would blur more, point sampling would alias far more than a sensor does): the
+				// sub-pixel stripes, finer than the camera's pixels, leave moire bands.
+				warpArea(dst, tex, poses[i].homography(tw, th), cameraSubsamples)
+				cameraBlur(dst)
+				frames[i] = dst
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return frames
 }
 
@@ -320,6 +348,88 @@ func (g glarePath) draw(tex *image.RGBA, t, strength float64) {
 			for c := range 3 {
 				p[c] = clamp8(float64(p[c]) + add*glareColour[c]*a)
 			}
+		}
+	}
+}
+
+// cameraBlur softens img in place with the separable kernel [1 2 1]/4 in each direction (edges
+// clamped): the camera's lens and sensor blur, which tempers the aliasing of the pixel grid into
+// softer moire bands.
+func cameraBlur(img *image.RGBA) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w < 2 || h < 2 {
+		return
+	}
+	tmp := make([]uint16, 3*w*h) // horizontal pass, scaled by 4
+	for y := range h {
+		row := img.Pix[(b.Min.Y+y)*img.Stride+4*b.Min.X:]
+		for x := range w {
+			l, r := max(x-1, 0), min(x+1, w-1)
+			for c := range 3 {
+				tmp[3*(y*w+x)+c] = uint16(row[4*l+c]) + 2*uint16(row[4*x+c]) + uint16(row[4*r+c])
+			}
+		}
+	}
+	for y := range h {
+		u, d := max(y-1, 0), min(y+1, h-1)
+		row := img.Pix[(b.Min.Y+y)*img.Stride+4*b.Min.X:]
+		for x := range w {
+			for c := range 3 {
+				v := uint32(tmp[3*(u*w+x)+c]) + 2*uint32(tmp[3*(y*w+x)+c]) + uint32(tmp[3*(d*w+x)+c])
+				row[4*x+c] = uint8((v + 8) / 16)
+			}
+		}
+	}
+}
+
+// warpArea draws src (premultiplied) onto dst through the homography h (src -> frame), each frame
+// pixel the mean of ss x ss bilinear samples spread over its area; samples outside src count as
+// transparent, which also anti-aliases the outline.
+func warpArea(dst, src *image.RGBA, h mat3, ss int) {
+	inv, ok := h.inverse()
+	if !ok {
+		return
+	}
+	sw, sh := src.Bounds().Dx(), src.Bounds().Dy()
+	fw, fh := float64(sw), float64(sh)
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, c := range [4][2]float64{{0, 0}, {fw, 0}, {0, fh}, {fw, fh}} {
+		x, y, w := h.apply(c[0], c[1])
+		if w <= 0 {
+			return
+		}
+		x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+	}
+	r := image.Rect(int(math.Floor(x0))-1, int(math.Floor(y0))-1, int(math.Ceil(x1))+1, int(math.Ceil(y1))+1).
+		Intersect(dst.Bounds())
+	wgt := 1 / float64(ss*ss)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			var acc [4]float64
+			for sy := range ss {
+				for sx := range ss {
+					u, v, _ := inv.apply(float64(x)+(float64(sx)+0.5)/float64(ss), float64(y)+(float64(sy)+0.5)/float64(ss))
+					if u < 0 || v < 0 || u > fw || v > fh {
+						continue
+					}
+					r, g, b, a := bilinear(src, u-0.5, v-0.5, sw, sh)
+					acc[0] += r
+					acc[1] += g
+					acc[2] += b
+					acc[3] += a
+				}
+			}
+			if acc[3] == 0 {
+				continue
+			}
+			a := acc[3] * wgt / 255
+			i := dst.PixOffset(x, y)
+			p := dst.Pix[i : i+4 : i+4]
+			for c := range 3 {
+				p[c] = blendPremul(p[c], acc[c]*wgt, a)
+			}
+			p[3] = 255
 		}
 	}
 }
