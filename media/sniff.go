@@ -155,3 +155,11 @@ func looksLikeText(data []byte) bool {
 	}
 	return true
 }
+
+// Sniff says what data is by its magic bytes: the kind and short format name of a media Bonafide
+// accepts (kind "" otherwise), and a phrase for messages ("a JPEG image", "a text file", ...).
+// It does not decode anything; Open checks the rest.
+func Sniff(data []byte) (kind Kind, format, what string) {
+	s := sniff(data)
+	return s.kind, s.format, s.what
+}

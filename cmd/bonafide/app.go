@@ -20,6 +20,8 @@ Usage:
   bonafide <command> [flags] [args]
 
 Commands:
+  serve     run the Oz-compatible liveness API (embedded SQLite, media files, job queue)
+  user      create, list and disable accounts
   analyze   analyse photos, videos and shot sets on the command line
   eval      measure accuracy on a labelled set (ISO/IEC 30107-3 report) and fit the fusion
   synth     make synthetic print/replay attack videos from live media (development aid, not accuracy)
@@ -43,6 +45,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runEval(ctx, args[1:], stdout, stderr)
 	case "synth":
 		return runSynth(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "user":
+		return runUser(ctx, args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "-h", "--help", "help":

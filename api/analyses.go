@@ -1,0 +1,286 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"bonafide"
+	"bonafide/liveness"
+	"bonafide/media"
+)
+
+// analysisRequest is one entry of "analyses" (oz-api.md §5.1).
+type analysisRequest struct {
+	Type        string          `json:"type"`
+	SourceMedia []string        `json:"source_media"`
+	Params      json.RawMessage `json:"params"`
+	MetaData    json.RawMessage `json:"meta_data"`
+}
+
+// supportedTypes are the analyses this server runs.
+var supportedTypes = []string{"QUALITY"}
+
+// buildAnalyses validates the requested analyses against the folder's media.
+func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Media, reqs []analysisRequest) ([]*bonafide.Analysis, error) {
+	if !p.user.CanQuality {
+		return nil, bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this account may not start quality analyses")
+	}
+	group := uuid.NewString()
+	var out []*bonafide.Analysis
+	for i, req := range reqs {
+		t := strings.ToUpper(strings.TrimSpace(req.Type))
+		if t == "" {
+			return nil, missingField(fmt.Sprintf("analyses.%d.type", i))
+		}
+		if !slices.Contains(supportedTypes, t) {
+			return nil, &bonafide.Error{Code: bonafide.CodeNotRealized,
+				Message: fmt.Sprintf("The analysis type %s is not available on this server: Bonafide runs QUALITY (liveness with best shot)", t),
+				Details: map[string]string{"type": t}}
+		}
+		for _, id := range req.SourceMedia {
+			if !slices.ContainsFunc(ms, func(m *bonafide.Media) bool { return m.ID == id }) {
+				return nil, &bonafide.Error{Code: bonafide.CodeInvalidValue,
+					Message: fmt.Sprintf("Invalid param value: source_media %s is not a media of folder %s", id, folderID),
+					Details: map[string]string{"key_path": fmt.Sprintf("analyses.%d.source_media", i), "media_id": id}}
+			}
+		}
+		if len(req.Params) > 0 && !isObject(req.Params) {
+			return nil, bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: analyses.%d.params must be a JSON object", i)
+		}
+		a := &bonafide.Analysis{ID: uuid.NewString(), FolderID: folderID, GroupID: group, Type: t,
+			State: bonafide.StateProcessing, Params: obj(req.Params), MetaData: obj(req.MetaData), SourceMedia: req.SourceMedia}
+		if len(a.SourceMedia) == 0 {
+			// Without source_media the analysis takes every suitable media; name them now.
+			for _, m := range bonafide.QualityMedia(a, ms) {
+				a.SourceMedia = append(a.SourceMedia, m.ID)
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// startAnalyses answers POST /api/folders/{id}/analyses with a bare array of analyses.
+func (s *Server) startAnalyses(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r)
+	if !canWrite(p) {
+		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: %s users cannot start analyses", p.user.Role)
+	}
+	f, err := s.folder(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if mt := r.Header.Get("Content-Type"); strings.HasPrefix(mt, "multipart/") {
+		return &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: this endpoint takes JSON {\"analyses\": [...]}, not multipart"}
+	}
+	var body struct {
+		Analyses           []analysisRequest `json:"analyses"`
+		ResolutionEndpoint string            `json:"resolution_endpoint"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if body.Analyses == nil {
+		return missingField("analyses")
+	}
+	ms, err := s.store.ListMedia(r.Context(), f.ID)
+	if err != nil {
+		return err
+	}
+	as, err := s.buildAnalyses(p, f.ID, ms, body.Analyses)
+	if err != nil {
+		return err
+	}
+	if body.ResolutionEndpoint != "" && body.ResolutionEndpoint != f.ResolutionEndpoint {
+		if err := s.checkEndpoint(body.ResolutionEndpoint); err != nil {
+			return err
+		}
+		f.ResolutionEndpoint = body.ResolutionEndpoint
+		if err := s.store.UpdateFolder(r.Context(), f); err != nil {
+			return err
+		}
+	}
+	if len(as) > 0 {
+		if err := s.store.CreateAnalyses(r.Context(), as); err != nil {
+			return err
+		}
+		s.metrics.analysesStarted.Add(float64(len(as)))
+	}
+	byID := mediaMap(ms)
+	out := []analysisBody{}
+	for _, a := range as {
+		out = append(out, s.renderAnalysis(a, byID))
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func mediaMap(ms []*bonafide.Media) map[string]*bonafide.Media {
+	out := map[string]*bonafide.Media{}
+	for _, m := range ms {
+		out[m.ID] = m
+	}
+	return out
+}
+
+// listAnalyses answers GET /api/folders/{id}/analyses with a bare array, filtered by
+// analyse_id, type and state (each with .exclude).
+func (s *Server) listAnalyses(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.folder(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	as, err := s.store.ListAnalyses(r.Context(), f.ID)
+	if err != nil {
+		return err
+	}
+	ms, err := s.store.ListMedia(r.Context(), f.ID)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	list := func(name string) []string {
+		var out []string
+		for _, v := range q[name] {
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, strings.ToUpper(p))
+				}
+			}
+		}
+		return out
+	}
+	keep := func(val string, in, ex []string) bool {
+		val = strings.ToUpper(val)
+		return (len(in) == 0 || slices.Contains(in, val)) && !slices.Contains(ex, val)
+	}
+	ids, idsEx := list("analyse_id"), list("analyse_id.exclude")
+	types, typesEx := list("type"), list("type.exclude")
+	states, statesEx := list("state"), list("state.exclude")
+	byID := mediaMap(ms)
+	out := []analysisBody{}
+	for _, a := range as {
+		if keep(a.ID, ids, idsEx) && keep(a.Type, types, typesEx) && keep(a.State, states, statesEx) {
+			out = append(out, s.renderAnalysis(a, byID))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// getAnalysis answers GET /api/analyses/{id}.
+func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	a, err := s.store.GetAnalysis(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.folder(r, a.FolderID); err != nil {
+		return bonafide.NotFound("analysis", id)
+	}
+	ms, err := s.store.ListMedia(r.Context(), a.FolderID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderAnalysis(a, mediaMap(ms)))
+	return nil
+}
+
+// instant answers POST /api/instant/folders: the single-request flow without storing anything;
+// the best shot comes back inline as base64.
+func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r)
+	if s.engine == nil {
+		return bonafide.Errorf(bonafide.CodeNotRealized, "The Instant API is not enabled on this node")
+	}
+	if !canWrite(p) {
+		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource")
+	}
+	up, err := s.readUpload(r)
+	if err != nil {
+		return err
+	}
+	if len(up.files) == 0 {
+		return &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: no file was sent"}
+	}
+	folderID := uuid.NewString()
+	var ms []*bonafide.Media
+	byField := map[string][]byte{}
+	for _, f := range up.files {
+		kind, _, what := media.Sniff(f.data)
+		mk := map[media.Kind]bonafide.MediaKind{media.Image: bonafide.KindImage, media.Video: bonafide.KindVideo, media.ShotSet: bonafide.KindShotSet}[kind]
+		if mk == "" {
+			return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: the file %q is %s, not a photo, a video or a zip of frames", f.field, what)
+		}
+		m := &bonafide.Media{ID: uuid.NewString(), FolderID: folderID, Kind: mk, OriginalName: f.name, FieldName: f.field,
+			Tags: nonNil(up.payload.MediaTags[f.field]), MetaData: obj(up.payload.MediaMeta[f.field]), Created: s.now(), Updated: s.now()}
+		ms = append(ms, m)
+		byField[m.ID] = f.data
+	}
+	reqs := up.payload.Analyses
+	if len(reqs) == 0 {
+		reqs = []analysisRequest{{Type: "quality"}}
+	}
+	as, err := s.buildAnalyses(p, folderID, ms, reqs)
+	if err != nil {
+		return err
+	}
+	var out []analysisBody
+	for _, a := range as {
+		a.Created, a.Updated = s.now(), s.now()
+		sources := bonafide.QualityMedia(a, ms)
+		a.State, a.Resolution = bonafide.StateFinished, bonafide.ResolutionSuccess
+		worst := 0.0
+		var images [][]byte
+		for _, m := range sources {
+			res, err := s.engine.Analyze(r.Context(), liveness.Input{Name: m.OriginalName, Data: byField[m.ID], Tags: m.Tags})
+			if err != nil {
+				var me *media.Error
+				if errors.As(err, &me) {
+					return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: the file %q could not be analysed: %s", m.FieldName, me.Error())
+				}
+				return err
+			}
+			conf := res.ConfidenceSpoofing
+			worst = max(worst, conf)
+			if res.ResolutionStatus == liveness.StatusDeclined {
+				a.Resolution = bonafide.ResolutionDeclined
+			}
+			details, _ := json.Marshal(map[string]any{"reasons": res.Reasons, "signals": res.Signals, "challenges": res.Challenges, "engine": res.Engine})
+			a.Results = append(a.Results, bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf,
+				Resolution: res.ResolutionStatus, Details: details})
+			if res.BestShot != nil {
+				images = append(images, res.BestShot.JPEG)
+			} else {
+				images = append(images, nil)
+			}
+		}
+		a.ResultsData, _ = json.Marshal(map[string]any{"confidence_spoofing": worst})
+		b := s.renderAnalysis(a, mediaMap(ms))
+		for i := range b.ResultsMedia {
+			if images[i] != nil {
+				b.ResultsMedia[i].OutputImages = []imageBody{{ImageBase64: base64.StdEncoding.EncodeToString(images[i])}}
+			}
+		}
+		out = append(out, b)
+		s.metrics.verdicts.WithLabelValues(a.Resolution).Inc()
+	}
+	_, verdict := bonafide.FolderStatus(as)
+	mb := []mediaBody{}
+	for _, m := range ms {
+		b := s.renderMedia(m)
+		b.OriginalURL, b.VideoURL = "", ""
+		mb = append(mb, b)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"folder_id": folderID, "resolution_status": bonafide.StateFinished,
+		"system_resolution": verdict, "time_created": epoch(s.now()), "time_updated": epoch(s.now()),
+		"meta_data": obj(up.payload.FolderMeta), "media": mb, "analyses": out})
+	return nil
+}

@@ -1,0 +1,260 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"bonafide"
+)
+
+// Argon2id parameters (OWASP's minimum: 19 MiB, 2 passes, 1 lane).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an encoded argon2id hash of the password.
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// CheckPassword compares in constant time.
+func CheckPassword(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// newToken returns 64 random bytes as 128 lowercase hex characters, like Oz's tokens.
+func newToken() (string, error) {
+	b := make([]byte, 64)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// hashToken is what the store keeps of a token.
+func hashToken(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
+
+// tokenBody is the authorize response.
+type tokenBody struct {
+	AccessToken string   `json:"access_token"`
+	ExpireToken string   `json:"expire_token"`
+	ExpireDate  float64  `json:"expire_date"`
+	User        userBody `json:"user"`
+}
+
+// issue creates a session for u and returns the response body.
+func (s *Server) issue(r *http.Request, u *bonafide.User) (*tokenBody, error) {
+	access, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	expire, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	ttl := s.cfg.SessionTTL
+	if u.IsService() {
+		ttl = s.cfg.ServiceTTL
+	}
+	sess := &bonafide.Session{TokenHash: hashToken(access), ExpireHash: hashToken(expire), UserID: u.ID,
+		Expires: s.now().Add(ttl), LongLived: u.IsService(), Created: s.now()}
+	if err := s.store.CreateSession(r.Context(), sess); err != nil {
+		return nil, err
+	}
+	return &tokenBody{AccessToken: access, ExpireToken: expire, ExpireDate: epoch(sess.Expires), User: s.renderUser(u)}, nil
+}
+
+// login answers POST /api/authorize/auth.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Credentials *struct {
+			Email    string `json:"email"`
+			Password string `json:"password"`
+		} `json:"credentials"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if body.Credentials == nil {
+		return missingField("credentials")
+	}
+	email := strings.ToLower(strings.TrimSpace(body.Credentials.Email))
+	if email == "" {
+		return missingField("credentials.email")
+	}
+	if s.throttled(email) {
+		return bonafide.Errorf(bonafide.CodeThrottled, "Too many requests: too many failed logins for this account, try again in %s", s.cfg.LoginWindow)
+	}
+	u, err := s.store.GetUserByEmail(r.Context(), email)
+	if err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
+		return err
+	}
+	if u == nil || !CheckPassword(u.PasswordHash, body.Credentials.Password) {
+		s.fail(email)
+		s.log.Info("login failed", "email_sha256", hashToken(email)[:16])
+		return bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
+	}
+	if u.Disabled {
+		return bonafide.Errorf(bonafide.CodeUserBlocked, "User profile is blocked")
+	}
+	tb, err := s.issue(r, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tb)
+	return nil
+}
+
+// refresh answers POST /api/authorize/refresh: a new pair for the caller's own session.
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		ExpireToken string `json:"expire_token"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if body.ExpireToken == "" {
+		return missingField("expire_token")
+	}
+	old, err := s.store.GetSessionByExpireHash(r.Context(), hashToken(body.ExpireToken))
+	if err != nil {
+		if bonafide.CodeOf(err) == bonafide.CodeNotExist {
+			return bonafide.Errorf(bonafide.CodeAuthInvalid, "Session not found")
+		}
+		return err
+	}
+	p := caller(r)
+	if old.UserID != p.user.ID {
+		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to refresh this session")
+	}
+	tb, err := s.issue(r, p.user)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteSession(r.Context(), old.TokenHash); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tb)
+	return nil
+}
+
+// authenticate checks the token header and slides the session's expiry.
+func (s *Server) authenticate(r *http.Request) (*principal, error) {
+	token := r.Header.Get("X-Forensic-Access-Token")
+	if token == "" {
+		token = r.Header.Get("X-Forensics-Access-Token")
+	}
+	if token == "" {
+		return nil, bonafide.Errorf(bonafide.CodeAuthNotProvided, "User auth token is not provided. You must be logged for this request.")
+	}
+	sess, err := s.store.GetSession(r.Context(), hashToken(token))
+	if err != nil {
+		if bonafide.CodeOf(err) == bonafide.CodeNotExist {
+			return nil, bonafide.Errorf(bonafide.CodeAuthInvalid, "User auth token is not valid. You must be logged for this request.")
+		}
+		return nil, err
+	}
+	now := s.now()
+	if !now.Before(sess.Expires) {
+		return nil, bonafide.Errorf(bonafide.CodeAuthExpired, "Provided user auth token has expired. Please renew it.")
+	}
+	u, err := s.store.GetUser(r.Context(), sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, bonafide.Errorf(bonafide.CodeUserBlocked, "User profile is blocked")
+	}
+	if !sess.LongLived {
+		// Sliding expiry; write at most every 10 s per session.
+		if next := now.Add(s.cfg.SessionTTL); next.Sub(sess.Expires) > 10*time.Second {
+			if err := s.store.ExtendSession(r.Context(), sess.TokenHash, next); err != nil {
+				return nil, err
+			}
+			sess.Expires = next
+		}
+	}
+	return &principal{user: u, session: sess}, nil
+}
+
+// throttled reports whether email had too many failed logins lately.
+func (s *Server) throttled(email string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cut := s.now().Add(-s.cfg.LoginWindow)
+	var recent []time.Time
+	for _, t := range s.failures[email] {
+		if t.After(cut) {
+			recent = append(recent, t)
+		}
+	}
+	s.failures[email] = recent
+	return len(recent) >= s.cfg.LoginFailures
+}
+
+func (s *Server) fail(email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[email] = append(s.failures[email], s.now())
+}
+
+// decodeJSON reads a JSON body leniently: any content type (old clients send form content types
+// with JSON bodies), an empty body as {}.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	if err := dec.Decode(v); err != nil {
+		if err.Error() == "EOF" {
+			return nil
+		}
+		return &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: the body is not valid JSON: " + err.Error()}
+	}
+	return nil
+}
+
+func missingField(name string) error {
+	return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
+		Message: fmt.Sprintf("Could not locate field for key_path %s from provided dict data", name),
+		Details: map[string]string{"key_path": name}}
+}
+
+// epoch is a timestamp as float seconds with millisecond precision, as Oz sends them.
+func epoch(t time.Time) float64 {
+	return float64(t.UnixMilli()) / 1000
+}

@@ -1,0 +1,615 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"bonafide"
+	"bonafide/media"
+)
+
+// upload is a parsed multipart request: files by field name and the payload.
+type upload struct {
+	files   []*uploadFile
+	payload payload
+}
+
+type uploadFile struct {
+	field, name string
+	data        []byte
+}
+
+// payload is the JSON of the `payload` part (oz-api.md §3.1).
+type payload struct {
+	MediaTags          map[string][]string        `json:"media:tags"`
+	MediaMeta          map[string]json.RawMessage `json:"media:meta_data"`
+	FolderMeta         json.RawMessage            `json:"folder:meta_data"`
+	Analyses           []analysisRequest          `json:"analyses"`
+	ResolutionEndpoint string                     `json:"resolution_endpoint"`
+	AdditionalInfo     json.RawMessage            `json:"additional_info"`
+}
+
+// readUpload parses a multipart body, enforcing the file count and size limits. An empty body
+// is an empty upload (a client may create an empty folder).
+func (s *Server) readUpload(r *http.Request) (*upload, error) {
+	up := &upload{}
+	ct := r.Header.Get("Content-Type")
+	mt, params, _ := mime.ParseMediaType(ct)
+	if r.ContentLength == 0 && mt != "multipart/form-data" {
+		return up, nil
+	}
+	if mt != "multipart/form-data" || params["boundary"] == "" {
+		what := mt
+		if what == "" {
+			what = "no Content-Type"
+		}
+		return nil, &bonafide.Error{Code: bonafide.CodeInvalidStructure,
+			Message: fmt.Sprintf("Invalid body structure: this endpoint takes multipart/form-data (files under any field names plus a `payload` part holding JSON), but the request has %s; let your HTTP client set the multipart Content-Type with its boundary", what)}
+	}
+	limit := int64(s.cfg.MaxFiles)*s.cfg.MaxFileBytes + s.cfg.MaxPayloadBytes + 1<<20
+	mr := multipart.NewReader(http.MaxBytesReader(nil, r.Body, limit), params["boundary"])
+	seen := map[string]bool{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, err
+			}
+			return nil, &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: the multipart body is damaged: " + err.Error()}
+		}
+		field := part.FormName()
+		if field == "payload" && part.FileName() == "" {
+			data, err := io.ReadAll(io.LimitReader(part, s.cfg.MaxPayloadBytes+1))
+			if err != nil {
+				return nil, err
+			}
+			if int64(len(data)) > s.cfg.MaxPayloadBytes {
+				return nil, bonafide.Errorf(bonafide.CodeBodyTooBig, "Request data too big: the payload part is over %d bytes", s.cfg.MaxPayloadBytes)
+			}
+			if err := json.Unmarshal(data, &up.payload); err != nil {
+				return nil, &bonafide.Error{Code: bonafide.CodeInvalidStructure,
+					Message: "Invalid body structure: the payload part must be a JSON object with keys such as media:tags, folder:meta_data, analyses: " + err.Error(),
+					Details: map[string]string{"key_path": "payload"}}
+			}
+			continue
+		}
+		if field == "" {
+			continue
+		}
+		if part.FileName() == "" && field == "additional_info" {
+			data, _ := io.ReadAll(io.LimitReader(part, 64<<10))
+			up.payload.AdditionalInfo, _ = json.Marshal(string(data))
+			continue
+		}
+		if len(up.files) >= s.cfg.MaxFiles {
+			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: at most %d files may be sent at once", s.cfg.MaxFiles)
+		}
+		if seen[field] {
+			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: two files were sent under the field name %q; use one name per file", field)
+		}
+		seen[field] = true
+		data, err := io.ReadAll(io.LimitReader(part, s.cfg.MaxFileBytes+1))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(data)) > s.cfg.MaxFileBytes {
+			return nil, bonafide.Errorf(bonafide.CodeBodyTooBig, "Request data too big: the file %q is over the %d MB allowed per file", field, s.cfg.MaxFileBytes>>20)
+		}
+		name := part.FileName()
+		if name == "" {
+			name = field
+		}
+		up.files = append(up.files, &uploadFile{field: field, name: path.Base(name), data: data})
+	}
+	for field := range up.payload.MediaTags {
+		if !seen[field] {
+			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: media:tags names the field %q, but no file was sent under that name (fields sent: %s)", field, strings.Join(fieldNames(up.files), ", "))
+		}
+	}
+	for field := range up.payload.MediaMeta {
+		if !seen[field] {
+			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: media:meta_data names the field %q, but no file was sent under that name", field)
+		}
+	}
+	if len(up.payload.FolderMeta) > 0 && !isObject(up.payload.FolderMeta) {
+		return nil, bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: folder:meta_data must be a JSON object")
+	}
+	return up, nil
+}
+
+func fieldNames(fs []*uploadFile) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.field)
+	}
+	if len(out) == 0 {
+		return []string{"none"}
+	}
+	return out
+}
+
+func isObject(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) > 0 && t[0] == '{'
+}
+
+// newMedia sniffs each file, stores its bytes, and returns the media rows to insert.
+func (s *Server) newMedia(ctx context.Context, folderID string, up *upload) ([]*bonafide.Media, error) {
+	var out []*bonafide.Media
+	for _, f := range up.files {
+		kind, format, what := media.Sniff(f.data)
+		var mk bonafide.MediaKind
+		switch kind {
+		case media.Image:
+			mk = bonafide.KindImage
+		case media.Video:
+			mk = bonafide.KindVideo
+		case media.ShotSet:
+			mk = bonafide.KindShotSet
+		default:
+			if len(f.data) == 0 {
+				return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: the file %q (%s) is empty", f.field, f.name)
+			}
+			return nil, bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: the file %q (%s) is %s, not a photo (JPEG, PNG, WebP, BMP), a video (mp4, mov, webm, mkv, avi, mpeg) or a zip of frames", f.field, f.name, what)
+		}
+		id := uuid.NewString()
+		sum := sha256.Sum256(f.data)
+		m := &bonafide.Media{ID: id, FolderID: folderID, Kind: mk, OriginalName: f.name, FieldName: f.field,
+			BlobKey: fmt.Sprintf("%s/%s.%s", folderID, id, format), ContentType: contentType(format), Size: int64(len(f.data)),
+			SHA256: hex.EncodeToString(sum[:]), Tags: nonNil(up.payload.MediaTags[f.field]), MetaData: obj(up.payload.MediaMeta[f.field])}
+		if err := s.blobs.Put(ctx, m.BlobKey, f.data, m.ContentType); err != nil {
+			return nil, fmt.Errorf("storing %s: %w", f.field, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func contentType(format string) string {
+	switch format {
+	case "jpeg":
+		return "image/jpeg"
+	case "png", "webp", "bmp":
+		return "image/" + format
+	case "zip":
+		return "application/zip"
+	case "mov":
+		return "video/quicktime"
+	case "mkv":
+		return "video/x-matroska"
+	case "avi":
+		return "video/x-msvideo"
+	}
+	return "video/" + format
+}
+
+// createFolder answers POST /api/folders: the folder with its media; with `analyses` in the
+// payload it is the single-request mode and answers when they finish (or at the timeout).
+func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r)
+	if !canWrite(p) {
+		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: %s users cannot create folders", p.user.Role)
+	}
+	up, err := s.readUpload(r)
+	if err != nil {
+		return err
+	}
+	if err := s.checkEndpoint(up.payload.ResolutionEndpoint); err != nil {
+		return err
+	}
+	f := &bonafide.Folder{ID: uuid.NewString(), CompanyID: p.user.CompanyID, UserID: p.user.ID,
+		MetaData: obj(up.payload.FolderMeta), ResolutionEndpoint: up.payload.ResolutionEndpoint}
+	if len(up.payload.AdditionalInfo) > 0 {
+		f.TechnicalMetaData, _ = json.Marshal(map[string]json.RawMessage{"additional_info": up.payload.AdditionalInfo})
+	}
+	ms, err := s.newMedia(r.Context(), f.ID, up)
+	if err != nil {
+		return err
+	}
+	var analyses []*bonafide.Analysis
+	if len(up.payload.Analyses) > 0 {
+		if analyses, err = s.buildAnalyses(p, f.ID, ms, up.payload.Analyses); err != nil {
+			return err
+		}
+	}
+	if err := s.store.CreateFolder(r.Context(), f, ms); err != nil {
+		return err
+	}
+	if len(analyses) > 0 {
+		if err := s.store.CreateAnalyses(r.Context(), analyses); err != nil {
+			return err
+		}
+		s.metrics.analysesStarted.Add(float64(len(analyses)))
+		s.waitAnalyses(r.Context(), f.ID, s.cfg.SingleRequestTimeout)
+	}
+	b, err := s.renderFolder(r.Context(), f, folderOpts{analyses: len(analyses) > 0})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, b)
+	return nil
+}
+
+// waitAnalyses polls until no analysis of the folder is processing, or the timeout.
+func (s *Server) waitAnalyses(ctx context.Context, folderID string, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		as, err := s.store.ListAnalyses(ctx, folderID)
+		if err == nil {
+			if st, _ := bonafide.FolderStatus(as); st != bonafide.StateProcessing {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) checkEndpoint(url string) error {
+	if url == "" || s.cfg.ValidateWebhook == nil {
+		return nil
+	}
+	if err := s.cfg.ValidateWebhook(url); err != nil {
+		return &bonafide.Error{Code: bonafide.CodeInvalidValue, Message: "Invalid param value: resolution_endpoint: " + err.Error(),
+			Details: map[string]string{"key_path": "resolution_endpoint"}}
+	}
+	return nil
+}
+
+// getFolder answers GET /api/folders/{id}.
+func (s *Server) getFolder(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.folder(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	b, err := s.renderFolder(r.Context(), f, folderOpts{analyses: boolParam(r, "with_analyses"),
+		user: boolParam(r, "with_user"), company: boolParam(r, "with_company")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, b)
+	return nil
+}
+
+// listFolders answers GET /api/folders with the lamb pagination envelope.
+func (s *Server) listFolders(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r)
+	q := r.URL.Query()
+	flt := bonafide.FolderFilter{Limit: 100, SortField: "time_created", WithTotal: true}
+	switch {
+	case p.user.Role.Global():
+	case p.user.Role == bonafide.RoleClient:
+		flt.CompanyID, flt.UserID = p.user.CompanyID, p.user.ID
+	default:
+		flt.CompanyID = p.user.CompanyID
+	}
+	var err error
+	if v := q.Get("offset"); v != "" {
+		if flt.Offset, err = strconv.Atoi(v); err != nil || flt.Offset < 0 {
+			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid offset value for pagination")
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if flt.Limit, err = strconv.Atoi(v); err != nil || flt.Limit < -1 || flt.Limit == 0 && v != "0" {
+			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid limit value for pagination")
+		}
+		if flt.Limit > 5000 {
+			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid limit value for pagination - exceed max available")
+		}
+	}
+	flt.WithTotal = !boolParam(r, "total_omit")
+	if v := q.Get("sorting"); v != "" {
+		desc := strings.Split(v, ",")[0]
+		field, dir, _ := strings.Cut(strings.TrimSuffix(desc, "}"), "{")
+		if field != "time_created" && field != "time_updated" {
+			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: sorting by %q is not supported (time_created or time_updated, with {asc} or {desc})", field)
+		}
+		flt.SortField, flt.SortAsc = field, dir == "asc"
+	}
+	for name, dst := range map[string]**time.Time{"time_created.min": &flt.CreatedMin, "time_created.max": &flt.CreatedMax,
+		"time_updated.min": &flt.UpdatedMin, "time_updated.max": &flt.UpdatedMax} {
+		if v := q.Get(name); v != "" {
+			sec, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: %s must be a UNIX timestamp, got %q", name, v)
+			}
+			t := time.UnixMilli(int64(sec * 1000)).UTC()
+			*dst = &t
+		}
+	}
+	for _, v := range q["meta_data"] {
+		if k, val, ok := strings.Cut(v, "!="); ok {
+			if flt.MetaNotEquals == nil {
+				flt.MetaNotEquals = map[string]string{}
+			}
+			flt.MetaNotEquals[k] = val
+		} else if k, val, ok := strings.Cut(v, "=="); ok {
+			if flt.MetaEquals == nil {
+				flt.MetaEquals = map[string]string{}
+			}
+			flt.MetaEquals[k] = val
+		} else {
+			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: meta_data takes key==value or key!=value, got %q", v)
+		}
+	}
+	if v := q.Get("resolution_status"); v != "" {
+		if !slices.Contains([]string{"INITIAL", "PROCESSING", "FAILED", "FINISHED", "DECLINED", "SUCCESS", "OPERATOR_REQUIRED"}, v) {
+			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: resolution_status %q is not one of INITIAL, PROCESSING, FAILED, FINISHED, DECLINED, SUCCESS, OPERATOR_REQUIRED", v)
+		}
+		flt.ResolutionStatus = v
+	}
+	folders, total, err := s.store.ListFolders(r.Context(), flt)
+	if err != nil {
+		return err
+	}
+	items := []*folderBody{}
+	for _, f := range folders {
+		b, err := s.renderFolder(r.Context(), f, folderOpts{analyses: boolParam(r, "with_analyses")})
+		if err != nil {
+			return err
+		}
+		items = append(items, b)
+	}
+	var tc *int
+	if flt.WithTotal {
+		tc = &total
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"offset": flt.Offset, "limit": flt.Limit, "total_count": tc, "items": items})
+	return nil
+}
+
+// deleteFolder answers DELETE /api/folders/{id} (ADMIN, CLIENT ADMIN).
+func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.folder(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !canDelete(caller(r)) {
+		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: only ADMIN and CLIENT ADMIN delete folders")
+	}
+	ms, err := s.store.ListMedia(r.Context(), f.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteFolder(r.Context(), f.ID); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		_ = s.blobs.Delete(r.Context(), m.BlobKey)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"folder_id": f.ID})
+	return nil
+}
+
+// Folder meta_data sub-resource.
+func (s *Server) getFolderMeta(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.folder(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, obj(f.MetaData))
+	return nil
+}
+
+func (s *Server) setFolderMeta(w http.ResponseWriter, r *http.Request) error {
+	return s.changeFolderMeta(w, r, func(old, in map[string]json.RawMessage) map[string]json.RawMessage { return in })
+}
+
+func (s *Server) patchFolderMeta(w http.ResponseWriter, r *http.Request) error {
+	return s.changeFolderMeta(w, r, func(old, in map[string]json.RawMessage) map[string]json.RawMessage {
+		for k, v := range in {
+			old[k] = v
+		}
+		return old
+	})
+}
+
+func (s *Server) deleteFolderMeta(w http.ResponseWriter, r *http.Request) error {
+	return s.changeFolderMeta(w, r, func(old, in map[string]json.RawMessage) map[string]json.RawMessage {
+		return map[string]json.RawMessage{}
+	})
+}
+
+func (s *Server) changeFolderMeta(w http.ResponseWriter, r *http.Request, merge func(old, in map[string]json.RawMessage) map[string]json.RawMessage) error {
+	if !canWrite(caller(r)) {
+		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource")
+	}
+	f, err := s.folder(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	in := map[string]json.RawMessage{}
+	if r.Method != http.MethodDelete {
+		if err := decodeJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	old := map[string]json.RawMessage{}
+	_ = json.Unmarshal(obj(f.MetaData), &old)
+	f.MetaData, _ = json.Marshal(merge(old, in))
+	if err := s.store.UpdateFolder(r.Context(), f); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, f.MetaData)
+	return nil
+}
+
+// addMedia answers POST /api/folders/{id}/media with a bare array of media objects.
+func (s *Server) addMedia(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r)
+	if !canWrite(p) {
+		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource")
+	}
+	f, err := s.folder(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	up, err := s.readUpload(r)
+	if err != nil {
+		return err
+	}
+	if len(up.files) == 0 {
+		return &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: no file was sent"}
+	}
+	existing, err := s.store.ListMedia(r.Context(), f.ID)
+	if err != nil {
+		return err
+	}
+	if len(existing)+len(up.files) > s.cfg.MaxFiles {
+		return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: a folder holds at most %d files; it has %d", s.cfg.MaxFiles, len(existing))
+	}
+	ms, err := s.newMedia(r.Context(), f.ID, up)
+	if err != nil {
+		return err
+	}
+	if err := s.store.AddMedia(r.Context(), f.ID, ms); err != nil {
+		return err
+	}
+	out := []mediaBody{}
+	for _, m := range ms {
+		out = append(out, s.renderMedia(m))
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) listFolderMedia(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.folder(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	ms, err := s.store.ListMedia(r.Context(), f.ID)
+	if err != nil {
+		return err
+	}
+	out := []mediaBody{}
+	for _, m := range ms {
+		out = append(out, s.renderMedia(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// mediaOf loads a media whose folder the caller may see.
+func (s *Server) mediaOf(r *http.Request) (*bonafide.Media, error) {
+	id := r.PathValue("id")
+	m, err := s.store.GetMedia(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.folder(r, m.FolderID); err != nil {
+		return nil, bonafide.NotFound("media", id)
+	}
+	return m, nil
+}
+
+func (s *Server) getMedia(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.mediaOf(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderMedia(m))
+	return nil
+}
+
+// patchMedia retags a media: {"tags": [...]}; [] clears them.
+func (s *Server) patchMedia(w http.ResponseWriter, r *http.Request) error {
+	if !canWrite(caller(r)) {
+		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource")
+	}
+	m, err := s.mediaOf(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Tags     *[]string       `json:"tags"`
+		MetaData json.RawMessage `json:"meta_data"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if body.Tags == nil && body.MetaData == nil {
+		return missingField("tags")
+	}
+	if body.Tags != nil {
+		m.Tags = nonNil(*body.Tags)
+	}
+	if body.MetaData != nil {
+		if !isObject(body.MetaData) {
+			return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: meta_data must be a JSON object")
+		}
+		m.MetaData = body.MetaData
+	}
+	if err := s.store.UpdateMedia(r.Context(), m); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderMedia(m))
+	return nil
+}
+
+func (s *Server) deleteMedia(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.mediaOf(r)
+	if err != nil {
+		return err
+	}
+	if !canDelete(caller(r)) {
+		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: only ADMIN and CLIENT ADMIN delete files")
+	}
+	if err := s.store.DeleteMedia(r.Context(), m.ID); err != nil {
+		return err
+	}
+	_ = s.blobs.Delete(r.Context(), m.BlobKey)
+	writeJSON(w, http.StatusOK, map[string]string{"media_id": m.ID})
+	return nil
+}
+
+// static serves media files and best shots to those allowed to see their folder. Keys are
+// "<folder_id>/<file>".
+func (s *Server) static(w http.ResponseWriter, r *http.Request) error {
+	key := r.PathValue("key")
+	folderID, file, ok := strings.Cut(key, "/")
+	if !ok || file == "" || strings.Contains(file, "/") || strings.Contains(key, "..") {
+		return bonafide.NotFound("file", key)
+	}
+	if _, err := s.folder(r, folderID); err != nil {
+		return bonafide.NotFound("file", key)
+	}
+	data, err := s.blobs.Get(r.Context(), key)
+	if err != nil {
+		return bonafide.NotFound("file", key)
+	}
+	ct := mime.TypeByExtension(path.Ext(file))
+	if ct == "" {
+		ct = http.DetectContentType(data)
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	http.ServeContent(w, r, file, time.Time{}, bytes.NewReader(data))
+	return nil
+}

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the server's Prometheus collectors, in their own registry.
+type Metrics struct {
+	reg              *prometheus.Registry
+	requests         *prometheus.CounterVec
+	latency          *prometheus.HistogramVec
+	analysesStarted  prometheus.Counter
+	AnalysisDuration prometheus.Histogram
+	verdicts         *prometheus.CounterVec
+}
+
+// NewMetrics registers the collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bonafide_http_requests_total",
+		Help: "HTTP requests by route, method and status code."}, []string{"route", "method", "code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bonafide_http_request_duration_seconds",
+		Help: "HTTP request latency by route and method.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, []string{"route", "method"})
+	m.analysesStarted = prometheus.NewCounter(prometheus.CounterOpts{Name: "bonafide_analyses_started_total",
+		Help: "Analyses accepted."})
+	m.AnalysisDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bonafide_analysis_duration_seconds",
+		Help: "Time to run one analysis in a worker.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)})
+	m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bonafide_verdicts_total",
+		Help: "Finished analyses by resolution (SUCCESS, DECLINED, FAILED)."}, []string{"resolution"})
+	m.reg.MustRegister(m.requests, m.latency, m.analysesStarted, m.AnalysisDuration, m.verdicts,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Register adds a collector (the job queue's depth, for example).
+func (m *Metrics) Register(c prometheus.Collector) { m.reg.MustRegister(c) }
+
+// Verdict counts one finished analysis.
+func (m *Metrics) Verdict(resolution string) { m.verdicts.WithLabelValues(resolution).Inc() }
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Instrument counts and times every request by its route pattern (ids left out).
+func (m *Metrics) Instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if _, p, ok := strings.Cut(route, " "); ok {
+			route = p
+		}
+		if route == "" || route == "/" {
+			route = "other"
+		}
+		route = strings.TrimSuffix(strings.TrimSuffix(route, "{$}"), "/")
+		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
+		m.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+	})
+}

@@ -1,0 +1,314 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"bonafide"
+)
+
+// userBody is a user as the API shows it (never the password hash).
+type userBody struct {
+	UserID      string  `json:"user_id"`
+	UserType    string  `json:"user_type"`
+	CompanyID   string  `json:"company_id"`
+	Email       string  `json:"email"`
+	FirstName   string  `json:"first_name"`
+	LastName    string  `json:"last_name"`
+	MiddleName  string  `json:"middle_name"`
+	IsAdmin     bool    `json:"is_admin"`
+	IsService   bool    `json:"is_service"`
+	IsActive    bool    `json:"is_active"`
+	CanQuality  bool    `json:"can_start_analysis_quality"`
+	CanBio      bool    `json:"can_start_analysis_biometry"`
+	CanQuality2 bool    `json:"can_start_analyse_quality"`
+	CanBio2     bool    `json:"can_start_analyse_biometry"`
+	Created     float64 `json:"time_created"`
+	Updated     float64 `json:"time_updated"`
+}
+
+func (s *Server) renderUser(u *bonafide.User) userBody {
+	return userBody{UserID: u.ID, UserType: string(u.Role), CompanyID: u.CompanyID, Email: u.Email,
+		FirstName: u.FirstName, LastName: u.LastName, MiddleName: u.MiddleName,
+		IsAdmin: u.Role == bonafide.RoleAdmin || u.Role == bonafide.RoleClientAdmin, IsService: u.IsService(),
+		IsActive: !u.Disabled, CanQuality: u.CanQuality, CanBio: u.CanBiometry, CanQuality2: u.CanQuality, CanBio2: u.CanBiometry,
+		Created: epoch(u.Created), Updated: epoch(u.Updated)}
+}
+
+// mediaBody is a media object.
+type mediaBody struct {
+	MediaID           string             `json:"media_id"`
+	FolderID          string             `json:"folder_id"`
+	MediaType         bonafide.MediaKind `json:"media_type"`
+	OriginalName      string             `json:"original_name"`
+	OriginalURL       string             `json:"original_url"`
+	VideoURL          string             `json:"video_url,omitempty"`
+	Tags              []string           `json:"tags"`
+	MetaData          json.RawMessage    `json:"meta_data"`
+	TechnicalMetaData json.RawMessage    `json:"technical_meta_data"`
+	Info              json.RawMessage    `json:"info,omitempty"`
+	Created           float64            `json:"time_created"`
+	Updated           float64            `json:"time_updated"`
+}
+
+func (s *Server) url(key string) string { return s.cfg.BaseURL + "/static/" + key }
+
+func (s *Server) renderMedia(m *bonafide.Media) mediaBody {
+	b := mediaBody{MediaID: m.ID, FolderID: m.FolderID, MediaType: m.Kind, OriginalName: m.OriginalName,
+		OriginalURL: s.url(m.BlobKey), Tags: m.Tags, MetaData: obj(m.MetaData),
+		TechnicalMetaData: json.RawMessage(`{}`), Info: m.Info, Created: epoch(m.Created), Updated: epoch(m.Updated)}
+	if m.Kind != bonafide.KindImage {
+		b.VideoURL = b.OriginalURL
+	}
+	if b.Tags == nil {
+		b.Tags = []string{}
+	}
+	return b
+}
+
+func obj(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return json.RawMessage(`{}`)
+	}
+	return raw
+}
+
+// analysisBody is an analysis object: both analysis_id and analyse_id, both resolution and
+// resolution_status, as clients read either.
+type analysisBody struct {
+	AnalysisID        string          `json:"analysis_id"`
+	AnalyseID         string          `json:"analyse_id"`
+	GroupID           string          `json:"group_id"`
+	FolderID          string          `json:"folder_id"`
+	Type              string          `json:"type"`
+	State             string          `json:"state"`
+	ResolutionStatus  string          `json:"resolution_status"`
+	Resolution        string          `json:"resolution"`
+	ResolutionComment *string         `json:"resolution_comment"`
+	Params            json.RawMessage `json:"params"`
+	ResultsData       json.RawMessage `json:"results_data"`
+	SourceMedia       []sourceBody    `json:"source_media"`
+	ResultsMedia      []resultBody    `json:"results_media"`
+	Error             *string         `json:"error"`
+	MetaData          json.RawMessage `json:"meta_data"`
+	TechnicalMetaData json.RawMessage `json:"technical_meta_data"`
+	Created           float64         `json:"time_created"`
+	Updated           float64         `json:"time_updated"`
+}
+
+type sourceBody struct {
+	MediaID     string             `json:"media_id"`
+	MediaType   bonafide.MediaKind `json:"media_type"`
+	OriginalURL string             `json:"original_url"`
+	Tags        []string           `json:"tags"`
+}
+
+type imageBody struct {
+	OriginalURL string `json:"original_url,omitempty"`
+	ImageBase64 string `json:"image_b64,omitempty"`
+}
+
+// resultBody is one media's result; the engine's evidence rides along as extra fields.
+type resultBody struct {
+	AnalyseID        string          `json:"analyse_id"`
+	SourceVideoID    string          `json:"source_video_id,omitempty"`
+	SourceShotsSetID string          `json:"source_shots_set_id,omitempty"`
+	SourceImageID    string          `json:"source_image_id,omitempty"`
+	ResolutionStatus string          `json:"resolution_status"`
+	ResultsData      map[string]any  `json:"results_data"`
+	OutputImages     []imageBody     `json:"output_images"`
+	Reasons          json.RawMessage `json:"reasons,omitempty"`
+	Signals          json.RawMessage `json:"signals,omitempty"`
+	Challenges       json.RawMessage `json:"challenges,omitempty"`
+	Engine           json.RawMessage `json:"engine,omitempty"`
+}
+
+func (s *Server) renderAnalysis(a *bonafide.Analysis, media map[string]*bonafide.Media) analysisBody {
+	res := a.State
+	if a.State == bonafide.StateFinished {
+		res = a.Resolution
+	}
+	b := analysisBody{AnalysisID: a.ID, AnalyseID: a.ID, GroupID: a.GroupID, FolderID: a.FolderID, Type: a.Type,
+		State: a.State, ResolutionStatus: res, Resolution: res, Params: obj(a.Params), ResultsData: obj(a.ResultsData),
+		SourceMedia: []sourceBody{}, ResultsMedia: []resultBody{}, MetaData: obj(a.MetaData),
+		TechnicalMetaData: json.RawMessage(`{}`), Created: epoch(a.Created), Updated: epoch(a.Updated)}
+	if a.Error != "" {
+		e := a.Error
+		b.Error = &e
+	}
+	for _, id := range a.SourceMedia {
+		if m, ok := media[id]; ok {
+			b.SourceMedia = append(b.SourceMedia, sourceBody{MediaID: m.ID, MediaType: m.Kind, OriginalURL: s.url(m.BlobKey), Tags: nonNil(m.Tags)})
+		}
+	}
+	for _, r := range a.Results {
+		rb := resultBody{AnalyseID: a.ID, ResolutionStatus: r.Resolution, OutputImages: []imageBody{},
+			ResultsData: map[string]any{"confidence_spoofing": r.ConfidenceSpoofing}}
+		switch r.Kind {
+		case bonafide.KindVideo:
+			rb.SourceVideoID = r.MediaID
+		case bonafide.KindShotSet:
+			rb.SourceShotsSetID = r.MediaID
+		default:
+			rb.SourceImageID = r.MediaID
+		}
+		if r.BestShotKey != "" {
+			rb.OutputImages = append(rb.OutputImages, imageBody{OriginalURL: s.url(r.BestShotKey)})
+		}
+		var d struct {
+			Reasons    json.RawMessage `json:"reasons"`
+			Signals    json.RawMessage `json:"signals"`
+			Challenges json.RawMessage `json:"challenges"`
+			Engine     json.RawMessage `json:"engine"`
+		}
+		if json.Unmarshal(r.Details, &d) == nil {
+			rb.Reasons, rb.Signals, rb.Challenges, rb.Engine = d.Reasons, d.Signals, d.Challenges, d.Engine
+		}
+		b.ResultsMedia = append(b.ResultsMedia, rb)
+	}
+	return b
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// folderBody is a folder object.
+type folderBody struct {
+	FolderID           string          `json:"folder_id"`
+	CompanyID          string          `json:"company_id"`
+	UserID             string          `json:"user_id"`
+	Created            float64         `json:"time_created"`
+	Updated            float64         `json:"time_updated"`
+	MetaData           json.RawMessage `json:"meta_data"`
+	TechnicalMetaData  json.RawMessage `json:"technical_meta_data"`
+	ResolutionStatus   string          `json:"resolution_status"`
+	SystemResolution   string          `json:"system_resolution"`
+	ResolutionComment  *string         `json:"resolution_comment"`
+	ResolutionEndpoint *string         `json:"resolution_endpoint"`
+	IsArchive          bool            `json:"is_archive"`
+	Media              []mediaBody     `json:"media"`
+	Analyses           []analysisBody  `json:"analyses,omitempty"`
+	User               *userBody       `json:"user,omitempty"`
+	Company            *companyBody    `json:"company,omitempty"`
+}
+
+type companyBody struct {
+	CompanyID string  `json:"company_id"`
+	Name      string  `json:"name"`
+	Created   float64 `json:"time_created"`
+	Updated   float64 `json:"time_updated"`
+}
+
+func renderCompany(c *bonafide.Company) companyBody {
+	return companyBody{CompanyID: c.ID, Name: c.Name, Created: epoch(c.Created), Updated: epoch(c.Updated)}
+}
+
+type folderOpts struct {
+	analyses, user, company bool
+}
+
+// renderFolder loads what a folder object needs.
+func (s *Server) renderFolder(ctx context.Context, f *bonafide.Folder, o folderOpts) (*folderBody, error) {
+	ms, err := s.store.ListMedia(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	as, err := s.store.ListAnalyses(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	status, verdict := bonafide.FolderStatus(as)
+	b := &folderBody{FolderID: f.ID, CompanyID: f.CompanyID, UserID: f.UserID, Created: epoch(f.Created), Updated: epoch(f.Updated),
+		MetaData: obj(f.MetaData), TechnicalMetaData: obj(f.TechnicalMetaData), ResolutionStatus: status, SystemResolution: verdict,
+		Media: []mediaBody{}}
+	if f.ResolutionEndpoint != "" {
+		ep := f.ResolutionEndpoint
+		b.ResolutionEndpoint = &ep
+	}
+	byID := map[string]*bonafide.Media{}
+	for _, m := range ms {
+		byID[m.ID] = m
+		b.Media = append(b.Media, s.renderMedia(m))
+	}
+	if o.analyses {
+		b.Analyses = []analysisBody{}
+		for _, a := range as {
+			b.Analyses = append(b.Analyses, s.renderAnalysis(a, byID))
+		}
+	}
+	if o.user {
+		if u, err := s.store.GetUser(ctx, f.UserID); err == nil {
+			ub := s.renderUser(u)
+			b.User = &ub
+		}
+	}
+	if o.company {
+		if c, err := s.store.GetCompany(ctx, f.CompanyID); err == nil {
+			cb := renderCompany(c)
+			b.Company = &cb
+		}
+	}
+	return b, nil
+}
+
+// RenderFolder is the webhook body: the folder as GET /api/folders/{id}?with_analyses=true shows it.
+func (s *Server) RenderFolder(ctx context.Context, id string) ([]byte, error) {
+	f, err := s.store.GetFolder(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.renderFolder(ctx, f, folderOpts{analyses: true})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(b)
+}
+
+// canSee says whether the caller may read the folder: ADMIN and OPERATOR everything; CLIENT its
+// own folders; the other CLIENT roles their company's.
+func canSee(p *principal, f *bonafide.Folder) bool {
+	u := p.user
+	switch {
+	case u.Role.Global():
+		return true
+	case u.Role == bonafide.RoleClient:
+		return f.UserID == u.ID
+	default:
+		return f.CompanyID == u.CompanyID
+	}
+}
+
+// canWrite says whether the caller may add to folders at all (operators only read).
+func canWrite(p *principal) bool {
+	r := p.user.Role
+	return r != bonafide.RoleOperator && r != bonafide.RoleClientOperator
+}
+
+// canDelete: ADMIN and CLIENT ADMIN delete folders and files.
+func canDelete(p *principal) bool {
+	r := p.user.Role
+	return r == bonafide.RoleAdmin || r == bonafide.RoleClientAdmin
+}
+
+// folder loads a folder the caller may see; another tenant's folder is "not exist", never data.
+func (s *Server) folder(r *http.Request, id string) (*bonafide.Folder, error) {
+	f, err := s.store.GetFolder(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if !canSee(caller(r), f) {
+		return nil, bonafide.NotFound("folder", id)
+	}
+	return f, nil
+}
+
+func boolParam(r *http.Request, name string) bool {
+	v := strings.ToLower(r.URL.Query().Get(name))
+	return v == "true" || v == "1" || v == "yes"
+}

@@ -1,0 +1,267 @@
+// Package api is the Oz-compatible HTTP transport: routes (each with and without the trailing
+// slash, never redirected), the token middleware, multipart parsing, the JSON shapes, and the one
+// table from error code to HTTP status.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"bonafide"
+	"bonafide/liveness"
+)
+
+// Config tunes the server.
+type Config struct {
+	BaseURL              string        // scheme://host:port that media URLs are built from
+	SessionTTL           time.Duration // sliding lifetime of a token (default 15 min)
+	ServiceTTL           time.Duration // lifetime of a service account's token (default 5 years)
+	MaxFiles             int           // files per request and per folder (default 10)
+	MaxFileBytes         int64         // per file (default 15 MiB)
+	MaxPayloadBytes      int64         // the JSON payload part (default 1 MiB)
+	SingleRequestTimeout time.Duration // single-request mode waits this long for the analyses (default 60 s)
+	LoginFailures        int           // failed logins per email within LoginWindow before error 101 (default 5)
+	LoginWindow          time.Duration // default 15 min
+	ValidateWebhook      func(url string) error
+	Version              string
+}
+
+func (c *Config) defaults() {
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 15 * time.Minute
+	}
+	if c.ServiceTTL <= 0 {
+		c.ServiceTTL = 5 * 365 * 24 * time.Hour
+	}
+	if c.MaxFiles <= 0 {
+		c.MaxFiles = 10
+	}
+	if c.MaxFileBytes <= 0 {
+		c.MaxFileBytes = 15 << 20
+	}
+	if c.MaxPayloadBytes <= 0 {
+		c.MaxPayloadBytes = 1 << 20
+	}
+	if c.SingleRequestTimeout <= 0 {
+		c.SingleRequestTimeout = 60 * time.Second
+	}
+	if c.LoginFailures <= 0 {
+		c.LoginFailures = 5
+	}
+	if c.LoginWindow <= 0 {
+		c.LoginWindow = 15 * time.Minute
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+}
+
+// Server serves the API.
+type Server struct {
+	cfg     Config
+	store   bonafide.Store
+	blobs   bonafide.Blobs
+	engine  *liveness.Engine
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *Metrics
+
+	mu       sync.Mutex
+	failures map[string][]time.Time // failed logins per email
+}
+
+// New builds a server. engine may be nil when this process runs no instant analyses.
+func New(cfg Config, store bonafide.Store, blobs bonafide.Blobs, engine *liveness.Engine, log *slog.Logger, now func() time.Time) *Server {
+	cfg.defaults()
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{cfg: cfg, store: store, blobs: blobs, engine: engine, log: log, now: now,
+		metrics: NewMetrics(), failures: map[string][]time.Time{}}
+}
+
+// Metrics returns the server's Prometheus collectors.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// handlerFunc is a handler that returns an error for the one error writer.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handler returns the HTTP handler with every route.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	route := func(method, path string, h handlerFunc, auth bool) {
+		wrapped := s.wrap(h, auth)
+		p := strings.TrimSuffix(path, "/")
+		mux.Handle(method+" "+p+"/{$}", wrapped)
+		mux.Handle(method+" "+p, wrapped)
+	}
+	route("POST", "/api/authorize/auth", s.login, false)
+	route("POST", "/api/authorize/refresh", s.refresh, true)
+	route("GET", "/api/version", s.version, false)
+
+	route("POST", "/api/folders", s.createFolder, true)
+	route("GET", "/api/folders", s.listFolders, true)
+	route("GET", "/api/folders/{id}", s.getFolder, true)
+	route("DELETE", "/api/folders/{id}", s.deleteFolder, true)
+	route("GET", "/api/folders/{id}/meta_data", s.getFolderMeta, true)
+	route("POST", "/api/folders/{id}/meta_data", s.setFolderMeta, true)
+	route("PATCH", "/api/folders/{id}/meta_data", s.patchFolderMeta, true)
+	route("DELETE", "/api/folders/{id}/meta_data", s.deleteFolderMeta, true)
+	route("POST", "/api/folders/{id}/media", s.addMedia, true)
+	route("GET", "/api/folders/{id}/media", s.listFolderMedia, true)
+	route("GET", "/api/media/{id}", s.getMedia, true)
+	route("PATCH", "/api/media/{id}", s.patchMedia, true)
+	route("DELETE", "/api/media/{id}", s.deleteMedia, true)
+	route("POST", "/api/folders/{id}/analyses", s.startAnalyses, true)
+	route("GET", "/api/folders/{id}/analyses", s.listAnalyses, true)
+	route("GET", "/api/analyses/{id}", s.getAnalysis, true)
+	route("POST", "/api/instant/folders", s.instant, true)
+
+	mux.Handle("GET /static/{key...}", s.wrap(s.static, true))
+	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	mux.Handle("GET /readyz", s.wrap(s.ready, false))
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return bonafide.Errorf(bonafide.CodeNotExist, "no endpoint %s %s", r.Method, r.URL.Path)
+	}, false))
+	return s.cors(s.metrics.Instrument(mux))
+}
+
+// cors adds the headers Oz's nginx adds, and answers preflight requests.
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS, PATCH, DELETE")
+		h.Set("Access-Control-Allow-Headers", "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,x-forensic-access-token,x-forensics-access-token")
+		h.Set("X-Frame-Options", "SAMEORIGIN")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey struct{}
+
+// principal is the authenticated caller.
+type principal struct {
+	user    *bonafide.User
+	session *bonafide.Session
+}
+
+func caller(r *http.Request) *principal {
+	p, _ := r.Context().Value(ctxKey{}).(*principal)
+	return p
+}
+
+// wrap runs the auth check when asked and writes any error as the Oz envelope.
+func (s *Server) wrap(h handlerFunc, auth bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auth {
+			p, err := s.authenticate(r)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, p))
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// statusOf is the one table from Oz error code to HTTP status (oz-api.md §1.6).
+func statusOf(c bonafide.Code) int {
+	switch c {
+	case bonafide.CodeNotAllowed:
+		return http.StatusMethodNotAllowed
+	case bonafide.CodeNotRealized:
+		return http.StatusNotImplemented
+	case bonafide.CodeInvalidStructure, bonafide.CodeInvalidValue, bonafide.CodeInvalidType,
+		bonafide.CodeAlreadyExist, bonafide.CodeBodyTooBig, bonafide.CodeHumanFriendly:
+		return http.StatusBadRequest
+	case bonafide.CodeAuthNotProvided, bonafide.CodeAuthInvalid, bonafide.CodeAuthExpired, bonafide.CodeCredentialsBad:
+		return http.StatusUnauthorized
+	case bonafide.CodeForbidden, bonafide.CodeUserBlocked:
+		return http.StatusForbidden
+	case bonafide.CodeNotExist:
+		return http.StatusNotFound
+	case bonafide.CodeExternalService:
+		return http.StatusBadGateway
+	case bonafide.CodeThrottled:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is the Oz error envelope; details is sent under both names clients read.
+type errorBody struct {
+	Code     bonafide.Code `json:"error_code"`
+	Message  string        `json:"error_message"`
+	Details  any           `json:"error_details"`
+	Details2 any           `json:"details"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *bonafide.Error
+	if !errors.As(err, &e) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			e = bonafide.Errorf(bonafide.CodeBodyTooBig, "Request data too big: the limit is %d bytes", mbe.Limit)
+		} else {
+			s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+			e = &bonafide.Error{Code: bonafide.CodeUnknown, Message: "Unknown server side error occurred"}
+		}
+	} else if e.Code == bonafide.CodeUnknown || e.Code == bonafide.CodeDatabase {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &bonafide.Error{Code: e.Code, Message: "Unknown server side error occurred"}
+	}
+	writeJSON(w, statusOf(e.Code), errorBody{Code: e.Code, Message: e.Message, Details: e.Details, Details2: e.Details})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// version answers GET /api/version, the health probe Oz's deployment uses.
+func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
+	body := map[string]any{"version": s.cfg.Version, "core": s.cfg.Version}
+	if s.engine != nil {
+		info := s.engine.Info()
+		var models []map[string]string
+		for _, m := range info.Models {
+			models = append(models, map[string]string{"name": m.File, "version": m.SHA256})
+		}
+		body["engine"] = info.Version
+		body["models"] = models
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// ready checks that the database answers.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.store.CountUsers(ctx); err != nil {
+		return &bonafide.Error{Code: bonafide.CodeDatabase, Message: "database not ready", Err: err}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}

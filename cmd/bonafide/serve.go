@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"bonafide"
+	"bonafide/api"
+	"bonafide/blob"
+	"bonafide/jobs"
+	"bonafide/liveness"
+	"bonafide/sqlite"
+	"bonafide/webhook"
+)
+
+// serverFlags are the settings of `serve`, `user` and `migrate`: flags, then BONAFIDE_* variables.
+type serverFlags struct {
+	addr, dataDir, databaseURL, blobURL, baseURL string
+	adminEmail, adminPassword                    string
+	analysisWorkers                              int
+	jobTimeout, rescueAfter, sessionTTL          time.Duration
+	webhookBackoff                               time.Duration
+	webhookAllowPrivate                          bool
+	maxFiles, maxFileMB                          int
+}
+
+func defaultDataDir() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "bonafide")
+	}
+	return "bonafide-data"
+}
+
+func (f *serverFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", envOr("BONAFIDE_ADDR", ":8000"), "listen address (env BONAFIDE_ADDR)")
+	fs.StringVar(&f.dataDir, "data-dir", envOr("BONAFIDE_DATA_DIR", defaultDataDir()), "where the embedded database and media live (env BONAFIDE_DATA_DIR)")
+	fs.StringVar(&f.databaseURL, "database-url", os.Getenv("BONAFIDE_DATABASE_URL"), "database URL: sqlite:///path/bonafide.db (default: under --data-dir) (env BONAFIDE_DATABASE_URL)")
+	fs.StringVar(&f.blobURL, "blob-url", os.Getenv("BONAFIDE_BLOB_URL"), "media storage URL: file:///dir, mem://, s3://bucket?... (default: file:// under --data-dir) (env BONAFIDE_BLOB_URL)")
+	fs.StringVar(&f.baseURL, "base-url", os.Getenv("BONAFIDE_BASE_URL"), "scheme://host:port that media URLs use (default http://127.0.0.1:PORT) (env BONAFIDE_BASE_URL)")
+	fs.IntVar(&f.analysisWorkers, "analysis-workers", envInt("BONAFIDE_ANALYSIS_WORKERS", 0), "analyses run at once in this process (default half the cores) (env BONAFIDE_ANALYSIS_WORKERS)")
+	fs.DurationVar(&f.jobTimeout, "job-timeout", envDuration("BONAFIDE_JOB_TIMEOUT", 15*time.Minute), "an analysis running longer fails (env BONAFIDE_JOB_TIMEOUT)")
+	fs.DurationVar(&f.rescueAfter, "rescue-after", envDuration("BONAFIDE_RESCUE_AFTER", 0), "a job of a dead process is taken over after this (default job-timeout + 1m) (env BONAFIDE_RESCUE_AFTER)")
+	fs.DurationVar(&f.sessionTTL, "session-ttl", envDuration("BONAFIDE_SESSION_TTL", 15*time.Minute), "sliding lifetime of access tokens (env BONAFIDE_SESSION_TTL)")
+	fs.DurationVar(&f.webhookBackoff, "webhook-backoff", envDuration("BONAFIDE_WEBHOOK_BACKOFF", 30*time.Second), "first webhook retry delay, doubling (env BONAFIDE_WEBHOOK_BACKOFF)")
+	fs.BoolVar(&f.webhookAllowPrivate, "webhook-allow-private", os.Getenv("BONAFIDE_WEBHOOK_ALLOW_PRIVATE") == "true", "allow webhooks to loopback and private addresses (env BONAFIDE_WEBHOOK_ALLOW_PRIVATE=true)")
+	fs.IntVar(&f.maxFiles, "max-files", envInt("BONAFIDE_MAX_FILES", 10), "files per folder (env BONAFIDE_MAX_FILES)")
+	fs.IntVar(&f.maxFileMB, "max-file-mb", envInt("BONAFIDE_MAX_FILE_MB", 15), "MB per file (env BONAFIDE_MAX_FILE_MB)")
+	f.adminEmail = os.Getenv("BONAFIDE_ADMIN_EMAIL")
+	f.adminPassword = os.Getenv("BONAFIDE_ADMIN_PASSWORD")
+}
+
+func (f *serverFlags) resolve() {
+	if f.databaseURL == "" {
+		f.databaseURL = "sqlite://" + filepath.Join(absPath(f.dataDir), "bonafide.db")
+	}
+	if f.blobURL == "" {
+		f.blobURL = "file://" + filepath.Join(absPath(f.dataDir), "media")
+	}
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
+	}
+	return def
+}
+
+func openStore(ctx context.Context, f *serverFlags) (*sqlite.Store, error) {
+	if !strings.HasPrefix(f.databaseURL, "sqlite:") {
+		return nil, fmt.Errorf("database URL %q: this build runs the embedded SQLite store (sqlite:///path); PostgreSQL comes with scale-out mode", f.databaseURL)
+	}
+	return sqlite.Open(ctx, f.databaseURL, sqlite.Options{})
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf serverFlags
+	sf.register(fs)
+	var ef engineFlags
+	ef.register(fs, true)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `Usage: bonafide serve [flags]
+
+Runs the Oz-compatible liveness API on --addr (default :8000) with the embedded defaults: SQLite
+and media files under --data-dir, the River job queue in the same database, workers in this process.
+On first start it creates an ADMIN from BONAFIDE_ADMIN_EMAIL / BONAFIDE_ADMIN_PASSWORD, or generates
+a password and prints it once. Logs are JSON (slog) on stderr.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	sf.resolve()
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := serve(ctx, &sf, &ef, log, stdout); err != nil {
+		log.Error("bonafide serve stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logger, stdout io.Writer) error {
+	store, err := openStore(ctx, sf)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	blobs, err := blob.Open(ctx, sf.blobURL)
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
+	if err := bootstrapAdmin(ctx, store, sf, log, stdout); err != nil {
+		return err
+	}
+	engine, closeEngine, err := ef.open()
+	if err != nil {
+		return err
+	}
+	defer closeEngine()
+
+	ln, err := net.Listen("tcp", sf.addr)
+	if err != nil {
+		return err
+	}
+	base := sf.baseURL
+	if base == "" {
+		base = fmt.Sprintf("http://127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
+	}
+	hookOpts := webhook.Options{AllowPrivate: sf.webhookAllowPrivate}
+	srv := api.New(api.Config{BaseURL: base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
+		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version,
+		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, store, blobs, engine, log, nil)
+	queue, err := jobs.New(store.DB(), jobs.Deps{Store: store, Blobs: blobs, Engine: engine,
+		Deliverer: webhook.New(hookOpts), Retryable: webhook.Retryable, RenderFolder: srv.RenderFolder,
+		Observe: func(resolution string, seconds float64) {
+			srv.Metrics().Verdict(resolution)
+			srv.Metrics().AnalysisDuration.Observe(seconds)
+		}},
+		jobs.Config{AnalysisWorkers: sf.analysisWorkers, JobTimeout: sf.jobTimeout, RescueAfter: sf.rescueAfter,
+			WebhookBackoff: sf.webhookBackoff, Logger: log})
+	if err != nil {
+		return err
+	}
+	store.SetEnqueuer(queue)
+	if err := queue.Start(ctx); err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	log.Info("bonafide serving", "addr", ln.Addr().String(), "base_url", base, "database", redact(sf.databaseURL), "blobs", redact(sf.blobURL))
+	fmt.Fprintf(stdout, "bonafide listening on %s\n", ln.Addr())
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_ = httpSrv.Shutdown(sctx)
+	return queue.Stop(sctx)
+}
+
+// redact hides credentials in a URL for logs.
+func redact(u string) string {
+	if i := strings.Index(u, "@"); i > 0 {
+		if j := strings.Index(u, "://"); j > 0 && j < i {
+			return u[:j+3] + "***" + u[i:]
+		}
+	}
+	return u
+}
+
+// bootstrapAdmin creates the first company and ADMIN when there is no user yet.
+func bootstrapAdmin(ctx context.Context, store bonafide.Store, sf *serverFlags, log *slog.Logger, stdout io.Writer) error {
+	n, err := store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	email, password := sf.adminEmail, sf.adminPassword
+	if email == "" {
+		email = "admin@bonafide.local"
+	}
+	generated := password == ""
+	if generated {
+		tok, err := randomPassword()
+		if err != nil {
+			return err
+		}
+		password = tok
+	}
+	if _, err := createUser(ctx, store, email, password, bonafide.RoleAdmin, "default"); err != nil {
+		return err
+	}
+	log.Info("created the first ADMIN", "email", email, "password_generated", generated)
+	if generated {
+		fmt.Fprintf(stdout, "First start: created ADMIN %s with password %s (shown once; change it with 'bonafide user create')\n", email, password)
+	}
+	return nil
+}
+
+func randomPassword() (string, error) {
+	return strings.ReplaceAll(uuid.NewString(), "-", "")[:20], nil
+}
+
+// createUser makes a user in the named company, creating the company when missing.
+func createUser(ctx context.Context, store bonafide.Store, email, password string, role bonafide.Role, company string) (*bonafide.User, error) {
+	if !role.Valid() {
+		return nil, fmt.Errorf("unknown role %q (ADMIN, OPERATOR, CLIENT, CLIENT ADMIN, CLIENT OPERATOR, CLIENT SERVICE)", role)
+	}
+	if len(password) < 8 {
+		return nil, fmt.Errorf("the password must have at least 8 characters")
+	}
+	cs, err := store.ListCompanies(ctx, company)
+	if err != nil {
+		return nil, err
+	}
+	var c *bonafide.Company
+	for _, x := range cs {
+		if x.Name == company {
+			c = x
+		}
+	}
+	if c == nil {
+		secret, err := webhook.NewSecret()
+		if err != nil {
+			return nil, err
+		}
+		c = &bonafide.Company{ID: uuid.NewString(), Name: company, WebhookSecret: secret}
+		if err := store.CreateCompany(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	hash, err := api.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	u := &bonafide.User{ID: uuid.NewString(), CompanyID: c.ID, Email: strings.ToLower(email), Role: role,
+		PasswordHash: hash, CanQuality: true, CanBiometry: true}
+	if err := store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}

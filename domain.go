@@ -1,0 +1,255 @@
+package bonafide
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// Role is a user type (oz-api.md §2.5).
+type Role string
+
+// The Oz roles.
+const (
+	RoleAdmin          Role = "ADMIN"
+	RoleOperator       Role = "OPERATOR"
+	RoleClient         Role = "CLIENT"
+	RoleClientAdmin    Role = "CLIENT ADMIN"
+	RoleClientOperator Role = "CLIENT OPERATOR"
+	RoleClientService  Role = "CLIENT SERVICE"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAdmin, RoleOperator, RoleClient, RoleClientAdmin, RoleClientOperator, RoleClientService:
+		return true
+	}
+	return false
+}
+
+// Global roles see every company's data.
+func (r Role) Global() bool { return r == RoleAdmin || r == RoleOperator }
+
+// Company is a tenant.
+type Company struct {
+	ID            string
+	Name          string
+	WebhookSecret string // base64 secret for Standard Webhooks signatures ("whsec_" + base64)
+	Created       time.Time
+	Updated       time.Time
+}
+
+// User is an account.
+type User struct {
+	ID           string
+	CompanyID    string
+	Email        string
+	FirstName    string
+	LastName     string
+	MiddleName   string
+	Role         Role
+	PasswordHash string
+	Disabled     bool
+	CanQuality   bool // can_start_analysis_quality
+	CanBiometry  bool // can_start_analysis_biometry
+	Created      time.Time
+	Updated      time.Time
+}
+
+// IsService reports a service account (long-lived tokens).
+func (u *User) IsService() bool { return u.Role == RoleClientService }
+
+// Session is an access token pair; only hashes are stored.
+type Session struct {
+	TokenHash  string // sha256 hex of the access token
+	ExpireHash string // sha256 hex of the refresh (expire) token
+	UserID     string
+	Expires    time.Time
+	LongLived  bool
+	Created    time.Time
+}
+
+// MediaKind is how a media is analysed.
+type MediaKind string
+
+// Media kinds and their Oz media_type strings.
+const (
+	KindImage   MediaKind = "IMAGE_FOLDER"
+	KindVideo   MediaKind = "VIDEO_FOLDER"
+	KindShotSet MediaKind = "SHOTS_SET_FOLDER"
+)
+
+// Folder is an Oz folder ("order"): media and the analyses run on them.
+type Folder struct {
+	ID                 string
+	CompanyID          string
+	UserID             string
+	MetaData           json.RawMessage // free-form JSON object
+	TechnicalMetaData  json.RawMessage
+	ResolutionEndpoint string // webhook URL
+	Created            time.Time
+	Updated            time.Time
+}
+
+// Media is one uploaded file.
+type Media struct {
+	ID           string
+	FolderID     string
+	Kind         MediaKind
+	OriginalName string
+	FieldName    string // the multipart field it came in
+	BlobKey      string // where the bytes are in blob storage
+	ContentType  string
+	Size         int64
+	SHA256       string
+	Tags         []string
+	MetaData     json.RawMessage
+	Info         json.RawMessage // width, height, duration, fps when known
+	Created      time.Time
+	Updated      time.Time
+}
+
+// Analysis states and resolutions (oz-api.md §5.4).
+const (
+	StateProcessing = "PROCESSING"
+	StateFinished   = "FINISHED"
+	StateFailed     = "FAILED"
+
+	ResolutionSuccess  = "SUCCESS"
+	ResolutionDeclined = "DECLINED"
+)
+
+// Analysis is one requested analysis.
+type Analysis struct {
+	ID          string
+	FolderID    string
+	GroupID     string
+	Type        string // QUALITY
+	State       string
+	Resolution  string // "" until finished; SUCCESS or DECLINED
+	Params      json.RawMessage
+	MetaData    json.RawMessage
+	SourceMedia []string
+	ResultsData json.RawMessage // analysis-level results_data
+	Results     []MediaResult
+	Error       string // why it FAILED
+	Created     time.Time
+	Updated     time.Time
+}
+
+// MediaResult is one media's result within an analysis.
+type MediaResult struct {
+	MediaID            string          `json:"media_id"`
+	Kind               MediaKind       `json:"kind"`
+	ConfidenceSpoofing *float64        `json:"confidence_spoofing,omitempty"`
+	Resolution         string          `json:"resolution"`
+	BestShotKey        string          `json:"best_shot_key,omitempty"`
+	Error              string          `json:"error,omitempty"`
+	Details            json.RawMessage `json:"details,omitempty"` // the engine's reasons, signals, frames summary
+}
+
+// FolderFilter selects folders to list.
+type FolderFilter struct {
+	CompanyID        string // "" = every company
+	UserID           string // "" = every user
+	CreatedMin       *time.Time
+	CreatedMax       *time.Time
+	UpdatedMin       *time.Time
+	UpdatedMax       *time.Time
+	MetaEquals       map[string]string // meta_data key == value
+	MetaNotEquals    map[string]string
+	ResolutionStatus string
+	SortField        string // time_created or time_updated
+	SortAsc          bool
+	Offset, Limit    int // Limit < 0: no limit
+	WithTotal        bool
+}
+
+// Store persists everything. Implementations: sqlite (embedded), postgres (scale-out).
+type Store interface {
+	CreateCompany(ctx context.Context, c *Company) error
+	GetCompany(ctx context.Context, id string) (*Company, error)
+	ListCompanies(ctx context.Context, search string) ([]*Company, error)
+
+	CreateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, id string) (*User, error)
+	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	UpdateUser(ctx context.Context, u *User) error
+	ListUsers(ctx context.Context, companyID string) ([]*User, error)
+	CountUsers(ctx context.Context) (int, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	GetSession(ctx context.Context, tokenHash string) (*Session, error)
+	GetSessionByExpireHash(ctx context.Context, expireHash string) (*Session, error)
+	ExtendSession(ctx context.Context, tokenHash string, expires time.Time) error
+	DeleteSession(ctx context.Context, tokenHash string) error
+
+	// CreateFolder stores the folder and its media in one transaction.
+	CreateFolder(ctx context.Context, f *Folder, media []*Media) error
+	GetFolder(ctx context.Context, id string) (*Folder, error)
+	ListFolders(ctx context.Context, filter FolderFilter) (folders []*Folder, total int, err error)
+	UpdateFolder(ctx context.Context, f *Folder) error
+	DeleteFolder(ctx context.Context, id string) error
+
+	AddMedia(ctx context.Context, folderID string, media []*Media) error
+	GetMedia(ctx context.Context, id string) (*Media, error)
+	ListMedia(ctx context.Context, folderID string) ([]*Media, error)
+	UpdateMedia(ctx context.Context, m *Media) error
+	DeleteMedia(ctx context.Context, id string) error
+
+	// CreateAnalyses stores the analyses and enqueues one job per analysis in the same
+	// transaction, so an accepted analysis is never lost.
+	CreateAnalyses(ctx context.Context, analyses []*Analysis) error
+	GetAnalysis(ctx context.Context, id string) (*Analysis, error)
+	ListAnalyses(ctx context.Context, folderID string) ([]*Analysis, error)
+	// FinishAnalysis writes the final state and results, and in the same transaction enqueues
+	// the folder's webhook delivery when the folder has a resolution_endpoint and no analysis
+	// is still processing.
+	FinishAnalysis(ctx context.Context, a *Analysis) error
+
+	Close() error
+}
+
+// Blobs stores media bytes.
+type Blobs interface {
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+	Get(ctx context.Context, key string) ([]byte, error)
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	Delete(ctx context.Context, key string) error
+	Close() error
+}
+
+// FolderStatus derives a folder's resolution_status and its verdict (system_resolution) from its
+// analyses (oz-api.md §5.4): INITIAL without analyses, PROCESSING while any runs, FAILED when any
+// failed, else FINISHED; the verdict is that of the last-finished analysis group: DECLINED if any
+// of its analyses declined, SUCCESS if all succeeded; while processing, the verdict is PROCESSING.
+func FolderStatus(analyses []*Analysis) (status, verdict string) {
+	if len(analyses) == 0 {
+		return "INITIAL", "INITIAL"
+	}
+	for _, a := range analyses {
+		if a.State == StateProcessing {
+			return StateProcessing, StateProcessing
+		}
+	}
+	for _, a := range analyses {
+		if a.State == StateFailed {
+			return StateFailed, StateFailed
+		}
+	}
+	var last *Analysis
+	for _, a := range analyses {
+		if last == nil || a.Updated.After(last.Updated) {
+			last = a
+		}
+	}
+	verdict = ResolutionSuccess
+	for _, a := range analyses {
+		if a.GroupID == last.GroupID && a.Resolution == ResolutionDeclined {
+			verdict = ResolutionDeclined
+		}
+	}
+	return StateFinished, verdict
+}

@@ -1,0 +1,74 @@
+// Package bonafide holds the domain types of the Bonafide liveness server and the interfaces its
+// adapters implement (stores, blob storage, job queue). It has no SQL, no net/http and no SDKs.
+package bonafide
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is an Oz API error code (oz-api.md §1.6).
+type Code int
+
+// The Oz error codes.
+const (
+	CodeUnknown          Code = 0
+	CodeNotAllowed       Code = 1
+	CodeNotRealized      Code = 2
+	CodeInvalidStructure Code = 3
+	CodeInvalidValue     Code = 4
+	CodeInvalidType      Code = 5
+	CodeAuthNotProvided  Code = 6
+	CodeAuthInvalid      Code = 7
+	CodeAuthExpired      Code = 8
+	CodeForbidden        Code = 9
+	CodeNotExist         Code = 10
+	CodeExternalService  Code = 11
+	CodeDatabase         Code = 12
+	CodeAlreadyExist     Code = 13
+	CodeBodyTooBig       Code = 14
+	CodeCredentialsBad   Code = 15
+	CodeThrottled        Code = 101
+	CodeHumanFriendly    Code = 202
+	CodeUserBlocked      Code = 211
+)
+
+// Error is the one error type that reaches API clients. Internal errors (anything that is not an
+// *Error) reach clients only as CodeUnknown with a generic message.
+type Error struct {
+	Code    Code
+	Message string
+	Details any
+	Err     error // the cause, for logs; never sent to clients
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf makes an *Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotFound is returned by stores for a missing object.
+var ErrNotFound = &Error{Code: CodeNotExist, Message: "Object not exist"}
+
+// NotFound names the missing object.
+func NotFound(kind, id string) *Error {
+	return &Error{Code: CodeNotExist, Message: fmt.Sprintf("%s %s does not exist", kind, id), Details: map[string]string{kind + "_id": id}}
+}
+
+// CodeOf returns the Oz code of err (CodeUnknown for internal errors).
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeUnknown
+}

@@ -1,0 +1,189 @@
+// Package jobs runs the durable background work of the server with River: one job per analysis
+// and one per webhook delivery. Jobs are inserted in the same transaction as the rows they act on
+// (see sqlite.Enqueuer), so an accepted analysis is never lost, and River rescues the jobs of a
+// process that died.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"bonafide"
+	"bonafide/liveness"
+)
+
+// AnalysisArgs is the job of running one analysis.
+type AnalysisArgs struct {
+	AnalysisID string `json:"analysis_id"`
+}
+
+// Kind names the job kind.
+func (AnalysisArgs) Kind() string { return "analysis" }
+
+// WebhookArgs is the job of delivering a folder's webhook once.
+type WebhookArgs struct {
+	FolderID string `json:"folder_id"`
+	EventID  string `json:"event_id"` // sent as webhook-id, the same on every retry
+}
+
+// Kind names the job kind.
+func (WebhookArgs) Kind() string { return "webhook" }
+
+// Deliverer sends one signed webhook (implemented by webhook.Client).
+type Deliverer interface {
+	Deliver(ctx context.Context, url, secret, id string, body []byte) error
+}
+
+// Config tunes the queue.
+type Config struct {
+	AnalysisWorkers   int           // analyses run at once in this process (default: half the cores, at least 1)
+	WebhookWorkers    int           // default 4
+	JobTimeout        time.Duration // an analysis that runs longer fails (default 15 min, as Oz)
+	RescueAfter       time.Duration // a job still running after this is taken over (default JobTimeout + 1 min)
+	AnalysisAttempts  int           // default 3
+	WebhookAttempts   int           // default 8 (the first try and 7 retries, as Oz's 7 x 30 s)
+	WebhookBackoff    time.Duration // first retry delay, doubling each time (default 30 s)
+	WebhookMaxBackoff time.Duration // default 30 min
+	FetchCooldown     time.Duration // default 50 ms
+	FetchPollInterval time.Duration // default 500 ms
+	Logger            *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.AnalysisWorkers <= 0 {
+		c.AnalysisWorkers = max(1, runtime.NumCPU()/2)
+	}
+	if c.WebhookWorkers <= 0 {
+		c.WebhookWorkers = 4
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = 15 * time.Minute
+	}
+	if c.RescueAfter <= c.JobTimeout {
+		c.RescueAfter = c.JobTimeout + time.Minute
+	}
+	if c.AnalysisAttempts <= 0 {
+		c.AnalysisAttempts = 3
+	}
+	if c.WebhookAttempts <= 0 {
+		c.WebhookAttempts = 8
+	}
+	if c.WebhookBackoff <= 0 {
+		c.WebhookBackoff = 30 * time.Second
+	}
+	if c.WebhookMaxBackoff <= 0 {
+		c.WebhookMaxBackoff = 30 * time.Minute
+	}
+	if c.FetchCooldown <= 0 {
+		c.FetchCooldown = 50 * time.Millisecond
+	}
+	if c.FetchPollInterval < c.FetchCooldown {
+		c.FetchPollInterval = max(500*time.Millisecond, c.FetchCooldown)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Deps are what the workers need.
+type Deps struct {
+	Store        bonafide.Store
+	Blobs        bonafide.Blobs
+	Engine       *liveness.Engine
+	Deliverer    Deliverer
+	Retryable    func(error) bool                                           // classifies delivery errors
+	RenderFolder func(ctx context.Context, folderID string) ([]byte, error) // the webhook body
+	Now          func() time.Time
+	Observe      func(resolution string, seconds float64) // metrics hook per finished analysis
+}
+
+// Queue is the River client with our workers.
+type Queue struct {
+	client *river.Client[*sql.Tx]
+	cfg    Config
+}
+
+// New builds the queue over the SQLite database (River's tables must exist: sqlite.Open
+// migrates them).
+func New(db *sql.DB, deps Deps, cfg Config) (*Queue, error) {
+	cfg.defaults()
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &analysisWorker{deps: deps, log: cfg.Logger, attempts: cfg.AnalysisAttempts})
+	river.AddWorker(workers, &webhookWorker{deps: deps, log: cfg.Logger, cfg: cfg})
+	client, err := river.NewClient(riversqlite.New(db), &river.Config{
+		Queues: map[string]river.QueueConfig{
+			queueAnalysis: {MaxWorkers: cfg.AnalysisWorkers},
+			queueWebhook:  {MaxWorkers: cfg.WebhookWorkers},
+		},
+		Workers:              workers,
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchCooldown:        cfg.FetchCooldown,
+		FetchPollInterval:    cfg.FetchPollInterval,
+		Logger:               cfg.Logger.With("component", "river"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	return &Queue{client: client, cfg: cfg}, nil
+}
+
+const (
+	queueAnalysis = "analysis"
+	queueWebhook  = "webhook"
+)
+
+// Start begins working jobs.
+func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+// Stop waits for running jobs to finish (or ctx to end).
+func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+
+// EnqueueAnalyses inserts one job per analysis in tx (implements sqlite.Enqueuer).
+func (q *Queue) EnqueueAnalyses(ctx context.Context, tx *sql.Tx, ids []string) error {
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: AnalysisArgs{AnalysisID: id},
+			InsertOpts: &river.InsertOpts{Queue: queueAnalysis, MaxAttempts: q.cfg.AnalysisAttempts}}
+	}
+	if _, err := q.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("jobs: enqueue analyses: %w", err)
+	}
+	return nil
+}
+
+// EnqueueWebhook inserts a webhook delivery in tx (implements sqlite.Enqueuer).
+func (q *Queue) EnqueueWebhook(ctx context.Context, tx *sql.Tx, folderID, eventID string) error {
+	_, err := q.client.InsertTx(ctx, tx, WebhookArgs{FolderID: folderID, EventID: eventID},
+		&river.InsertOpts{Queue: queueWebhook, MaxAttempts: q.cfg.WebhookAttempts})
+	if err != nil {
+		return fmt.Errorf("jobs: enqueue webhook: %w", err)
+	}
+	return nil
+}
+
+// backoff is the delay before retry n (1-based): base * 2^(n-1), capped.
+func backoff(base, maxDelay time.Duration, n int) time.Duration {
+	d := float64(base) * math.Pow(2, float64(n-1))
+	if d > float64(maxDelay) {
+		return maxDelay
+	}
+	return time.Duration(d)
+}
+
+// permanent marks an error that retrying cannot fix.
+func permanent(err error) error { return river.JobCancel(err) }
+
+var errNoEngine = errors.New("jobs: no engine configured")

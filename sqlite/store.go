@@ -1,0 +1,409 @@
+// Package sqlite is the embedded bonafide.Store: one SQLite file (modernc.org/sqlite, pure Go) that also
+// holds River's job tables, so an accepted analysis and its job commit in one transaction.
+//
+// The pool has exactly one connection (SetMaxOpenConns(1)): SQLite has one writer anyway, and one
+// connection makes every transaction see its own writes. The price: while a *sql.Tx is open, the same
+// goroutine must not use the *sql.DB (it would wait for the connection forever). Every method here does
+// all of its work inside the transaction it opened.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"bonafide"
+)
+
+// Enqueuer inserts jobs inside the store's transactions (implemented by the jobs package with River).
+type Enqueuer interface {
+	EnqueueAnalyses(ctx context.Context, tx *sql.Tx, analysisIDs []string) error
+	EnqueueWebhook(ctx context.Context, tx *sql.Tx, folderID, eventID string) error
+}
+
+// Options configure a Store.
+type Options struct {
+	Now      func() time.Time // clock; time.Now when nil
+	Enqueuer Enqueuer         // may also be set later with SetEnqueuer
+	Logger   *slog.Logger     // for River's migrator; slog.Default() when nil
+}
+
+// Store is the SQLite implementation of bonafide.Store.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+
+	mu  sync.RWMutex
+	enq Enqueuer
+}
+
+var _ bonafide.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Open opens (creating if needed) the database named by url and applies our migrations and River's.
+// url is sqlite:///abs/path/bonafide.db, sqlite://relative/path.db or sqlite::memory:.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	path, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: create database directory: %w", err)
+		}
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1) // keeps a :memory: database alive
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := migrateRiver(ctx, db, opts.Logger); err != nil {
+		db.Close()
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, now: now, enq: opts.Enqueuer}, nil
+}
+
+// parseURL returns the file path (or ":memory:") of a sqlite: URL.
+func parseURL(u string) (string, error) {
+	var path string
+	switch {
+	case u == "sqlite::memory:" || u == "sqlite://:memory:":
+		return ":memory:", nil
+	case strings.HasPrefix(u, "sqlite://"):
+		path = strings.TrimPrefix(u, "sqlite://")
+	default:
+		return "", fmt.Errorf("sqlite: database URL %q: want sqlite:///abs/path.db, sqlite://relative.db or sqlite::memory:", u)
+	}
+	if path == "" {
+		return "", fmt.Errorf("sqlite: database URL %q has no path", u)
+	}
+	if strings.ContainsAny(path, "?#") {
+		return "", fmt.Errorf("sqlite: database URL %q: query strings and fragments are not supported", u)
+	}
+	return filepath.Clean(path), nil
+}
+
+// dsn is the modernc.org/sqlite data source name with our connection settings.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	return path + "?" + q.Encode()
+}
+
+// migrate applies every embedded migration not yet recorded in schema_migrations, each in its own
+// (IMMEDIATE) transaction that rechecks the record, so concurrent or repeated runs are safe.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("sqlite: list migrations: %w", err)
+	}
+	type migration struct {
+		version int
+		name    string
+	}
+	var ms []migration
+	for _, n := range names {
+		base := filepath.Base(n)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return fmt.Errorf("sqlite: migration %s: name must start with a positive number and '_'", base)
+		}
+		ms = append(ms, migration{v, base})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return fmt.Errorf("sqlite: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
+		}
+	}
+	for _, m := range ms {
+		body, err := migrationFS.ReadFile("migrations/" + m.name)
+		if err != nil {
+			return fmt.Errorf("sqlite: read migration %s: %w", m.name, err)
+		}
+		err = inTx(ctx, db, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite: apply migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// migrateRiver applies River's own SQLite migrations (river_job, river_leader, ...).
+func migrateRiver(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	m, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("sqlite: river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("sqlite: river migrations: %w", err)
+	}
+	return nil
+}
+
+// DB is the underlying pool (one connection), for the River client and the jobs package.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// SetEnqueuer installs the job enqueuer; the River client needs DB() first, hence after Open.
+func (s *Store) SetEnqueuer(e Enqueuer) {
+	s.mu.Lock()
+	s.enq = e
+	s.mu.Unlock()
+}
+
+func (s *Store) enqueuer() (Enqueuer, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.enq == nil {
+		return nil, errors.New("sqlite: no job enqueuer set (call SetEnqueuer before creating analyses)")
+	}
+	return s.enq, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// inTx runs fn in a transaction (BEGIN IMMEDIATE, from the DSN) and commits when fn succeeds.
+// fn must use only tx: the pool's one connection belongs to tx until it ends.
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// tx is inTx on the store's pool.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error { return inTx(ctx, s.db, fn) }
+
+// --- values -----------------------------------------------------------------------------------
+
+// stamp is a time as stored: unix milliseconds.
+func stamp(t time.Time) int64 { return t.UnixMilli() }
+
+// fromStamp is a stored time as UTC.
+func fromStamp(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// norm truncates t to what the database keeps (milliseconds, UTC).
+func norm(t time.Time) time.Time { return fromStamp(stamp(t)) }
+
+// nowMs is the store clock at storage precision.
+func (s *Store) nowMs() time.Time { return norm(s.now()) }
+
+// setTimes fills zero times from the clock and normalizes both to storage precision.
+func (s *Store) setTimes(created, updated *time.Time) {
+	now := s.nowMs()
+	if created.IsZero() {
+		*created = now
+	}
+	if updated.IsZero() {
+		*updated = *created
+	}
+	*created, *updated = norm(*created), norm(*updated)
+}
+
+func newID(id *string) {
+	if *id == "" {
+		*id = uuid.NewString()
+	}
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// jsonText validates raw JSON for a NOT NULL column; empty becomes def.
+func jsonText(field string, raw json.RawMessage, def string) (string, error) {
+	if len(raw) == 0 {
+		return def, nil
+	}
+	if !json.Valid(raw) {
+		return "", bonafide.Errorf(bonafide.CodeInvalidValue, "%s is not valid JSON", field)
+	}
+	return string(raw), nil
+}
+
+// jsonNullable validates raw JSON for a nullable column; empty becomes NULL.
+func jsonNullable(field string, raw json.RawMessage) (any, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	if !json.Valid(raw) {
+		return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "%s is not valid JSON", field)
+	}
+	return string(raw), nil
+}
+
+// jsonArray encodes a slice; nil becomes [].
+func jsonArray[T any](field string, v []T) (string, error) {
+	if v == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %s: %w", field, err)
+	}
+	return string(b), nil
+}
+
+// decodeArray decodes a JSON array column; the result is never nil.
+func decodeArray[T any](field, text string) ([]T, error) {
+	out := []T{}
+	if text == "" || text == "null" {
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", field, err)
+	}
+	if out == nil {
+		out = []T{}
+	}
+	return out, nil
+}
+
+func rawOrNil(ns sql.NullString) json.RawMessage {
+	if !ns.Valid {
+		return nil
+	}
+	return json.RawMessage(ns.String)
+}
+
+// --- errors -----------------------------------------------------------------------------------
+
+func sqliteCode(err error) int {
+	var e *msqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+func isPrimaryKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY }
+func isUnique(err error) bool     { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE }
+func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
+
+func alreadyExists(kind, id string) *bonafide.Error {
+	return &bonafide.Error{
+		Code:    bonafide.CodeAlreadyExist,
+		Message: fmt.Sprintf("%s %s already exists", kind, id),
+		Details: map[string]string{kind + "_id": id},
+	}
+}
+
+// notFoundIf turns sql.ErrNoRows into NotFound(kind, id) and wraps anything else.
+func notFoundIf(err error, op, kind, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return bonafide.NotFound(kind, id)
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// wrap adds context to an error unless it is already a *bonafide.Error.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var be *bonafide.Error
+	if errors.As(err, &be) {
+		return err
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// mustAffect returns NotFound when an UPDATE or DELETE touched no row.
+func mustAffect(res sql.Result, kind, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return bonafide.NotFound(kind, id)
+	}
+	return nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
