@@ -60,7 +60,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.AnalysisWorkers <= 0 {
-		c.AnalysisWorkers = max(1, runtime.NumCPU()/2)
+		c.AnalysisWorkers = runtime.NumCPU()
 	}
 	if c.WebhookWorkers <= 0 {
 		c.WebhookWorkers = 4
@@ -87,7 +87,7 @@ func (c *Config) defaults() {
 		c.FetchCooldown = 50 * time.Millisecond
 	}
 	if c.FetchPollInterval < c.FetchCooldown {
-		c.FetchPollInterval = max(500*time.Millisecond, c.FetchCooldown)
+		c.FetchPollInterval = max(100*time.Millisecond, c.FetchCooldown)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

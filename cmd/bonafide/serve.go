@@ -49,7 +49,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.databaseURL, "database-url", os.Getenv("BONAFIDE_DATABASE_URL"), "database URL: sqlite:///path/bonafide.db (default: under --data-dir) (env BONAFIDE_DATABASE_URL)")
 	fs.StringVar(&f.blobURL, "blob-url", os.Getenv("BONAFIDE_BLOB_URL"), "media storage URL: file:///dir, mem://, s3://bucket?... (default: file:// under --data-dir) (env BONAFIDE_BLOB_URL)")
 	fs.StringVar(&f.baseURL, "base-url", os.Getenv("BONAFIDE_BASE_URL"), "scheme://host:port that media URLs use (default http://127.0.0.1:PORT) (env BONAFIDE_BASE_URL)")
-	fs.IntVar(&f.analysisWorkers, "analysis-workers", envInt("BONAFIDE_ANALYSIS_WORKERS", 0), "analyses run at once in this process (default half the cores) (env BONAFIDE_ANALYSIS_WORKERS)")
+	fs.IntVar(&f.analysisWorkers, "analysis-workers", envInt("BONAFIDE_ANALYSIS_WORKERS", 0), "analyses run at once in this process (default the number of cores) (env BONAFIDE_ANALYSIS_WORKERS)")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", envDuration("BONAFIDE_JOB_TIMEOUT", 15*time.Minute), "an analysis running longer fails (env BONAFIDE_JOB_TIMEOUT)")
 	fs.DurationVar(&f.rescueAfter, "rescue-after", envDuration("BONAFIDE_RESCUE_AFTER", 0), "a job of a dead process is taken over after this (default job-timeout + 1m) (env BONAFIDE_RESCUE_AFTER)")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", envDuration("BONAFIDE_SESSION_TTL", 15*time.Minute), "sliding lifetime of access tokens (env BONAFIDE_SESSION_TTL)")

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 
 // server is a running `bonafide serve` child process.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	url  string
 	logs *bytes.Buffer
@@ -44,7 +44,7 @@ type server struct {
 }
 
 // startServer runs the server on a free loopback port with its data under dir.
-func startServer(t *testing.T, dir string, env ...string) *server {
+func startServer(t testing.TB, dir string, env ...string) *server {
 	t.Helper()
 	assets.Require(t, assets.ModelDir(), assets.LibraryPath())
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -148,7 +148,7 @@ func (s *server) login(email, password string) string {
 }
 
 // multipartBody builds an Oz folder upload: files by field name plus the payload part.
-func multipartBody(t *testing.T, files map[string]string, payload string) (io.Reader, string) {
+func multipartBody(t testing.TB, files map[string]string, payload string) (io.Reader, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -218,7 +218,7 @@ func (s *server) poll(token, id string, timeout time.Duration) analysisJSON {
 }
 
 // seedMedia returns a live webcam clip and a printed-photo attack video.
-func seedMedia(t *testing.T) (live, attack string) {
+func seedMedia(t testing.TB) (live, attack string) {
 	t.Helper()
 	m := assets.ClmtrackrMedia()
 	assets.Require(t, m)
