@@ -221,35 +221,79 @@ type Blobs interface {
 	Close() error
 }
 
-// FolderStatus derives a folder's resolution_status and its verdict (system_resolution) from its
-// analyses (oz-api.md §5.4): INITIAL without analyses, PROCESSING while any runs, FAILED when any
-// failed, else FINISHED; the verdict is that of the last-finished analysis group: DECLINED if any
-// of its analyses declined, SUCCESS if all succeeded; while processing, the verdict is PROCESSING.
-func FolderStatus(analyses []*Analysis) (status, verdict string) {
+const (
+	StatusInitial              = "INITIAL"           // folder without analyses
+	ResolutionOperatorRequired = "OPERATOR_REQUIRED" // a verdict that needs a human (never for QUALITY)
+)
+
+// FolderStatus derives a folder's resolution_status and system_resolution (its verdict) from its
+// analyses (oz-api.md §5.4):
+//
+//   - resolutionStatus: INITIAL without analyses, PROCESSING if any is processing, FAILED if any
+//     failed, else FINISHED.
+//   - systemResolution: INITIAL without analyses, PROCESSING while any is processing, else the verdict
+//     of the last-finished group, the group of the analysis updated last (at millisecond precision,
+//     ties to the greater GroupID): FAILED if any of its analyses failed, DECLINED if any was declined,
+//     SUCCESS if all succeeded, OPERATOR_REQUIRED if some need an operator, DECLINED otherwise (an
+//     unknown resolution never passes).
+//
+// ListFolders's ResolutionStatus filter computes the same in SQL.
+func FolderStatus(analyses []*Analysis) (resolutionStatus, systemResolution string) {
 	if len(analyses) == 0 {
-		return "INITIAL", "INITIAL"
+		return StatusInitial, StatusInitial
 	}
-	for _, a := range analyses {
-		if a.State == StateProcessing {
-			return StateProcessing, StateProcessing
-		}
-	}
-	for _, a := range analyses {
-		if a.State == StateFailed {
-			return StateFailed, StateFailed
-		}
-	}
+	var processing, failed bool
 	var last *Analysis
 	for _, a := range analyses {
-		if last == nil || a.Updated.After(last.Updated) {
+		switch a.State {
+		case StateProcessing:
+			processing = true
+		case StateFailed:
+			failed = true
+		}
+		if last == nil {
+			last = a
+			continue
+		}
+		am, lm := a.Updated.UnixMilli(), last.Updated.UnixMilli()
+		if am > lm || (am == lm && a.GroupID > last.GroupID) {
 			last = a
 		}
 	}
-	verdict = ResolutionSuccess
+	if processing {
+		return StateProcessing, StateProcessing
+	}
+	resolutionStatus = StateFinished
+	if failed {
+		resolutionStatus = StateFailed
+	}
+	var groupFailed, declined, operator, allSuccess = false, false, false, true
 	for _, a := range analyses {
-		if a.GroupID == last.GroupID && a.Resolution == ResolutionDeclined {
-			verdict = ResolutionDeclined
+		if a.GroupID != last.GroupID {
+			continue
+		}
+		if a.State == StateFailed {
+			groupFailed = true
+		}
+		switch a.Resolution {
+		case ResolutionDeclined:
+			declined = true
+		case ResolutionOperatorRequired:
+			operator = true
+		}
+		if a.Resolution != ResolutionSuccess {
+			allSuccess = false
 		}
 	}
-	return StateFinished, verdict
+	switch {
+	case groupFailed:
+		return resolutionStatus, StateFailed
+	case declined:
+		return resolutionStatus, ResolutionDeclined
+	case allSuccess:
+		return resolutionStatus, ResolutionSuccess
+	case operator:
+		return resolutionStatus, ResolutionOperatorRequired
+	}
+	return resolutionStatus, ResolutionDeclined
 }

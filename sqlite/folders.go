@@ -127,7 +127,7 @@ func touchFolder(ctx context.Context, tx *sql.Tx, id string, ms int64) error {
 
 // --- folder listing ---------------------------------------------------------------------------
 
-// Derived folder status, in SQL. These must agree with FolderStatus (the sqlite tests check it).
+// Derived folder status, in SQL. These must agree with bonafide.FolderStatus (the sqlite tests check it).
 //
 // statusSQL is the folder's resolution_status: INITIAL (no analyses), PROCESSING (any processing),
 // FAILED (any failed), else FINISHED.
@@ -200,9 +200,9 @@ func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) (
 	}
 	if st := strings.ToUpper(strings.TrimSpace(filter.ResolutionStatus)); st != "" {
 		switch st {
-		case StatusInitial, bonafide.StateProcessing, bonafide.StateFailed, bonafide.StateFinished:
+		case bonafide.StatusInitial, bonafide.StateProcessing, bonafide.StateFailed, bonafide.StateFinished:
 			add(statusSQL+` = ?`, st)
-		case bonafide.ResolutionSuccess, bonafide.ResolutionDeclined, ResolutionOperatorRequired:
+		case bonafide.ResolutionSuccess, bonafide.ResolutionDeclined, bonafide.ResolutionOperatorRequired:
 			add(verdictSQL+` = ?`, st)
 		default:
 			return nil, 0, bonafide.Errorf(bonafide.CodeInvalidValue, "unknown resolution_status %q", filter.ResolutionStatus)

@@ -342,7 +342,7 @@ func TestFolderStatusAgreesWithSQL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs, verdict := FolderStatus(as)
+		rs, verdict := bonafide.FolderStatus(as)
 		for value, ids := range want {
 			in := slices.Contains(ids, f.ID)
 			if match := rs == value || verdict == value; match != in {
@@ -359,7 +359,7 @@ func TestFolderStatus(t *testing.T) {
 	}
 	const (
 		P, F, X = bonafide.StateProcessing, bonafide.StateFinished, bonafide.StateFailed
-		S, D, O = bonafide.ResolutionSuccess, bonafide.ResolutionDeclined, ResolutionOperatorRequired
+		S, D, O = bonafide.ResolutionSuccess, bonafide.ResolutionDeclined, bonafide.ResolutionOperatorRequired
 	)
 	cases := []struct {
 		name        string
@@ -380,7 +380,7 @@ func TestFolderStatus(t *testing.T) {
 		{"tie goes to the greater group", []*bonafide.Analysis{an("b", F, S, 2), an("a", F, D, 2)}, F, S},
 	}
 	for _, c := range cases {
-		rs, verdict := FolderStatus(c.as)
+		rs, verdict := bonafide.FolderStatus(c.as)
 		if rs != c.rs || verdict != c.verdict {
 			t.Errorf("%s: FolderStatus = (%s, %s), want (%s, %s)", c.name, rs, verdict, c.rs, c.verdict)
 		}

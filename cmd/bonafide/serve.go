@@ -84,11 +84,11 @@ func envDuration(key string, def time.Duration) time.Duration {
 	return def
 }
 
-func openStore(ctx context.Context, f *serverFlags) (*sqlite.Store, error) {
+func openStore(ctx context.Context, f *serverFlags, log *slog.Logger) (*sqlite.Store, error) {
 	if !strings.HasPrefix(f.databaseURL, "sqlite:") {
 		return nil, fmt.Errorf("database URL %q: this build runs the embedded SQLite store (sqlite:///path); PostgreSQL comes with scale-out mode", f.databaseURL)
 	}
-	return sqlite.Open(ctx, f.databaseURL, sqlite.Options{})
+	return sqlite.Open(ctx, f.databaseURL, sqlite.Options{Logger: log})
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -126,7 +126,7 @@ Flags:
 }
 
 func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logger, stdout io.Writer) error {
-	store, err := openStore(ctx, sf)
+	store, err := openStore(ctx, sf, log)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"text/tabwriter"
 
 	"bonafide"
@@ -44,7 +45,7 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 		return 2
 	}
 	sf.resolve()
-	store, err := openStore(ctx, &sf)
+	store, err := openStore(ctx, &sf, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide user: %v\n", err)
 		return 1
