@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -77,4 +78,31 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
 		m.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
 	})
+}
+
+// queueDepth exports the job queue's size by state at each scrape.
+type queueDepth struct {
+	desc *prometheus.Desc
+	fn   func(ctx context.Context) (map[string]int, error)
+}
+
+func (q *queueDepth) Describe(ch chan<- *prometheus.Desc) { ch <- q.desc }
+
+func (q *queueDepth) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := q.fn(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(q.desc, err)
+		return
+	}
+	for state, n := range counts {
+		ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(n), state)
+	}
+}
+
+// RegisterQueueDepth exports bonafide_queue_jobs{state=...} from fn.
+func (m *Metrics) RegisterQueueDepth(fn func(ctx context.Context) (map[string]int, error)) {
+	m.reg.MustRegister(&queueDepth{desc: prometheus.NewDesc("bonafide_queue_jobs",
+		"Jobs in the durable queue by state (available, running, retryable, completed, ...).", []string{"state"}, nil), fn: fn})
 }

@@ -187,3 +187,22 @@ func backoff(base, maxDelay time.Duration, n int) time.Duration {
 func permanent(err error) error { return river.JobCancel(err) }
 
 var errNoEngine = errors.New("jobs: no engine configured")
+
+// Depth counts the queue's jobs by state (available, running, retryable, ...), for metrics.
+func (q *Queue) Depth(ctx context.Context, db *sql.DB) (map[string]int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT state, count(*) FROM river_job GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: queue depth: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}

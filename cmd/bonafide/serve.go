@@ -169,6 +169,7 @@ func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logg
 		return err
 	}
 	store.SetEnqueuer(queue)
+	srv.Metrics().RegisterQueueDepth(func(ctx context.Context) (map[string]int, error) { return queue.Depth(ctx, store.DB()) })
 	if err := queue.Start(ctx); err != nil {
 		return err
 	}

@@ -338,6 +338,26 @@ func TestServeSeedFlow(t *testing.T) {
 			}
 		})
 	}
+	m := s.metricsText()
+	for _, want := range []string{`bonafide_verdicts_total{resolution="SUCCESS"} 1`, `bonafide_verdicts_total{resolution="DECLINED"} 1`,
+		`bonafide_queue_jobs{state="completed"}`, `bonafide_http_requests_total{code="201",method="POST",route="/api/folders"}`,
+		"bonafide_analysis_duration_seconds_count 2"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// metricsText fetches /metrics.
+func (s *server) metricsText() string {
+	s.t.Helper()
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // An accepted analysis is never lost: the server is killed with SIGKILL while analyses run, and
