@@ -171,6 +171,7 @@ type FolderFilter struct {
 type Store interface {
 	CreateCompany(ctx context.Context, c *Company) error
 	GetCompany(ctx context.Context, id string) (*Company, error)
+	UpdateCompany(ctx context.Context, c *Company) error
 	ListCompanies(ctx context.Context, search string) ([]*Company, error)
 
 	CreateUser(ctx context.Context, u *User) error

@@ -105,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST", "/api/authorize/auth", s.login, false)
 	route("POST", "/api/authorize/refresh", s.refresh, true)
 	route("GET", "/api/version", s.version, false)
+	route("GET", "/api/openapi.yaml", s.openapi, false)
 
 	route("POST", "/api/folders", s.createFolder, true)
 	route("GET", "/api/folders", s.listFolders, true)

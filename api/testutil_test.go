@@ -176,6 +176,9 @@ func (e *tuEnv) tuLogin(email, password string) (access, expire string) {
 	if r.Status != http.StatusOK {
 		e.t.Fatalf("login %s: %d %s", email, r.Status, r.Body)
 	}
+	if bytes.Contains(r.Body, []byte("argon2")) {
+		e.t.Fatalf("login %s: the answer shows the password hash: %s", email, r.Body)
+	}
 	m := r.Obj()
 	access, _ = m["access_token"].(string)
 	expire, _ = m["expire_token"].(string)
@@ -203,7 +206,9 @@ type tuResp struct {
 	Body   []byte
 }
 
-func (r *tuResp) String() string { return fmt.Sprintf("%s %s -> %d %s", r.Method, r.Path, r.Status, r.Body) }
+func (r *tuResp) String() string {
+	return fmt.Sprintf("%s %s -> %d %s", r.Method, r.Path, r.Status, r.Body)
+}
 
 // JSON decodes the body (UseNumber not needed: no large numbers here).
 func (r *tuResp) JSON() any {

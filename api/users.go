@@ -544,7 +544,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if next.CompanyID == "" && isClientRole(next.Role) {
+	if next.CompanyID == "" && isClientRole(next.Role) && (next.CompanyID != t.CompanyID || next.Role != t.Role) {
 		return invalidValue("company_id", "%s users belong to a company: give company_id", next.Role)
 	}
 	if in.Password != nil {

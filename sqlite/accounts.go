@@ -36,6 +36,17 @@ func (s *Store) CreateCompany(ctx context.Context, c *bonafide.Company) error {
 	return wrap("create company", err)
 }
 
+// UpdateCompany changes a company's name and webhook secret.
+func (s *Store) UpdateCompany(ctx context.Context, c *bonafide.Company) error {
+	c.Updated = s.nowMs()
+	res, err := s.db.ExecContext(ctx, `UPDATE companies SET name = ?, webhook_secret = ?, updated_at = ? WHERE id = ?`,
+		c.Name, c.WebhookSecret, stamp(c.Updated), c.ID)
+	if err != nil {
+		return wrap("update company", err)
+	}
+	return wrap("update company", mustAffect(res, "company", c.ID))
+}
+
 // GetCompany returns one company.
 func (s *Store) GetCompany(ctx context.Context, id string) (*bonafide.Company, error) {
 	c, err := scanCompany(s.db.QueryRowContext(ctx, `SELECT `+companyCols+` FROM companies WHERE id = ?`, id))

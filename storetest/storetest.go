@@ -164,6 +164,12 @@ func testCompanies(t *testing.T, h *harness) {
 	equal(t, got, c, "GetCompany")
 
 	wantCode(t, h.s.CreateCompany(ctx, &bonafide.Company{ID: c.ID, Name: "Again"}), bonafide.CodeAlreadyExist, "CreateCompany duplicate")
+	c.Name, c.WebhookSecret = "Acme", "whsec_cm90YXRlZA=="
+	ok(t, h.s.UpdateCompany(ctx, c), "UpdateCompany")
+	got, err = h.s.GetCompany(ctx, c.ID)
+	ok(t, err, "GetCompany after update")
+	equal(t, got.WebhookSecret, "whsec_cm90YXRlZA==", "UpdateCompany secret")
+	wantNotFound(t, h.s.UpdateCompany(ctx, &bonafide.Company{ID: "no-such-company"}), "UpdateCompany missing")
 	_, err = h.s.GetCompany(ctx, "no-such-company")
 	wantNotFound(t, err, "GetCompany missing")
 

@@ -260,9 +260,31 @@ func (c *Checker) validateBody(header http.Header, body []byte, ct string, schem
 	}
 	if err := schema.Value.VisitJSON(value, openapi3.EnableJSONSchema2020(), openapi3.VisitAsResponse(),
 		openapi3.MultiErrors(), uuidFormat); err != nil {
-		return fmt.Errorf("the body does not match the schema: %w\nbody: %.2000s", err, body)
+		return fmt.Errorf("the body does not match the schema: %s\nbody: %.2000s", brief(err), body)
 	}
 	return nil
+}
+
+// brief lists schema errors as "at /json/pointer: reason", without kin-openapi's dump of the whole
+// schema and value.
+func brief(err error) string {
+	var errs []error
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		errs = me
+	} else {
+		errs = []error{err}
+	}
+	var out []string
+	for _, e := range errs {
+		var se *openapi3.SchemaError
+		if errors.As(e, &se) {
+			out = append(out, fmt.Sprintf("at /%s: %s", strings.Join(se.JSONPointer(), "/"), se.Reason))
+		} else {
+			out = append(out, e.Error())
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // uuidFormat asserts `format: uuid` (JSON Schema 2020-12 treats formats as annotations only). It
@@ -281,7 +303,8 @@ func keys(c openapi3.Content) []string {
 
 // Transport returns a RoundTripper that sends each request with next (http.DefaultTransport when
 // nil), reads the whole response body, validates the response with Response, reports a mismatch
-// with t.Errorf, and hands the response on with its body intact.
+// with t.Errorf, and hands the response on with its body intact. Bodies are buffered, so it does
+// not suit streaming; use it only while t runs (t.Errorf after a test ends panics).
 func (c *Checker) Transport(next http.RoundTripper, t testing.TB) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
