@@ -592,12 +592,6 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 
 // --- companies ----------------------------------------------------------------------------------
 
-// companyUpdater is the store method that renaming and secret rotation need. bonafide.Store does not
-// have it yet; until it does, those two answer code 2.
-type companyUpdater interface {
-	UpdateCompany(ctx context.Context, c *bonafide.Company) error
-}
-
 // listCompanies answers GET /api/companies[?search_text=]: substring of the name, or an exact id.
 func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
@@ -719,15 +713,11 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	up, ok := s.store.(companyUpdater)
-	if !ok {
-		return bonafide.Errorf(bonafide.CodeNotRealized, "Renaming a company is not realized on this server yet (the store cannot update companies)")
-	}
 	if err := s.nameTaken(r.Context(), name, c.ID); err != nil {
 		return err
 	}
 	c.Name = name
-	if err := up.UpdateCompany(r.Context(), c); err != nil {
+	if err := s.store.UpdateCompany(r.Context(), c); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, renderCompany(c))
@@ -779,16 +769,12 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	up, ok := s.store.(companyUpdater)
-	if !ok {
-		return bonafide.Errorf(bonafide.CodeNotRealized, "Rotating the webhook secret is not realized on this server yet (the store cannot update companies)")
-	}
 	secret, err := webhook.NewSecret()
 	if err != nil {
 		return err
 	}
 	c.WebhookSecret = secret
-	if err := up.UpdateCompany(r.Context(), c); err != nil {
+	if err := s.store.UpdateCompany(r.Context(), c); err != nil {
 		return err
 	}
 	s.log.Info("webhook secret rotated", "company_id", c.ID, "by", caller(r).user.ID)

@@ -19,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"bonafide/api"
 	"bonafide/internal/assets"
+	"bonafide/internal/oascheck"
 	"bonafide/internal/synth"
 	"bonafide/webhook"
 )
@@ -107,6 +109,22 @@ func tail(s string, n int) string {
 	return s
 }
 
+var (
+	specOnce sync.Once
+	spec     *oascheck.Checker
+	specErr  error
+)
+
+// specChecker validates every response of the end-to-end tests against api/openapi.yaml.
+func specChecker(t testing.TB) *oascheck.Checker {
+	t.Helper()
+	specOnce.Do(func() { spec, specErr = oascheck.Load(api.OpenAPI()) })
+	if specErr != nil {
+		t.Fatal(specErr)
+	}
+	return spec
+}
+
 // call sends a request and decodes the JSON answer into out (when not nil).
 func (s *server) call(method, path, token string, body io.Reader, contentType string, out any) int {
 	s.t.Helper()
@@ -120,7 +138,8 @@ func (s *server) call(method, path, token string, body io.Reader, contentType st
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	client := &http.Client{Timeout: 120 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Timeout: 120 * time.Second, Transport: specChecker(s.t).Transport(http.DefaultTransport, s.t),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
