@@ -54,6 +54,9 @@ func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Med
 		if len(req.Params) > 0 && !isObject(req.Params) {
 			return nil, bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: analyses.%d.params must be a JSON object", i)
 		}
+		if len(req.MetaData) > 0 && string(req.MetaData) != "null" && !isObject(req.MetaData) {
+			return nil, bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: analyses.%d.meta_data must be a JSON object", i)
+		}
 		a := &bonafide.Analysis{ID: uuid.NewString(), FolderID: folderID, GroupID: group, Type: t,
 			State: bonafide.StateProcessing, Params: obj(req.Params), MetaData: obj(req.MetaData), SourceMedia: req.SourceMedia}
 		if len(a.SourceMedia) == 0 {

@@ -126,9 +126,12 @@ func (s *Server) readUpload(r *http.Request) (*upload, error) {
 			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: media:tags names the field %q, but no file was sent under that name (fields sent: %s)", field, strings.Join(fieldNames(up.files), ", "))
 		}
 	}
-	for field := range up.payload.MediaMeta {
+	for field, meta := range up.payload.MediaMeta {
 		if !seen[field] {
 			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: media:meta_data names the field %q, but no file was sent under that name", field)
+		}
+		if !isObject(meta) {
+			return nil, bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: media:meta_data of %q must be a JSON object", field)
 		}
 	}
 	if len(up.payload.FolderMeta) > 0 && !isObject(up.payload.FolderMeta) {

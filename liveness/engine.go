@@ -51,8 +51,8 @@ func DefaultConfig() Config {
 		DeclineMultiple:   true,
 		MultipleFaceRatio: 0.5,
 		Workers:           runtime.NumCPU(),
-		EmbeddingFrames:   5,
-		FullFrames:        25,
+		EmbeddingFrames:   4,
+		FullFrames:        12,
 		Limits:            limits,
 		FFmpeg:            "ffmpeg",
 		FFprobe:           "ffprobe",
@@ -136,7 +136,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	tags := normalizeTags(in.Tags)
 	wantSmile := slices.Contains(tags, "video_selfie_smile")
 	expected := max(1, info.Frames)
-	step := max(1, expected/max(1, e.cfg.EmbeddingFrames))
+	embedAt := spread(expected, e.cfg.EmbeddingFrames)
 	fullStep := max(1, (expected+e.cfg.FullFrames-1)/max(1, e.cfg.FullFrames))
 
 	type job struct {
@@ -163,7 +163,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 				opts := frameOpts{
 					full:       j.idx%fullStep == 0,
 					expression: wantSmile,
-					embedding:  j.idx%step == 0 || j.idx == expected-1,
+					embedding:  embedAt[j.idx],
 					keepCrop:   true,
 				}
 				fr, crop, err := e.analyzeFrame(j.frame.Image, opts)
@@ -225,6 +225,21 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	}
 	r.Timing.TotalMS = float64(e.cfg.Now().Sub(start).Microseconds()) / 1000
 	return r, nil
+}
+
+// spread marks n evenly spread indices of 0..total-1 (all of them when n >= total).
+func spread(total, n int) map[int]bool {
+	out := map[int]bool{}
+	if n <= 1 || total <= n {
+		for i := range total {
+			out[i] = n > 1 || i == 0
+		}
+		return out
+	}
+	for k := range n {
+		out[int(math.Round(float64(k)*float64(total-1)/float64(n-1)))] = true
+	}
+	return out
 }
 
 func normalizeTags(tags []string) []string {
