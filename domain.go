@@ -186,6 +186,7 @@ type Store interface {
 	GetSessionByExpireHash(ctx context.Context, expireHash string) (*Session, error)
 	ExtendSession(ctx context.Context, tokenHash string, expires time.Time) error
 	DeleteSession(ctx context.Context, tokenHash string) error
+	DeleteUserSessions(ctx context.Context, userID string) error // logs a user out everywhere
 
 	// CreateFolder stores the folder and its media in one transaction.
 	CreateFolder(ctx context.Context, f *Folder, media []*Media) error

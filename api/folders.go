@@ -310,6 +310,9 @@ func (s *Server) listFolders(w http.ResponseWriter, r *http.Request) error {
 	case p.user.Role == bonafide.RoleClient:
 		flt.CompanyID, flt.UserID = p.user.CompanyID, p.user.ID
 	default:
+		if p.user.CompanyID == "" {
+			return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this %s account belongs to no company", p.user.Role)
+		}
 		flt.CompanyID = p.user.CompanyID
 	}
 	var err error

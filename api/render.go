@@ -280,7 +280,7 @@ func canSee(p *principal, f *bonafide.Folder) bool {
 	case u.Role == bonafide.RoleClient:
 		return f.UserID == u.ID
 	default:
-		return f.CompanyID == u.CompanyID
+		return u.CompanyID != "" && f.CompanyID == u.CompanyID
 	}
 }
 

@@ -558,6 +558,12 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.UpdateUser(r.Context(), &next); err != nil {
 		return err
 	}
+	if in.Password != nil && next.ID != p.user.ID {
+		// A password set by an administrator logs the user out everywhere.
+		if err := s.store.DeleteUserSessions(r.Context(), next.ID); err != nil {
+			return err
+		}
+	}
 	if len(changed) > 0 || in.Password != nil {
 		s.log.Info("user changed", "user_id", next.ID, "by", p.user.ID, "fields", strings.Join(changed, ","), "password", in.Password != nil)
 	}
