@@ -136,7 +136,11 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	tags := normalizeTags(in.Tags)
 	wantSmile := slices.Contains(tags, "video_selfie_smile")
 	expected := max(1, info.Frames)
-	embedAt := spread(expected, e.cfg.EmbeddingFrames)
+	// The identity check needs at least four embeddings; a photo or a short shot set gets none.
+	embedAt := map[int]bool{}
+	if expected >= 4 {
+		embedAt = spread(expected, max(4, e.cfg.EmbeddingFrames))
+	}
 	fullStep := max(1, (expected+e.cfg.FullFrames-1)/max(1, e.cfg.FullFrames))
 
 	type job struct {
@@ -230,9 +234,9 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 // spread marks n evenly spread indices of 0..total-1 (all of them when n >= total).
 func spread(total, n int) map[int]bool {
 	out := map[int]bool{}
-	if n <= 1 || total <= n {
+	if total <= n {
 		for i := range total {
-			out[i] = n > 1 || i == 0
+			out[i] = true
 		}
 		return out
 	}
