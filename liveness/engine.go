@@ -51,7 +51,7 @@ func DefaultConfig() Config {
 		DeclineMultiple:   true,
 		MultipleFaceRatio: 0.5,
 		Workers:           runtime.NumCPU(),
-		EmbeddingFrames:   4,
+		EmbeddingFrames:   6,
 		FullFrames:        12,
 		Limits:            limits,
 		FFmpeg:            "ffmpeg",
