@@ -667,23 +667,30 @@ func (s *Server) nameTaken(ctx context.Context, name, except string) error {
 	return nil
 }
 
+// readCompanyName reads {name} from the body: valid, and not the name of another company than
+// exceptID.
+func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, error) {
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return "", err
+	}
+	name, err := checkCompanyName(in.Name)
+	if err != nil {
+		return "", err
+	}
+	return name, s.nameTaken(r.Context(), name, exceptID)
+}
+
 // createCompany answers POST /api/companies (ADMIN): {name}; the webhook secret is generated.
 func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
 	if p.user.Role != bonafide.RoleAdmin {
 		return forbidden("only ADMIN users create companies")
 	}
-	var in struct {
-		Name *string `json:"name"`
-	}
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	name, err := checkCompanyName(in.Name)
+	name, err := s.readCompanyName(r, "")
 	if err != nil {
-		return err
-	}
-	if err := s.nameTaken(r.Context(), name, ""); err != nil {
 		return err
 	}
 	secret, err := webhook.NewSecret()
@@ -709,17 +716,8 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 	if p.user.Role != bonafide.RoleAdmin {
 		return forbidden("only ADMIN users change companies")
 	}
-	var in struct {
-		Name *string `json:"name"`
-	}
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	name, err := checkCompanyName(in.Name)
+	name, err := s.readCompanyName(r, c.ID)
 	if err != nil {
-		return err
-	}
-	if err := s.nameTaken(r.Context(), name, c.ID); err != nil {
 		return err
 	}
 	c.Name = name

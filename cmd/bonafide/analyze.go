@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,31 +35,14 @@ type fileError struct {
 }
 
 func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("analyze", analyzeUsage, stderr)
 	var ef engineFlags
 	ef.register(fs, true)
 	tags := fs.String("tags", "", "comma-separated Oz media tags, e.g. video_selfie_blank or video_selfie_eyes")
 	bestDir := fs.String("best-shot", "", "write each file's best face crop as JPEG into this directory")
 	asJSON := fs.Bool("json", false, "print machine-readable JSON (one object per file, as a JSON array)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: bonafide analyze [flags] FILE...
-
-Analyses each photo (JPEG, PNG, WebP, BMP), video (mp4, mov, webm, mkv, avi, mpeg) or zip shot set
-and prints how likely it is that the face was not a live person (confidence_spoofing), the verdict
-at the threshold (SUCCESS or DECLINED), the reasons, every signal, a per-frame summary and the
-best shot. A file that cannot be read is reported and the others are still analysed; the exit
-status is 1 when any file failed, 0 otherwise (a DECLINED verdict is not a failure).
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	files := fs.Args()
 	if len(files) == 0 {
@@ -226,3 +208,14 @@ func opt(p *float64, format string) string {
 	}
 	return fmt.Sprintf(format, *p)
 }
+
+const analyzeUsage = `Usage: bonafide analyze [flags] FILE...
+
+Analyses each photo (JPEG, PNG, WebP, BMP), video (mp4, mov, webm, mkv, avi, mpeg) or zip shot set
+and prints how likely it is that the face was not a live person (confidence_spoofing), the verdict
+at the threshold (SUCCESS or DECLINED), the reasons, every signal, a per-frame summary and the
+best shot. A file that cannot be read is reported and the others are still analysed; the exit
+status is 1 when any file failed, 0 otherwise (a DECLINED verdict is not a failure).
+
+Flags:
+`

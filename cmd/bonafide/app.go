@@ -158,3 +158,26 @@ func envFloat(key string, def float64) float64 {
 	}
 	return def
 }
+
+// newFlags makes a command's flag set whose --help prints about (the usage text) and the flags.
+func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args; done reports that the command should return code now (0 after --help, 2 on
+// a usage error, which the flag package has already described).
+func parse(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, true
+		}
+		return 2, true
+	}
+	return 0, false
+}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -21,8 +19,7 @@ import (
 )
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("eval", evalUsage, stderr)
 	var ef engineFlags
 	ef.register(fs, false)
 	workers := fs.Int("workers", runtime.NumCPU(), "media analysed at once")
@@ -35,31 +32,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fitOut := fs.String("fit-out", "", "with --fit: the calibration file to write (default OUT/calibration.json)")
 	synthetic := fs.Bool("synthetic", false, "the attacks include media made by 'bonafide synth': the report says its figures are not accuracy")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: bonafide eval [flags] MANIFEST|DIR
-
-Runs the engine over a labelled set and reports ISO/IEC 30107-3 figures: APCER per attack species
-and the worst species, BPCER, ACER, EER, BPCER20, BPCER100, APCER at BPCER 1%% and 5%%, and the
-failure-to-acquire rate, each with its counts and 95%% Wilson interval, at the threshold and at the
-standard operating points; the same for each signal alone.
-
-MANIFEST is a TSV or CSV file with a header: path, label (live|attack), species (print, replay,
-mask, cutout or any word), optional subject and tags. DIR is laid out as live/... and
-attack/<species>/.... Results are cached by file sha256 and engine fingerprint, so a second run
-with another threshold or calibration takes seconds.
-
---fit fits the fusion and writes a calibration JSON that 'bonafide analyze --calibration' loads;
-the report then shows the fusion's cross-validated (out-of-fold) scores.
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "bonafide eval: give one manifest or directory (see 'bonafide eval --help')")
@@ -206,3 +180,21 @@ func writeJSON(path string, v any) error {
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
+
+const evalUsage = `Usage: bonafide eval [flags] MANIFEST|DIR
+
+Runs the engine over a labelled set and reports ISO/IEC 30107-3 figures: APCER per attack species
+and the worst species, BPCER, ACER, EER, BPCER20, BPCER100, APCER at BPCER 1% and 5%, and the
+failure-to-acquire rate, each with its counts and 95% Wilson interval, at the threshold and at the
+standard operating points; the same for each signal alone.
+
+MANIFEST is a TSV or CSV file with a header: path, label (live|attack), species (print, replay,
+mask, cutout or any word), optional subject and tags. DIR is laid out as live/... and
+attack/<species>/.... Results are cached by file sha256 and engine fingerprint, so a second run
+with another threshold or calibration takes seconds.
+
+--fit fits the fusion and writes a calibration JSON that 'bonafide analyze --calibration' loads;
+the report then shows the fusion's cross-validated (out-of-fold) scores.
+
+Flags:
+`

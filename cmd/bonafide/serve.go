@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -92,29 +91,13 @@ func openStore(ctx context.Context, f *serverFlags, log *slog.Logger) (*sqlite.S
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve", serveUsage, stderr)
 	var sf serverFlags
 	sf.register(fs)
 	var ef engineFlags
 	ef.register(fs, true)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: bonafide serve [flags]
-
-Runs the Oz-compatible liveness API on --addr (default :8000) with the embedded defaults: SQLite
-and media files under --data-dir, the River job queue in the same database, workers in this process.
-On first start it creates an ADMIN from BONAFIDE_ADMIN_EMAIL / BONAFIDE_ADMIN_PASSWORD, or generates
-a password and prints it once. Logs are JSON (slog) on stderr.
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	sf.resolve()
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -272,3 +255,13 @@ func createUser(ctx context.Context, store bonafide.Store, email, password strin
 	}
 	return u, nil
 }
+
+const serveUsage = `Usage: bonafide serve [flags]
+
+Runs the Oz-compatible liveness API on --addr (default :8000) with the embedded defaults: SQLite
+and media files under --data-dir, the River job queue in the same database, workers in this process.
+On first start it creates an ADMIN from BONAFIDE_ADMIN_EMAIL / BONAFIDE_ADMIN_PASSWORD, or generates
+a password and prints it once. Logs are JSON (slog) on stderr.
+
+Flags:
+`
