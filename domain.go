@@ -201,8 +201,10 @@ type Store interface {
 	UpdateMedia(ctx context.Context, m *Media) error
 	DeleteMedia(ctx context.Context, id string) error
 
-	// CreateAnalyses stores the analyses and enqueues one job per analysis in the same
-	// transaction, so an accepted analysis is never lost.
+	// CreateAnalyses stores the analyses and, in the same transaction, enqueues one job per
+	// PROCESSING analysis, so an accepted analysis is never lost. Times set by the caller are kept
+	// (a data migration imports finished analyses this way); the folder's updated time moves to
+	// its newest analysis, never backwards.
 	CreateAnalyses(ctx context.Context, analyses []*Analysis) error
 	GetAnalysis(ctx context.Context, id string) (*Analysis, error)
 	ListAnalyses(ctx context.Context, folderID string) ([]*Analysis, error)

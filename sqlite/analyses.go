@@ -55,7 +55,6 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 	if err != nil {
 		return err
 	}
-	now := s.nowMs()
 	group := ""
 	rows := make([]analysisRow, 0, len(analyses))
 	var folders, queue []string
@@ -104,8 +103,14 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 		}
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		// The folder's updated time moves to its newest analysis (now, for new ones; an
+		// imported analysis keeps the folder's own time when that is later).
+		latest := map[string]int64{}
+		for _, r := range rows {
+			latest[r.a.FolderID] = max(latest[r.a.FolderID], stamp(r.a.Updated))
+		}
 		for _, f := range folders {
-			if err := touchFolder(ctx, tx, f, stamp(now)); err != nil {
+			if err := touchFolder(ctx, tx, f, latest[f]); err != nil {
 				return err
 			}
 		}
