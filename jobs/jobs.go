@@ -14,7 +14,11 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"bonafide"
@@ -106,15 +110,25 @@ type Deps struct {
 	Observe      func(resolution string, seconds float64) // metrics hook per finished analysis
 }
 
-// Queue is the River client with our workers.
-type Queue struct {
-	client *river.Client[*sql.Tx]
+// Queue is the River client with our workers, over the transaction type of its database:
+// *sql.Tx for SQLite (it implements sqlite.Enqueuer), pgx.Tx for PostgreSQL (postgres.Enqueuer).
+type Queue[TTx any] struct {
+	client *river.Client[TTx]
 	cfg    Config
 }
 
-// New builds the queue over the SQLite database (River's tables must exist: sqlite.Open
-// migrates them).
-func New(db *sql.DB, deps Deps, cfg Config) (*Queue, error) {
+// NewSQLite builds the queue over the embedded database (sqlite.Open migrates River's tables).
+func NewSQLite(db *sql.DB, deps Deps, cfg Config) (*Queue[*sql.Tx], error) {
+	return newQueue(riversqlite.New(db), deps, cfg)
+}
+
+// NewPostgres builds the queue over PostgreSQL (postgres.Open migrates River's tables). Every node
+// of a cluster runs one; River elects a leader for maintenance and rescues the jobs of dead nodes.
+func NewPostgres(pool *pgxpool.Pool, deps Deps, cfg Config) (*Queue[pgx.Tx], error) {
+	return newQueue(riverpgxv5.New(pool), deps, cfg)
+}
+
+func newQueue[TTx any](driver riverdriver.Driver[TTx], deps Deps, cfg Config) (*Queue[TTx], error) {
 	cfg.defaults()
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -122,7 +136,7 @@ func New(db *sql.DB, deps Deps, cfg Config) (*Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &analysisWorker{deps: deps, log: cfg.Logger, attempts: cfg.AnalysisAttempts})
 	river.AddWorker(workers, &webhookWorker{deps: deps, log: cfg.Logger, cfg: cfg})
-	client, err := river.NewClient(riversqlite.New(db), &river.Config{
+	client, err := river.NewClient(driver, &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueAnalysis: {MaxWorkers: cfg.AnalysisWorkers},
 			queueWebhook:  {MaxWorkers: cfg.WebhookWorkers},
@@ -137,7 +151,7 @@ func New(db *sql.DB, deps Deps, cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
-	return &Queue{client: client, cfg: cfg}, nil
+	return &Queue[TTx]{client: client, cfg: cfg}, nil
 }
 
 const (
@@ -146,13 +160,13 @@ const (
 )
 
 // Start begins working jobs.
-func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+func (q *Queue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
 
 // Stop waits for running jobs to finish (or ctx to end).
-func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+func (q *Queue[TTx]) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
 
-// EnqueueAnalyses inserts one job per analysis in tx (implements sqlite.Enqueuer).
-func (q *Queue) EnqueueAnalyses(ctx context.Context, tx *sql.Tx, ids []string) error {
+// EnqueueAnalyses inserts one job per analysis in the store's transaction.
+func (q *Queue[TTx]) EnqueueAnalyses(ctx context.Context, tx TTx, ids []string) error {
 	params := make([]river.InsertManyParams, len(ids))
 	for i, id := range ids {
 		params[i] = river.InsertManyParams{Args: AnalysisArgs{AnalysisID: id},
@@ -164,8 +178,8 @@ func (q *Queue) EnqueueAnalyses(ctx context.Context, tx *sql.Tx, ids []string) e
 	return nil
 }
 
-// EnqueueWebhook inserts a webhook delivery in tx (implements sqlite.Enqueuer).
-func (q *Queue) EnqueueWebhook(ctx context.Context, tx *sql.Tx, folderID, eventID string) error {
+// EnqueueWebhook inserts a webhook delivery in the store's transaction.
+func (q *Queue[TTx]) EnqueueWebhook(ctx context.Context, tx TTx, folderID, eventID string) error {
 	_, err := q.client.InsertTx(ctx, tx, WebhookArgs{FolderID: folderID, EventID: eventID},
 		&river.InsertOpts{Queue: queueWebhook, MaxAttempts: q.cfg.WebhookAttempts})
 	if err != nil {
@@ -188,9 +202,9 @@ func permanent(err error) error { return river.JobCancel(err) }
 
 var errNoEngine = errors.New("jobs: no engine configured")
 
-// Depth counts the queue's jobs by state (available, running, retryable, ...), for metrics.
-func (q *Queue) Depth(ctx context.Context, db *sql.DB) (map[string]int, error) {
-	rows, err := db.QueryContext(ctx, `SELECT state, count(*) FROM river_job GROUP BY state`)
+// Depth counts the queue's jobs by state (available, running, retryable, ...) in SQLite.
+func Depth(ctx context.Context, db *sql.DB) (map[string]int, error) {
+	rows, err := db.QueryContext(ctx, depthQuery)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: queue depth: %w", err)
 	}
@@ -206,3 +220,24 @@ func (q *Queue) Depth(ctx context.Context, db *sql.DB) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// DepthPgx counts the queue's jobs by state in PostgreSQL.
+func DepthPgx(ctx context.Context, pool *pgxpool.Pool) (map[string]int, error) {
+	rows, err := pool.Query(ctx, depthQuery)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: queue depth: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}
+
+const depthQuery = `SELECT CAST(state AS TEXT), count(*) FROM river_job GROUP BY state`

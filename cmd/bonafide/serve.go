@@ -83,11 +83,41 @@ func envDuration(key string, def time.Duration) time.Duration {
 	return def
 }
 
-func openStore(ctx context.Context, f *serverFlags, log *slog.Logger) (*sqlite.Store, error) {
-	if !strings.HasPrefix(f.databaseURL, "sqlite:") {
-		return nil, fmt.Errorf("database URL %q: this build runs the embedded SQLite store (sqlite:///path); PostgreSQL comes with scale-out mode", f.databaseURL)
+// queueRunner is the part of a jobs.Queue that serve drives.
+type queueRunner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// backend is an opened database: the store, and how to put the job queue on it.
+type backend struct {
+	store bonafide.Store
+	// queue builds the River queue over this database's driver, installs it as the store's
+	// enqueuer, and returns it with a function that counts its jobs by state.
+	queue func(deps jobs.Deps, cfg jobs.Config) (queueRunner, func(context.Context) (map[string]int, error), error)
+}
+
+// openStore opens (and migrates) the database the URL names: sqlite:// embedded, postgres:// for
+// scale-out.
+func openStore(ctx context.Context, f *serverFlags, log *slog.Logger) (*backend, error) {
+	switch {
+	case strings.HasPrefix(f.databaseURL, "sqlite:"):
+		st, err := sqlite.Open(ctx, f.databaseURL, sqlite.Options{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return &backend{store: st, queue: func(deps jobs.Deps, cfg jobs.Config) (queueRunner, func(context.Context) (map[string]int, error), error) {
+			q, err := jobs.NewSQLite(st.DB(), deps, cfg)
+			if err != nil {
+				return nil, nil, err
+			}
+			st.SetEnqueuer(q)
+			return q, func(ctx context.Context) (map[string]int, error) { return jobs.Depth(ctx, st.DB()) }, nil
+		}}, nil
+	case strings.HasPrefix(f.databaseURL, "postgres:") || strings.HasPrefix(f.databaseURL, "postgresql:"):
+		return openPostgres(ctx, f, log)
 	}
-	return sqlite.Open(ctx, f.databaseURL, sqlite.Options{Logger: log})
+	return nil, fmt.Errorf("database URL %q: use sqlite:///path/bonafide.db (embedded) or postgres://user@host/db (scale-out)", redact(f.databaseURL))
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -109,10 +139,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logger, stdout io.Writer) error {
-	store, err := openStore(ctx, sf, log)
+	be, err := openStore(ctx, sf, log)
 	if err != nil {
 		return err
 	}
+	store := be.store
 	defer store.Close()
 	blobs, err := blob.Open(ctx, sf.blobURL)
 	if err != nil {
@@ -140,7 +171,7 @@ func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logg
 	srv := api.New(api.Config{BaseURL: base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
 		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version,
 		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, store, blobs, engine, log, nil)
-	queue, err := jobs.New(store.DB(), jobs.Deps{Store: store, Blobs: blobs, Engine: engine,
+	queue, depth, err := be.queue(jobs.Deps{Store: store, Blobs: blobs, Engine: engine,
 		Deliverer: webhook.New(hookOpts), Retryable: webhook.Retryable, RenderFolder: srv.RenderFolder,
 		Observe: func(resolution string, seconds float64) {
 			srv.Metrics().Verdict(resolution)
@@ -151,8 +182,7 @@ func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	store.SetEnqueuer(queue)
-	srv.Metrics().RegisterQueueDepth(func(ctx context.Context) (map[string]int, error) { return queue.Depth(ctx, store.DB()) })
+	srv.Metrics().RegisterQueueDepth(depth)
 	if err := queue.Start(ctx); err != nil {
 		return err
 	}

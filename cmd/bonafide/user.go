@@ -45,11 +45,12 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 		return 2
 	}
 	sf.resolve()
-	store, err := openStore(ctx, &sf, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	be, err := openStore(ctx, &sf, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide user: %v\n", err)
 		return 1
 	}
+	store := be.store
 	defer store.Close()
 	switch sub {
 	case "create":
