@@ -22,6 +22,8 @@ Usage:
 Commands:
   serve     run the Oz-compatible liveness API (embedded SQLite, media files, job queue)
   user      create, list and disable accounts
+  migrate   apply the database schema
+  migrate-data  copy an installation, media included, into another (embedded to scale-out)
   analyze   analyse photos, videos and shot sets on the command line
   eval      measure accuracy on a labelled set (ISO/IEC 30107-3 report) and fit the fusion
   synth     make synthetic print/replay attack videos from live media (development aid, not accuracy)
@@ -49,6 +51,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "migrate-data":
+		return runMigrateData(ctx, args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "-h", "--help", "help":

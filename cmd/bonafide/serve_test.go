@@ -573,3 +573,25 @@ func TestUserCommand(t *testing.T) {
 		t.Fatalf("list: %d %s", code, out)
 	}
 }
+
+// freshDatabase creates an empty PostgreSQL database for one test next to the one url names, and
+// drops it afterwards.
+func freshDatabase(t testing.TB, url string) string {
+	t.Helper()
+	name := fmt.Sprintf("bonafide_e2e_%d", time.Now().UnixNano())
+	psql := func(sql string) {
+		t.Helper()
+		if b, err := exec.Command("psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql).CombinedOutput(); err != nil {
+			t.Fatalf("psql %s: %v: %s", sql, err, b)
+		}
+	}
+	psql("CREATE DATABASE " + name)
+	t.Cleanup(func() { psql("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	u, rest, _ := strings.Cut(url, "?")
+	i := strings.LastIndex(u, "/")
+	out := u[:i+1] + name
+	if rest != "" {
+		out += "?" + rest
+	}
+	return out
+}

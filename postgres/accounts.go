@@ -1,0 +1,303 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"bonafide"
+)
+
+// asciiFold lowers ASCII letters only, like SQLite's NOCASE and LIKE (the sqlite store's semantics).
+const asciiFold = `translate(%s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')`
+
+func foldSQL(expr string) string { return strings.Replace(asciiFold, "%s", expr, 1) }
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// --- companies --------------------------------------------------------------------------------
+
+const companyCols = `id, name, webhook_secret, created_at, updated_at`
+
+func scanCompany(r scanner) (*bonafide.Company, error) {
+	var c bonafide.Company
+	var created, updated int64
+	if err := r.Scan(&c.ID, &c.Name, &c.WebhookSecret, &created, &updated); err != nil {
+		return nil, err
+	}
+	c.Created, c.Updated = fromStamp(created), fromStamp(updated)
+	return &c, nil
+}
+
+// CreateCompany inserts c, filling an empty ID and zero times.
+func (s *Store) CreateCompany(ctx context.Context, c *bonafide.Company) error {
+	newID(&c.ID)
+	s.setTimes(&c.Created, &c.Updated)
+	_, err := s.pool.Exec(ctx, `INSERT INTO companies (`+companyCols+`) VALUES ($1, $2, $3, $4, $5)`,
+		c.ID, c.Name, c.WebhookSecret, stamp(c.Created), stamp(c.Updated))
+	if isUnique(err, pkCompany) {
+		return alreadyExists("company", c.ID)
+	}
+	return wrap("create company", err)
+}
+
+// UpdateCompany changes a company's name and webhook secret.
+func (s *Store) UpdateCompany(ctx context.Context, c *bonafide.Company) error {
+	c.Updated = s.nowMs()
+	tag, err := s.pool.Exec(ctx, `UPDATE companies SET name = $1, webhook_secret = $2, updated_at = $3 WHERE id = $4`,
+		c.Name, c.WebhookSecret, stamp(c.Updated), c.ID)
+	if err != nil {
+		return wrap("update company", err)
+	}
+	return mustAffect(tag, "company", c.ID)
+}
+
+// GetCompany returns one company.
+func (s *Store) GetCompany(ctx context.Context, id string) (*bonafide.Company, error) {
+	c, err := scanCompany(s.pool.QueryRow(ctx, `SELECT `+companyCols+` FROM companies WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFoundIf(err, "get company", "company", id)
+	}
+	return c, nil
+}
+
+// ListCompanies returns the companies whose name contains search (case-insensitive, ASCII) or whose
+// id equals it; every company when search is empty. Ordered by name (ASCII case-insensitive, then
+// bytes), then id.
+func (s *Store) ListCompanies(ctx context.Context, search string) ([]*bonafide.Company, error) {
+	q := `SELECT ` + companyCols + ` FROM companies`
+	var args []any
+	if search != "" {
+		q += ` WHERE ` + foldSQL("name") + ` LIKE $1 ESCAPE E'\\' OR id = $2`
+		args = append(args, "%"+likeEscape(asciiLower(search))+"%", search)
+	}
+	q += ` ORDER BY ` + foldSQL("name") + ` COLLATE "C", id`
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("list companies", err)
+	}
+	out, err := collect(rows, scanCompany)
+	return out, wrap("list companies", err)
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// --- users ------------------------------------------------------------------------------------
+
+const userCols = `id, company_id, email, first_name, last_name, middle_name, role, password_hash,
+	disabled, can_quality, can_biometry, created_at, updated_at`
+
+func scanUser(r scanner) (*bonafide.User, error) {
+	var u bonafide.User
+	var company *string
+	var role string
+	var created, updated int64
+	if err := r.Scan(&u.ID, &company, &u.Email, &u.FirstName, &u.LastName, &u.MiddleName, &role, &u.PasswordHash,
+		&u.Disabled, &u.CanQuality, &u.CanBiometry, &created, &updated); err != nil {
+		return nil, err
+	}
+	if company != nil {
+		u.CompanyID = *company
+	}
+	u.Role = bonafide.Role(role)
+	u.Created, u.Updated = fromStamp(created), fromStamp(updated)
+	return &u, nil
+}
+
+// userWriteErr translates constraint failures of an insert or update of u.
+func userWriteErr(op string, u *bonafide.User, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isUnique(err, pkUser):
+		return alreadyExists("user", u.ID)
+	case isUnique(err, uqUserEmail):
+		return bonafide.Errorf(bonafide.CodeAlreadyExist, "a user with email %s already exists", u.Email)
+	case isForeignKey(err, fkUserCompany):
+		return bonafide.NotFound("company", u.CompanyID)
+	}
+	return wrap(op, err)
+}
+
+// CreateUser inserts u; the email is stored lower-case and must be unique.
+func (s *Store) CreateUser(ctx context.Context, u *bonafide.User) error {
+	newID(&u.ID)
+	s.setTimes(&u.Created, &u.Updated)
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		u.ID, nullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
+		u.Disabled, u.CanQuality, u.CanBiometry, stamp(u.Created), stamp(u.Updated))
+	return userWriteErr("create user", u, err)
+}
+
+// GetUser returns one user.
+func (s *Store) GetUser(ctx context.Context, id string) (*bonafide.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFoundIf(err, "get user", "user", id)
+	}
+	return u, nil
+}
+
+// GetUserByEmail finds a user by email, case-insensitively (through the users_email_lower index).
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (*bonafide.User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE lower(email) = lower($1)`, email))
+	if err != nil {
+		return nil, notFoundIf(err, "get user by email", "user", email)
+	}
+	return u, nil
+}
+
+// UpdateUser writes every field of u but ID and Created; Updated is set to now.
+func (s *Store) UpdateUser(ctx context.Context, u *bonafide.User) error {
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	u.Updated = s.nowMs()
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET company_id = $1, email = $2, first_name = $3, last_name = $4,
+		middle_name = $5, role = $6, password_hash = $7, disabled = $8, can_quality = $9, can_biometry = $10, updated_at = $11
+		WHERE id = $12`,
+		nullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
+		u.Disabled, u.CanQuality, u.CanBiometry, stamp(u.Updated), u.ID)
+	if err != nil {
+		return userWriteErr("update user", u, err)
+	}
+	return mustAffect(tag, "user", u.ID)
+}
+
+// ListUsers returns the users of one company (every user when companyID is empty), oldest first.
+func (s *Store) ListUsers(ctx context.Context, companyID string) ([]*bonafide.User, error) {
+	q := `SELECT ` + userCols + ` FROM users`
+	var args []any
+	if companyID != "" {
+		q += ` WHERE company_id = $1`
+		args = append(args, companyID)
+	}
+	q += ` ORDER BY created_at, id`
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("list users", err)
+	}
+	out, err := collect(rows, scanUser)
+	return out, wrap("list users", err)
+}
+
+// CountUsers counts every user.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, wrap("count users", err)
+	}
+	return n, nil
+}
+
+// --- sessions ---------------------------------------------------------------------------------
+
+const sessionCols = `token_hash, expire_hash, user_id, expires_at, long_lived, created_at`
+
+// errNoSession does not echo the token hash back.
+func errNoSession() *bonafide.Error {
+	return &bonafide.Error{Code: bonafide.CodeNotExist, Message: "session does not exist"}
+}
+
+func scanSession(r scanner) (*bonafide.Session, error) {
+	var ss bonafide.Session
+	var expire *string
+	var expires, created int64
+	if err := r.Scan(&ss.TokenHash, &expire, &ss.UserID, &expires, &ss.LongLived, &created); err != nil {
+		return nil, err
+	}
+	if expire != nil {
+		ss.ExpireHash = *expire
+	}
+	ss.Expires, ss.Created = fromStamp(expires), fromStamp(created)
+	return &ss, nil
+}
+
+// CreateSession stores a session; the user must exist.
+func (s *Store) CreateSession(ctx context.Context, ss *bonafide.Session) error {
+	if ss.TokenHash == "" {
+		return bonafide.Errorf(bonafide.CodeInvalidValue, "session token hash is empty")
+	}
+	if ss.Created.IsZero() {
+		ss.Created = s.now()
+	}
+	ss.Created, ss.Expires = norm(ss.Created), norm(ss.Expires)
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		ss.TokenHash, nullStr(ss.ExpireHash), ss.UserID, stamp(ss.Expires), ss.LongLived, stamp(ss.Created))
+	switch {
+	case err == nil:
+		return nil
+	case isUnique(err, pkSession), isUnique(err, uqSessionExp):
+		return bonafide.Errorf(bonafide.CodeAlreadyExist, "session already exists")
+	case isForeignKey(err, fkSessionUser):
+		return bonafide.NotFound("user", ss.UserID)
+	}
+	return wrap("create session", err)
+}
+
+func (s *Store) getSession(ctx context.Context, col, arg string) (*bonafide.Session, error) {
+	ss, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE `+col+` = $1`, arg))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errNoSession()
+	}
+	if err != nil {
+		return nil, wrap("get session", err)
+	}
+	return ss, nil
+}
+
+// GetSession finds a session by its access-token hash. Expiry is the caller's to check.
+func (s *Store) GetSession(ctx context.Context, tokenHash string) (*bonafide.Session, error) {
+	return s.getSession(ctx, "token_hash", tokenHash)
+}
+
+// GetSessionByExpireHash finds a session by its refresh-token hash.
+func (s *Store) GetSessionByExpireHash(ctx context.Context, expireHash string) (*bonafide.Session, error) {
+	if expireHash == "" {
+		return nil, errNoSession()
+	}
+	return s.getSession(ctx, "expire_hash", expireHash)
+}
+
+// ExtendSession sets a session's expiry.
+func (s *Store) ExtendSession(ctx context.Context, tokenHash string, expires time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET expires_at = $1 WHERE token_hash = $2`, stamp(expires), tokenHash)
+	if err != nil {
+		return wrap("extend session", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errNoSession()
+	}
+	return nil
+}
+
+// DeleteSession removes a session; NotExist when there was none.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+	if err != nil {
+		return wrap("delete session", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errNoSession()
+	}
+	return nil
+}
+
+// DeleteUserSessions removes every session of a user (after a password change, for example).
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	return wrap("delete user sessions", err)
+}

@@ -1,0 +1,548 @@
+// Package postgres is the scale-out bonafide.Store: PostgreSQL through pgx/v5 (pgxpool). River's job
+// tables live in the same database (riverpgxv5), so an accepted analysis and its job commit in one
+// transaction, exactly as in the embedded sqlite store, whose semantics this package mirrors.
+//
+// Where the sqlite store relies on SQLite's single writer, this one takes row locks: FinishAnalysis
+// locks the folder row before it decides whether the folder's webhook is due, so two nodes finishing
+// a folder's last two analyses at once enqueue exactly one webhook.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"path"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf16"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"bonafide"
+)
+
+// Enqueuer inserts jobs inside the store's transactions (implemented by the jobs package with River).
+type Enqueuer interface {
+	EnqueueAnalyses(ctx context.Context, tx pgx.Tx, analysisIDs []string) error
+	EnqueueWebhook(ctx context.Context, tx pgx.Tx, folderID, eventID string) error
+}
+
+// Options configure a Store.
+type Options struct {
+	Now         func() time.Time // clock; time.Now when nil
+	Enqueuer    Enqueuer         // may also be set later with SetEnqueuer
+	Logger      *slog.Logger     // for migrations; slog.Default() when nil
+	SkipMigrate bool             // do not apply migrations on Open (`bonafide migrate` does it)
+}
+
+// Store is the PostgreSQL implementation of bonafide.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+
+	mu  sync.RWMutex
+	enq Enqueuer
+}
+
+var _ bonafide.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Open connects to the database named by url (postgres://... or postgresql://...) and, unless
+// opts.SkipMigrate, applies our migrations and River's (see Migrate).
+//
+// The pool size is pgx's pool_max_conns when the URL sets it, else max(8, 4*GOMAXPROCS): API
+// requests, River's producers and its LISTEN connection share it. It must be at least 2.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := poolConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open %s: %w", redact(url), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s: %w", redact(url), err)
+	}
+	if !opts.SkipMigrate {
+		if err := Migrate(ctx, pool, opts.Logger); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{pool: pool, now: now, enq: opts.Enqueuer}, nil
+}
+
+// poolConfig parses a postgres URL and applies our pool defaults.
+func poolConfig(rawURL string) (*pgxpool.Config, error) {
+	if !strings.HasPrefix(rawURL, "postgres://") && !strings.HasPrefix(rawURL, "postgresql://") {
+		return nil, fmt.Errorf("postgres: database URL %q: want postgres://user@host:port/db?... or postgresql://...", redact(rawURL))
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: database URL: %w", err)
+	}
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: database URL %s: %w", redact(rawURL), err)
+	}
+	if !u.Query().Has("pool_max_conns") {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
+	if cfg.MaxConns < 2 {
+		return nil, fmt.Errorf("postgres: database URL %s: pool_max_conns must be at least 2", redact(rawURL))
+	}
+	return cfg, nil
+}
+
+// redact hides a password in a URL for error messages.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	return u.Redacted()
+}
+
+// migrationLockKey is the pg_advisory_lock key that serialises migrations across nodes
+// ("bonafide" in ASCII).
+const migrationLockKey int64 = 0x626f6e6166696465
+
+// Migrate applies our embedded migrations (postgres/migrations/NNNN_*.sql, recorded in
+// schema_migrations, each in its own transaction) and then River's. It holds a session-level
+// advisory lock on one dedicated connection for the whole run, so nodes starting at once migrate
+// one after another and the later ones find nothing to do. River's migrator runs on other
+// connections of pool, so pool must allow at least two.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if pool.Config().MaxConns < 2 {
+		return errors.New("postgres: migrate: the pool needs at least 2 connections")
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: acquire connection: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		return fmt.Errorf("postgres: migrate: take the migration lock: %w", err)
+	}
+	defer func() {
+		// An unlock that fails leaves the lock on the connection: close it rather than pool it.
+		if _, uerr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockKey); uerr != nil {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+			if err == nil {
+				err = fmt.Errorf("postgres: migrate: release the migration lock: %w", uerr)
+			}
+		}
+	}()
+	if err := migrateOurs(ctx, conn.Conn(), log); err != nil {
+		return err
+	}
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return fmt.Errorf("postgres: river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("postgres: river migrations: %w", err)
+	}
+	return nil
+}
+
+type migration struct {
+	version int
+	name    string
+}
+
+// migrations lists the embedded migrations in version order.
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list migrations: %w", err)
+	}
+	var ms []migration
+	for _, n := range names {
+		base := path.Base(n)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("postgres: migration %s: name must start with a positive number and '_'", base)
+		}
+		ms = append(ms, migration{v, base})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("postgres: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// migrateOurs applies every embedded migration not yet recorded; the caller holds the migration lock.
+func migrateOurs(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("postgres: create schema_migrations: %w", err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		body, err := migrationFS.ReadFile("migrations/" + m.name)
+		if err != nil {
+			return fmt.Errorf("postgres: read migration %s: %w", m.name, err)
+		}
+		applied := false
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.Exec(ctx, string(body)); err != nil { // no arguments: simple protocol, many statements
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.version, m.name, time.Now().UnixMilli())
+			applied = err == nil
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: apply migration %s: %w", m.name, err)
+		}
+		if applied {
+			log.InfoContext(ctx, "applied migration", "store", "postgres", "migration", m.name)
+		}
+	}
+	return nil
+}
+
+// Pool is the underlying connection pool, for the River client (riverpgxv5.New(store.Pool())).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// SetEnqueuer installs the job enqueuer; the River client needs Pool() first, hence after Open.
+func (s *Store) SetEnqueuer(e Enqueuer) {
+	s.mu.Lock()
+	s.enq = e
+	s.mu.Unlock()
+}
+
+func (s *Store) enqueuer() (Enqueuer, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.enq == nil {
+		return nil, errors.New("postgres: no job enqueuer set (call SetEnqueuer before creating analyses)")
+	}
+	return s.enq, nil
+}
+
+// Close closes the pool. It always returns nil (bonafide.Store wants an error).
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// tx runs fn in a transaction (READ COMMITTED) and commits when fn succeeds.
+func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// --- values -----------------------------------------------------------------------------------
+
+// stamp is a time as stored: unix milliseconds.
+func stamp(t time.Time) int64 { return t.UnixMilli() }
+
+// fromStamp is a stored time as UTC.
+func fromStamp(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// norm truncates t to what the database keeps (milliseconds, UTC).
+func norm(t time.Time) time.Time { return fromStamp(stamp(t)) }
+
+// nowMs is the store clock at storage precision.
+func (s *Store) nowMs() time.Time { return norm(s.now()) }
+
+// setTimes fills zero times from the clock and normalizes both to storage precision.
+func (s *Store) setTimes(created, updated *time.Time) {
+	now := s.nowMs()
+	if created.IsZero() {
+		*created = now
+	}
+	if updated.IsZero() {
+		*updated = *created
+	}
+	*created, *updated = norm(*created), norm(*updated)
+}
+
+func newID(id *string) {
+	if *id == "" {
+		*id = uuid.NewString()
+	}
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// validJSON checks raw JSON for a JSONB column: valid JSON (as the sqlite store requires) that
+// PostgreSQL's jsonb can also hold (it rejects \u0000 and unpaired UTF-16 surrogate escapes).
+func validJSON(field string, raw json.RawMessage) error {
+	if !json.Valid(raw) {
+		return bonafide.Errorf(bonafide.CodeInvalidValue, "%s is not valid JSON", field)
+	}
+	if why := jsonbUnstorable(raw); why != "" {
+		return bonafide.Errorf(bonafide.CodeInvalidValue, "%s is not valid JSON for storage: %s", field, why)
+	}
+	return nil
+}
+
+// jsonbUnstorable reports why valid JSON cannot be stored as jsonb, or "" when it can. In valid JSON
+// a backslash only occurs inside strings, where it starts an escape.
+func jsonbUnstorable(raw []byte) string {
+	pendingHigh := false // the previous escape was a high surrogate
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			if pendingHigh {
+				return "unpaired UTF-16 surrogate escape"
+			}
+			continue
+		}
+		i++
+		if i >= len(raw) || raw[i] != 'u' {
+			if pendingHigh {
+				return "unpaired UTF-16 surrogate escape"
+			}
+			continue
+		}
+		if i+4 >= len(raw) {
+			return "truncated \\u escape"
+		}
+		v, err := strconv.ParseUint(string(raw[i+1:i+5]), 16, 16)
+		if err != nil {
+			return "bad \\u escape"
+		}
+		i += 4
+		r := rune(v)
+		switch {
+		case r == 0:
+			return `\u0000 is not supported`
+		case pendingHigh && (r < 0xdc00 || r > 0xdfff):
+			return "unpaired UTF-16 surrogate escape"
+		case pendingHigh:
+			pendingHigh = false
+		case r >= 0xd800 && r <= 0xdbff:
+			pendingHigh = true
+		case utf16.IsSurrogate(r): // a low surrogate without a high one
+			return "unpaired UTF-16 surrogate escape"
+		}
+	}
+	if pendingHigh {
+		return "unpaired UTF-16 surrogate escape"
+	}
+	return ""
+}
+
+// jsonText validates raw JSON for a NOT NULL column; empty becomes def.
+func jsonText(field string, raw json.RawMessage, def string) (string, error) {
+	if len(raw) == 0 {
+		return def, nil
+	}
+	if err := validJSON(field, raw); err != nil {
+		return "", err
+	}
+	return string(raw), nil
+}
+
+// jsonNullable validates raw JSON for a nullable column; empty becomes NULL.
+func jsonNullable(field string, raw json.RawMessage) (any, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	if err := validJSON(field, raw); err != nil {
+		return nil, err
+	}
+	return string(raw), nil
+}
+
+// jsonArray encodes a slice; nil becomes [].
+func jsonArray[T any](field string, v []T) (string, error) {
+	if v == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %s: %w", field, err)
+	}
+	if why := jsonbUnstorable(b); why != "" {
+		return "", bonafide.Errorf(bonafide.CodeInvalidValue, "%s cannot be stored: %s", field, why)
+	}
+	return string(b), nil
+}
+
+// decodeArray decodes a JSON array column; the result is never nil.
+func decodeArray[T any](field, text string) ([]T, error) {
+	out := []T{}
+	if text == "" || text == "null" {
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", field, err)
+	}
+	if out == nil {
+		out = []T{}
+	}
+	return out, nil
+}
+
+func rawOrNil(s *string) json.RawMessage {
+	if s == nil {
+		return nil
+	}
+	return json.RawMessage(*s)
+}
+
+// --- errors -----------------------------------------------------------------------------------
+
+// Constraint names from migrations/0001_init.sql.
+const (
+	pkCompany      = "companies_pkey"
+	pkUser         = "users_pkey"
+	uqUserEmail    = "users_email_lower"
+	fkUserCompany  = "users_company_fkey"
+	pkSession      = "sessions_pkey"
+	uqSessionExp   = "sessions_expire_hash_key"
+	fkSessionUser  = "sessions_user_fkey"
+	pkFolder       = "folders_pkey"
+	pkMedia        = "media_pkey"
+	fkMediaFolder  = "media_folder_fkey"
+	pkAnalysis     = "analyses_pkey"
+	fkAnalysisFold = "analyses_folder_fkey"
+)
+
+// violation returns the SQLSTATE and constraint of a PostgreSQL error ("" when err is not one).
+func violation(err error) (code, constraint string) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code, pe.ConstraintName
+	}
+	return "", ""
+}
+
+// isUnique reports a unique violation (23505) of constraint.
+func isUnique(err error, constraint string) bool {
+	c, n := violation(err)
+	return c == "23505" && n == constraint
+}
+
+// isForeignKey reports a foreign-key violation (23503) of constraint.
+func isForeignKey(err error, constraint string) bool {
+	c, n := violation(err)
+	return c == "23503" && n == constraint
+}
+
+func alreadyExists(kind, id string) *bonafide.Error {
+	return &bonafide.Error{
+		Code:    bonafide.CodeAlreadyExist,
+		Message: fmt.Sprintf("%s %s already exists", kind, id),
+		Details: map[string]string{kind + "_id": id},
+	}
+}
+
+// notFoundIf turns pgx.ErrNoRows into NotFound(kind, id) and wraps anything else.
+func notFoundIf(err error, op, kind, id string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return bonafide.NotFound(kind, id)
+	}
+	return wrap(op, err)
+}
+
+// wrap adds context to an error unless it is already a *bonafide.Error. PostgreSQL's data
+// exceptions on values we pass (a number jsonb cannot hold, say) become CodeInvalidValue.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var be *bonafide.Error
+	if errors.As(err, &be) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "22P02" || pe.Code == "22P05" || pe.Code == "22003") {
+		return &bonafide.Error{Code: bonafide.CodeInvalidValue, Message: "invalid value: " + pe.Message, Err: err}
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// mustAffect returns NotFound when an UPDATE or DELETE touched no row.
+func mustAffect(tag pgconn.CommandTag, kind, id string) error {
+	if tag.RowsAffected() == 0 {
+		return bonafide.NotFound(kind, id)
+	}
+	return nil
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// scanner is pgx.Row or pgx.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row with scan; the result is never nil.
+func collect[T any](rows pgx.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
