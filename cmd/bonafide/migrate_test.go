@@ -18,6 +18,7 @@ func migrationTargets(t *testing.T) map[string][2]string {
 		"embedded": {"sqlite://" + filepath.Join(dir, "target.db"), "file://" + filepath.Join(dir, "target-media")},
 	}
 	if pg, s3 := os.Getenv("BONAFIDE_TEST_POSTGRES_URL"), os.Getenv("BONAFIDE_TEST_S3_URL"); pg != "" && s3 != "" {
+		ensureBucket(t, s3)
 		out["postgres+s3"] = [2]string{freshDatabase(t, pg), s3}
 	} else {
 		t.Log("BONAFIDE_TEST_POSTGRES_URL or BONAFIDE_TEST_S3_URL not set: migrating into an embedded target only")

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"bonafide/api"
+	"bonafide/blob"
 	"bonafide/internal/assets"
 	"bonafide/internal/oascheck"
 	"bonafide/internal/synth"
@@ -594,4 +595,17 @@ func freshDatabase(t testing.TB, url string) string {
 		out += "?" + rest
 	}
 	return out
+}
+
+// ensureBucket creates the S3 bucket the URL names (gocloud cannot; the S3 API can).
+func ensureBucket(t testing.TB, url string) {
+	t.Helper()
+	b, err := blob.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := blob.CreateS3Bucket(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
 }

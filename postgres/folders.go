@@ -1,0 +1,435 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"bonafide"
+)
+
+// --- folders ----------------------------------------------------------------------------------
+
+const folderCols = `f.id, f.company_id, f.user_id, f.meta_data, f.technical_meta_data, f.resolution_endpoint,
+	f.created_at, f.updated_at`
+
+func scanFolder(r scanner) (*bonafide.Folder, error) {
+	var f bonafide.Folder
+	var meta, tech string
+	var created, updated int64
+	if err := r.Scan(&f.ID, &f.CompanyID, &f.UserID, &meta, &tech, &f.ResolutionEndpoint, &created, &updated); err != nil {
+		return nil, err
+	}
+	f.MetaData, f.TechnicalMetaData = []byte(meta), []byte(tech)
+	f.Created, f.Updated = fromStamp(created), fromStamp(updated)
+	return &f, nil
+}
+
+// CreateFolder inserts the folder and its media in one transaction. Each media's FolderID is set to f.ID.
+func (s *Store) CreateFolder(ctx context.Context, f *bonafide.Folder, media []*bonafide.Media) error {
+	newID(&f.ID)
+	s.setTimes(&f.Created, &f.Updated)
+	meta, err := jsonText("meta_data", f.MetaData, "{}")
+	if err != nil {
+		return err
+	}
+	tech, err := jsonText("technical_meta_data", f.TechnicalMetaData, "{}")
+	if err != nil {
+		return err
+	}
+	ins, err := s.prepareMedia(f.ID, media)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO folders (id, company_id, user_id, meta_data, technical_meta_data,
+			resolution_endpoint, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			f.ID, f.CompanyID, f.UserID, meta, tech, f.ResolutionEndpoint, stamp(f.Created), stamp(f.Updated))
+		if isUnique(err, pkFolder) {
+			return alreadyExists("folder", f.ID)
+		}
+		if err != nil {
+			return err
+		}
+		return insertMedia(ctx, tx, ins)
+	})
+	if err != nil {
+		return wrap("create folder", err)
+	}
+	if len(f.MetaData) == 0 {
+		f.MetaData = []byte(meta)
+	}
+	if len(f.TechnicalMetaData) == 0 {
+		f.TechnicalMetaData = []byte(tech)
+	}
+	return nil
+}
+
+// GetFolder returns one folder.
+func (s *Store) GetFolder(ctx context.Context, id string) (*bonafide.Folder, error) {
+	f, err := scanFolder(s.pool.QueryRow(ctx, `SELECT `+folderCols+` FROM folders f WHERE f.id = $1`, id))
+	if err != nil {
+		return nil, notFoundIf(err, "get folder", "folder", id)
+	}
+	return f, nil
+}
+
+// UpdateFolder writes the folder's meta_data, technical_meta_data and resolution_endpoint (owner and
+// creation time never change); Updated is set to now.
+func (s *Store) UpdateFolder(ctx context.Context, f *bonafide.Folder) error {
+	meta, err := jsonText("meta_data", f.MetaData, "{}")
+	if err != nil {
+		return err
+	}
+	tech, err := jsonText("technical_meta_data", f.TechnicalMetaData, "{}")
+	if err != nil {
+		return err
+	}
+	f.Updated = s.nowMs()
+	tag, err := s.pool.Exec(ctx, `UPDATE folders SET meta_data = $1, technical_meta_data = $2, resolution_endpoint = $3,
+		updated_at = $4 WHERE id = $5`, meta, tech, f.ResolutionEndpoint, stamp(f.Updated), f.ID)
+	if err != nil {
+		return wrap("update folder", err)
+	}
+	return mustAffect(tag, "folder", f.ID)
+}
+
+// DeleteFolder deletes the folder with its media and analyses rows (the blobs are the caller's).
+// The foreign keys cascade; deleting the folder row first locks it before its children, in the same
+// order as FinishAnalysis, so the two cannot deadlock.
+func (s *Store) DeleteFolder(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM folders WHERE id = $1`, id)
+	if err != nil {
+		return wrap("delete folder", err)
+	}
+	return mustAffect(tag, "folder", id)
+}
+
+// touchFolder bumps a folder's updated_at (new media, analyses started or finished), never backwards,
+// and reports NotFound when it does not exist. It leaves the folder row locked until the transaction ends.
+func touchFolder(ctx context.Context, tx pgx.Tx, id string, ms int64) error {
+	tag, err := tx.Exec(ctx, `UPDATE folders SET updated_at = GREATEST(updated_at, $1) WHERE id = $2`, ms, id)
+	if err != nil {
+		return err
+	}
+	return mustAffect(tag, "folder", id)
+}
+
+// --- folder listing ---------------------------------------------------------------------------
+
+// Derived folder status, in SQL. These must agree with bonafide.FolderStatus (the tests check it) and
+// with the sqlite store's.
+//
+// statusSQL is the folder's resolution_status: INITIAL (no analyses), PROCESSING (any processing),
+// FAILED (any failed), else FINISHED.
+const statusSQL = `(CASE
+	WHEN NOT EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.id) THEN 'INITIAL'
+	WHEN EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.id AND a.state = 'PROCESSING') THEN 'PROCESSING'
+	WHEN EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.id AND a.state = 'FAILED') THEN 'FAILED'
+	ELSE 'FINISHED' END)`
+
+// verdictSQL is the folder's system_resolution: INITIAL, PROCESSING, or the verdict of the last-finished
+// group (the group of the analysis with the greatest updated_at, ties to the greatest group_id, which
+// compares bytes: COLLATE "C").
+const verdictSQL = `(CASE
+	WHEN NOT EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.id) THEN 'INITIAL'
+	WHEN EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.id AND a.state = 'PROCESSING') THEN 'PROCESSING'
+	ELSE (SELECT CASE
+			WHEN bool_or(b.state = 'FAILED') THEN 'FAILED'
+			WHEN bool_or(b.resolution = 'DECLINED') THEN 'DECLINED'
+			WHEN bool_and(b.resolution = 'SUCCESS') THEN 'SUCCESS'
+			WHEN bool_or(b.resolution = 'OPERATOR_REQUIRED') THEN 'OPERATOR_REQUIRED'
+			ELSE 'DECLINED' END
+		FROM analyses b
+		WHERE b.folder_id = f.id AND b.group_id = (
+			SELECT a.group_id FROM analyses a WHERE a.folder_id = f.id
+			ORDER BY a.updated_at DESC, a.group_id DESC LIMIT 1))
+	END)`
+
+// ListFolders lists folders matching filter.
+//
+// Everything is filtered, counted and paged in SQL, including the derived resolution status: a folder's
+// status is computed by correlated subqueries over its analyses (indexed by folder), so totals and
+// pages stay exact. Meta filters look at top-level keys of meta_data with jsonb's ->> operator and the
+// key as a bound parameter, so any key (dots, quotes) is matched literally. Values compare as text:
+// strings as they are, numbers in their JSON form, true/false as words, JSON null as SQL NULL (never
+// equal). MetaNotEquals also matches folders that lack the key. Time bounds are inclusive. Limit < 0
+// means no limit; Limit 0 returns no folders (only the total, when asked).
+func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) ([]*bonafide.Folder, int, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if filter.CompanyID != "" {
+		where = append(where, `f.company_id = `+arg(filter.CompanyID))
+	}
+	if filter.UserID != "" {
+		where = append(where, `f.user_id = `+arg(filter.UserID))
+	}
+	if filter.CreatedMin != nil {
+		where = append(where, `f.created_at >= `+arg(stamp(*filter.CreatedMin)))
+	}
+	if filter.CreatedMax != nil {
+		where = append(where, `f.created_at <= `+arg(stamp(*filter.CreatedMax)))
+	}
+	if filter.UpdatedMin != nil {
+		where = append(where, `f.updated_at >= `+arg(stamp(*filter.UpdatedMin)))
+	}
+	if filter.UpdatedMax != nil {
+		where = append(where, `f.updated_at <= `+arg(stamp(*filter.UpdatedMax)))
+	}
+	for _, k := range sortedKeys(filter.MetaEquals) {
+		where = append(where, fmt.Sprintf(`(f.meta_data ->> %s::text) = %s::text`, arg(k), arg(filter.MetaEquals[k])))
+	}
+	for _, k := range sortedKeys(filter.MetaNotEquals) {
+		where = append(where, fmt.Sprintf(`(f.meta_data ->> %s::text) IS DISTINCT FROM %s::text`, arg(k), arg(filter.MetaNotEquals[k])))
+	}
+	if st := strings.ToUpper(strings.TrimSpace(filter.ResolutionStatus)); st != "" {
+		switch st {
+		case bonafide.StatusInitial, bonafide.StateProcessing, bonafide.StateFailed, bonafide.StateFinished:
+			where = append(where, statusSQL+` = `+arg(st)+`::text`)
+		case bonafide.ResolutionSuccess, bonafide.ResolutionDeclined, bonafide.ResolutionOperatorRequired:
+			where = append(where, verdictSQL+` = `+arg(st)+`::text`)
+		default:
+			return nil, 0, bonafide.Errorf(bonafide.CodeInvalidValue, "unknown resolution_status %q", filter.ResolutionStatus)
+		}
+	}
+	var col string
+	switch filter.SortField {
+	case "", "time_created":
+		col = "f.created_at"
+	case "time_updated":
+		col = "f.updated_at"
+	default:
+		return nil, 0, bonafide.Errorf(bonafide.CodeInvalidValue, "cannot sort folders by %q", filter.SortField)
+	}
+	dir := "DESC"
+	if filter.SortAsc {
+		dir = "ASC"
+	}
+	whereSQL := ""
+	if len(where) > 0 {
+		whereSQL = " WHERE " + strings.Join(where, " AND ")
+	}
+
+	total := -1
+	if filter.WithTotal {
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM folders f`+whereSQL, args...).Scan(&total); err != nil {
+			return nil, 0, wrap("count folders", err)
+		}
+	}
+	var limit any // NULL: no limit
+	if filter.Limit >= 0 {
+		limit = int64(filter.Limit)
+	}
+	q := fmt.Sprintf(`SELECT %s FROM folders f%s ORDER BY %s %s, f.id %s LIMIT %s OFFSET %s`,
+		folderCols, whereSQL, col, dir, dir, arg(limit), arg(int64(max(filter.Offset, 0))))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, 0, wrap("list folders", err)
+	}
+	out, err := collect(rows, scanFolder)
+	if err != nil {
+		return nil, 0, wrap("list folders", err)
+	}
+	return out, total, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// --- media ------------------------------------------------------------------------------------
+
+const mediaCols = `id, folder_id, kind, original_name, field_name, blob_key, content_type, size, sha256, tags,
+	meta_data, info, created_at, updated_at`
+
+func scanMedia(r scanner) (*bonafide.Media, error) {
+	var m bonafide.Media
+	var kind, tags, meta string
+	var info *string
+	var created, updated int64
+	if err := r.Scan(&m.ID, &m.FolderID, &kind, &m.OriginalName, &m.FieldName, &m.BlobKey, &m.ContentType, &m.Size,
+		&m.SHA256, &tags, &meta, &info, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.Tags, err = decodeArray[string]("tags", tags); err != nil {
+		return nil, err
+	}
+	m.Kind, m.MetaData, m.Info = bonafide.MediaKind(kind), []byte(meta), rawOrNil(info)
+	m.Created, m.Updated = fromStamp(created), fromStamp(updated)
+	return &m, nil
+}
+
+// mediaRow is a media ready to insert.
+type mediaRow struct {
+	m          *bonafide.Media
+	tags, meta string
+	info       any
+}
+
+// prepareMedia fills IDs, folder IDs and times, and validates the JSON, before a transaction starts.
+func (s *Store) prepareMedia(folderID string, media []*bonafide.Media) ([]mediaRow, error) {
+	rows := make([]mediaRow, 0, len(media))
+	for _, m := range media {
+		newID(&m.ID)
+		m.FolderID = folderID
+		s.setTimes(&m.Created, &m.Updated)
+		if m.Kind == "" {
+			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "media %s has no kind", m.ID)
+		}
+		r := mediaRow{m: m}
+		var err error
+		if r.tags, err = jsonArray("tags", m.Tags); err != nil {
+			return nil, err
+		}
+		if r.meta, err = jsonText("meta_data", m.MetaData, "{}"); err != nil {
+			return nil, err
+		}
+		if r.info, err = jsonNullable("info", m.Info); err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// insertMedia inserts rows in one round trip (a pipelined batch); the first failure names its media.
+func insertMedia(ctx context.Context, tx pgx.Tx, rows []mediaRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, r := range rows {
+		m := r.m
+		b.Queue(`INSERT INTO media (`+mediaCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			m.ID, m.FolderID, string(m.Kind), m.OriginalName, m.FieldName, m.BlobKey,
+			m.ContentType, m.Size, m.SHA256, r.tags, r.meta, r.info, stamp(m.Created), stamp(m.Updated))
+	}
+	br := tx.SendBatch(ctx, b)
+	for _, r := range rows {
+		m := r.m
+		_, err := br.Exec()
+		switch {
+		case isUnique(err, pkMedia):
+			br.Close()
+			return alreadyExists("media", m.ID)
+		case isForeignKey(err, fkMediaFolder):
+			br.Close()
+			return bonafide.NotFound("folder", m.FolderID)
+		case err != nil:
+			br.Close()
+			return err
+		}
+	}
+	if err := br.Close(); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		m := r.m
+		if len(m.MetaData) == 0 {
+			m.MetaData = []byte(r.meta)
+		}
+		if m.Tags == nil {
+			m.Tags = []string{}
+		}
+	}
+	return nil
+}
+
+// AddMedia inserts media into an existing folder in one transaction and bumps the folder's updated time.
+func (s *Store) AddMedia(ctx context.Context, folderID string, media []*bonafide.Media) error {
+	rows, err := s.prepareMedia(folderID, media)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if err := touchFolder(ctx, tx, folderID, stamp(s.now())); err != nil {
+			return err
+		}
+		return insertMedia(ctx, tx, rows)
+	})
+	return wrap("add media", err)
+}
+
+// GetMedia returns one media.
+func (s *Store) GetMedia(ctx context.Context, id string) (*bonafide.Media, error) {
+	m, err := scanMedia(s.pool.QueryRow(ctx, `SELECT `+mediaCols+` FROM media WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFoundIf(err, "get media", "media", id)
+	}
+	return m, nil
+}
+
+// ListMedia returns a folder's media in upload order; NotExist when the folder does not exist.
+func (s *Store) ListMedia(ctx context.Context, folderID string) ([]*bonafide.Media, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+mediaCols+` FROM media WHERE folder_id = $1 ORDER BY created_at, seq`, folderID)
+	if err != nil {
+		return nil, wrap("list media", err)
+	}
+	out, err := collect(rows, scanMedia)
+	if err != nil {
+		return nil, wrap("list media", err)
+	}
+	if len(out) == 0 {
+		if err := s.folderExists(ctx, folderID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) folderExists(ctx context.Context, id string) error {
+	var one int
+	err := s.pool.QueryRow(ctx, `SELECT 1 FROM folders WHERE id = $1`, id).Scan(&one)
+	if err != nil {
+		return notFoundIf(err, "get folder", "folder", id)
+	}
+	return nil
+}
+
+// UpdateMedia writes every field of m but ID, FolderID and Created; Updated is set to now.
+func (s *Store) UpdateMedia(ctx context.Context, m *bonafide.Media) error {
+	tags, err := jsonArray("tags", m.Tags)
+	if err != nil {
+		return err
+	}
+	meta, err := jsonText("meta_data", m.MetaData, "{}")
+	if err != nil {
+		return err
+	}
+	info, err := jsonNullable("info", m.Info)
+	if err != nil {
+		return err
+	}
+	m.Updated = s.nowMs()
+	tag, err := s.pool.Exec(ctx, `UPDATE media SET kind = $1, original_name = $2, field_name = $3, blob_key = $4,
+		content_type = $5, size = $6, sha256 = $7, tags = $8, meta_data = $9, info = $10, updated_at = $11 WHERE id = $12`,
+		string(m.Kind), m.OriginalName, m.FieldName, m.BlobKey, m.ContentType, m.Size, m.SHA256, tags, meta, info,
+		stamp(m.Updated), m.ID)
+	if err != nil {
+		return wrap("update media", err)
+	}
+	return mustAffect(tag, "media", m.ID)
+}
+
+// DeleteMedia deletes one media row (the blob is the caller's).
+func (s *Store) DeleteMedia(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM media WHERE id = $1`, id)
+	if err != nil {
+		return wrap("delete media", err)
+	}
+	return mustAffect(tag, "media", id)
+}
