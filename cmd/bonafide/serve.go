@@ -233,6 +233,9 @@ func bootstrapAdmin(ctx context.Context, store bonafide.Store, sf *serverFlags, 
 		password = tok
 	}
 	if _, err := createUser(ctx, store, email, password, bonafide.RoleAdmin, "default"); err != nil {
+		if bonafide.CodeOf(err) == bonafide.CodeAlreadyExist {
+			return nil // another node starting at the same time created it
+		}
 		return err
 	}
 	log.Info("created the first ADMIN", "email", email, "password_generated", generated)

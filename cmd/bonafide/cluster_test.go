@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"bonafide/internal/assets"
+	"bonafide/webhook"
+)
+
+// freshBucket derives a new bucket from the S3 test URL and creates it.
+func freshBucket(t testing.TB, url string) string {
+	t.Helper()
+	_, q, _ := strings.Cut(strings.TrimPrefix(url, "s3://"), "?")
+	out := fmt.Sprintf("s3://bonafide-%d?%s", time.Now().UnixNano(), q)
+	ensureBucket(t, out)
+	return out
+}
+
+// Three server processes on three ports share one PostgreSQL database and one S3 bucket: 100
+// analyses submitted round robin, one node killed with SIGKILL in the middle; every analysis
+// finishes, work is done by more than one node, every webhook is delivered (a failed delivery is
+// retried with the same webhook-id), and every media is readable through every node.
+func TestClusterOfThree(t *testing.T) {
+	pg, s3 := os.Getenv("BONAFIDE_TEST_POSTGRES_URL"), os.Getenv("BONAFIDE_TEST_S3_URL")
+	if pg == "" || s3 == "" {
+		t.Skip("BONAFIDE_TEST_POSTGRES_URL and BONAFIDE_TEST_S3_URL are not set (.ci/run sets them): skipping the scale-out test")
+	}
+	photo := filepath.Join(assets.ClmtrackrMedia(), "franck_02159.jpg")
+	assets.Require(t, photo)
+	env := []string{"BONAFIDE_DATABASE_URL=" + freshDatabase(t, pg), "BONAFIDE_BLOB_URL=" + freshBucket(t, s3),
+		"BONAFIDE_JOB_TIMEOUT=20s", "BONAFIDE_RESCUE_AFTER=21s", "BONAFIDE_ANALYSIS_WORKERS=1", "BONAFIDE_WEBHOOK_BACKOFF=1s"}
+
+	// The receiver fails the first delivery of every fifth folder, to see the retry keep its id.
+	var mu sync.Mutex
+	ids := map[string][]string{} // folder -> webhook-ids received, in order
+	acked := map[string]bool{}
+	var secret string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		folder := r.URL.Query().Get("folder")
+		mu.Lock()
+		defer mu.Unlock()
+		if err := webhook.Verify(secret, r.Header, body, time.Minute, time.Now()); err != nil {
+			t.Errorf("webhook for %s: %v", folder, err)
+		}
+		ids[folder] = append(ids[folder], r.Header.Get("webhook-id"))
+		if strings.HasSuffix(r.URL.Query().Get("fail"), "1") && len(ids[folder]) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		acked[folder] = true
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer receiver.Close()
+
+	nodes := []*server{startServer(t, t.TempDir(), env...)}
+	nodes = append(nodes, startServer(t, t.TempDir(), env...), startServer(t, t.TempDir(), env...))
+	tokens := make([]string, 3)
+	for i, n := range nodes {
+		tokens[i] = n.login("admin@example.com", "admin-password")
+	}
+	var me struct {
+		CompanyID string `json:"company_id"`
+	}
+	nodes[0].call("GET", "/api/users/me", tokens[0], nil, "", &me)
+	var sec struct {
+		WebhookSecret string `json:"webhook_secret"`
+	}
+	nodes[0].call("GET", "/api/companies/"+me.CompanyID+"/webhook_secret", tokens[0], nil, "", &sec)
+	mu.Lock()
+	secret = sec.WebhookSecret
+	mu.Unlock()
+
+	const total = 100
+	type job struct{ folder, analysis, media string }
+	var jobs []job
+	alive := []int{0, 1, 2}
+	for i := range total {
+		if i == 40 {
+			// Kill node 1 without warning while the queue is full.
+			if err := nodes[1].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			_ = nodes[1].cmd.Wait()
+			alive = []int{0, 2}
+		}
+		n := alive[i%len(alive)]
+		body, ct := multipartBody(t, map[string]string{"photo1": photo}, `{"media:tags":{"photo1":["photo_selfie"]}}`)
+		var f folderJSON
+		if code := nodes[n].call("POST", "/api/folders/", tokens[n], body, ct, &f); code != 201 {
+			t.Fatalf("folder %d on node %d: %d", i, n, code)
+		}
+		endpoint := fmt.Sprintf("%s/hook?folder=%s&fail=%d", receiver.URL, f.FolderID, i%5)
+		req := fmt.Sprintf(`{"analyses":[{"type":"quality"}],"resolution_endpoint":%q}`, endpoint)
+		var started []analysisJSON
+		if code := nodes[n].call("POST", "/api/folders/"+f.FolderID+"/analyses", tokens[n], strings.NewReader(req), "application/json", &started); code != 201 {
+			t.Fatalf("analysis %d on node %d: %d", i, n, code)
+		}
+		jobs = append(jobs, job{f.FolderID, started[0].AnalyseID, f.Media[0].MediaID})
+	}
+
+	// Every analysis finishes, the killed node's included.
+	for _, j := range jobs {
+		if a := nodes[0].poll(tokens[0], j.analysis, 180*time.Second); a.State != "FINISHED" || a.ResolutionStatus != "SUCCESS" {
+			t.Fatalf("analysis %s: %+v", j.analysis, a)
+		}
+	}
+	// Work was done by more than one node.
+	workers := 0
+	for _, n := range nodes {
+		n.mu.Lock()
+		if strings.Contains(n.logs.String(), `"msg":"analysis finished"`) {
+			workers++
+		}
+		n.mu.Unlock()
+	}
+	if workers < 2 {
+		t.Fatalf("only %d node(s) ran analyses", workers)
+	}
+	// Every webhook is delivered; a retried one keeps its webhook-id.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		mu.Lock()
+		missing := 0
+		for _, j := range jobs {
+			if !acked[j.folder] {
+				missing++
+			}
+		}
+		mu.Unlock()
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d webhooks never acknowledged", missing)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	mu.Lock()
+	retried := 0
+	for i, j := range jobs {
+		got := ids[j.folder]
+		if i%5 == 1 {
+			if len(got) < 2 {
+				t.Errorf("folder %s: the failed delivery was not retried (%v)", j.folder, got)
+				continue
+			}
+			retried++
+		}
+		for _, id := range got[1:] {
+			if id != got[0] {
+				t.Errorf("folder %s: a retry changed the webhook-id: %v", j.folder, got)
+			}
+		}
+	}
+	mu.Unlock()
+	if retried == 0 {
+		t.Fatal("no delivery was retried")
+	}
+
+	// Every media through every node (the killed one restarted).
+	nodes[1] = startServer(t, t.TempDir(), env...)
+	tokens[1] = nodes[1].login("admin@example.com", "admin-password")
+	for i, n := range nodes {
+		for _, j := range jobs {
+			var m struct {
+				OriginalURL string `json:"original_url"`
+			}
+			if code := n.call("GET", "/api/media/"+j.media, tokens[i], nil, "", &m); code != 200 {
+				t.Fatalf("media %s via node %d: %d", j.media, i, code)
+			}
+			if code := n.call("GET", strings.TrimPrefix(m.OriginalURL, n.url), tokens[i], nil, "", nil); code != 200 {
+				t.Fatalf("media file %s via node %d: %d", j.media, i, code)
+			}
+		}
+	}
+}
