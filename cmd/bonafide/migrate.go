@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -15,10 +16,11 @@ import (
 	"bonafide/jobs"
 )
 
-const migrateUsage = `Usage: bonafide migrate [--database-url URL | --data-dir DIR]
+const migrateUsage = `Usage: bonafide migrate [--database-url URL] [--blob-url URL] [--data-dir DIR]
 
-Applies the database schema (ours and the job queue's) and exits. 'bonafide serve' does the same
-on start; with PostgreSQL, nodes starting at once take turns under an advisory lock.
+Applies the database schema (ours and the job queue's), creates the S3 bucket when --blob-url names
+one that does not exist yet, and exits. 'bonafide serve' applies the schema on start too; with
+PostgreSQL, nodes starting at once take turns under an advisory lock.
 
 Flags:
 `
@@ -39,6 +41,18 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	be.store.Close()
 	fmt.Fprintf(stdout, "schema up to date: %s\n", redact(sf.databaseURL))
+	if strings.HasPrefix(sf.blobURL, "s3://") {
+		b, err := blob.Open(ctx, sf.blobURL)
+		if err == nil {
+			err = blob.CreateS3Bucket(ctx, b)
+			b.Close()
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "bonafide migrate: bucket: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "bucket ready: %s\n", redact(sf.blobURL))
+	}
 	return 0
 }
 
