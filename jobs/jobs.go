@@ -204,40 +204,42 @@ var errNoEngine = errors.New("jobs: no engine configured")
 
 // Depth counts the queue's jobs by state (available, running, retryable, ...) in SQLite.
 func Depth(ctx context.Context, db *sql.DB) (map[string]int, error) {
-	rows, err := db.QueryContext(ctx, depthQuery)
+	r, err := db.QueryContext(ctx, depthQuery)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: queue depth: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var state string
-		var n int
-		if err := rows.Scan(&state, &n); err != nil {
-			return nil, err
-		}
-		out[state] = n
-	}
-	return out, rows.Err()
+	defer r.Close()
+	return countStates(r)
 }
 
 // DepthPgx counts the queue's jobs by state in PostgreSQL.
 func DepthPgx(ctx context.Context, pool *pgxpool.Pool) (map[string]int, error) {
-	rows, err := pool.Query(ctx, depthQuery)
+	r, err := pool.Query(ctx, depthQuery)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: queue depth: %w", err)
 	}
-	defer rows.Close()
+	defer r.Close()
+	return countStates(r)
+}
+
+const depthQuery = `SELECT CAST(state AS TEXT), count(*) FROM river_job GROUP BY state`
+
+// rows is what *sql.Rows and pgx.Rows share.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+func countStates(r rows) (map[string]int, error) {
 	out := map[string]int{}
-	for rows.Next() {
+	for r.Next() {
 		var state string
 		var n int
-		if err := rows.Scan(&state, &n); err != nil {
+		if err := r.Scan(&state, &n); err != nil {
 			return nil, err
 		}
 		out[state] = n
 	}
-	return out, rows.Err()
+	return out, r.Err()
 }
-
-const depthQuery = `SELECT CAST(state AS TEXT), count(*) FROM river_job GROUP BY state`
