@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"bonafide"
+	"bonafide/internal/storeutil"
 )
 
 // asciiFold lowers ASCII letters only, like SQLite's NOCASE and LIKE (the sqlite store's semantics).
@@ -36,27 +37,27 @@ func scanCompany(r scanner) (*bonafide.Company, error) {
 	if err := r.Scan(&c.ID, &c.Name, &c.WebhookSecret, &created, &updated); err != nil {
 		return nil, err
 	}
-	c.Created, c.Updated = fromStamp(created), fromStamp(updated)
+	c.Created, c.Updated = storeutil.FromStamp(created), storeutil.FromStamp(updated)
 	return &c, nil
 }
 
 // CreateCompany inserts c, filling an empty ID and zero times.
 func (s *Store) CreateCompany(ctx context.Context, c *bonafide.Company) error {
-	newID(&c.ID)
-	s.setTimes(&c.Created, &c.Updated)
+	storeutil.FillID(&c.ID)
+	s.codec.SetTimes(&c.Created, &c.Updated)
 	_, err := s.pool.Exec(ctx, `INSERT INTO companies (`+companyCols+`) VALUES ($1, $2, $3, $4, $5)`,
-		c.ID, c.Name, c.WebhookSecret, stamp(c.Created), stamp(c.Updated))
+		c.ID, c.Name, c.WebhookSecret, storeutil.Stamp(c.Created), storeutil.Stamp(c.Updated))
 	if isUnique(err, pkCompany) {
-		return alreadyExists("company", c.ID)
+		return storeutil.AlreadyExists("company", c.ID)
 	}
 	return wrap("create company", err)
 }
 
 // UpdateCompany changes a company's name and webhook secret.
 func (s *Store) UpdateCompany(ctx context.Context, c *bonafide.Company) error {
-	c.Updated = s.nowMs()
+	c.Updated = s.codec.Now()
 	tag, err := s.pool.Exec(ctx, `UPDATE companies SET name = $1, webhook_secret = $2, updated_at = $3 WHERE id = $4`,
-		c.Name, c.WebhookSecret, stamp(c.Updated), c.ID)
+		c.Name, c.WebhookSecret, storeutil.Stamp(c.Updated), c.ID)
 	if err != nil {
 		return wrap("update company", err)
 	}
@@ -80,7 +81,7 @@ func (s *Store) ListCompanies(ctx context.Context, search string) ([]*bonafide.C
 	var args []any
 	if search != "" {
 		q += ` WHERE ` + foldSQL("name") + ` LIKE $1 ESCAPE E'\\' OR id = $2`
-		args = append(args, "%"+likeEscape(asciiLower(search))+"%", search)
+		args = append(args, "%"+storeutil.LikeEscape(asciiLower(search))+"%", search)
 	}
 	q += ` ORDER BY ` + foldSQL("name") + ` COLLATE "C", id`
 	rows, err := s.pool.Query(ctx, q, args...)
@@ -89,10 +90,6 @@ func (s *Store) ListCompanies(ctx context.Context, search string) ([]*bonafide.C
 	}
 	out, err := collect(rows, scanCompany)
 	return out, wrap("list companies", err)
-}
-
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // --- users ------------------------------------------------------------------------------------
@@ -109,11 +106,8 @@ func scanUser(r scanner) (*bonafide.User, error) {
 		&u.Disabled, &u.CanQuality, &u.CanBiometry, &created, &updated); err != nil {
 		return nil, err
 	}
-	if company != nil {
-		u.CompanyID = *company
-	}
-	u.Role = bonafide.Role(role)
-	u.Created, u.Updated = fromStamp(created), fromStamp(updated)
+	u.CompanyID, u.Role = storeutil.Deref(company), bonafide.Role(role)
+	u.Created, u.Updated = storeutil.FromStamp(created), storeutil.FromStamp(updated)
 	return &u, nil
 }
 
@@ -123,7 +117,7 @@ func userWriteErr(op string, u *bonafide.User, err error) error {
 	case err == nil:
 		return nil
 	case isUnique(err, pkUser):
-		return alreadyExists("user", u.ID)
+		return storeutil.AlreadyExists("user", u.ID)
 	case isUnique(err, uqUserEmail):
 		return bonafide.Errorf(bonafide.CodeAlreadyExist, "a user with email %s already exists", u.Email)
 	case isForeignKey(err, fkUserCompany):
@@ -134,12 +128,12 @@ func userWriteErr(op string, u *bonafide.User, err error) error {
 
 // CreateUser inserts u; the email is stored lower-case and must be unique.
 func (s *Store) CreateUser(ctx context.Context, u *bonafide.User) error {
-	newID(&u.ID)
-	s.setTimes(&u.Created, &u.Updated)
-	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	storeutil.FillID(&u.ID)
+	s.codec.SetTimes(&u.Created, &u.Updated)
+	u.Email = storeutil.NormEmail(u.Email)
 	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		u.ID, nullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
-		u.Disabled, u.CanQuality, u.CanBiometry, stamp(u.Created), stamp(u.Updated))
+		u.ID, storeutil.NullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
+		u.Disabled, u.CanQuality, u.CanBiometry, storeutil.Stamp(u.Created), storeutil.Stamp(u.Updated))
 	return userWriteErr("create user", u, err)
 }
 
@@ -154,7 +148,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (*bonafide.User, error) 
 
 // GetUserByEmail finds a user by email, case-insensitively (through the users_email_lower index).
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (*bonafide.User, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = storeutil.NormEmail(email)
 	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE lower(email) = lower($1)`, email))
 	if err != nil {
 		return nil, notFoundIf(err, "get user by email", "user", email)
@@ -164,13 +158,13 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*bonafide.Use
 
 // UpdateUser writes every field of u but ID and Created; Updated is set to now.
 func (s *Store) UpdateUser(ctx context.Context, u *bonafide.User) error {
-	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
-	u.Updated = s.nowMs()
+	u.Email = storeutil.NormEmail(u.Email)
+	u.Updated = s.codec.Now()
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET company_id = $1, email = $2, first_name = $3, last_name = $4,
 		middle_name = $5, role = $6, password_hash = $7, disabled = $8, can_quality = $9, can_biometry = $10, updated_at = $11
 		WHERE id = $12`,
-		nullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
-		u.Disabled, u.CanQuality, u.CanBiometry, stamp(u.Updated), u.ID)
+		storeutil.NullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
+		u.Disabled, u.CanQuality, u.CanBiometry, storeutil.Stamp(u.Updated), u.ID)
 	if err != nil {
 		return userWriteErr("update user", u, err)
 	}
@@ -207,11 +201,6 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 
 const sessionCols = `token_hash, expire_hash, user_id, expires_at, long_lived, created_at`
 
-// errNoSession does not echo the token hash back.
-func errNoSession() *bonafide.Error {
-	return &bonafide.Error{Code: bonafide.CodeNotExist, Message: "session does not exist"}
-}
-
 func scanSession(r scanner) (*bonafide.Session, error) {
 	var ss bonafide.Session
 	var expire *string
@@ -219,24 +208,18 @@ func scanSession(r scanner) (*bonafide.Session, error) {
 	if err := r.Scan(&ss.TokenHash, &expire, &ss.UserID, &expires, &ss.LongLived, &created); err != nil {
 		return nil, err
 	}
-	if expire != nil {
-		ss.ExpireHash = *expire
-	}
-	ss.Expires, ss.Created = fromStamp(expires), fromStamp(created)
+	ss.ExpireHash = storeutil.Deref(expire)
+	ss.Expires, ss.Created = storeutil.FromStamp(expires), storeutil.FromStamp(created)
 	return &ss, nil
 }
 
 // CreateSession stores a session; the user must exist.
 func (s *Store) CreateSession(ctx context.Context, ss *bonafide.Session) error {
-	if ss.TokenHash == "" {
-		return bonafide.Errorf(bonafide.CodeInvalidValue, "session token hash is empty")
+	if err := s.codec.PrepareSession(ss); err != nil {
+		return err
 	}
-	if ss.Created.IsZero() {
-		ss.Created = s.now()
-	}
-	ss.Created, ss.Expires = norm(ss.Created), norm(ss.Expires)
 	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		ss.TokenHash, nullStr(ss.ExpireHash), ss.UserID, stamp(ss.Expires), ss.LongLived, stamp(ss.Created))
+		ss.TokenHash, storeutil.NullStr(ss.ExpireHash), ss.UserID, storeutil.Stamp(ss.Expires), ss.LongLived, storeutil.Stamp(ss.Created))
 	switch {
 	case err == nil:
 		return nil
@@ -251,7 +234,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *bonafide.Session) error {
 func (s *Store) getSession(ctx context.Context, col, arg string) (*bonafide.Session, error) {
 	ss, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE `+col+` = $1`, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errNoSession()
+		return nil, storeutil.ErrNoSession()
 	}
 	if err != nil {
 		return nil, wrap("get session", err)
@@ -267,19 +250,19 @@ func (s *Store) GetSession(ctx context.Context, tokenHash string) (*bonafide.Ses
 // GetSessionByExpireHash finds a session by its refresh-token hash.
 func (s *Store) GetSessionByExpireHash(ctx context.Context, expireHash string) (*bonafide.Session, error) {
 	if expireHash == "" {
-		return nil, errNoSession()
+		return nil, storeutil.ErrNoSession()
 	}
 	return s.getSession(ctx, "expire_hash", expireHash)
 }
 
 // ExtendSession sets a session's expiry.
 func (s *Store) ExtendSession(ctx context.Context, tokenHash string, expires time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET expires_at = $1 WHERE token_hash = $2`, stamp(expires), tokenHash)
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET expires_at = $1 WHERE token_hash = $2`, storeutil.Stamp(expires), tokenHash)
 	if err != nil {
 		return wrap("extend session", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return errNoSession()
+		return storeutil.ErrNoSession()
 	}
 	return nil
 }
@@ -291,7 +274,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 		return wrap("delete session", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return errNoSession()
+		return storeutil.ErrNoSession()
 	}
 	return nil
 }

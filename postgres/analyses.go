@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"bonafide"
+	"bonafide/internal/storeutil"
 )
 
 const analysisCols = `id, folder_id, group_id, type, state, resolution, params, meta_data, source_media, results_data,
@@ -17,30 +17,15 @@ const analysisCols = `id, folder_id, group_id, type, state, resolution, params, 
 
 func scanAnalysis(r scanner) (*bonafide.Analysis, error) {
 	var a bonafide.Analysis
-	var params, resultsData *string
-	var meta, source, results string
-	var created, updated int64
-	if err := r.Scan(&a.ID, &a.FolderID, &a.GroupID, &a.Type, &a.State, &a.Resolution, &params, &meta, &source,
-		&resultsData, &results, &a.Error, &created, &updated); err != nil {
+	var c storeutil.AnalysisCols
+	if err := r.Scan(&a.ID, &a.FolderID, &a.GroupID, &a.Type, &a.State, &a.Resolution, &c.Params, &c.Meta, &c.Source,
+		&c.ResultsData, &c.Results, &a.Error, &c.Created, &c.Updated); err != nil {
 		return nil, err
 	}
-	var err error
-	if a.SourceMedia, err = decodeArray[string]("source_media", source); err != nil {
+	if err := c.Decode(&a); err != nil {
 		return nil, err
 	}
-	if a.Results, err = decodeArray[bonafide.MediaResult]("results", results); err != nil {
-		return nil, err
-	}
-	a.Params, a.MetaData, a.ResultsData = rawOrNil(params), []byte(meta), rawOrNil(resultsData)
-	a.Created, a.Updated = fromStamp(created), fromStamp(updated)
 	return &a, nil
-}
-
-// analysisRow is an analysis ready to insert.
-type analysisRow struct {
-	a                     *bonafide.Analysis
-	params, resultsData   any
-	meta, source, results string
 }
 
 // CreateAnalyses inserts the analyses and, in the same transaction, enqueues a job for each one that is
@@ -56,79 +41,35 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 	if err != nil {
 		return err
 	}
-	group := ""
-	rows := make([]analysisRow, 0, len(analyses))
-	var queue []string
-	latest := map[string]int64{}
-	for _, a := range analyses {
-		if a.FolderID == "" {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "analysis has no folder")
-		}
-		if a.Type == "" {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "analysis has no type")
-		}
-		newID(&a.ID)
-		if a.GroupID == "" {
-			if group == "" {
-				group = uuid.NewString()
-			}
-			a.GroupID = group
-		}
-		if a.State == "" {
-			a.State = bonafide.StateProcessing
-		}
-		s.setTimes(&a.Created, &a.Updated)
-		r := analysisRow{a: a}
-		if r.params, err = jsonNullable("params", a.Params); err != nil {
-			return err
-		}
-		if r.meta, err = jsonText("meta_data", a.MetaData, "{}"); err != nil {
-			return err
-		}
-		if r.resultsData, err = jsonNullable("results_data", a.ResultsData); err != nil {
-			return err
-		}
-		if r.source, err = jsonArray("source_media", a.SourceMedia); err != nil {
-			return err
-		}
-		if r.results, err = jsonArray("results", a.Results); err != nil {
-			return err
-		}
-		rows = append(rows, r)
-		latest[a.FolderID] = max(latest[a.FolderID], stamp(a.Updated))
-		if a.State == bonafide.StateProcessing {
-			queue = append(queue, a.ID)
-		}
+	b, err := s.codec.PrepareAnalyses(analyses)
+	if err != nil {
+		return err
 	}
-	folders := make([]string, 0, len(latest))
-	for f := range latest {
-		folders = append(folders, f)
-	}
-	sort.Strings(folders)
+	folders := slices.Sorted(slices.Values(b.Folders))
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		// The folder's updated time moves to its newest analysis (now, for new ones; an
 		// imported analysis keeps the folder's own time when that is later).
 		for _, f := range folders {
-			if err := touchFolder(ctx, tx, f, latest[f]); err != nil {
+			if err := touchFolder(ctx, tx, f, b.Latest[f]); err != nil {
 				return err
 			}
 		}
-		b := &pgx.Batch{}
-		for _, r := range rows {
-			a := r.a
-			b.Queue(`INSERT INTO analyses (`+analysisCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-				a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.params, r.meta,
-				r.source, r.resultsData, r.results, a.Error, stamp(a.Created), stamp(a.Updated))
+		batch := &pgx.Batch{}
+		for _, r := range b.Rows {
+			a := r.A
+			batch.Queue(`INSERT INTO analyses (`+analysisCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+				a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.Params, r.Meta,
+				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated))
 		}
-		br := tx.SendBatch(ctx, b)
-		for _, r := range rows {
+		br := tx.SendBatch(ctx, batch)
+		for _, r := range b.Rows {
 			if _, err := br.Exec(); err != nil {
 				br.Close()
 				if isUnique(err, pkAnalysis) {
-					return alreadyExists("analysis", r.a.ID)
+					return storeutil.AlreadyExists("analysis", r.A.ID)
 				}
 				if isForeignKey(err, fkAnalysisFold) {
-					return bonafide.NotFound("folder", r.a.FolderID)
+					return bonafide.NotFound("folder", r.A.FolderID)
 				}
 				return err
 			}
@@ -136,10 +77,10 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 		if err := br.Close(); err != nil {
 			return err
 		}
-		if len(queue) == 0 {
+		if len(b.Queue) == 0 {
 			return nil
 		}
-		if err := enq.EnqueueAnalyses(ctx, tx, queue); err != nil {
+		if err := enq.EnqueueAnalyses(ctx, tx, b.Queue); err != nil {
 			return fmt.Errorf("enqueue analyses: %w", err)
 		}
 		return nil
@@ -147,18 +88,7 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 	if err != nil {
 		return wrap("create analyses", err)
 	}
-	for _, r := range rows {
-		a := r.a
-		if len(a.MetaData) == 0 {
-			a.MetaData = []byte(r.meta)
-		}
-		if a.SourceMedia == nil {
-			a.SourceMedia = []string{}
-		}
-		if a.Results == nil {
-			a.Results = []bonafide.MediaResult{}
-		}
-	}
+	b.Fill()
 	return nil
 }
 
@@ -199,18 +129,10 @@ func (s *Store) ListAnalyses(ctx context.Context, folderID string) ([]*bonafide.
 // the folder's processing count are read, so concurrent finishers of one folder run one after
 // another and exactly one of them sees nothing left processing.
 func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error {
-	if a.State != bonafide.StateFinished && a.State != bonafide.StateFailed {
-		return bonafide.Errorf(bonafide.CodeInvalidValue, "cannot finish analysis %s with state %q", a.ID, a.State)
-	}
-	resultsData, err := jsonNullable("results_data", a.ResultsData)
+	fin, err := s.codec.PrepareFinish(a)
 	if err != nil {
 		return err
 	}
-	results, err := jsonArray("results", a.Results)
-	if err != nil {
-		return err
-	}
-	a.Updated = s.nowMs()
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		var folderID string
 		err := tx.QueryRow(ctx, `SELECT folder_id FROM analyses WHERE id = $1`, a.ID).Scan(&folderID)
@@ -238,10 +160,10 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 		}
 		if _, err := tx.Exec(ctx, `UPDATE analyses SET state = $1, resolution = $2, results_data = $3, results = $4,
 			error = $5, updated_at = $6 WHERE id = $7`,
-			a.State, a.Resolution, resultsData, results, a.Error, stamp(a.Updated), a.ID); err != nil {
+			a.State, a.Resolution, fin.ResultsData, fin.Results, a.Error, storeutil.Stamp(a.Updated), a.ID); err != nil {
 			return err
 		}
-		if err := touchFolder(ctx, tx, folderID, stamp(a.Updated)); err != nil {
+		if err := touchFolder(ctx, tx, folderID, storeutil.Stamp(a.Updated)); err != nil {
 			return err
 		}
 		a.FolderID = folderID
@@ -260,7 +182,7 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 		if err != nil {
 			return err
 		}
-		if err := enq.EnqueueWebhook(ctx, tx, folderID, uuid.NewString()); err != nil {
+		if err := enq.EnqueueWebhook(ctx, tx, folderID, storeutil.NewID()); err != nil {
 			return fmt.Errorf("enqueue webhook: %w", err)
 		}
 		return nil
@@ -268,8 +190,6 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 	if err != nil {
 		return wrap("finish analysis", err)
 	}
-	if a.Results == nil {
-		a.Results = []bonafide.MediaResult{}
-	}
+	fin.Fill()
 	return nil
 }

@@ -3,13 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"bonafide"
+	"bonafide/internal/storeutil"
 )
 
 // --- folders ----------------------------------------------------------------------------------
@@ -19,38 +19,30 @@ const folderCols = `f.id, f.company_id, f.user_id, f.meta_data, f.technical_meta
 
 func scanFolder(r scanner) (*bonafide.Folder, error) {
 	var f bonafide.Folder
-	var meta, tech string
-	var created, updated int64
-	if err := r.Scan(&f.ID, &f.CompanyID, &f.UserID, &meta, &tech, &f.ResolutionEndpoint, &created, &updated); err != nil {
+	var c storeutil.FolderCols
+	if err := r.Scan(&f.ID, &f.CompanyID, &f.UserID, &c.Meta, &c.Tech, &f.ResolutionEndpoint, &c.Created, &c.Updated); err != nil {
 		return nil, err
 	}
-	f.MetaData, f.TechnicalMetaData = []byte(meta), []byte(tech)
-	f.Created, f.Updated = fromStamp(created), fromStamp(updated)
+	c.Decode(&f)
 	return &f, nil
 }
 
 // CreateFolder inserts the folder and its media in one transaction. Each media's FolderID is set to f.ID.
 func (s *Store) CreateFolder(ctx context.Context, f *bonafide.Folder, media []*bonafide.Media) error {
-	newID(&f.ID)
-	s.setTimes(&f.Created, &f.Updated)
-	meta, err := jsonText("meta_data", f.MetaData, "{}")
+	fr, err := s.codec.PrepareFolder(f)
 	if err != nil {
 		return err
 	}
-	tech, err := jsonText("technical_meta_data", f.TechnicalMetaData, "{}")
-	if err != nil {
-		return err
-	}
-	ins, err := s.prepareMedia(f.ID, media)
+	ins, err := s.codec.PrepareMedia(f.ID, media)
 	if err != nil {
 		return err
 	}
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO folders (id, company_id, user_id, meta_data, technical_meta_data,
 			resolution_endpoint, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			f.ID, f.CompanyID, f.UserID, meta, tech, f.ResolutionEndpoint, stamp(f.Created), stamp(f.Updated))
+			f.ID, f.CompanyID, f.UserID, fr.Meta, fr.Tech, f.ResolutionEndpoint, storeutil.Stamp(f.Created), storeutil.Stamp(f.Updated))
 		if isUnique(err, pkFolder) {
-			return alreadyExists("folder", f.ID)
+			return storeutil.AlreadyExists("folder", f.ID)
 		}
 		if err != nil {
 			return err
@@ -60,12 +52,7 @@ func (s *Store) CreateFolder(ctx context.Context, f *bonafide.Folder, media []*b
 	if err != nil {
 		return wrap("create folder", err)
 	}
-	if len(f.MetaData) == 0 {
-		f.MetaData = []byte(meta)
-	}
-	if len(f.TechnicalMetaData) == 0 {
-		f.TechnicalMetaData = []byte(tech)
-	}
+	fr.Fill()
 	return nil
 }
 
@@ -81,17 +68,13 @@ func (s *Store) GetFolder(ctx context.Context, id string) (*bonafide.Folder, err
 // UpdateFolder writes the folder's meta_data, technical_meta_data and resolution_endpoint (owner and
 // creation time never change); Updated is set to now.
 func (s *Store) UpdateFolder(ctx context.Context, f *bonafide.Folder) error {
-	meta, err := jsonText("meta_data", f.MetaData, "{}")
+	fr, err := s.codec.FolderRow(f)
 	if err != nil {
 		return err
 	}
-	tech, err := jsonText("technical_meta_data", f.TechnicalMetaData, "{}")
-	if err != nil {
-		return err
-	}
-	f.Updated = s.nowMs()
+	f.Updated = s.codec.Now()
 	tag, err := s.pool.Exec(ctx, `UPDATE folders SET meta_data = $1, technical_meta_data = $2, resolution_endpoint = $3,
-		updated_at = $4 WHERE id = $5`, meta, tech, f.ResolutionEndpoint, stamp(f.Updated), f.ID)
+		updated_at = $4 WHERE id = $5`, fr.Meta, fr.Tech, f.ResolutionEndpoint, storeutil.Stamp(f.Updated), f.ID)
 	if err != nil {
 		return wrap("update folder", err)
 	}
@@ -160,6 +143,10 @@ const verdictSQL = `(CASE
 // equal). MetaNotEquals also matches folders that lack the key. Time bounds are inclusive. Limit < 0
 // means no limit; Limit 0 returns no folders (only the total, when asked).
 func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) ([]*bonafide.Folder, int, error) {
+	fq, err := storeutil.ParseFolderFilter(filter)
+	if err != nil {
+		return nil, 0, err
+	}
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -173,41 +160,33 @@ func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) (
 		where = append(where, `f.user_id = `+arg(filter.UserID))
 	}
 	if filter.CreatedMin != nil {
-		where = append(where, `f.created_at >= `+arg(stamp(*filter.CreatedMin)))
+		where = append(where, `f.created_at >= `+arg(storeutil.Stamp(*filter.CreatedMin)))
 	}
 	if filter.CreatedMax != nil {
-		where = append(where, `f.created_at <= `+arg(stamp(*filter.CreatedMax)))
+		where = append(where, `f.created_at <= `+arg(storeutil.Stamp(*filter.CreatedMax)))
 	}
 	if filter.UpdatedMin != nil {
-		where = append(where, `f.updated_at >= `+arg(stamp(*filter.UpdatedMin)))
+		where = append(where, `f.updated_at >= `+arg(storeutil.Stamp(*filter.UpdatedMin)))
 	}
 	if filter.UpdatedMax != nil {
-		where = append(where, `f.updated_at <= `+arg(stamp(*filter.UpdatedMax)))
+		where = append(where, `f.updated_at <= `+arg(storeutil.Stamp(*filter.UpdatedMax)))
 	}
-	for _, k := range sortedKeys(filter.MetaEquals) {
+	for _, k := range fq.MetaEquals {
 		where = append(where, fmt.Sprintf(`(f.meta_data ->> %s::text) = %s::text`, arg(k), arg(filter.MetaEquals[k])))
 	}
-	for _, k := range sortedKeys(filter.MetaNotEquals) {
+	for _, k := range fq.MetaNotEquals {
 		where = append(where, fmt.Sprintf(`(f.meta_data ->> %s::text) IS DISTINCT FROM %s::text`, arg(k), arg(filter.MetaNotEquals[k])))
 	}
-	if st := strings.ToUpper(strings.TrimSpace(filter.ResolutionStatus)); st != "" {
-		switch st {
-		case bonafide.StatusInitial, bonafide.StateProcessing, bonafide.StateFailed, bonafide.StateFinished:
-			where = append(where, statusSQL+` = `+arg(st)+`::text`)
-		case bonafide.ResolutionSuccess, bonafide.ResolutionDeclined, bonafide.ResolutionOperatorRequired:
-			where = append(where, verdictSQL+` = `+arg(st)+`::text`)
-		default:
-			return nil, 0, bonafide.Errorf(bonafide.CodeInvalidValue, "unknown resolution_status %q", filter.ResolutionStatus)
-		}
-	}
-	var col string
-	switch filter.SortField {
-	case "", "time_created":
-		col = "f.created_at"
-	case "time_updated":
-		col = "f.updated_at"
+	switch {
+	case fq.Status == "":
+	case fq.Verdict:
+		where = append(where, verdictSQL+` = `+arg(fq.Status)+`::text`)
 	default:
-		return nil, 0, bonafide.Errorf(bonafide.CodeInvalidValue, "cannot sort folders by %q", filter.SortField)
+		where = append(where, statusSQL+` = `+arg(fq.Status)+`::text`)
+	}
+	col := "f.created_at"
+	if fq.ByUpdated {
+		col = "f.updated_at"
 	}
 	dir := "DESC"
 	if filter.SortAsc {
@@ -241,15 +220,6 @@ func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) (
 	return out, total, nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // --- media ------------------------------------------------------------------------------------
 
 const mediaCols = `id, folder_id, kind, original_name, field_name, blob_key, content_type, size, sha256, tags,
@@ -257,75 +227,37 @@ const mediaCols = `id, folder_id, kind, original_name, field_name, blob_key, con
 
 func scanMedia(r scanner) (*bonafide.Media, error) {
 	var m bonafide.Media
-	var kind, tags, meta string
-	var info *string
-	var created, updated int64
-	if err := r.Scan(&m.ID, &m.FolderID, &kind, &m.OriginalName, &m.FieldName, &m.BlobKey, &m.ContentType, &m.Size,
-		&m.SHA256, &tags, &meta, &info, &created, &updated); err != nil {
+	var c storeutil.MediaCols
+	if err := r.Scan(&m.ID, &m.FolderID, &c.Kind, &m.OriginalName, &m.FieldName, &m.BlobKey, &m.ContentType, &m.Size,
+		&m.SHA256, &c.Tags, &c.Meta, &c.Info, &c.Created, &c.Updated); err != nil {
 		return nil, err
 	}
-	var err error
-	if m.Tags, err = decodeArray[string]("tags", tags); err != nil {
+	if err := c.Decode(&m); err != nil {
 		return nil, err
 	}
-	m.Kind, m.MetaData, m.Info = bonafide.MediaKind(kind), []byte(meta), rawOrNil(info)
-	m.Created, m.Updated = fromStamp(created), fromStamp(updated)
 	return &m, nil
 }
 
-// mediaRow is a media ready to insert.
-type mediaRow struct {
-	m          *bonafide.Media
-	tags, meta string
-	info       any
-}
-
-// prepareMedia fills IDs, folder IDs and times, and validates the JSON, before a transaction starts.
-func (s *Store) prepareMedia(folderID string, media []*bonafide.Media) ([]mediaRow, error) {
-	rows := make([]mediaRow, 0, len(media))
-	for _, m := range media {
-		newID(&m.ID)
-		m.FolderID = folderID
-		s.setTimes(&m.Created, &m.Updated)
-		if m.Kind == "" {
-			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "media %s has no kind", m.ID)
-		}
-		r := mediaRow{m: m}
-		var err error
-		if r.tags, err = jsonArray("tags", m.Tags); err != nil {
-			return nil, err
-		}
-		if r.meta, err = jsonText("meta_data", m.MetaData, "{}"); err != nil {
-			return nil, err
-		}
-		if r.info, err = jsonNullable("info", m.Info); err != nil {
-			return nil, err
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
-}
-
 // insertMedia inserts rows in one round trip (a pipelined batch); the first failure names its media.
-func insertMedia(ctx context.Context, tx pgx.Tx, rows []mediaRow) error {
+func insertMedia(ctx context.Context, tx pgx.Tx, rows []storeutil.MediaRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	b := &pgx.Batch{}
 	for _, r := range rows {
-		m := r.m
+		m := r.M
 		b.Queue(`INSERT INTO media (`+mediaCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			m.ID, m.FolderID, string(m.Kind), m.OriginalName, m.FieldName, m.BlobKey,
-			m.ContentType, m.Size, m.SHA256, r.tags, r.meta, r.info, stamp(m.Created), stamp(m.Updated))
+			m.ContentType, m.Size, m.SHA256, r.Tags, r.Meta, r.Info, storeutil.Stamp(m.Created), storeutil.Stamp(m.Updated))
 	}
 	br := tx.SendBatch(ctx, b)
 	for _, r := range rows {
-		m := r.m
+		m := r.M
 		_, err := br.Exec()
 		switch {
 		case isUnique(err, pkMedia):
 			br.Close()
-			return alreadyExists("media", m.ID)
+			return storeutil.AlreadyExists("media", m.ID)
 		case isForeignKey(err, fkMediaFolder):
 			br.Close()
 			return bonafide.NotFound("folder", m.FolderID)
@@ -338,25 +270,19 @@ func insertMedia(ctx context.Context, tx pgx.Tx, rows []mediaRow) error {
 		return err
 	}
 	for _, r := range rows {
-		m := r.m
-		if len(m.MetaData) == 0 {
-			m.MetaData = []byte(r.meta)
-		}
-		if m.Tags == nil {
-			m.Tags = []string{}
-		}
+		r.Fill()
 	}
 	return nil
 }
 
 // AddMedia inserts media into an existing folder in one transaction and bumps the folder's updated time.
 func (s *Store) AddMedia(ctx context.Context, folderID string, media []*bonafide.Media) error {
-	rows, err := s.prepareMedia(folderID, media)
+	rows, err := s.codec.PrepareMedia(folderID, media)
 	if err != nil {
 		return err
 	}
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		if err := touchFolder(ctx, tx, folderID, stamp(s.now())); err != nil {
+		if err := touchFolder(ctx, tx, folderID, storeutil.Stamp(s.codec.Now())); err != nil {
 			return err
 		}
 		return insertMedia(ctx, tx, rows)
@@ -402,23 +328,15 @@ func (s *Store) folderExists(ctx context.Context, id string) error {
 
 // UpdateMedia writes every field of m but ID, FolderID and Created; Updated is set to now.
 func (s *Store) UpdateMedia(ctx context.Context, m *bonafide.Media) error {
-	tags, err := jsonArray("tags", m.Tags)
+	mr, err := s.codec.MediaRow(m)
 	if err != nil {
 		return err
 	}
-	meta, err := jsonText("meta_data", m.MetaData, "{}")
-	if err != nil {
-		return err
-	}
-	info, err := jsonNullable("info", m.Info)
-	if err != nil {
-		return err
-	}
-	m.Updated = s.nowMs()
+	m.Updated = s.codec.Now()
 	tag, err := s.pool.Exec(ctx, `UPDATE media SET kind = $1, original_name = $2, field_name = $3, blob_key = $4,
 		content_type = $5, size = $6, sha256 = $7, tags = $8, meta_data = $9, info = $10, updated_at = $11 WHERE id = $12`,
-		string(m.Kind), m.OriginalName, m.FieldName, m.BlobKey, m.ContentType, m.Size, m.SHA256, tags, meta, info,
-		stamp(m.Updated), m.ID)
+		string(m.Kind), m.OriginalName, m.FieldName, m.BlobKey, m.ContentType, m.Size, m.SHA256, mr.Tags, mr.Meta, mr.Info,
+		storeutil.Stamp(m.Updated), m.ID)
 	if err != nil {
 		return wrap("update media", err)
 	}

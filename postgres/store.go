@@ -10,22 +10,16 @@ package postgres
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
-	"path"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf16"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +27,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"bonafide"
+	"bonafide/internal/storeutil"
 )
 
 // Enqueuer inserts jobs inside the store's transactions (implemented by the jobs package with River).
@@ -51,11 +46,9 @@ type Options struct {
 
 // Store is the PostgreSQL implementation of bonafide.Store.
 type Store struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
-
-	mu  sync.RWMutex
-	enq Enqueuer
+	pool  *pgxpool.Pool
+	codec storeutil.Codec
+	enq   storeutil.Holder[Enqueuer]
 }
 
 var _ bonafide.Store = (*Store)(nil)
@@ -87,11 +80,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Store{pool: pool, now: now, enq: opts.Enqueuer}, nil
+	s := &Store{pool: pool, codec: storeutil.Codec{Clock: opts.Now, JSON: storeutil.JSON{Unstorable: jsonbUnstorable}}}
+	s.enq.Set(opts.Enqueuer)
+	return s, nil
 }
 
 // poolConfig parses a postgres URL and applies our pool defaults.
@@ -171,32 +162,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (err err
 	return nil
 }
 
-type migration struct {
-	version int
-	name    string
-}
-
 // migrations lists the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+func migrations() ([]storeutil.Migration, error) {
+	ms, err := storeutil.Migrations(migrationFS, "migrations/*.sql")
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list migrations: %w", err)
-	}
-	var ms []migration
-	for _, n := range names {
-		base := path.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %s: name must start with a positive number and '_'", base)
-		}
-		ms = append(ms, migration{v, base})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("postgres: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return ms, nil
 }
@@ -215,14 +185,14 @@ func migrateOurs(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
 		return err
 	}
 	for _, m := range ms {
-		body, err := migrationFS.ReadFile("migrations/" + m.name)
+		body, err := migrationFS.ReadFile("migrations/" + m.Name)
 		if err != nil {
-			return fmt.Errorf("postgres: read migration %s: %w", m.name, err)
+			return fmt.Errorf("postgres: read migration %s: %w", m.Name, err)
 		}
 		applied := false
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -232,15 +202,15 @@ func migrateOurs(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
 				return err
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, time.Now().UnixMilli())
+				m.Version, m.Name, time.Now().UnixMilli())
 			applied = err == nil
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: apply migration %s: %w", m.name, err)
+			return fmt.Errorf("postgres: apply migration %s: %w", m.Name, err)
 		}
 		if applied {
-			log.InfoContext(ctx, "applied migration", "store", "postgres", "migration", m.name)
+			log.InfoContext(ctx, "applied migration", "store", "postgres", "migration", m.Name)
 		}
 	}
 	return nil
@@ -250,20 +220,9 @@ func migrateOurs(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // SetEnqueuer installs the job enqueuer; the River client needs Pool() first, hence after Open.
-func (s *Store) SetEnqueuer(e Enqueuer) {
-	s.mu.Lock()
-	s.enq = e
-	s.mu.Unlock()
-}
+func (s *Store) SetEnqueuer(e Enqueuer) { s.enq.Set(e) }
 
-func (s *Store) enqueuer() (Enqueuer, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.enq == nil {
-		return nil, errors.New("postgres: no job enqueuer set (call SetEnqueuer before creating analyses)")
-	}
-	return s.enq, nil
-}
+func (s *Store) enqueuer() (Enqueuer, error) { return s.enq.Get("postgres") }
 
 // Close closes the pool. It always returns nil (bonafide.Store wants an error).
 func (s *Store) Close() error {
@@ -289,54 +248,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 
 // --- values -----------------------------------------------------------------------------------
 
-// stamp is a time as stored: unix milliseconds.
-func stamp(t time.Time) int64 { return t.UnixMilli() }
-
-// fromStamp is a stored time as UTC.
-func fromStamp(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-// norm truncates t to what the database keeps (milliseconds, UTC).
-func norm(t time.Time) time.Time { return fromStamp(stamp(t)) }
-
-// nowMs is the store clock at storage precision.
-func (s *Store) nowMs() time.Time { return norm(s.now()) }
-
-// setTimes fills zero times from the clock and normalizes both to storage precision.
-func (s *Store) setTimes(created, updated *time.Time) {
-	now := s.nowMs()
-	if created.IsZero() {
-		*created = now
-	}
-	if updated.IsZero() {
-		*updated = *created
-	}
-	*created, *updated = norm(*created), norm(*updated)
-}
-
-func newID(id *string) {
-	if *id == "" {
-		*id = uuid.NewString()
-	}
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// validJSON checks raw JSON for a JSONB column: valid JSON (as the sqlite store requires) that
-// PostgreSQL's jsonb can also hold (it rejects \u0000 and unpaired UTF-16 surrogate escapes).
-func validJSON(field string, raw json.RawMessage) error {
-	if !json.Valid(raw) {
-		return bonafide.Errorf(bonafide.CodeInvalidValue, "%s is not valid JSON", field)
-	}
-	if why := jsonbUnstorable(raw); why != "" {
-		return bonafide.Errorf(bonafide.CodeInvalidValue, "%s is not valid JSON for storage: %s", field, why)
-	}
-	return nil
-}
+// Times, IDs and JSON values are storeutil's (s.codec). Its JSON rule here is jsonbUnstorable: valid JSON
+// (as the sqlite store requires) that PostgreSQL's jsonb can also hold (it rejects \u0000 and unpaired
+// UTF-16 surrogate escapes).
 
 // jsonbUnstorable reports why valid JSON cannot be stored as jsonb, or "" when it can. In valid JSON
 // a backslash only occurs inside strings, where it starts an escape.
@@ -384,65 +298,6 @@ func jsonbUnstorable(raw []byte) string {
 	return ""
 }
 
-// jsonText validates raw JSON for a NOT NULL column; empty becomes def.
-func jsonText(field string, raw json.RawMessage, def string) (string, error) {
-	if len(raw) == 0 {
-		return def, nil
-	}
-	if err := validJSON(field, raw); err != nil {
-		return "", err
-	}
-	return string(raw), nil
-}
-
-// jsonNullable validates raw JSON for a nullable column; empty becomes NULL.
-func jsonNullable(field string, raw json.RawMessage) (any, error) {
-	if len(raw) == 0 {
-		return nil, nil
-	}
-	if err := validJSON(field, raw); err != nil {
-		return nil, err
-	}
-	return string(raw), nil
-}
-
-// jsonArray encodes a slice; nil becomes [].
-func jsonArray[T any](field string, v []T) (string, error) {
-	if v == nil {
-		return "[]", nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("encode %s: %w", field, err)
-	}
-	if why := jsonbUnstorable(b); why != "" {
-		return "", bonafide.Errorf(bonafide.CodeInvalidValue, "%s cannot be stored: %s", field, why)
-	}
-	return string(b), nil
-}
-
-// decodeArray decodes a JSON array column; the result is never nil.
-func decodeArray[T any](field, text string) ([]T, error) {
-	out := []T{}
-	if text == "" || text == "null" {
-		return out, nil
-	}
-	if err := json.Unmarshal([]byte(text), &out); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", field, err)
-	}
-	if out == nil {
-		out = []T{}
-	}
-	return out, nil
-}
-
-func rawOrNil(s *string) json.RawMessage {
-	if s == nil {
-		return nil
-	}
-	return json.RawMessage(*s)
-}
-
 // --- errors -----------------------------------------------------------------------------------
 
 // Constraint names from migrations/0001_init.sql.
@@ -482,14 +337,6 @@ func isForeignKey(err error, constraint string) bool {
 	return c == "23503" && n == constraint
 }
 
-func alreadyExists(kind, id string) *bonafide.Error {
-	return &bonafide.Error{
-		Code:    bonafide.CodeAlreadyExist,
-		Message: fmt.Sprintf("%s %s already exists", kind, id),
-		Details: map[string]string{kind + "_id": id},
-	}
-}
-
 // notFoundIf turns pgx.ErrNoRows into NotFound(kind, id) and wraps anything else.
 func notFoundIf(err error, op, kind, id string) error {
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -501,18 +348,12 @@ func notFoundIf(err error, op, kind, id string) error {
 // wrap adds context to an error unless it is already a *bonafide.Error. PostgreSQL's data
 // exceptions on values we pass (a number jsonb cannot hold, say) become CodeInvalidValue.
 func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
 	var be *bonafide.Error
-	if errors.As(err, &be) {
-		return err
-	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "22P02" || pe.Code == "22P05" || pe.Code == "22003") {
+	if !errors.As(err, &be) && errors.As(err, &pe) && (pe.Code == "22P02" || pe.Code == "22P05" || pe.Code == "22003") {
 		return &bonafide.Error{Code: bonafide.CodeInvalidValue, Message: "invalid value: " + pe.Message, Err: err}
 	}
-	return fmt.Errorf("postgres: %s: %w", op, err)
+	return storeutil.Wrap("postgres", op, err)
 }
 
 // mustAffect returns NotFound when an UPDATE or DELETE touched no row.

@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"bonafide"
+	"bonafide/internal/storeutil"
 )
 
 // --- companies --------------------------------------------------------------------------------
@@ -20,27 +20,27 @@ func scanCompany(r scanner) (*bonafide.Company, error) {
 	if err := r.Scan(&c.ID, &c.Name, &c.WebhookSecret, &created, &updated); err != nil {
 		return nil, err
 	}
-	c.Created, c.Updated = fromStamp(created), fromStamp(updated)
+	c.Created, c.Updated = storeutil.FromStamp(created), storeutil.FromStamp(updated)
 	return &c, nil
 }
 
 // CreateCompany inserts c, filling an empty ID and zero times.
 func (s *Store) CreateCompany(ctx context.Context, c *bonafide.Company) error {
-	newID(&c.ID)
-	s.setTimes(&c.Created, &c.Updated)
+	storeutil.FillID(&c.ID)
+	s.codec.SetTimes(&c.Created, &c.Updated)
 	_, err := s.db.ExecContext(ctx, `INSERT INTO companies (`+companyCols+`) VALUES (?, ?, ?, ?, ?)`,
-		c.ID, c.Name, c.WebhookSecret, stamp(c.Created), stamp(c.Updated))
+		c.ID, c.Name, c.WebhookSecret, storeutil.Stamp(c.Created), storeutil.Stamp(c.Updated))
 	if isPrimaryKey(err) {
-		return alreadyExists("company", c.ID)
+		return storeutil.AlreadyExists("company", c.ID)
 	}
 	return wrap("create company", err)
 }
 
 // UpdateCompany changes a company's name and webhook secret.
 func (s *Store) UpdateCompany(ctx context.Context, c *bonafide.Company) error {
-	c.Updated = s.nowMs()
+	c.Updated = s.codec.Now()
 	res, err := s.db.ExecContext(ctx, `UPDATE companies SET name = ?, webhook_secret = ?, updated_at = ? WHERE id = ?`,
-		c.Name, c.WebhookSecret, stamp(c.Updated), c.ID)
+		c.Name, c.WebhookSecret, storeutil.Stamp(c.Updated), c.ID)
 	if err != nil {
 		return wrap("update company", err)
 	}
@@ -63,7 +63,7 @@ func (s *Store) ListCompanies(ctx context.Context, search string) ([]*bonafide.C
 	var args []any
 	if search != "" {
 		q += ` WHERE name LIKE ? ESCAPE '\' OR id = ?`
-		args = append(args, "%"+likeEscape(search)+"%", search)
+		args = append(args, "%"+storeutil.LikeEscape(search)+"%", search)
 	}
 	q += ` ORDER BY name COLLATE NOCASE, id`
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -82,10 +82,6 @@ func (s *Store) ListCompanies(ctx context.Context, search string) ([]*bonafide.C
 	return out, wrap("list companies", rows.Err())
 }
 
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
 // --- users ------------------------------------------------------------------------------------
 
 const userCols = `id, company_id, email, first_name, last_name, middle_name, role, password_hash,
@@ -93,15 +89,15 @@ const userCols = `id, company_id, email, first_name, last_name, middle_name, rol
 
 func scanUser(r scanner) (*bonafide.User, error) {
 	var u bonafide.User
-	var company sql.NullString
+	var company *string
 	var role string
 	var created, updated int64
 	if err := r.Scan(&u.ID, &company, &u.Email, &u.FirstName, &u.LastName, &u.MiddleName, &role, &u.PasswordHash,
 		&u.Disabled, &u.CanQuality, &u.CanBiometry, &created, &updated); err != nil {
 		return nil, err
 	}
-	u.CompanyID, u.Role = company.String, bonafide.Role(role)
-	u.Created, u.Updated = fromStamp(created), fromStamp(updated)
+	u.CompanyID, u.Role = storeutil.Deref(company), bonafide.Role(role)
+	u.Created, u.Updated = storeutil.FromStamp(created), storeutil.FromStamp(updated)
 	return &u, nil
 }
 
@@ -111,7 +107,7 @@ func userWriteErr(op string, u *bonafide.User, err error) error {
 	case err == nil:
 		return nil
 	case isPrimaryKey(err):
-		return alreadyExists("user", u.ID)
+		return storeutil.AlreadyExists("user", u.ID)
 	case isUnique(err):
 		return bonafide.Errorf(bonafide.CodeAlreadyExist, "a user with email %s already exists", u.Email)
 	case isForeignKey(err):
@@ -122,12 +118,12 @@ func userWriteErr(op string, u *bonafide.User, err error) error {
 
 // CreateUser inserts u; the email is stored lower-case and must be unique.
 func (s *Store) CreateUser(ctx context.Context, u *bonafide.User) error {
-	newID(&u.ID)
-	s.setTimes(&u.Created, &u.Updated)
-	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	storeutil.FillID(&u.ID)
+	s.codec.SetTimes(&u.Created, &u.Updated)
+	u.Email = storeutil.NormEmail(u.Email)
 	_, err := s.db.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, nullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
-		b2i(u.Disabled), b2i(u.CanQuality), b2i(u.CanBiometry), stamp(u.Created), stamp(u.Updated))
+		u.ID, storeutil.NullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
+		b2i(u.Disabled), b2i(u.CanQuality), b2i(u.CanBiometry), storeutil.Stamp(u.Created), storeutil.Stamp(u.Updated))
 	return userWriteErr("create user", u, err)
 }
 
@@ -142,7 +138,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (*bonafide.User, error) 
 
 // GetUserByEmail finds a user by email, case-insensitively.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (*bonafide.User, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = storeutil.NormEmail(email)
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
 	if err != nil {
 		return nil, notFoundIf(err, "get user by email", "user", email)
@@ -152,13 +148,13 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*bonafide.Use
 
 // UpdateUser writes every field of u but ID and Created; Updated is set to now.
 func (s *Store) UpdateUser(ctx context.Context, u *bonafide.User) error {
-	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
-	u.Updated = s.nowMs()
+	u.Email = storeutil.NormEmail(u.Email)
+	u.Updated = s.codec.Now()
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET company_id = ?, email = ?, first_name = ?, last_name = ?,
 		middle_name = ?, role = ?, password_hash = ?, disabled = ?, can_quality = ?, can_biometry = ?, updated_at = ?
 		WHERE id = ?`,
-		nullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
-		b2i(u.Disabled), b2i(u.CanQuality), b2i(u.CanBiometry), stamp(u.Updated), u.ID)
+		storeutil.NullStr(u.CompanyID), u.Email, u.FirstName, u.LastName, u.MiddleName, string(u.Role), u.PasswordHash,
+		b2i(u.Disabled), b2i(u.CanQuality), b2i(u.CanBiometry), storeutil.Stamp(u.Updated), u.ID)
 	if err != nil {
 		return userWriteErr("update user", u, err)
 	}
@@ -203,34 +199,25 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 
 const sessionCols = `token_hash, expire_hash, user_id, expires_at, long_lived, created_at`
 
-// errNoSession does not echo the token hash back.
-func errNoSession() *bonafide.Error {
-	return &bonafide.Error{Code: bonafide.CodeNotExist, Message: "session does not exist"}
-}
-
 func scanSession(r scanner) (*bonafide.Session, error) {
 	var ss bonafide.Session
-	var expire sql.NullString
+	var expire *string
 	var expires, created int64
 	if err := r.Scan(&ss.TokenHash, &expire, &ss.UserID, &expires, &ss.LongLived, &created); err != nil {
 		return nil, err
 	}
-	ss.ExpireHash = expire.String
-	ss.Expires, ss.Created = fromStamp(expires), fromStamp(created)
+	ss.ExpireHash = storeutil.Deref(expire)
+	ss.Expires, ss.Created = storeutil.FromStamp(expires), storeutil.FromStamp(created)
 	return &ss, nil
 }
 
 // CreateSession stores a session; the user must exist.
 func (s *Store) CreateSession(ctx context.Context, ss *bonafide.Session) error {
-	if ss.TokenHash == "" {
-		return bonafide.Errorf(bonafide.CodeInvalidValue, "session token hash is empty")
+	if err := s.codec.PrepareSession(ss); err != nil {
+		return err
 	}
-	if ss.Created.IsZero() {
-		ss.Created = s.now()
-	}
-	ss.Created, ss.Expires = norm(ss.Created), norm(ss.Expires)
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		ss.TokenHash, nullStr(ss.ExpireHash), ss.UserID, stamp(ss.Expires), b2i(ss.LongLived), stamp(ss.Created))
+		ss.TokenHash, storeutil.NullStr(ss.ExpireHash), ss.UserID, storeutil.Stamp(ss.Expires), b2i(ss.LongLived), storeutil.Stamp(ss.Created))
 	switch {
 	case err == nil:
 		return nil
@@ -245,7 +232,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *bonafide.Session) error {
 func (s *Store) getSession(ctx context.Context, where, arg string) (*bonafide.Session, error) {
 	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE `+where+` = ?`, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNoSession()
+		return nil, storeutil.ErrNoSession()
 	}
 	if err != nil {
 		return nil, wrap("get session", err)
@@ -261,21 +248,21 @@ func (s *Store) GetSession(ctx context.Context, tokenHash string) (*bonafide.Ses
 // GetSessionByExpireHash finds a session by its refresh-token hash.
 func (s *Store) GetSessionByExpireHash(ctx context.Context, expireHash string) (*bonafide.Session, error) {
 	if expireHash == "" {
-		return nil, errNoSession()
+		return nil, storeutil.ErrNoSession()
 	}
 	return s.getSession(ctx, "expire_hash", expireHash)
 }
 
 // ExtendSession sets a session's expiry.
 func (s *Store) ExtendSession(ctx context.Context, tokenHash string, expires time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET expires_at = ? WHERE token_hash = ?`, stamp(expires), tokenHash)
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET expires_at = ? WHERE token_hash = ?`, storeutil.Stamp(expires), tokenHash)
 	if err != nil {
 		return wrap("extend session", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return wrap("extend session", err)
 	} else if n == 0 {
-		return errNoSession()
+		return storeutil.ErrNoSession()
 	}
 	return nil
 }
@@ -289,7 +276,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return wrap("delete session", err)
 	} else if n == 0 {
-		return errNoSession()
+		return storeutil.ErrNoSession()
 	}
 	return nil
 }

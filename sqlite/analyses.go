@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
-
 	"bonafide"
+	"bonafide/internal/storeutil"
 )
 
 // Folder status values beyond the analysis states and resolutions of the root package (oz-api.md §5.4).
@@ -18,30 +17,15 @@ const analysisCols = `id, folder_id, group_id, type, state, resolution, params, 
 
 func scanAnalysis(r scanner) (*bonafide.Analysis, error) {
 	var a bonafide.Analysis
-	var params, resultsData sql.NullString
-	var meta, source, results string
-	var created, updated int64
-	if err := r.Scan(&a.ID, &a.FolderID, &a.GroupID, &a.Type, &a.State, &a.Resolution, &params, &meta, &source,
-		&resultsData, &results, &a.Error, &created, &updated); err != nil {
+	var c storeutil.AnalysisCols
+	if err := r.Scan(&a.ID, &a.FolderID, &a.GroupID, &a.Type, &a.State, &a.Resolution, &c.Params, &c.Meta, &c.Source,
+		&c.ResultsData, &c.Results, &a.Error, &c.Created, &c.Updated); err != nil {
 		return nil, err
 	}
-	var err error
-	if a.SourceMedia, err = decodeArray[string]("source_media", source); err != nil {
+	if err := c.Decode(&a); err != nil {
 		return nil, err
 	}
-	if a.Results, err = decodeArray[bonafide.MediaResult]("results", results); err != nil {
-		return nil, err
-	}
-	a.Params, a.MetaData, a.ResultsData = rawOrNil(params), []byte(meta), rawOrNil(resultsData)
-	a.Created, a.Updated = fromStamp(created), fromStamp(updated)
 	return &a, nil
-}
-
-// analysisRow is an analysis ready to insert.
-type analysisRow struct {
-	a                     *bonafide.Analysis
-	params, resultsData   any
-	meta, source, results string
 }
 
 // CreateAnalyses inserts the analyses and, in the same transaction, enqueues a job for each one that is
@@ -55,62 +39,15 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 	if err != nil {
 		return err
 	}
-	group := ""
-	rows := make([]analysisRow, 0, len(analyses))
-	var folders, queue []string
-	seen := map[string]bool{}
-	for _, a := range analyses {
-		if a.FolderID == "" {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "analysis has no folder")
-		}
-		if a.Type == "" {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "analysis has no type")
-		}
-		newID(&a.ID)
-		if a.GroupID == "" {
-			if group == "" {
-				group = uuid.NewString()
-			}
-			a.GroupID = group
-		}
-		if a.State == "" {
-			a.State = bonafide.StateProcessing
-		}
-		s.setTimes(&a.Created, &a.Updated)
-		r := analysisRow{a: a}
-		if r.params, err = jsonNullable("params", a.Params); err != nil {
-			return err
-		}
-		if r.meta, err = jsonText("meta_data", a.MetaData, "{}"); err != nil {
-			return err
-		}
-		if r.resultsData, err = jsonNullable("results_data", a.ResultsData); err != nil {
-			return err
-		}
-		if r.source, err = jsonArray("source_media", a.SourceMedia); err != nil {
-			return err
-		}
-		if r.results, err = jsonArray("results", a.Results); err != nil {
-			return err
-		}
-		rows = append(rows, r)
-		if !seen[a.FolderID] {
-			seen[a.FolderID] = true
-			folders = append(folders, a.FolderID)
-		}
-		if a.State == bonafide.StateProcessing {
-			queue = append(queue, a.ID)
-		}
+	b, err := s.codec.PrepareAnalyses(analyses)
+	if err != nil {
+		return err
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		// The folder's updated time moves to its newest analysis (now, for new ones; an
 		// imported analysis keeps the folder's own time when that is later).
-		latest := map[string]int64{}
-		for _, r := range rows {
-			latest[r.a.FolderID] = max(latest[r.a.FolderID], stamp(r.a.Updated))
-		}
-		for _, f := range folders {
-			if err := touchFolder(ctx, tx, f, latest[f]); err != nil {
+		for _, f := range b.Folders {
+			if err := touchFolder(ctx, tx, f, b.Latest[f]); err != nil {
 				return err
 			}
 		}
@@ -120,21 +57,21 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 			return err
 		}
 		defer stmt.Close()
-		for _, r := range rows {
-			a := r.a
-			_, err := stmt.ExecContext(ctx, a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.params, r.meta,
-				r.source, r.resultsData, r.results, a.Error, stamp(a.Created), stamp(a.Updated))
+		for _, r := range b.Rows {
+			a := r.A
+			_, err := stmt.ExecContext(ctx, a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.Params, r.Meta,
+				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated))
 			if isPrimaryKey(err) {
-				return alreadyExists("analysis", a.ID)
+				return storeutil.AlreadyExists("analysis", a.ID)
 			}
 			if err != nil {
 				return err
 			}
 		}
-		if len(queue) == 0 {
+		if len(b.Queue) == 0 {
 			return nil
 		}
-		if err := enq.EnqueueAnalyses(ctx, tx, queue); err != nil {
+		if err := enq.EnqueueAnalyses(ctx, tx, b.Queue); err != nil {
 			return fmt.Errorf("enqueue analyses: %w", err)
 		}
 		return nil
@@ -142,18 +79,7 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 	if err != nil {
 		return wrap("create analyses", err)
 	}
-	for _, r := range rows {
-		a := r.a
-		if len(a.MetaData) == 0 {
-			a.MetaData = []byte(r.meta)
-		}
-		if a.SourceMedia == nil {
-			a.SourceMedia = []string{}
-		}
-		if a.Results == nil {
-			a.Results = []bonafide.MediaResult{}
-		}
-	}
+	b.Fill()
 	return nil
 }
 
@@ -199,18 +125,10 @@ func (s *Store) ListAnalyses(ctx context.Context, folderID string) ([]*bonafide.
 // folder has a resolution_endpoint, it enqueues the folder's webhook with a new event ID. Finishing an
 // analysis that was already finished (a retried job) rewrites it but enqueues no second webhook.
 func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error {
-	if a.State != bonafide.StateFinished && a.State != bonafide.StateFailed {
-		return bonafide.Errorf(bonafide.CodeInvalidValue, "cannot finish analysis %s with state %q", a.ID, a.State)
-	}
-	resultsData, err := jsonNullable("results_data", a.ResultsData)
+	fin, err := s.codec.PrepareFinish(a)
 	if err != nil {
 		return err
 	}
-	results, err := jsonArray("results", a.Results)
-	if err != nil {
-		return err
-	}
-	a.Updated = s.nowMs()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var folderID, prev string
 		err := tx.QueryRowContext(ctx, `SELECT folder_id, state FROM analyses WHERE id = ?`, a.ID).Scan(&folderID, &prev)
@@ -222,10 +140,10 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE analyses SET state = ?, resolution = ?, results_data = ?, results = ?,
 			error = ?, updated_at = ? WHERE id = ?`,
-			a.State, a.Resolution, resultsData, results, a.Error, stamp(a.Updated), a.ID); err != nil {
+			a.State, a.Resolution, fin.ResultsData, fin.Results, a.Error, storeutil.Stamp(a.Updated), a.ID); err != nil {
 			return err
 		}
-		if err := touchFolder(ctx, tx, folderID, stamp(a.Updated)); err != nil {
+		if err := touchFolder(ctx, tx, folderID, storeutil.Stamp(a.Updated)); err != nil {
 			return err
 		}
 		a.FolderID = folderID
@@ -246,7 +164,7 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 		if err != nil {
 			return err
 		}
-		if err := enq.EnqueueWebhook(ctx, tx, folderID, uuid.NewString()); err != nil {
+		if err := enq.EnqueueWebhook(ctx, tx, folderID, storeutil.NewID()); err != nil {
 			return fmt.Errorf("enqueue webhook: %w", err)
 		}
 		return nil
@@ -254,8 +172,6 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 	if err != nil {
 		return wrap("finish analysis", err)
 	}
-	if a.Results == nil {
-		a.Results = []bonafide.MediaResult{}
-	}
+	fin.Fill()
 	return nil
 }

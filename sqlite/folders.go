@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
 	"strings"
 
 	"bonafide"
+	"bonafide/internal/storeutil"
 )
 
 // --- folders ----------------------------------------------------------------------------------
@@ -17,38 +17,30 @@ const folderCols = `f.id, f.company_id, f.user_id, f.meta_data, f.technical_meta
 
 func scanFolder(r scanner) (*bonafide.Folder, error) {
 	var f bonafide.Folder
-	var meta, tech string
-	var created, updated int64
-	if err := r.Scan(&f.ID, &f.CompanyID, &f.UserID, &meta, &tech, &f.ResolutionEndpoint, &created, &updated); err != nil {
+	var c storeutil.FolderCols
+	if err := r.Scan(&f.ID, &f.CompanyID, &f.UserID, &c.Meta, &c.Tech, &f.ResolutionEndpoint, &c.Created, &c.Updated); err != nil {
 		return nil, err
 	}
-	f.MetaData, f.TechnicalMetaData = []byte(meta), []byte(tech)
-	f.Created, f.Updated = fromStamp(created), fromStamp(updated)
+	c.Decode(&f)
 	return &f, nil
 }
 
 // CreateFolder inserts the folder and its media in one transaction. Each media's FolderID is set to f.ID.
 func (s *Store) CreateFolder(ctx context.Context, f *bonafide.Folder, media []*bonafide.Media) error {
-	newID(&f.ID)
-	s.setTimes(&f.Created, &f.Updated)
-	meta, err := jsonText("meta_data", f.MetaData, "{}")
+	fr, err := s.codec.PrepareFolder(f)
 	if err != nil {
 		return err
 	}
-	tech, err := jsonText("technical_meta_data", f.TechnicalMetaData, "{}")
-	if err != nil {
-		return err
-	}
-	ins, err := s.prepareMedia(f.ID, media)
+	ins, err := s.codec.PrepareMedia(f.ID, media)
 	if err != nil {
 		return err
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO folders (id, company_id, user_id, meta_data, technical_meta_data,
 			resolution_endpoint, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.ID, f.CompanyID, f.UserID, meta, tech, f.ResolutionEndpoint, stamp(f.Created), stamp(f.Updated))
+			f.ID, f.CompanyID, f.UserID, fr.Meta, fr.Tech, f.ResolutionEndpoint, storeutil.Stamp(f.Created), storeutil.Stamp(f.Updated))
 		if isPrimaryKey(err) {
-			return alreadyExists("folder", f.ID)
+			return storeutil.AlreadyExists("folder", f.ID)
 		}
 		if err != nil {
 			return err
@@ -58,12 +50,7 @@ func (s *Store) CreateFolder(ctx context.Context, f *bonafide.Folder, media []*b
 	if err != nil {
 		return wrap("create folder", err)
 	}
-	if len(f.MetaData) == 0 {
-		f.MetaData = []byte(meta)
-	}
-	if len(f.TechnicalMetaData) == 0 {
-		f.TechnicalMetaData = []byte(tech)
-	}
+	fr.Fill()
 	return nil
 }
 
@@ -79,17 +66,13 @@ func (s *Store) GetFolder(ctx context.Context, id string) (*bonafide.Folder, err
 // UpdateFolder writes the folder's meta_data, technical_meta_data and resolution_endpoint (owner and
 // creation time never change); Updated is set to now.
 func (s *Store) UpdateFolder(ctx context.Context, f *bonafide.Folder) error {
-	meta, err := jsonText("meta_data", f.MetaData, "{}")
+	fr, err := s.codec.FolderRow(f)
 	if err != nil {
 		return err
 	}
-	tech, err := jsonText("technical_meta_data", f.TechnicalMetaData, "{}")
-	if err != nil {
-		return err
-	}
-	f.Updated = s.nowMs()
+	f.Updated = s.codec.Now()
 	res, err := s.db.ExecContext(ctx, `UPDATE folders SET meta_data = ?, technical_meta_data = ?, resolution_endpoint = ?,
-		updated_at = ? WHERE id = ?`, meta, tech, f.ResolutionEndpoint, stamp(f.Updated), f.ID)
+		updated_at = ? WHERE id = ?`, fr.Meta, fr.Tech, f.ResolutionEndpoint, storeutil.Stamp(f.Updated), f.ID)
 	if err != nil {
 		return wrap("update folder", err)
 	}
@@ -168,6 +151,10 @@ const metaValueSQL = `(CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'fa
 // metaValueSQL). MetaNotEquals also matches folders that lack the key. Time bounds are inclusive.
 // Limit < 0 means no limit; Limit 0 returns no folders (only the total, when asked).
 func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) ([]*bonafide.Folder, int, error) {
+	fq, err := storeutil.ParseFolderFilter(filter)
+	if err != nil {
+		return nil, 0, err
+	}
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) {
@@ -181,41 +168,33 @@ func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) (
 		add(`f.user_id = ?`, filter.UserID)
 	}
 	if filter.CreatedMin != nil {
-		add(`f.created_at >= ?`, stamp(*filter.CreatedMin))
+		add(`f.created_at >= ?`, storeutil.Stamp(*filter.CreatedMin))
 	}
 	if filter.CreatedMax != nil {
-		add(`f.created_at <= ?`, stamp(*filter.CreatedMax))
+		add(`f.created_at <= ?`, storeutil.Stamp(*filter.CreatedMax))
 	}
 	if filter.UpdatedMin != nil {
-		add(`f.updated_at >= ?`, stamp(*filter.UpdatedMin))
+		add(`f.updated_at >= ?`, storeutil.Stamp(*filter.UpdatedMin))
 	}
 	if filter.UpdatedMax != nil {
-		add(`f.updated_at <= ?`, stamp(*filter.UpdatedMax))
+		add(`f.updated_at <= ?`, storeutil.Stamp(*filter.UpdatedMax))
 	}
-	for _, k := range sortedKeys(filter.MetaEquals) {
+	for _, k := range fq.MetaEquals {
 		add(`EXISTS (SELECT 1 FROM json_each(f.meta_data) j WHERE j.key = ? AND `+metaValueSQL+` = ?)`, k, filter.MetaEquals[k])
 	}
-	for _, k := range sortedKeys(filter.MetaNotEquals) {
+	for _, k := range fq.MetaNotEquals {
 		add(`NOT EXISTS (SELECT 1 FROM json_each(f.meta_data) j WHERE j.key = ? AND `+metaValueSQL+` = ?)`, k, filter.MetaNotEquals[k])
 	}
-	if st := strings.ToUpper(strings.TrimSpace(filter.ResolutionStatus)); st != "" {
-		switch st {
-		case bonafide.StatusInitial, bonafide.StateProcessing, bonafide.StateFailed, bonafide.StateFinished:
-			add(statusSQL+` = ?`, st)
-		case bonafide.ResolutionSuccess, bonafide.ResolutionDeclined, bonafide.ResolutionOperatorRequired:
-			add(verdictSQL+` = ?`, st)
-		default:
-			return nil, 0, bonafide.Errorf(bonafide.CodeInvalidValue, "unknown resolution_status %q", filter.ResolutionStatus)
-		}
-	}
-	var col string
-	switch filter.SortField {
-	case "", "time_created":
-		col = "f.created_at"
-	case "time_updated":
-		col = "f.updated_at"
+	switch {
+	case fq.Status == "":
+	case fq.Verdict:
+		add(verdictSQL+` = ?`, fq.Status)
 	default:
-		return nil, 0, bonafide.Errorf(bonafide.CodeInvalidValue, "cannot sort folders by %q", filter.SortField)
+		add(statusSQL+` = ?`, fq.Status)
+	}
+	col := "f.created_at"
+	if fq.ByUpdated {
+		col = "f.updated_at"
 	}
 	dir := "DESC"
 	if filter.SortAsc {
@@ -256,15 +235,6 @@ func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) (
 	return out, total, nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // --- media ------------------------------------------------------------------------------------
 
 const mediaCols = `id, folder_id, kind, original_name, field_name, blob_key, content_type, size, sha256, tags,
@@ -272,56 +242,18 @@ const mediaCols = `id, folder_id, kind, original_name, field_name, blob_key, con
 
 func scanMedia(r scanner) (*bonafide.Media, error) {
 	var m bonafide.Media
-	var kind, tags, meta string
-	var info sql.NullString
-	var created, updated int64
-	if err := r.Scan(&m.ID, &m.FolderID, &kind, &m.OriginalName, &m.FieldName, &m.BlobKey, &m.ContentType, &m.Size,
-		&m.SHA256, &tags, &meta, &info, &created, &updated); err != nil {
+	var c storeutil.MediaCols
+	if err := r.Scan(&m.ID, &m.FolderID, &c.Kind, &m.OriginalName, &m.FieldName, &m.BlobKey, &m.ContentType, &m.Size,
+		&m.SHA256, &c.Tags, &c.Meta, &c.Info, &c.Created, &c.Updated); err != nil {
 		return nil, err
 	}
-	var err error
-	if m.Tags, err = decodeArray[string]("tags", tags); err != nil {
+	if err := c.Decode(&m); err != nil {
 		return nil, err
 	}
-	m.Kind, m.MetaData, m.Info = bonafide.MediaKind(kind), []byte(meta), rawOrNil(info)
-	m.Created, m.Updated = fromStamp(created), fromStamp(updated)
 	return &m, nil
 }
 
-// mediaRow is a media ready to insert.
-type mediaRow struct {
-	m          *bonafide.Media
-	tags, meta string
-	info       any
-}
-
-// prepareMedia fills IDs, folder IDs and times, and validates the JSON, before a transaction starts.
-func (s *Store) prepareMedia(folderID string, media []*bonafide.Media) ([]mediaRow, error) {
-	rows := make([]mediaRow, 0, len(media))
-	for _, m := range media {
-		newID(&m.ID)
-		m.FolderID = folderID
-		s.setTimes(&m.Created, &m.Updated)
-		if m.Kind == "" {
-			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "media %s has no kind", m.ID)
-		}
-		r := mediaRow{m: m}
-		var err error
-		if r.tags, err = jsonArray("tags", m.Tags); err != nil {
-			return nil, err
-		}
-		if r.meta, err = jsonText("meta_data", m.MetaData, "{}"); err != nil {
-			return nil, err
-		}
-		if r.info, err = jsonNullable("info", m.Info); err != nil {
-			return nil, err
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
-}
-
-func insertMedia(ctx context.Context, tx *sql.Tx, rows []mediaRow) error {
+func insertMedia(ctx context.Context, tx *sql.Tx, rows []storeutil.MediaRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -331,35 +263,30 @@ func insertMedia(ctx context.Context, tx *sql.Tx, rows []mediaRow) error {
 	}
 	defer stmt.Close()
 	for _, r := range rows {
-		m := r.m
+		m := r.M
 		_, err := stmt.ExecContext(ctx, m.ID, m.FolderID, string(m.Kind), m.OriginalName, m.FieldName, m.BlobKey,
-			m.ContentType, m.Size, m.SHA256, r.tags, r.meta, r.info, stamp(m.Created), stamp(m.Updated))
+			m.ContentType, m.Size, m.SHA256, r.Tags, r.Meta, r.Info, storeutil.Stamp(m.Created), storeutil.Stamp(m.Updated))
 		switch {
 		case isPrimaryKey(err):
-			return alreadyExists("media", m.ID)
+			return storeutil.AlreadyExists("media", m.ID)
 		case isForeignKey(err):
 			return bonafide.NotFound("folder", m.FolderID)
 		case err != nil:
 			return err
 		}
-		if len(m.MetaData) == 0 {
-			m.MetaData = []byte(r.meta)
-		}
-		if m.Tags == nil {
-			m.Tags = []string{}
-		}
+		r.Fill()
 	}
 	return nil
 }
 
 // AddMedia inserts media into an existing folder in one transaction and bumps the folder's updated time.
 func (s *Store) AddMedia(ctx context.Context, folderID string, media []*bonafide.Media) error {
-	rows, err := s.prepareMedia(folderID, media)
+	rows, err := s.codec.PrepareMedia(folderID, media)
 	if err != nil {
 		return err
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if err := touchFolder(ctx, tx, folderID, stamp(s.now())); err != nil {
+		if err := touchFolder(ctx, tx, folderID, storeutil.Stamp(s.codec.Now())); err != nil {
 			return err
 		}
 		return insertMedia(ctx, tx, rows)
@@ -413,23 +340,15 @@ func (s *Store) folderExists(ctx context.Context, id string) error {
 
 // UpdateMedia writes every field of m but ID, FolderID and Created; Updated is set to now.
 func (s *Store) UpdateMedia(ctx context.Context, m *bonafide.Media) error {
-	tags, err := jsonArray("tags", m.Tags)
+	mr, err := s.codec.MediaRow(m)
 	if err != nil {
 		return err
 	}
-	meta, err := jsonText("meta_data", m.MetaData, "{}")
-	if err != nil {
-		return err
-	}
-	info, err := jsonNullable("info", m.Info)
-	if err != nil {
-		return err
-	}
-	m.Updated = s.nowMs()
+	m.Updated = s.codec.Now()
 	res, err := s.db.ExecContext(ctx, `UPDATE media SET kind = ?, original_name = ?, field_name = ?, blob_key = ?,
 		content_type = ?, size = ?, sha256 = ?, tags = ?, meta_data = ?, info = ?, updated_at = ? WHERE id = ?`,
-		string(m.Kind), m.OriginalName, m.FieldName, m.BlobKey, m.ContentType, m.Size, m.SHA256, tags, meta, info,
-		stamp(m.Updated), m.ID)
+		string(m.Kind), m.OriginalName, m.FieldName, m.BlobKey, m.ContentType, m.Size, m.SHA256, mr.Tags, mr.Meta, mr.Info,
+		storeutil.Stamp(m.Updated), m.ID)
 	if err != nil {
 		return wrap("update media", err)
 	}

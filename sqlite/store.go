@@ -11,27 +11,22 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"bonafide"
+	"bonafide/internal/storeutil"
 )
 
 // Enqueuer inserts jobs inside the store's transactions (implemented by the jobs package with River).
@@ -49,11 +44,9 @@ type Options struct {
 
 // Store is the SQLite implementation of bonafide.Store.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
-
-	mu  sync.RWMutex
-	enq Enqueuer
+	db    *sql.DB
+	codec storeutil.Codec
+	enq   storeutil.Holder[Enqueuer]
 }
 
 var _ bonafide.Store = (*Store)(nil)
@@ -93,11 +86,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Store{db: db, now: now, enq: opts.Enqueuer}, nil
+	s := &Store{db: db, codec: storeutil.Codec{Clock: opts.Now}}
+	s.enq.Set(opts.Enqueuer)
+	return s, nil
 }
 
 // parseURL returns the file path (or ":memory:") of a sqlite: URL.
@@ -141,38 +132,18 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
 	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	ms, err := storeutil.Migrations(migrationFS, "migrations/*.sql")
 	if err != nil {
-		return fmt.Errorf("sqlite: list migrations: %w", err)
-	}
-	type migration struct {
-		version int
-		name    string
-	}
-	var ms []migration
-	for _, n := range names {
-		base := filepath.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return fmt.Errorf("sqlite: migration %s: name must start with a positive number and '_'", base)
-		}
-		ms = append(ms, migration{v, base})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return fmt.Errorf("sqlite: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	for _, m := range ms {
-		body, err := migrationFS.ReadFile("migrations/" + m.name)
+		body, err := migrationFS.ReadFile("migrations/" + m.Name)
 		if err != nil {
-			return fmt.Errorf("sqlite: read migration %s: %w", m.name, err)
+			return fmt.Errorf("sqlite: read migration %s: %w", m.Name, err)
 		}
 		err = inTx(ctx, db, func(tx *sql.Tx) error {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -182,11 +153,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.version, m.name, time.Now().UnixMilli())
+				m.Version, m.Name, time.Now().UnixMilli())
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("sqlite: apply migration %s: %w", m.name, err)
+			return fmt.Errorf("sqlite: apply migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -211,20 +182,9 @@ func migrateRiver(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 func (s *Store) DB() *sql.DB { return s.db }
 
 // SetEnqueuer installs the job enqueuer; the River client needs DB() first, hence after Open.
-func (s *Store) SetEnqueuer(e Enqueuer) {
-	s.mu.Lock()
-	s.enq = e
-	s.mu.Unlock()
-}
+func (s *Store) SetEnqueuer(e Enqueuer) { s.enq.Set(e) }
 
-func (s *Store) enqueuer() (Enqueuer, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.enq == nil {
-		return nil, errors.New("sqlite: no job enqueuer set (call SetEnqueuer before creating analyses)")
-	}
-	return s.enq, nil
-}
+func (s *Store) enqueuer() (Enqueuer, error) { return s.enq.Get("sqlite") }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
@@ -251,104 +211,13 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error { retur
 
 // --- values -----------------------------------------------------------------------------------
 
-// stamp is a time as stored: unix milliseconds.
-func stamp(t time.Time) int64 { return t.UnixMilli() }
-
-// fromStamp is a stored time as UTC.
-func fromStamp(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-// norm truncates t to what the database keeps (milliseconds, UTC).
-func norm(t time.Time) time.Time { return fromStamp(stamp(t)) }
-
-// nowMs is the store clock at storage precision.
-func (s *Store) nowMs() time.Time { return norm(s.now()) }
-
-// setTimes fills zero times from the clock and normalizes both to storage precision.
-func (s *Store) setTimes(created, updated *time.Time) {
-	now := s.nowMs()
-	if created.IsZero() {
-		*created = now
-	}
-	if updated.IsZero() {
-		*updated = *created
-	}
-	*created, *updated = norm(*created), norm(*updated)
-}
-
-func newID(id *string) {
-	if *id == "" {
-		*id = uuid.NewString()
-	}
-}
+// Times, IDs and JSON values are storeutil's (s.codec); this is what SQLite needs besides.
 
 func b2i(b bool) int64 {
 	if b {
 		return 1
 	}
 	return 0
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// jsonText validates raw JSON for a NOT NULL column; empty becomes def.
-func jsonText(field string, raw json.RawMessage, def string) (string, error) {
-	if len(raw) == 0 {
-		return def, nil
-	}
-	if !json.Valid(raw) {
-		return "", bonafide.Errorf(bonafide.CodeInvalidValue, "%s is not valid JSON", field)
-	}
-	return string(raw), nil
-}
-
-// jsonNullable validates raw JSON for a nullable column; empty becomes NULL.
-func jsonNullable(field string, raw json.RawMessage) (any, error) {
-	if len(raw) == 0 {
-		return nil, nil
-	}
-	if !json.Valid(raw) {
-		return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "%s is not valid JSON", field)
-	}
-	return string(raw), nil
-}
-
-// jsonArray encodes a slice; nil becomes [].
-func jsonArray[T any](field string, v []T) (string, error) {
-	if v == nil {
-		return "[]", nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("encode %s: %w", field, err)
-	}
-	return string(b), nil
-}
-
-// decodeArray decodes a JSON array column; the result is never nil.
-func decodeArray[T any](field, text string) ([]T, error) {
-	out := []T{}
-	if text == "" || text == "null" {
-		return out, nil
-	}
-	if err := json.Unmarshal([]byte(text), &out); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", field, err)
-	}
-	if out == nil {
-		out = []T{}
-	}
-	return out, nil
-}
-
-func rawOrNil(ns sql.NullString) json.RawMessage {
-	if !ns.Valid {
-		return nil
-	}
-	return json.RawMessage(ns.String)
 }
 
 // --- errors -----------------------------------------------------------------------------------
@@ -365,14 +234,6 @@ func isPrimaryKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CON
 func isUnique(err error) bool     { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE }
 func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
 
-func alreadyExists(kind, id string) *bonafide.Error {
-	return &bonafide.Error{
-		Code:    bonafide.CodeAlreadyExist,
-		Message: fmt.Sprintf("%s %s already exists", kind, id),
-		Details: map[string]string{kind + "_id": id},
-	}
-}
-
 // notFoundIf turns sql.ErrNoRows into NotFound(kind, id) and wraps anything else.
 func notFoundIf(err error, op, kind, id string) error {
 	if errors.Is(err, sql.ErrNoRows) {
@@ -382,16 +243,7 @@ func notFoundIf(err error, op, kind, id string) error {
 }
 
 // wrap adds context to an error unless it is already a *bonafide.Error.
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var be *bonafide.Error
-	if errors.As(err, &be) {
-		return err
-	}
-	return fmt.Errorf("sqlite: %s: %w", op, err)
-}
+func wrap(op string, err error) error { return storeutil.Wrap("sqlite", op, err) }
 
 // mustAffect returns NotFound when an UPDATE or DELETE touched no row.
 func mustAffect(res sql.Result, kind, id string) error {
