@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
+	"regexp"
+	"strings"
 
 	"bonafide/internal/assets"
 	"bonafide/liveness"
@@ -79,17 +80,17 @@ type engineFlags struct {
 
 // register adds the engine flags; frameWorkers adds --workers (frames analysed in parallel).
 func (f *engineFlags) register(fs *flag.FlagSet, frameWorkers bool) {
-	fs.StringVar(&f.modelDir, "models", envOr("BONAFIDE_MODELS_DIR", assets.ModelDir()), "directory of the fr_*.onnx models (env BONAFIDE_MODELS_DIR)")
-	fs.StringVar(&f.ortLib, "ort-lib", envOr("BONAFIDE_ORT_LIB", assets.LibraryPath()), "path of libonnxruntime.so.1 (env BONAFIDE_ORT_LIB)")
-	fs.IntVar(&f.threads, "threads", envInt("BONAFIDE_INTRA_OP_THREADS", 1), "ONNX Runtime threads inside one model run (env BONAFIDE_INTRA_OP_THREADS)")
+	fs.StringVar(&f.modelDir, "models", assets.ModelDir(), "directory of the fr_*.onnx models (env BONAFIDE_MODELS_DIR)")
+	fs.StringVar(&f.ortLib, "ort-lib", assets.LibraryPath(), "path of libonnxruntime.so.1 (env BONAFIDE_ORT_LIB)")
+	fs.IntVar(&f.threads, "threads", 1, "ONNX Runtime threads inside one model run (env BONAFIDE_INTRA_OP_THREADS)")
 	def := liveness.DefaultConfig()
 	f.workers = def.Workers
 	if frameWorkers {
-		fs.IntVar(&f.workers, "workers", envInt("BONAFIDE_WORKERS", def.Workers), "frames analysed in parallel (env BONAFIDE_WORKERS)")
+		fs.IntVar(&f.workers, "workers", def.Workers, "frames analysed in parallel (env BONAFIDE_WORKERS)")
 	}
-	fs.Float64Var(&f.threshold, "threshold", envFloat("BONAFIDE_THRESHOLD", def.Threshold), "confidence_spoofing at or above this is DECLINED (env BONAFIDE_THRESHOLD)")
-	fs.IntVar(&f.frames, "frames", envInt("BONAFIDE_MAX_FRAMES", def.Limits.MaxFrames), "frames taken from a video or shot set, evenly spaced (env BONAFIDE_MAX_FRAMES)")
-	fs.StringVar(&f.calibration, "calibration", os.Getenv("BONAFIDE_CALIBRATION"), "fusion calibration JSON from 'bonafide eval --fit' (env BONAFIDE_CALIBRATION)")
+	fs.Float64Var(&f.threshold, "threshold", def.Threshold, "confidence_spoofing at or above this is DECLINED (env BONAFIDE_THRESHOLD)")
+	fs.IntVar(&f.frames, "frames", def.Limits.MaxFrames, "frames taken from a video or shot set, evenly spaced (env BONAFIDE_MAX_FRAMES)")
+	fs.StringVar(&f.calibration, "calibration", "", "fusion calibration JSON from 'bonafide eval --fit' (env BONAFIDE_CALIBRATION)")
 }
 
 // open loads the models and builds the engine.
@@ -144,27 +145,6 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envFloat(key string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
-		return v
-	}
-	return def
-}
-
 // newFlags makes a command's flag set whose --help prints about (the usage text) and the flags.
 func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -176,8 +156,10 @@ func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args; done reports that the command should return code now (0 after --help, 2 on
-// a usage error, which the flag package has already described).
+// parse parses args, then takes each flag that the command line did not set from the BONAFIDE_*
+// variable its help names ("(env BONAFIDE_X)"): flags first, then the environment, then the
+// default. A variable whose value the flag refuses is a usage error naming the variable. done
+// reports that the command should return code now (0 after --help, 2 on a usage error).
 func parse(fs *flag.FlagSet, args []string) (code int, done bool) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -185,5 +167,25 @@ func parse(fs *flag.FlagSet, args []string) (code int, done bool) {
 		}
 		return 2, true
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var bad []string
+	fs.VisitAll(func(f *flag.Flag) {
+		m := envName.FindStringSubmatch(f.Usage)
+		if set[f.Name] || m == nil {
+			return
+		}
+		if v, ok := os.LookupEnv(m[1]); ok && v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				bad = append(bad, fmt.Sprintf("%s=%q is not a valid value for --%s: %v", m[1], v, f.Name, err))
+			}
+		}
+	})
+	if len(bad) > 0 {
+		fmt.Fprintf(fs.Output(), "bonafide %s: %s\n", fs.Name(), strings.Join(bad, "; "))
+		return 2, true
+	}
 	return 0, false
 }
+
+var envName = regexp.MustCompile(`\(env (BONAFIDE_[A-Z0-9_]+)\)`)

@@ -109,3 +109,20 @@ func TestUsageAndFlags(t *testing.T) {
 		})
 	}
 }
+
+// Flags win over BONAFIDE_* variables, variables over defaults, and a variable the flag refuses is
+// a usage error that names the variable.
+func TestEnvironmentVariables(t *testing.T) {
+	t.Setenv("BONAFIDE_THRESHOLD", "half")
+	code, _, errs := run(t, "analyze", "x.jpg")
+	if code != 2 || !strings.Contains(errs, `BONAFIDE_THRESHOLD="half"`) || !strings.Contains(errs, "--threshold") {
+		t.Fatalf("bad variable: exit %d: %s", code, errs)
+	}
+	t.Setenv("BONAFIDE_THRESHOLD", "1.5")
+	if code, _, errs = run(t, "analyze", "x.jpg"); code != 1 || !strings.Contains(errs, "--threshold must be in (0, 1], got 1.5") {
+		t.Fatalf("variable not applied: exit %d: %s", code, errs)
+	}
+	if code, _, errs = run(t, "analyze", "--threshold", "0.7", "/no/such/file.jpg"); strings.Contains(errs, "--threshold must be") {
+		t.Fatalf("the flag must win over the variable: exit %d: %s", code, errs)
+	}
+}

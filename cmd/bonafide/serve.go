@@ -43,19 +43,19 @@ func defaultDataDir() string {
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.addr, "addr", envOr("BONAFIDE_ADDR", ":8000"), "listen address (env BONAFIDE_ADDR)")
-	fs.StringVar(&f.dataDir, "data-dir", envOr("BONAFIDE_DATA_DIR", defaultDataDir()), "where the embedded database and media live (env BONAFIDE_DATA_DIR)")
-	fs.StringVar(&f.databaseURL, "database-url", os.Getenv("BONAFIDE_DATABASE_URL"), "database URL: sqlite:///path/bonafide.db (default: under --data-dir) (env BONAFIDE_DATABASE_URL)")
-	fs.StringVar(&f.blobURL, "blob-url", os.Getenv("BONAFIDE_BLOB_URL"), "media storage URL: file:///dir, mem://, s3://bucket?... (default: file:// under --data-dir) (env BONAFIDE_BLOB_URL)")
-	fs.StringVar(&f.baseURL, "base-url", os.Getenv("BONAFIDE_BASE_URL"), "scheme://host:port that media URLs use (default http://127.0.0.1:PORT) (env BONAFIDE_BASE_URL)")
-	fs.IntVar(&f.analysisWorkers, "analysis-workers", envInt("BONAFIDE_ANALYSIS_WORKERS", 0), "analyses run at once in this process (default the number of cores) (env BONAFIDE_ANALYSIS_WORKERS)")
-	fs.DurationVar(&f.jobTimeout, "job-timeout", envDuration("BONAFIDE_JOB_TIMEOUT", 15*time.Minute), "an analysis running longer fails (env BONAFIDE_JOB_TIMEOUT)")
-	fs.DurationVar(&f.rescueAfter, "rescue-after", envDuration("BONAFIDE_RESCUE_AFTER", 0), "a job of a dead process is taken over after this (default job-timeout + 1m) (env BONAFIDE_RESCUE_AFTER)")
-	fs.DurationVar(&f.sessionTTL, "session-ttl", envDuration("BONAFIDE_SESSION_TTL", 15*time.Minute), "sliding lifetime of access tokens (env BONAFIDE_SESSION_TTL)")
-	fs.DurationVar(&f.webhookBackoff, "webhook-backoff", envDuration("BONAFIDE_WEBHOOK_BACKOFF", 30*time.Second), "first webhook retry delay, doubling (env BONAFIDE_WEBHOOK_BACKOFF)")
-	fs.BoolVar(&f.webhookAllowPrivate, "webhook-allow-private", os.Getenv("BONAFIDE_WEBHOOK_ALLOW_PRIVATE") == "true", "allow webhooks to loopback and private addresses (env BONAFIDE_WEBHOOK_ALLOW_PRIVATE=true)")
-	fs.IntVar(&f.maxFiles, "max-files", envInt("BONAFIDE_MAX_FILES", 10), "files per folder (env BONAFIDE_MAX_FILES)")
-	fs.IntVar(&f.maxFileMB, "max-file-mb", envInt("BONAFIDE_MAX_FILE_MB", 15), "MB per file (env BONAFIDE_MAX_FILE_MB)")
+	fs.StringVar(&f.addr, "addr", ":8000", "listen address (env BONAFIDE_ADDR)")
+	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "where the embedded database and media live (env BONAFIDE_DATA_DIR)")
+	fs.StringVar(&f.databaseURL, "database-url", "", "database URL: sqlite:///path/bonafide.db (default: under --data-dir) (env BONAFIDE_DATABASE_URL)")
+	fs.StringVar(&f.blobURL, "blob-url", "", "media storage URL: file:///dir, mem://, s3://bucket?... (default: file:// under --data-dir) (env BONAFIDE_BLOB_URL)")
+	fs.StringVar(&f.baseURL, "base-url", "", "scheme://host:port that media URLs use (default http://127.0.0.1:PORT) (env BONAFIDE_BASE_URL)")
+	fs.IntVar(&f.analysisWorkers, "analysis-workers", 0, "analyses run at once in this process (default the number of cores) (env BONAFIDE_ANALYSIS_WORKERS)")
+	fs.DurationVar(&f.jobTimeout, "job-timeout", 15*time.Minute, "an analysis running longer fails (env BONAFIDE_JOB_TIMEOUT)")
+	fs.DurationVar(&f.rescueAfter, "rescue-after", 0, "a job of a dead process is taken over after this (default job-timeout + 1m) (env BONAFIDE_RESCUE_AFTER)")
+	fs.DurationVar(&f.sessionTTL, "session-ttl", 15*time.Minute, "sliding lifetime of access tokens (env BONAFIDE_SESSION_TTL)")
+	fs.DurationVar(&f.webhookBackoff, "webhook-backoff", 30*time.Second, "first webhook retry delay, doubling (env BONAFIDE_WEBHOOK_BACKOFF)")
+	fs.BoolVar(&f.webhookAllowPrivate, "webhook-allow-private", false, "allow webhooks to loopback and private addresses (env BONAFIDE_WEBHOOK_ALLOW_PRIVATE)")
+	fs.IntVar(&f.maxFiles, "max-files", 10, "files per folder (env BONAFIDE_MAX_FILES)")
+	fs.IntVar(&f.maxFileMB, "max-file-mb", 15, "MB per file (env BONAFIDE_MAX_FILE_MB)")
 	f.adminEmail = os.Getenv("BONAFIDE_ADMIN_EMAIL")
 	f.adminPassword = os.Getenv("BONAFIDE_ADMIN_PASSWORD")
 }
@@ -74,13 +74,6 @@ func absPath(p string) string {
 		return a
 	}
 	return p
-}
-
-func envDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return d
-	}
-	return def
 }
 
 // queueRunner is the part of a jobs.Queue that serve drives.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,11 +37,8 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 	password := fs.String("password", "", "the password (at least 8 characters)")
 	role := fs.String("role", string(bonafide.RoleClient), "the role")
 	company := fs.String("company", "default", "the company (created when missing)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parse(fs, args[1:]); done {
+		return code
 	}
 	sf.resolve()
 	be, err := openStore(ctx, &sf, slog.New(slog.NewJSONHandler(io.Discard, nil)))
