@@ -87,7 +87,7 @@ func (s *Server) startAnalyses(w http.ResponseWriter, r *http.Request) error {
 		Analyses           []analysisRequest `json:"analyses"`
 		ResolutionEndpoint string            `json:"resolution_endpoint"`
 	}
-	if err := decodeJSON(r, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	if body.Analyses == nil {
@@ -256,9 +256,8 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 			if res.ResolutionStatus == liveness.StatusDeclined {
 				a.Resolution = bonafide.ResolutionDeclined
 			}
-			details, _ := json.Marshal(map[string]any{"reasons": res.Reasons, "signals": res.Signals, "challenges": res.Challenges, "engine": res.Engine})
 			a.Results = append(a.Results, bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf,
-				Resolution: res.ResolutionStatus, Details: details})
+				Resolution: res.ResolutionStatus, Details: res.Evidence()})
 			if res.BestShot != nil {
 				images = append(images, res.BestShot.JPEG)
 			} else {
@@ -273,7 +272,7 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		out = append(out, b)
-		s.metrics.verdicts.WithLabelValues(a.Resolution).Inc()
+		s.metrics.Verdict(a.Resolution)
 	}
 	_, verdict := bonafide.FolderStatus(as)
 	mb := []mediaBody{}

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -109,7 +108,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 			Password string `json:"password"`
 		} `json:"credentials"`
 	}
-	if err := decodeJSON(r, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	if body.Credentials == nil {
@@ -147,7 +146,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		ExpireToken string `json:"expire_token"`
 	}
-	if err := decodeJSON(r, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	if body.ExpireToken == "" {
@@ -233,19 +232,6 @@ func (s *Server) fail(email string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[email] = append(s.failures[email], s.now())
-}
-
-// decodeJSON reads a JSON body leniently: any content type (old clients send form content types
-// with JSON bodies), an empty body as {}.
-func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
-	if err := dec.Decode(v); err != nil {
-		if err.Error() == "EOF" {
-			return nil
-		}
-		return &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: the body is not valid JSON: " + err.Error()}
-	}
-	return nil
 }
 
 func missingField(name string) error {

@@ -452,7 +452,7 @@ func (s *Server) changeFolderMeta(w http.ResponseWriter, r *http.Request, merge 
 	}
 	in := map[string]json.RawMessage{}
 	if r.Method != http.MethodDelete {
-		if err := decodeJSON(r, &in); err != nil {
+		if err := decodeBody(r, &in); err != nil {
 			return err
 		}
 	}
@@ -557,7 +557,7 @@ func (s *Server) patchMedia(w http.ResponseWriter, r *http.Request) error {
 		Tags     *[]string       `json:"tags"`
 		MetaData json.RawMessage `json:"meta_data"`
 	}
-	if err := decodeJSON(r, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	if body.Tags == nil && body.MetaData == nil {

@@ -118,7 +118,8 @@ type userRequest struct {
 	IsActive     *bool   `json:"is_active"`
 }
 
-// decodeBody reads a JSON object body like decodeJSON, but reports a field of the wrong type as
+// decodeBody reads a JSON body leniently (any content type: old clients send form content types
+// with JSON bodies; an empty body is {}), and reports a field of the wrong type as
 // code 5 naming the field, and a body that is not an object as code 3.
 func decodeBody(r *http.Request, v any) error {
 	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))

@@ -134,7 +134,7 @@ func newQueue[TTx any](driver riverdriver.Driver[TTx], deps Deps, cfg Config) (*
 		deps.Now = time.Now
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &analysisWorker{deps: deps, log: cfg.Logger, attempts: cfg.AnalysisAttempts})
+	river.AddWorker(workers, &analysisWorker{deps: deps, log: cfg.Logger})
 	river.AddWorker(workers, &webhookWorker{deps: deps, log: cfg.Logger, cfg: cfg})
 	client, err := river.NewClient(driver, &river.Config{
 		Queues: map[string]river.QueueConfig{

@@ -18,9 +18,8 @@ import (
 
 type analysisWorker struct {
 	river.WorkerDefaults[AnalysisArgs]
-	deps     Deps
-	log      *slog.Logger
-	attempts int
+	deps Deps
+	log  *slog.Logger
 }
 
 // Work runs one analysis: every source media through the engine, the best shots to blob
@@ -110,17 +109,6 @@ func (w *analysisWorker) run(ctx context.Context, a *bonafide.Analysis) error {
 	return nil
 }
 
-// Details is what a media result keeps of the engine's verdict.
-type Details struct {
-	Reasons    []liveness.Reason    `json:"reasons"`
-	Signals    []liveness.Signal    `json:"signals"`
-	Challenges []liveness.Challenge `json:"challenges"`
-	Media      liveness.MediaInfo   `json:"media"`
-	BestShot   *liveness.BestShot   `json:"best_shot,omitempty"`
-	Engine     liveness.EngineInfo  `json:"engine"`
-	Threshold  float64              `json:"threshold"`
-}
-
 func (w *analysisWorker) result(ctx context.Context, a *bonafide.Analysis, m *bonafide.Media, res *liveness.Result, bestShot bool) (bonafide.MediaResult, error) {
 	conf := res.ConfidenceSpoofing
 	r := bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf, Resolution: res.ResolutionStatus}
@@ -131,11 +119,8 @@ func (w *analysisWorker) result(ctx context.Context, a *bonafide.Analysis, m *bo
 		}
 		r.BestShotKey = key
 	}
-	d := Details{Reasons: res.Reasons, Signals: res.Signals, Challenges: res.Challenges, Media: res.Media,
-		BestShot: res.BestShot, Engine: res.Engine, Threshold: res.Threshold}
-	var err error
-	r.Details, err = json.Marshal(d)
-	return r, err
+	r.Details = res.Evidence()
+	return r, nil
 }
 
 // Params are the per-analysis params we act on.

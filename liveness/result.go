@@ -1,5 +1,7 @@
 package liveness
 
+import "encoding/json"
+
 // Version names the engine; it changes whenever scores may change for the same input.
 const Version = "bonafide-engine/0.1.0"
 
@@ -106,4 +108,23 @@ func (r *Result) Signal(name string) *Signal {
 		}
 	}
 	return nil
+}
+
+// Evidence is what a stored verdict keeps of a result besides its score: reasons, signals,
+// challenges, the media description, the best shot's place (not its bytes), the engine and the
+// threshold, as JSON. The API shows reasons, signals, challenges and engine next to each score.
+func (r *Result) Evidence() json.RawMessage {
+	data, err := json.Marshal(struct {
+		Reasons    []Reason    `json:"reasons"`
+		Signals    []Signal    `json:"signals"`
+		Challenges []Challenge `json:"challenges"`
+		Media      MediaInfo   `json:"media"`
+		BestShot   *BestShot   `json:"best_shot,omitempty"`
+		Engine     EngineInfo  `json:"engine"`
+		Threshold  float64     `json:"threshold"`
+	}{r.Reasons, r.Signals, r.Challenges, r.Media, r.BestShot, r.Engine, r.Threshold})
+	if err != nil {
+		return json.RawMessage(`{}`) // only plain values: cannot fail
+	}
+	return data
 }
