@@ -56,9 +56,6 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrNotFound is returned by stores for a missing object.
-var ErrNotFound = &Error{Code: CodeNotExist, Message: "Object not exist"}
-
 // NotFound names the missing object.
 func NotFound(kind, id string) *Error {
 	return &Error{Code: CodeNotExist, Message: fmt.Sprintf("%s %s does not exist", kind, id), Details: map[string]string{kind + "_id": id}}

@@ -97,9 +97,7 @@ func ParseManifest(r io.Reader, base, name string) ([]Entry, error) {
 			e.Error = "the path is empty"
 		}
 		if t := get(row, "tags"); t != "" {
-			for _, p := range strings.FieldsFunc(t, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
-				e.Tags = append(e.Tags, p)
-			}
+			e.Tags = append(e.Tags, strings.FieldsFunc(t, func(r rune) bool { return r == ',' || r == ';' || r == ' ' })...)
 		}
 		if e.Error != "" {
 			e.Error = fmt.Sprintf("%s line %d: %s", name, e.Line, e.Error)

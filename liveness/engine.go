@@ -62,13 +62,12 @@ func DefaultConfig() Config {
 
 // Engine analyses media. One Engine serves concurrent calls; it holds no per-call state.
 type Engine struct {
-	cfg     Config
-	models  map[string]*onnx.Model
-	yawSign float64
-	dec     *media.Decoder
-	fusion  *Fusion
-	info    EngineInfo
-	bufs    *buffers
+	cfg    Config
+	models map[string]*onnx.Model
+	dec    *media.Decoder
+	fusion *Fusion
+	info   EngineInfo
+	bufs   *buffers
 }
 
 // modelNames are the models the engine needs.
@@ -89,9 +88,7 @@ func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	// fr_pose.onnx reports negative yaw when the person turns to their own left (the nose moves to
-	// the right of an unmirrored camera image); we report left turns as positive.
-	e := &Engine{cfg: cfg, models: map[string]*onnx.Model{}, yawSign: -1, bufs: &buffers{}}
+	e := &Engine{cfg: cfg, models: map[string]*onnx.Model{}, bufs: &buffers{}}
 	e.fusion = cfg.Fusion
 	if e.fusion == nil {
 		e.fusion = DefaultFusion()

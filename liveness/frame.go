@@ -177,7 +177,7 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 			return err
 		}
 		yaw, pitch, roll := decodePose(out[0], out[1], out[2])
-		yaw *= e.yawSign
+		yaw = -yaw // fr_pose.onnx: negative = a turn to the person's own left; we report that as positive
 		fr.Yaw, fr.Pitch, fr.Roll = &yaw, &pitch, &roll
 	}
 
@@ -186,7 +186,7 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 		if err != nil {
 			return err
 		}
-		s := softmax(out[0])[3]
+		s := softmax(out[0])[exprHappy]
 		fr.Smile = &s
 	}
 	if opts.embedding {

@@ -177,8 +177,9 @@ func exprTensor(crop *image.RGBA, out []float32) {
 	planes(crop, [3]int{0, 1, 2}, 255, [3]float64{}, [3]float64{1, 1, 1}, out)
 }
 
-// Expression classes of fr_expression.onnx, in output order (the FER-2013 label order).
-var expressionLabels = [7]string{"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+// exprHappy is the "happy" class of fr_expression.onnx, whose 7 outputs follow the FER-2013 label
+// order: angry, disgust, fear, happy, sad, surprise, neutral.
+const exprHappy = 3
 
 // featureRefPoints are the reference's 112x112 template: eyes, nose tip, mouth corners.
 var featureRefPoints = [5][2]float64{

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,10 +101,12 @@ func analyzeFile(ctx context.Context, eng *liveness.Engine, path string, tags []
 	out := analyzeOutput{File: path}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		out.Error = &fileError{Code: "READ_ERROR", Message: fmt.Sprintf("%s: cannot read the file: %v", path, errors.Unwrap(err))}
-		if errors.Unwrap(err) == nil {
-			out.Error.Message = err.Error()
+		cause := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			cause = pe.Err // the path is already in the message
 		}
+		out.Error = &fileError{Code: "READ_ERROR", Message: fmt.Sprintf("%s: cannot read the file: %v", path, cause)}
 		return out
 	}
 	sum := sha256.Sum256(data)

@@ -21,10 +21,6 @@ func load(t *testing.T) *Checker {
 	return c
 }
 
-func jsonHeader() http.Header {
-	return http.Header{"Content-Type": {"application/json"}}
-}
-
 const errBody = `{"error_code":10,"error_message":"Object not exist","error_details":null,"details":null}`
 
 func TestLoadRejects(t *testing.T) {
