@@ -13,7 +13,11 @@ import (
 
 // FitOptions configure the fusion fit.
 type FitOptions struct {
-	Signals   []string  // the features, in order; default every engine signal
+	Signals   []string  // the features fitted, in order; default every engine signal not in Fixed
+	// Fixed signals keep these weights: they enter the fit as offsets (their weight times their
+	// feature), so the fitted weights and bias account for them. For signals with too little data
+	// to fit, such as the video signals of a set of photos.
+	Fixed map[string]float64
 	Lambdas   []float64 // L2 strengths tried by cross-validation; default 0.001 .. 10
 	Folds     int       // default 5
 	BySubject bool      // keep every subject's media in one fold
@@ -40,7 +44,11 @@ type FitResult struct {
 // Samples with an error, or with no face acquired (their score is fixed at 1 by policy), are left out.
 func Fit(samples []Sample, o FitOptions) (*FitResult, error) {
 	if len(o.Signals) == 0 {
-		o.Signals = liveness.SignalNames()
+		for _, n := range liveness.SignalNames() {
+			if _, fixed := o.Fixed[n]; !fixed {
+				o.Signals = append(o.Signals, n)
+			}
+		}
 	}
 	if len(o.Lambdas) == 0 {
 		o.Lambdas = []float64{0.001, 0.01, 0.1, 1, 10}
@@ -65,6 +73,7 @@ func Fit(samples []Sample, o FitOptions) (*FitResult, error) {
 		return nil, fmt.Errorf("eval: fitting needs at least 2 live and 2 attack media with a face; have %d live and %d attack", nLive, nAttack)
 	}
 	x := make([][]float64, len(idx))
+	off := make([]float64, len(idx))
 	y := make([]float64, len(idx))
 	w := make([]float64, len(idx))
 	for k, i := range idx {
@@ -72,6 +81,9 @@ func Fit(samples []Sample, o FitOptions) (*FitResult, error) {
 		x[k] = make([]float64, len(o.Signals))
 		for j, name := range o.Signals {
 			x[k][j] = s.Features[name]
+		}
+		for name, wt := range o.Fixed {
+			off[k] += wt * s.Features[name]
 		}
 		if s.Label == Attack {
 			y[k], w[k] = 1, float64(len(idx))/(2*float64(nAttack))
@@ -86,19 +98,19 @@ func Fit(samples []Sample, o FitOptions) (*FitResult, error) {
 		pred := make([]float64, len(idx))
 		for f := range o.Folds {
 			var tx [][]float64
-			var ty, tw []float64
+			var ty, tw, to []float64
 			for k := range idx {
 				if folds[k] != f {
-					tx, ty, tw = append(tx, x[k]), append(ty, y[k]), append(tw, w[k])
+					tx, ty, tw, to = append(tx, x[k]), append(ty, y[k]), append(tw, w[k]), append(to, off[k])
 				}
 			}
 			if len(tx) == 0 {
 				continue
 			}
-			beta := logistic(tx, ty, tw, lambda)
+			beta := logistic(tx, ty, tw, to, lambda)
 			for k := range idx {
 				if folds[k] == f {
-					pred[k] = predict(beta, x[k])
+					pred[k] = predict(beta, x[k], off[k])
 				}
 			}
 		}
@@ -120,8 +132,11 @@ func Fit(samples []Sample, o FitOptions) (*FitResult, error) {
 			}
 		}
 	}
-	beta := logistic(x, y, w, res.Lambda)
+	beta := logistic(x, y, w, off, res.Lambda)
 	weights := map[string]float64{}
+	for name, wt := range o.Fixed {
+		weights[name] = wt
+	}
 	for j, name := range o.Signals {
 		weights[name] = round6(beta[j+1])
 	}
@@ -173,17 +188,21 @@ func assignFolds(samples []Sample, idx []int, folds int, bySubject bool) []int {
 
 // logistic fits weighted L2-regularised logistic regression by Newton's method; beta[0] is the
 // (unregularised) bias.
-func logistic(x [][]float64, y, w []float64, lambda float64) []float64 {
+func logistic(x [][]float64, y, w, off []float64, lambda float64) []float64 {
 	d := len(x[0]) + 1
 	beta := make([]float64, d)
-	for range 100 {
+	// Start with the bias cancelling the mean offset: Newton's method converges from near there.
+	for _, o := range off {
+		beta[0] -= o / float64(len(off))
+	}
+	for range 200 {
 		grad := make([]float64, d)
 		hess := make([][]float64, d)
 		for i := range hess {
 			hess[i] = make([]float64, d)
 		}
 		for k, xi := range x {
-			p := predict(beta, xi)
+			p := predict(beta, xi, off[k])
 			r := w[k] * (p - y[k])
 			s := w[k] * p * (1 - p)
 			for a := range d {
@@ -203,8 +222,15 @@ func logistic(x [][]float64, y, w []float64, lambda float64) []float64 {
 		if !ok {
 			break
 		}
+		// Damped: a step of more than 4 in any coordinate is scaled down, so that a start far from
+		// the optimum cannot overshoot into saturation.
+		scale := 1.0
+		for a := range d {
+			scale = math.Min(scale, 4/math.Max(math.Abs(step[a]), 1e-300))
+		}
 		var change float64
 		for a := range d {
+			step[a] *= scale
 			beta[a] -= step[a]
 			change = math.Max(change, math.Abs(step[a]))
 		}
@@ -222,8 +248,8 @@ func feature(x []float64, a int) float64 {
 	return x[a-1]
 }
 
-func predict(beta, x []float64) float64 {
-	z := beta[0]
+func predict(beta, x []float64, off float64) float64 {
+	z := beta[0] + off
 	for j, v := range x {
 		z += beta[j+1] * v
 	}

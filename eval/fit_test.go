@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -80,19 +81,52 @@ func TestLogisticMatchesAKnownSolution(t *testing.T) {
 	x := [][]float64{{-2}, {-1}, {1}, {2}, {-1}, {1}}
 	y := []float64{0, 0, 1, 1, 1, 0}
 	w := []float64{1, 1, 1, 1, 1, 1}
-	beta := logistic(x, y, w, 0.1)
+	beta := logistic(x, y, w, make([]float64, len(x)), 0.1)
 	if math.Abs(beta[0]) > 1e-6 || beta[1] <= 0 {
 		t.Fatalf("beta %v", beta)
 	}
 	// The gradient at the solution is zero.
 	var g0, g1 float64
 	for k := range x {
-		p := predict(beta, x[k])
+		p := predict(beta, x[k], 0)
 		g0 += p - y[k]
 		g1 += (p - y[k]) * x[k][0]
 	}
 	g1 += 0.1 * beta[1]
 	if math.Abs(g0) > 1e-6 || math.Abs(g1) > 1e-6 {
 		t.Fatalf("gradient %v %v at the solution", g0, g1)
+	}
+}
+
+// TestFitKeepsFixedWeights: a fixed signal keeps its weight and enters as an offset, so the bias
+// absorbs a constant offset exactly.
+func TestFitKeepsFixedWeights(t *testing.T) {
+	x := [][]float64{{-2}, {-1}, {1}, {2}, {-1}, {1}}
+	y := []float64{0, 0, 1, 1, 1, 0}
+	w := []float64{1, 1, 1, 1, 1, 1}
+	free := logistic(x, y, w, make([]float64, len(x)), 0.1)
+	off := []float64{3, 3, 3, 3, 3, 3}
+	shifted := logistic(x, y, w, off, 0.1)
+	if math.Abs(shifted[0]-(free[0]-3)) > 1e-6 || math.Abs(shifted[1]-free[1]) > 1e-6 {
+		t.Fatalf("a constant offset of 3 should move only the bias by -3: free %v, with offset %v", free, shifted)
+	}
+	var samples []Sample
+	for k := range x {
+		label := Live
+		if y[k] == 1 {
+			label = Attack
+		}
+		samples = append(samples, Sample{Path: fmt.Sprint(k), Label: label, Subject: fmt.Sprint(k),
+			Features: map[string]float64{"passive": x[k][0], "challenge": 1}})
+	}
+	res, err := Fit(samples, FitOptions{Fixed: map[string]float64{"challenge": 6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Fusion.Weights["challenge"] != 6 {
+		t.Fatalf("fixed weight changed: %v", res.Fusion.Weights)
+	}
+	if _, ok := res.Fusion.Weights["identity"]; !ok {
+		t.Fatalf("free signals are fitted: %v", res.Fusion.Weights)
 	}
 }

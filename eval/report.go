@@ -34,7 +34,7 @@ const (
 
 // scoresColumns are the fixed leading columns of scores.tsv; score columns follow (the fusion,
 // then each signal).
-var scoresColumns = []string{"path", "label", "species", "subject", "sha256", "fta", "error"}
+var scoresColumns = []string{"path", "label", "species", "subject", "sha256", "fta", "error", "reasons"}
 
 // WriteReport creates dir and writes the report of one evaluation run into it: metrics.json,
 // scores.tsv (enough to recompute every metric), the DET curves (det.png, det_signals.png), the
@@ -156,7 +156,7 @@ func formatScore(v float64) string {
 }
 
 // WriteScoresTSV writes one row per sample: path, label, species, subject, sha256, fta (1 or 0),
-// error, then the fusion score and each signal's score (an empty cell when not measured).
+// error, reasons (the result's reason codes, comma-separated), then the fusion score and each signal's score (an empty cell when not measured).
 func WriteScoresTSV(w io.Writer, samples []Sample, signals []string) error {
 	bw := bufio.NewWriter(w)
 	scores := append([]string{FusionScore}, signals...)
@@ -172,7 +172,7 @@ func WriteScoresTSV(w io.Writer, samples []Sample, signals []string) error {
 		if s.FTA {
 			fta = "1"
 		}
-		row = append(row[:0], s.Path, s.Label, s.Species, s.Subject, s.SHA256, fta, s.Error)
+		row = append(row[:0], s.Path, s.Label, s.Species, s.Subject, s.SHA256, fta, s.Error, strings.Join(s.Reasons, ","))
 		for i := range row {
 			row[i] = tsvField(row[i])
 		}
@@ -239,6 +239,9 @@ func ParseScoresTSV(r io.Reader) ([]Sample, error) {
 			Subject: get("subject"),
 			SHA256:  get("sha256"),
 			Error:   get("error"),
+		}
+		if r := get("reasons"); r != "" {
+			s.Reasons = strings.Split(r, ",")
 		}
 		switch f := get("fta"); f {
 		case "", "0", "false":

@@ -215,10 +215,10 @@ func TestReportScoresTSVFormat(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	want := []string{
-		"path\tlabel\tspecies\tsubject\tsha256\tfta\terror\tfusion\tmoire\tdepth",
-		"a.jpg\tlive\t\t\t\t0\t\t0.250000\t0.100000\t",
+		"path\tlabel\tspecies\tsubject\tsha256\tfta\terror\treasons\tfusion\tmoire\tdepth",
+		"a.jpg\tlive\t\t\t\t0\t\t\t0.250000\t0.100000\t",
 		// 0.1+0.2 is not 0.3: six decimals would not read back, so every digit is kept.
-		"b.jpg\tattack\tprint\t\t\t0\t\t0.30000000000000004\t\t",
+		"b.jpg\tattack\tprint\t\t\t0\t\t\t0.30000000000000004\t\t",
 	}
 	if !reflect.DeepEqual(lines, want) {
 		t.Errorf("scores.tsv:\n%q\nwant\n%q", lines, want)

@@ -160,6 +160,7 @@ func (r *Runner) score(s *Sample, c cached) {
 	}
 	s.Features = liveness.Features(c.Signals)
 	for _, reason := range c.Reasons {
+		s.Reasons = append(s.Reasons, reason.Code)
 		if reason.Code == liveness.ReasonNoFace {
 			s.FTA = true
 		}

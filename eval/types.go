@@ -27,6 +27,8 @@ type Sample struct {
 	// Error says why the media could not be analysed (missing file, unreadable media, bad label);
 	// such rows are left out of every rate and counted apart.
 	Error string `json:"error,omitempty"`
+	// Reasons are the engine's reason codes for this media (NO_FACE, MULTIPLE_FACES, ...).
+	Reasons []string `json:"reasons,omitempty"`
 	// Scores holds attack scores in [0, 1], higher = more likely an attack: FusionScore
 	// (confidence_spoofing) and one entry per engine signal that was measured on this media.
 	Scores map[string]float64 `json:"scores,omitempty"`

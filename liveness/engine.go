@@ -30,7 +30,9 @@ const eyeOpenIndex = 0
 type Config struct {
 	Threshold         float64      // confidence_spoofing at or above this is DECLINED (Oz: 0.5)
 	DeclineMultiple   bool         // several faces of similar size decline the media
-	MultipleFaceRatio float64      // second face area / primary area that counts as "similar size"
+	MultipleFaceRatio float64      // second face area / primary area (raw detector boxes) that counts as "similar size"
+	MultipleFaceScore float64      // detector score a second face needs to count
+	MultipleFaceShare float64      // share of the frames with a face in which a second face must be seen
 	Workers           int          // frames analysed in parallel per media
 	EmbeddingFrames   int          // frames sampled for the identity check
 	FullFrames        int          // at most this many frames, evenly spread, get the passive model and head pose
@@ -50,6 +52,8 @@ func DefaultConfig() Config {
 		Threshold:         0.5,
 		DeclineMultiple:   true,
 		MultipleFaceRatio: 0.5,
+		MultipleFaceScore: 0.9,
+		MultipleFaceShare: 0.3,
 		Workers:           runtime.NumCPU(),
 		EmbeddingFrames:   6,
 		FullFrames:        12,
@@ -280,38 +284,45 @@ func (e *Engine) decide(r *Result, tags []string) {
 	if len(full) == 0 {
 		full = ff
 	}
-	var passive, scales []float64
-	for _, f := range full {
-		if f.Passive == nil {
-			continue
-		}
-		if f.Quality.Score >= 0.3 {
-			passive = append(passive, *f.Passive)
-			scales = append(scales, f.PassiveScale)
-		}
-	}
-	if len(passive) < max(1, len(full)/4) {
-		passive, scales = passive[:0], scales[:0]
+	// Frames of good quality when there are enough of them, otherwise every frame with the model.
+	pick := func(minQ float64) (passive, padded, scales []float64) {
 		for _, f := range full {
-			if f.Passive == nil {
+			if f.Passive == nil || f.Quality.Score < minQ {
 				continue
 			}
 			passive = append(passive, *f.Passive)
 			scales = append(scales, f.PassiveScale)
+			if f.PassivePadded != nil {
+				padded = append(padded, *f.PassivePadded)
+			}
 		}
+		return
+	}
+	passive, padded, scales := pick(0.3)
+	if len(passive) < max(1, len(full)/4) {
+		passive, padded, scales = pick(-1)
 	}
 	pAgg := trimmedMean(passive)
 	ctxScale := median(scales)
 	sig := map[string]*Signal{}
 	sig["passive"] = &Signal{Name: "passive", Score: ptr(pAgg), Value: pAgg,
-		Detail: fmt.Sprintf("trimmed mean of P(attack) of fr_liveness.onnx over %d frames", len(passive))}
+		Detail: fmt.Sprintf("trimmed mean of P(attack) of fr_liveness.onnx over %d frames (median context %.2fx of the face box)", len(passive), ctxScale)}
 	if len(passive) == 0 {
 		// The face was only seen on frames the passive model did not run on: no evidence of life.
 		pAgg = 1
 		sig["passive"] = &Signal{Name: "passive", Score: ptr(pAgg), Value: pAgg,
 			Detail: "not measured: no frame with the passive model had a face; counted as an attack"}
 	}
-	if ctxScale < 1.8 {
+	// When the face fills the frame, the padded view replaces the in-frame crop.
+	if ctxScale < chipContext && len(padded) > 0 {
+		v := trimmedMean(padded)
+		sig["passive"] = &Signal{Name: "passive", Value: pAgg,
+			Detail: fmt.Sprintf("not used: the face fills the frame (median context %.2fx of the face box), so passive_padded stands in for the in-frame crop", ctxScale)}
+		sig["passive_padded"] = &Signal{Name: "passive_padded", Score: ptr(v), Value: v,
+			Detail: fmt.Sprintf("the face fills the frame: trimmed mean of P(attack) of fr_liveness.onnx on the full 2.7x crop with the frame's edges repeated, over %d frames", len(padded))}
+		pAgg = v
+	}
+	if ctxScale < lowContext {
 		add(ReasonLowContext, "the face fills the frame (crop context %.1fx of the 2.7x the passive model wants), so the passive score is less reliable", ctxScale)
 	}
 
@@ -382,19 +393,33 @@ func (e *Engine) decide(r *Result, tags []string) {
 			r.Signals = append(r.Signals, *s)
 		}
 	}
-	if pAgg >= 0.5 {
-		add(ReasonPassiveAttack, "the passive anti-spoof model sees an attack (P = %.2f)", pAgg)
+	// The passive model's own verdict: its evidence alone under the fusion reaches the threshold.
+	pv := sig["passive"]
+	if sig["passive_padded"] != nil {
+		pv = sig["passive_padded"]
+	}
+	if pv.Score != nil && e.fusion.Confidence([]Signal{*pv}, nil, false) >= e.cfg.Threshold {
+		add(ReasonPassiveAttack, "the passive anti-spoof model sees an attack (%s P = %.4f)", pv.Name, pAgg)
 	}
 
-	// Multiple faces.
-	multi := 0
-	for _, f := range r.Frames {
+	// Multiple faces: a second face comparable to the primary, clearly a face, in enough frames.
+	// People small in the background never count.
+	var multi []FrameResult
+	for _, f := range ff {
 		if f.SecondFace >= e.cfg.MultipleFaceRatio {
-			multi++
+			multi = append(multi, f)
 		}
 	}
-	if multi > 0 && float64(multi) >= 0.3*float64(len(ff)) {
-		add(ReasonMultipleFaces, "another face of similar size is in %d of %d frames", multi, len(r.Frames))
+	if len(multi) > 0 && float64(len(multi)) >= e.cfg.MultipleFaceShare*float64(len(ff)) {
+		big := multi[0]
+		for _, f := range multi {
+			if f.SecondFace > big.SecondFace {
+				big = f
+			}
+		}
+		b := big.SecondBox
+		add(ReasonMultipleFaces, "another face of similar size is in %d of the %d frames with a face (largest: %.0f%% of the primary face's area, detector score %.2f, box %.0f,%.0f-%.0f,%.0f in frame %d)",
+			len(multi), len(ff), big.SecondFace*100, big.SecondScore, b.X1, b.Y1, b.X2, b.Y2, big.Index)
 	}
 	r.ConfidenceSpoofing = e.fusion.Confidence(r.Signals, r.Reasons, e.cfg.DeclineMultiple)
 
@@ -476,8 +501,8 @@ func (e *Engine) AnalyzeFrame(img *image.RGBA) (FrameResult, error) {
 // fingerprint measure the same signals for the same bytes and tags, whatever their fusion.
 func (e *Engine) Fingerprint() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s|%d|%d|%d|%d|%g", Version, e.cfg.Limits.MaxFrames, e.cfg.Limits.MaxFrameSide,
-		e.cfg.FullFrames, e.cfg.EmbeddingFrames, e.cfg.MultipleFaceRatio)
+	fmt.Fprintf(h, "%s|%d|%d|%d|%d|%g|%g|%g", Version, e.cfg.Limits.MaxFrames, e.cfg.Limits.MaxFrameSide,
+		e.cfg.FullFrames, e.cfg.EmbeddingFrames, e.cfg.MultipleFaceRatio, e.cfg.MultipleFaceScore, e.cfg.MultipleFaceShare)
 	for _, m := range e.info.Models {
 		fmt.Fprintf(h, "|%s", m.SHA256)
 	}

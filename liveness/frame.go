@@ -26,16 +26,20 @@ type FrameResult struct {
 	// Primary face (largest, then most central); nil fields when no face was found.
 	Box            *Box        `json:"box,omitempty"`
 	DetScore       float64     `json:"det_score,omitempty"`
+	DetectPadded   bool        `json:"detect_padded,omitempty"` // found only with a border around the frame
 	Quality        *Quality    `json:"quality,omitempty"`
-	Passive        *float64    `json:"passive,omitempty"`       // P(attack) of the passive model
-	PassiveScale   float64     `json:"passive_scale,omitempty"` // context achieved for the 2.7x crop
-	EyesOpen       *[2]float64 `json:"eyes_open,omitempty"`     // P(open) for the subject's right and left eye
-	Yaw            *float64    `json:"yaw,omitempty"`           // head pose model, degrees, + = the person's own left
-	YawLandmarks   *float64    `json:"yaw_landmarks,omitempty"` // from the nose between the jaw edges, degrees, + = own left
+	Passive        *float64    `json:"passive,omitempty"`        // P(attack) of the passive model
+	PassiveScale   float64     `json:"passive_scale,omitempty"`  // context achieved for the 2.7x crop
+	PassivePadded  *float64    `json:"passive_padded,omitempty"` // P(attack) on the 2.7x crop with the frame's edges repeated, when the face fills the frame (context below chipContext)
+	EyesOpen       *[2]float64 `json:"eyes_open,omitempty"`      // P(open) for the subject's right and left eye
+	Yaw            *float64    `json:"yaw,omitempty"`            // head pose model, degrees, + = the person's own left
+	YawLandmarks   *float64    `json:"yaw_landmarks,omitempty"`  // from the nose between the jaw edges, degrees, + = own left
 	Pitch          *float64    `json:"pitch,omitempty"`
 	Roll           *float64    `json:"roll,omitempty"`
-	Smile          *float64    `json:"smile,omitempty"`       // P(happy) of the expression model, when asked
-	SecondFace     float64     `json:"second_face,omitempty"` // area of the 2nd face / primary face
+	Smile          *float64    `json:"smile,omitempty"`        // P(happy) of the expression model, when asked
+	SecondFace     float64     `json:"second_face,omitempty"`  // raw detector box area of the 2nd face / primary face
+	SecondBox      *Box        `json:"second_box,omitempty"`   // the 2nd face's raw detector box
+	SecondScore    float64     `json:"second_score,omitempty"` // its detector score
 	landmarks      *Landmarks
 	embedding      []float32
 	frameW, frameH int
@@ -71,12 +75,11 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	fr := FrameResult{frameW: w, frameH: h}
 
-	out, err := e.runScaled("detect", img, img.Rect, detW, detH, detectTensor)
+	faces, padded, err := e.detect(img)
 	if err != nil {
 		return fr, nil, err
 	}
-	faces := decodeFaces(out[0], out[1], w, h)
-	fr.Faces = len(faces)
+	fr.Faces, fr.DetectPadded = len(faces), padded
 	if len(faces) == 0 {
 		return fr, nil, nil
 	}
@@ -99,8 +102,14 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 		return 0
 	})
 	f := faces[0]
-	if len(faces) > 1 {
-		fr.SecondFace = faces[1].Raw.Area() / f.Raw.Area()
+	// The second face: the largest other one the detector is sure of that is not a second box on
+	// the primary face.
+	for _, g := range faces[1:] {
+		if g.Score >= e.cfg.MultipleFaceScore && overlap(g.Raw, f.Raw) < 0.3 {
+			fr.SecondFace, fr.SecondScore = g.Raw.Area()/f.Raw.Area(), g.Score
+			fr.SecondBox = &g.Raw
+			break
+		}
 	}
 	fr.Box, fr.DetScore = &f.Box, f.Score
 	if f.Box.W() < 8 || f.Box.H() < 8 {
@@ -120,6 +129,17 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 			}
 			p := 1 - softmax(out[0])[0]
 			fr.Passive, fr.PassiveScale = &p, scale
+			if scale >= chipContext {
+				return
+			}
+			// The face fills the frame: the full 2.7x context with the frame's edges repeated.
+			out, err = e.runScaled("liveness", img, paddedPadRect(f.Box), padSize, padSize, padTensor)
+			if err != nil {
+				padErr = err
+				return
+			}
+			pp := 1 - softmax(out[0])[0]
+			fr.PassivePadded = &pp
 		})
 	}
 	err = e.faceChain(img, f, opts, &fr)
@@ -199,6 +219,13 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 		}
 	}
 	return nil
+}
+
+// overlap is the intersection of two boxes over the smaller one's area.
+func overlap(a, b Box) float64 {
+	w := math.Max(0, math.Min(a.X2, b.X2)-math.Max(a.X1, b.X1))
+	h := math.Max(0, math.Min(a.Y2, b.Y2)-math.Max(a.Y1, b.Y1))
+	return w * h / math.Max(1e-9, math.Min(a.Area(), b.Area()))
 }
 
 func centerDist(b Box, w, h int) float64 {

@@ -42,14 +42,47 @@ func cropResize(src *image.RGBA, r image.Rectangle, w, h int) *image.RGBA {
 	return dst
 }
 
-// scaleInto overwrites every pixel of dst with r of src scaled to dst's size.
+// scaleInto overwrites every pixel of dst with r of src scaled to dst's size. Where r reaches past
+// src's edges, the missing pixels repeat the nearest edge pixel of the part that is inside (a face
+// at or beyond the frame's edge keeps its shape instead of being stretched).
 func scaleInto(dst, src *image.RGBA, r image.Rectangle) {
-	r = r.Intersect(src.Bounds())
-	if r.Empty() {
+	in := r.Intersect(src.Bounds())
+	if in.Empty() || r.Dx() <= 0 || r.Dy() <= 0 {
 		clear(dst.Pix)
 		return
 	}
-	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, r, draw.Src, nil)
+	if in == r {
+		draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, r, draw.Src, nil)
+		return
+	}
+	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
+	at := func(v, lo, n, size int) int { return int(math.Round(float64(v-lo) * float64(size) / float64(n))) }
+	sub := image.Rect(at(in.Min.X, r.Min.X, r.Dx(), dw), at(in.Min.Y, r.Min.Y, r.Dy(), dh),
+		at(in.Max.X, r.Min.X, r.Dx(), dw), at(in.Max.Y, r.Min.Y, r.Dy(), dh)).Add(dst.Rect.Min)
+	if sub.Empty() {
+		sub = image.Rect(0, 0, 1, 1).Add(dst.Rect.Min)
+	}
+	draw.ApproxBiLinear.Scale(dst, sub, src, in, draw.Src, nil)
+	replicateEdges(dst, sub)
+}
+
+// replicateEdges fills every pixel of img outside sub with the nearest pixel of sub.
+func replicateEdges(img *image.RGBA, sub image.Rectangle) {
+	b := img.Rect
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		sy := min(max(y, sub.Min.Y), sub.Max.Y-1)
+		row := img.Pix[img.PixOffset(b.Min.X, y):]
+		srow := img.Pix[img.PixOffset(b.Min.X, sy):]
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if y >= sub.Min.Y && y < sub.Max.Y && x >= sub.Min.X && x < sub.Max.X {
+				x = sub.Max.X - 1
+				continue
+			}
+			sx := min(max(x, sub.Min.X), sub.Max.X-1) - b.Min.X
+			i := (x - b.Min.X) * 4
+			copy(row[i:i+4], srow[sx*4:sx*4+4])
+		}
+	}
 }
 
 // warpAffine fills a w x h image with src sampled through the affine map m (dst -> src pixel

@@ -433,7 +433,8 @@ func median(v []float64) float64 {
 
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
-func logit(p float64) float64 {
-	p = clamp(p, 0.01, 0.99)
+// logit of p clamped to [eps, 1-eps].
+func logit(p, eps float64) float64 {
+	p = clamp(p, eps, 1-eps)
 	return math.Log(p / (1 - p))
 }

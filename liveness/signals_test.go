@@ -3,6 +3,7 @@ package liveness
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -172,15 +173,21 @@ func TestTurnChallenges(t *testing.T) {
 }
 
 func TestFusionDefaults(t *testing.T) {
+	if got := HandSetFusion().Confidence([]Signal{{Name: "passive", Score: ptr(0.2)}}, nil, true); math.Abs(got-0.2) > 1e-4 {
+		t.Fatalf("hand-set: passive alone must give its own probability, got %v", got)
+	}
 	f := DefaultFusion()
+	if f.DataSHA256 == "" || !strings.Contains(f.Description, "research-use") {
+		t.Fatalf("the shipped calibration must name its data and that it is research-use data: %+v", f)
+	}
 	conf := func(sigs ...Signal) float64 { return f.Confidence(sigs, nil, true) }
-	if got := conf(Signal{Name: "passive", Score: ptr(0.2)}); math.Abs(got-0.2) > 1e-4 {
-		t.Fatalf("passive alone must give its own probability, got %v", got)
+	if conf(Signal{Name: "passive", Score: ptr(0.001)}) >= 0.5 || conf(Signal{Name: "passive", Score: ptr(0.99)}) < 0.5 {
+		t.Fatal("the passive model alone must decide a clear live face and a clear attack")
 	}
 	if got := conf(Signal{Name: "passive", Score: ptr(0.001)}, Signal{Name: "challenge", Score: ptr(1)}); got < 0.5 {
 		t.Fatalf("an unmet challenge must decline even a confident live passive score: %v", got)
 	}
-	if got := conf(Signal{Name: "passive", Score: ptr(0.3)}, Signal{Name: "flatness"}); math.Abs(got-0.3) > 1e-4 {
+	if got := conf(Signal{Name: "passive", Score: ptr(0.3)}, Signal{Name: "flatness"}); got != conf(Signal{Name: "passive", Score: ptr(0.3)}) {
 		t.Fatalf("an unmeasured signal must not move the score: %v", got)
 	}
 	if got := f.Confidence(nil, []Reason{{Code: ReasonNoFace}}, true); got != 1 {

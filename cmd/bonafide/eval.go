@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -30,6 +31,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fit := fs.Bool("fit", false, "fit the fusion (regularised logistic regression, cross-validated) and write a calibration")
 	bySubject := fs.Bool("by-subject", false, "with --fit: keep each subject's media in one cross-validation fold")
 	fitOut := fs.String("fit-out", "", "with --fit: the calibration file to write (default OUT/calibration.json)")
+	fitFixed := fs.String("fit-fixed", "", "with --fit: comma-separated signals that keep their weight in the calibration in use (entered as offsets), e.g. the video signals when the set has few videos")
+	fitData := fs.String("fit-data", "", "with --fit: a description of the data and its licence, stored in the calibration")
 	synthetic := fs.Bool("synthetic", false, "the attacks include media made by 'bonafide synth': the report says its figures are not accuracy")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if code, done := parse(fs, args); done {
@@ -83,8 +86,20 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	calibration := eng.Fusion().Name
 	if *fit {
+		fixed := map[string]float64{}
+		for _, name := range splitTags(*fitFixed) {
+			if !slices.Contains(liveness.SignalNames(), name) {
+				fmt.Fprintf(stderr, "bonafide eval: --fit-fixed names %q, which is not a signal (signals: %s)\n", name, strings.Join(liveness.SignalNames(), ", "))
+				return 2
+			}
+			fixed[name] = eng.Fusion().Weights[name]
+		}
+		data := fmt.Sprintf("%s, %d rows", filepath.Base(input), len(samples))
+		if *fitData != "" {
+			data = *fitData + " (" + data + ")"
+		}
 		res, err := eval.Fit(samples, eval.FitOptions{BySubject: *bySubject, Name: "fitted on " + filepath.Base(input),
-			Data: fmt.Sprintf("%s, %d rows", input, len(samples))})
+			Data: data, Fixed: fixed})
 		if err != nil {
 			fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
 			return 1
