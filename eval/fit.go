@@ -13,11 +13,11 @@ import (
 
 // FitOptions configure the fusion fit.
 type FitOptions struct {
-	Signals   []string  // the features fitted, in order; default every engine signal not in Fixed
+	Signals []string // the features fitted, in order; default every engine signal not in Fixed
 	// Fixed signals keep these weights: they enter the fit as offsets (their weight times their
 	// feature), so the fitted weights and bias account for them. For signals with too little data
 	// to fit, such as the video signals of a set of photos.
-	Fixed map[string]float64
+	Fixed     map[string]float64
 	Lambdas   []float64 // L2 strengths tried by cross-validation; default 0.001 .. 10
 	Folds     int       // default 5
 	BySubject bool      // keep every subject's media in one fold

@@ -320,6 +320,8 @@ func (e *Engine) decide(r *Result, tags []string) {
 			Detail: fmt.Sprintf("not used: the face fills the frame (median context %.2fx of the face box), so passive_padded stands in for the in-frame crop", ctxScale)}
 		sig["passive_padded"] = &Signal{Name: "passive_padded", Score: ptr(v), Value: v,
 			Detail: fmt.Sprintf("the face fills the frame: trimmed mean of P(attack) of fr_liveness.onnx on the full 2.7x crop with the frame's edges repeated, over %d frames", len(padded))}
+		sig["fills_frame"] = &Signal{Name: "fills_frame", Score: ptr(1), Value: ctxScale,
+			Detail: "1: the face fills the frame, so the fusion uses its own offset for the padded passive view (its scores sit on another scale); value: the median context"}
 		pAgg = v
 	}
 	if ctxScale < lowContext {

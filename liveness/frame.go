@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"image"
+	"image/draw"
 	"math"
 	"slices"
 	"sync"
@@ -72,6 +73,14 @@ func (e *Engine) runScaled(name string, img *image.RGBA, r image.Rectangle, w, h
 // the landmark -> eyes -> pose chain, so one frame uses both cores when they are free. It returns
 // a view of the face (1.6x the box) for the best shot when opts.keepCrop is set.
 func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *image.RGBA, error) {
+	// Letterbox bars are not part of the picture: inside the passive model's crop their edge looks
+	// like the border of a screen or a print. The frame is analysed without them, and every
+	// coordinate reported is in the picture without its bars.
+	if r := pictureRect(img); r != img.Rect {
+		pic := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+		draw.Draw(pic, pic.Rect, img, r.Min, draw.Src)
+		img = pic
+	}
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	fr := FrameResult{frameW: w, frameH: h}
 
@@ -219,6 +228,50 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 		}
 	}
 	return nil
+}
+
+// pictureRect is the frame without its letterbox (or pillarbox) bars: rows and columns at the
+// edges that are uniformly near-black or near-white, at most 45% of the side each. Bars thinner
+// than 2% of the side are left in place.
+func pictureRect(img *image.RGBA) image.Rectangle {
+	b := img.Rect
+	w, h := b.Dx(), b.Dy()
+	uniform := func(x0, y0, dx, dy, n int) bool {
+		var lo, hi uint8 = 255, 0
+		step := max(1, n/64)
+		for i := 0; i < n; i += step {
+			p := img.Pix[img.PixOffset(x0+i*dx, y0+i*dy):]
+			g := uint8((int(p[0])*77 + int(p[1])*150 + int(p[2])*29) >> 8)
+			lo, hi = min(lo, g), max(hi, g)
+		}
+		return hi-lo <= 12 && (hi <= 40 || lo >= 235)
+	}
+	top, bottom, left, right := 0, h, 0, w
+	for top < h*45/100 && uniform(b.Min.X, b.Min.Y+top, 1, 0, w) {
+		top++
+	}
+	for bottom > h-h*45/100 && uniform(b.Min.X, b.Min.Y+bottom-1, 1, 0, w) {
+		bottom--
+	}
+	for left < w*45/100 && uniform(b.Min.X+left, b.Min.Y, 0, 1, h) {
+		left++
+	}
+	for right > w-w*45/100 && uniform(b.Min.X+right-1, b.Min.Y, 0, 1, h) {
+		right--
+	}
+	if top < h/50 {
+		top = 0
+	}
+	if h-bottom < h/50 {
+		bottom = h
+	}
+	if left < w/50 {
+		left = 0
+	}
+	if w-right < w/50 {
+		right = w
+	}
+	return image.Rect(b.Min.X+left, b.Min.Y+top, b.Min.X+right, b.Min.Y+bottom)
 }
 
 // overlap is the intersection of two boxes over the smaller one's area.

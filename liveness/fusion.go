@@ -9,7 +9,7 @@ import (
 )
 
 // signalOrder lists the signals the engine measures, in report order.
-var signalOrder = []string{"passive", "passive_padded", "challenge", "flatness", "identity"}
+var signalOrder = []string{"passive", "passive_padded", "fills_frame", "challenge", "flatness", "identity"}
 
 // Fusion maps the signals to confidence_spoofing = sigmoid(bias + sum of weight * feature), where the
 // feature of "passive" is logit(P(attack)) (clamped to [0.01, 0.99]) and the feature of every other
@@ -51,7 +51,7 @@ func HandSetFusion() *Fusion {
 		Name:        "hand-set",
 		Engine:      Version,
 		Description: "hand-set weights, not fitted to data",
-		Weights:     map[string]float64{"passive": 1, "passive_padded": 0.3, "challenge": 6, "flatness": 6, "identity": 6},
+		Weights:     map[string]float64{"passive": 1, "passive_padded": 0.3, "fills_frame": 1.8, "challenge": 6, "flatness": 6, "identity": 6},
 	}
 }
 
