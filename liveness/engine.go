@@ -167,6 +167,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 			for j := range jobs {
 				opts := frameOpts{
 					full:       j.idx%fullStep == 0,
+					backup:     fullStep > 1 && j.idx%fullStep == fullStep/2,
 					expression: wantSmile,
 					embedding:  embedAt[j.idx],
 					keepCrop:   true,
@@ -279,8 +280,17 @@ func (e *Engine) decide(r *Result, tags []string) {
 		return
 	}
 
-	// Passive anti-spoof over frames of good quality.
+	// Passive anti-spoof over frames of good quality. When the face is missing from most of the
+	// full frames, the backup frames (half-way between them, passive model only) join in, so the
+	// score does not rest on two or three frames that the sampling happened to hit.
 	full := fullFrames(r.Frames)
+	if len(full) < e.cfg.FullFrames/2 {
+		for _, f := range ff {
+			if f.Passive != nil && f.Yaw == nil {
+				full = append(full, f)
+			}
+		}
+	}
 	if len(full) == 0 {
 		full = ff
 	}
@@ -358,10 +368,15 @@ func (e *Engine) decide(r *Result, tags []string) {
 			ref = i
 		}
 	}
-	if ratio, mot, n := flatness(ff, ref); n >= flatMinFrames {
+	// It counts only when the face stays in view: with the face in and out of the frame, the few
+	// frames left (a live clip of the development set had 7 of 25) flip it with the sampling.
+	if ratio, mot, n := flatness(ff, ref); n >= flatMinFrames && 2*len(ff) < len(r.Frames) {
+		sig["flatness"] = &Signal{Name: "flatness", Value: ratio,
+			Detail: fmt.Sprintf("not measured: the face was found in only %d of %d frames (%d moved enough)", len(ff), len(r.Frames), n)}
+	} else if n >= flatMinFrames {
 		s := sigmoid((flatMid - ratio) / flatSpread)
 		sig["flatness"] = &Signal{Name: "flatness", Score: ptr(s), Value: ratio,
-			Detail: fmt.Sprintf("median ratio of the landmarks' homography residual to their motion over %d frames that moved (median motion %.2f eye distances)", n, mot)}
+			Detail: fmt.Sprintf("median ratio of the landmarks' homography residual to their motion over %d frames that moved, of %d frames with a face (median motion %.2f eye distances)", n, len(ff), mot)}
 		if s >= 0.5 {
 			add(ReasonFlatSurface, "the face moves like a flat picture: one homography explains its landmark motion but for %.1f%%", ratio*100)
 		}

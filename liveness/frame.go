@@ -48,6 +48,7 @@ type FrameResult struct {
 
 type frameOpts struct {
 	full       bool // run the passive model and head pose (light frames: detection, landmarks, eyes)
+	backup     bool // run the passive model only: a stand-in for when the full frames miss the face
 	expression bool
 	embedding  bool
 	keepCrop   bool
@@ -128,7 +129,7 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	// Passive anti-spoof, concurrently.
 	var padErr error
 	var wg sync.WaitGroup
-	if opts.full {
+	if opts.full || opts.backup {
 		wg.Go(func() {
 			r, scale := padRect(img, f.Box)
 			out, err := e.runScaled("liveness", img, r, padSize, padSize, padTensor)
