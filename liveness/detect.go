@@ -177,11 +177,49 @@ func (e *Engine) detect(img *image.RGBA) ([]Face, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if faces := decodeFaces(out[0], out[1], v); len(faces) > 0 {
-			return faces, k > 0, nil
+		faces := decodeFaces(out[0], out[1], v)
+		if len(faces) == 0 {
+			continue
 		}
+		// A face that fills the frame is seen cut by its edges, and the detector shrinks its box
+		// to what is visible; in a bordered view it draws the whole face, as the landmark and
+		// passive models expect. So such a face is looked at again in the next view.
+		if k == 0 && fillsFrame(faces, w, h) {
+			firstFaces := faces
+			v2 := letterbox(w, h, detViews[1].shrink)
+			detectInput(in, img, v2)
+			out, err = e.run("detect", func(t []float32) { detectTensor(in, t) })
+			if err != nil {
+				return nil, false, err
+			}
+			// The bordered view's faces replace the first view's when its largest box is larger
+			// (it drew more of the face), not when the border made it shrink.
+			if faces = decodeFaces(out[0], out[1], v2); len(faces) > 0 && largest(faces) > largest(firstFaces) {
+				return faces, true, nil
+			}
+			return firstFaces, false, nil
+		}
+		return faces, k > 0, nil
 	}
 	return nil, false, nil
+}
+
+// fillsFrame reports whether the largest face's box spans at least 80% of the frame's shorter side.
+func fillsFrame(faces []Face, w, h int) bool {
+	var side float64
+	for _, f := range faces {
+		side = math.Max(side, math.Max(f.Raw.W(), f.Raw.H()))
+	}
+	return side >= 0.8*float64(min(w, h))
+}
+
+// largest is the largest raw box area among the faces.
+func largest(faces []Face) float64 {
+	var a float64
+	for _, f := range faces {
+		a = math.Max(a, f.Raw.Area())
+	}
+	return a
 }
 
 // liftShadows returns a gamma table that brings the mean luma of r in img to about 45% of full
