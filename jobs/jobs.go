@@ -7,6 +7,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 
 	"bonafide"
 	"bonafide/liveness"
@@ -47,12 +49,17 @@ type Deliverer interface {
 	Deliver(ctx context.Context, url, secret, id string, body []byte) error
 }
 
+// DefaultJobTimeout bounds one analysis. A 30 s 720p video, the longest the limits accept, takes
+// about 6 s on one core, so a minute leaves a wide margin for a loaded node, and a job of a
+// process that died is taken over soon after (RescueAfter).
+const DefaultJobTimeout = time.Minute
+
 // Config tunes the queue.
 type Config struct {
 	AnalysisWorkers   int           // analyses run at once in this process (default: half the cores, at least 1)
 	WebhookWorkers    int           // default 4
-	JobTimeout        time.Duration // an analysis that runs longer fails (default 15 min, as Oz)
-	RescueAfter       time.Duration // a job still running after this is taken over (default JobTimeout + 1 min)
+	JobTimeout        time.Duration // an analysis that runs longer fails (default 1 min: the largest media within the limits takes seconds)
+	RescueAfter       time.Duration // a job still running after this is taken over (default JobTimeout + 15 s)
 	AnalysisAttempts  int           // default 3
 	WebhookAttempts   int           // default 8 (the first try and 7 retries, as Oz's 7 x 30 s)
 	WebhookBackoff    time.Duration // first retry delay, doubling each time (default 30 s)
@@ -70,10 +77,10 @@ func (c *Config) defaults() {
 		c.WebhookWorkers = 4
 	}
 	if c.JobTimeout <= 0 {
-		c.JobTimeout = 15 * time.Minute
+		c.JobTimeout = DefaultJobTimeout
 	}
 	if c.RescueAfter <= c.JobTimeout {
-		c.RescueAfter = c.JobTimeout + time.Minute
+		c.RescueAfter = c.JobTimeout + 15*time.Second
 	}
 	if c.AnalysisAttempts <= 0 {
 		c.AnalysisAttempts = 3
@@ -114,6 +121,7 @@ type Deps struct {
 // *sql.Tx for SQLite (it implements sqlite.Enqueuer), pgx.Tx for PostgreSQL (postgres.Enqueuer).
 type Queue[TTx any] struct {
 	client *river.Client[TTx]
+	driver riverdriver.Driver[TTx]
 	cfg    Config
 }
 
@@ -151,13 +159,51 @@ func newQueue[TTx any](driver riverdriver.Driver[TTx], deps Deps, cfg Config) (*
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
-	return &Queue[TTx]{client: client, cfg: cfg}, nil
+	return &Queue[TTx]{client: client, driver: driver, cfg: cfg}, nil
 }
 
 const (
 	queueAnalysis = "analysis"
 	queueWebhook  = "webhook"
 )
+
+// RetryOrphaned makes every job left running by a process that died available again at once
+// (or discards it when it has used all its attempts), as River's rescuer does after RescueAfter.
+// Only for a database that this process alone works, the embedded SQLite mode, and only before
+// Start: there every running job is an orphan of the previous process. It returns how many jobs
+// it handed back.
+func (q *Queue[TTx]) RetryOrphaned(ctx context.Context) (int, error) {
+	exec := q.driver.GetExecutor()
+	now := time.Now().UTC()
+	stuck, err := exec.JobGetStuck(ctx, &riverdriver.JobGetStuckParams{Max: 100000, StuckHorizon: now.Add(time.Hour)})
+	if err != nil {
+		return 0, fmt.Errorf("jobs: find orphaned jobs: %w", err)
+	}
+	if len(stuck) == 0 {
+		return 0, nil
+	}
+	p := riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Hour)}
+	for _, job := range stuck {
+		msg, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: max(job.Attempt, 0),
+			Error: "the process running this job stopped; retried when the server started again"})
+		if err != nil {
+			return 0, err
+		}
+		state, finalized, at := rivertype.JobStateAvailable, (*time.Time)(nil), now
+		if job.Attempt >= job.MaxAttempts {
+			state, finalized, at = rivertype.JobStateDiscarded, &now, job.ScheduledAt
+		}
+		p.ID = append(p.ID, job.ID)
+		p.Error = append(p.Error, msg)
+		p.FinalizedAt = append(p.FinalizedAt, finalized)
+		p.ScheduledAt = append(p.ScheduledAt, at)
+		p.State = append(p.State, string(state))
+	}
+	if _, err := exec.JobRescueMany(ctx, &p); err != nil {
+		return 0, fmt.Errorf("jobs: retry orphaned jobs: %w", err)
+	}
+	return len(stuck), nil
+}
 
 // Start begins working jobs.
 func (q *Queue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }

@@ -38,7 +38,7 @@ func TestClusterOfThree(t *testing.T) {
 	photo := filepath.Join(assets.ClmtrackrMedia(), "franck_02159.jpg")
 	assets.Require(t, photo)
 	env := []string{"BONAFIDE_DATABASE_URL=" + freshDatabase(t, pg), "BONAFIDE_BLOB_URL=" + freshBucket(t, s3),
-		"BONAFIDE_JOB_TIMEOUT=20s", "BONAFIDE_RESCUE_AFTER=21s", "BONAFIDE_ANALYSIS_WORKERS=1", "BONAFIDE_WEBHOOK_BACKOFF=1s"}
+		"BONAFIDE_ANALYSIS_WORKERS=1"} // default timings: job timeout, rescue delay, webhook backoff
 
 	// The receiver fails the first delivery of every fifth folder, to see the retry keep its id.
 	var mu sync.Mutex
@@ -85,8 +85,10 @@ func TestClusterOfThree(t *testing.T) {
 	type job struct{ folder, analysis, media string }
 	var jobs []job
 	alive := []int{0, 1, 2}
+	var killed time.Time
 	for i := range total {
 		if i == 40 {
+			killed = time.Now()
 			// Kill node 1 without warning while the queue is full.
 			if err := nodes[1].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
@@ -114,6 +116,12 @@ func TestClusterOfThree(t *testing.T) {
 		if a := nodes[0].poll(tokens[0], j.analysis, 180*time.Second); a.State != "FINISHED" || a.ResolutionStatus != "SUCCESS" {
 			t.Fatalf("analysis %s: %+v", j.analysis, a)
 		}
+	}
+	// On the default timings the killed node's jobs finish on the others within 120 s of the kill.
+	if d := time.Since(killed); d > 120*time.Second {
+		t.Fatalf("the killed node's analyses finished %.0f s after the kill (default timings), more than 120 s", d.Seconds())
+	} else {
+		t.Logf("every analysis finished %.1f s after node 1 was killed (default timings)", d.Seconds())
 	}
 	// Work was done by more than one node.
 	workers := 0

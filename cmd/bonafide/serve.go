@@ -49,8 +49,8 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.blobURL, "blob-url", "", "media storage URL: file:///dir, mem://, s3://bucket?... (default: file:// under --data-dir) (env BONAFIDE_BLOB_URL)")
 	fs.StringVar(&f.baseURL, "base-url", "", "scheme://host:port that media URLs use (default http://127.0.0.1:PORT) (env BONAFIDE_BASE_URL)")
 	fs.IntVar(&f.analysisWorkers, "analysis-workers", 0, "analyses run at once in this process (default the number of cores) (env BONAFIDE_ANALYSIS_WORKERS)")
-	fs.DurationVar(&f.jobTimeout, "job-timeout", 15*time.Minute, "an analysis running longer fails (env BONAFIDE_JOB_TIMEOUT)")
-	fs.DurationVar(&f.rescueAfter, "rescue-after", 0, "a job of a dead process is taken over after this (default job-timeout + 1m) (env BONAFIDE_RESCUE_AFTER)")
+	fs.DurationVar(&f.jobTimeout, "job-timeout", jobs.DefaultJobTimeout, "an analysis running longer fails (env BONAFIDE_JOB_TIMEOUT)")
+	fs.DurationVar(&f.rescueAfter, "rescue-after", 0, "a job of a dead node is taken over after this (default job-timeout + 15s; in embedded mode a restart retries them at once) (env BONAFIDE_RESCUE_AFTER)")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", 15*time.Minute, "sliding lifetime of access tokens (env BONAFIDE_SESSION_TTL)")
 	fs.DurationVar(&f.webhookBackoff, "webhook-backoff", 30*time.Second, "first webhook retry delay, doubling (env BONAFIDE_WEBHOOK_BACKOFF)")
 	fs.BoolVar(&f.webhookAllowPrivate, "webhook-allow-private", false, "allow webhooks to loopback and private addresses (env BONAFIDE_WEBHOOK_ALLOW_PRIVATE)")
@@ -103,6 +103,15 @@ func openStore(ctx context.Context, f *serverFlags, log *slog.Logger) (*backend,
 			q, err := jobs.NewSQLite(st.DB(), deps, cfg)
 			if err != nil {
 				return nil, nil, err
+			}
+			// One process owns the embedded database: a job still marked running was left by a
+			// process that died, and is retried now rather than after the rescue delay.
+			n, err := q.RetryOrphaned(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			if n > 0 {
+				log.Info("retrying jobs left running by the previous process", "jobs", n)
 			}
 			st.SetEnqueuer(q)
 			return q, func(ctx context.Context) (map[string]int, error) { return jobs.Depth(ctx, st.DB()) }, nil

