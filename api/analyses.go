@@ -27,14 +27,31 @@ type analysisRequest struct {
 // supportedTypes are the analyses this server runs.
 var supportedTypes = []string{"QUALITY"}
 
+// maxAnalysesPerRequest bounds the work one request can queue: Oz clients send one analysis per
+// type, a handful at most.
+const maxAnalysesPerRequest = 10
+
 // buildAnalyses validates the requested analyses against the folder's media.
 func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Media, reqs []analysisRequest) ([]*bonafide.Analysis, error) {
 	if !p.user.CanQuality {
 		return nil, bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this account may not start quality analyses")
 	}
+	if len(reqs) > maxAnalysesPerRequest {
+		return nil, &bonafide.Error{Code: bonafide.CodeInvalidValue,
+			Message: fmt.Sprintf("Invalid param value: %d analyses in one request; at most %d", len(reqs), maxAnalysesPerRequest),
+			Details: map[string]string{"key_path": "analyses"}}
+	}
 	group := uuid.NewString()
 	var out []*bonafide.Analysis
 	for i, req := range reqs {
+		// The same media named twice is analysed once.
+		var unique []string
+		for _, id := range req.SourceMedia {
+			if !slices.Contains(unique, id) {
+				unique = append(unique, id)
+			}
+		}
+		req.SourceMedia = unique
 		t := strings.ToUpper(strings.TrimSpace(req.Type))
 		if t == "" {
 			return nil, missingField(fmt.Sprintf("analyses.%d.type", i))

@@ -118,6 +118,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if email == "" {
 		return missingField("credentials.email")
 	}
+	// Bounded before anything else: an address is at most 254 characters (RFC 5321), and a
+	// password longer than 1024 would only make argon2 work for an attacker.
+	if len(email) > maxEmailLen || len(body.Credentials.Password) > maxPasswordLen {
+		return &bonafide.Error{Code: bonafide.CodeInvalidValue,
+			Message: fmt.Sprintf("Invalid param value: an email has at most %d characters and a password at most %d", maxEmailLen, maxPasswordLen),
+			Details: map[string]string{"key_path": "credentials"}}
+	}
 	if s.throttled(email) {
 		return bonafide.Errorf(bonafide.CodeThrottled, "Too many requests: too many failed logins for this account, try again in %s", s.cfg.LoginWindow)
 	}
@@ -125,7 +132,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
 		return err
 	}
-	if u == nil || !CheckPassword(u.PasswordHash, body.Credentials.Password) {
+	hash := dummyHash // an unknown email costs the same argon2 time as a known one
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	if !CheckPassword(hash, body.Credentials.Password) || u == nil {
 		s.fail(email)
 		s.log.Info("login failed", "email_sha256", hashToken(email)[:16])
 		return bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
@@ -214,9 +225,33 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 }
 
 // throttled reports whether email had too many failed logins lately.
+// The login's input bounds are the account limits (maxEmailLen, maxPasswordLen, users.go).
+const (
+	// maxTracked bounds the failed-login table: past it, expired entries are swept, and while it
+	// is still full no new address is recorded (the ones already there stay throttled).
+	maxTracked = 100_000
+)
+
+// dummyHash is checked when the email is unknown, so that the answer takes as long as for a
+// known one.
+var dummyHash = func() string {
+	h, err := HashPassword("bonafide: no such account")
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
 func (s *Server) throttled(email string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	recent := s.recentFailures(email)
+	return len(recent) >= s.cfg.LoginFailures
+}
+
+// recentFailures keeps the email's failures inside the window, forgetting an email with none.
+// The caller holds s.mu.
+func (s *Server) recentFailures(email string) []time.Time {
 	cut := s.now().Add(-s.cfg.LoginWindow)
 	var recent []time.Time
 	for _, t := range s.failures[email] {
@@ -224,13 +259,25 @@ func (s *Server) throttled(email string) bool {
 			recent = append(recent, t)
 		}
 	}
-	s.failures[email] = recent
-	return len(recent) >= s.cfg.LoginFailures
+	if len(recent) == 0 {
+		delete(s.failures, email)
+	} else {
+		s.failures[email] = recent
+	}
+	return recent
 }
 
 func (s *Server) fail(email string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, known := s.failures[email]; !known && len(s.failures) >= maxTracked {
+		for e := range s.failures {
+			s.recentFailures(e)
+		}
+		if len(s.failures) >= maxTracked {
+			return
+		}
+	}
 	s.failures[email] = append(s.failures[email], s.now())
 }
 

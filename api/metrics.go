@@ -75,9 +75,21 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 			route = "other"
 		}
 		route = strings.TrimSuffix(strings.TrimSuffix(route, "{$}"), "/")
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
-		m.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		method := metricMethod(r.Method)
+		m.requests.WithLabelValues(route, method, strconv.Itoa(sw.code)).Inc()
+		m.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 	})
+}
+
+// metricMethod is the method label: the standard methods by name, anything a client invents as
+// "other", so that no request can create a new time series.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // queueDepth exports the job queue's size by state at each scrape.

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -277,13 +279,28 @@ func isMissing(err error) bool {
 	return errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist)
 }
 
-func missingTool(file, tool string, err error) *Error {
-	return newError(CodeDecoderMissing, file, err,
-		"video decoding needs %s, which is not installed on the server: install ffmpeg (Debian: apt-get install ffmpeg)", tool)
+// missingTool names the program by its base name only: where the server looked is not the
+// client's business (the server's logs have the configured path).
+func missingTool(file, tool string, _ error) *Error {
+	return newError(CodeDecoderMissing, file, nil,
+		"video decoding needs %s, which is not installed on the server: install ffmpeg (Debian: apt-get install ffmpeg)", filepath.Base(tool))
 }
 
-// lastLine returns the last non-empty line of s, without ffmpeg's "[demuxer @ 0x...] " prefix, or def.
+// serverPath matches an absolute file path in a tool's message (ffmpeg names its input, which is
+// a temporary file of the server).
+var serverPath = regexp.MustCompile(`(^|[\s'"(=:])/[^\s'"():,]*[^\s'"():,.]`)
+
+// stripPaths replaces every absolute path in a tool's message with "the file": an error reaches
+// the client, and server paths are nobody's business.
+func stripPaths(s string) string { return serverPath.ReplaceAllString(s, "${1}the file") }
+
+// lastLine returns the last non-empty line of s, without ffmpeg's "[demuxer @ 0x...] " prefix and
+// without server paths, or def.
 func lastLine(s, def string) string {
+	return stripPaths(rawLastLine(s, def))
+}
+
+func rawLastLine(s, def string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := strings.TrimSpace(lines[i])

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -260,6 +261,9 @@ func TestBadVideos(t *testing.T) {
 			if !strings.Contains(me.Error(), tt.says) {
 				t.Errorf("message %q does not say %q", me.Error(), tt.says)
 			}
+			if strings.Contains(me.Error(), os.TempDir()) || strings.Contains(me.Error(), "/nonexistent") {
+				t.Errorf("message %q shows a server path", me.Error())
+			}
 		})
 	}
 }
@@ -431,6 +435,16 @@ func TestParseCodecs(t *testing.T) {
 
 func TestLastLine(t *testing.T) {
 	t.Parallel()
+	for in, want := range map[string]string{
+		"/tmp/bonafide-123/input.mp4: Invalid data found when processing input": "the file: Invalid data found when processing input",
+		"Error opening input file /var/lib/bonafide/x.webm.":                    "Error opening input file the file.",
+		"moov atom not found": "moov atom not found",
+		"ratio 16/9 kept":     "ratio 16/9 kept",
+	} {
+		if got := lastLine(in, "x"); got != want {
+			t.Errorf("lastLine(%q) = %q, want %q", in, got, want)
+		}
+	}
 	got := lastLine("[mov,mp4 @ 0x55d] first\n[mov,mp4 @ 0x55d] moov atom not found\n\n", "x")
 	if got != "moov atom not found" {
 		t.Errorf("lastLine = %q", got)
