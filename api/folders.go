@@ -403,12 +403,17 @@ func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	keys, err := s.bestShotKeys(r.Context(), f.ID, "")
+	if err != nil {
+		return err
+	}
 	if err := s.store.DeleteFolder(r.Context(), f.ID); err != nil {
 		return err
 	}
 	for _, m := range ms {
-		_ = s.blobs.Delete(r.Context(), m.BlobKey)
+		keys = append(keys, m.BlobKey)
 	}
+	s.deleteBlobs(r.Context(), keys)
 	writeJSON(w, http.StatusOK, map[string]string{"folder_id": f.ID})
 	return nil
 }
@@ -587,12 +592,44 @@ func (s *Server) deleteMedia(w http.ResponseWriter, r *http.Request) error {
 	if !canDelete(caller(r)) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: only ADMIN and CLIENT ADMIN delete files")
 	}
+	// The media's best shots (face crops: biometric data) go with it.
+	keys, err := s.bestShotKeys(r.Context(), m.FolderID, m.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.store.DeleteMedia(r.Context(), m.ID); err != nil {
 		return err
 	}
-	_ = s.blobs.Delete(r.Context(), m.BlobKey)
+	s.deleteBlobs(r.Context(), append(keys, m.BlobKey))
 	writeJSON(w, http.StatusOK, map[string]string{"media_id": m.ID})
 	return nil
+}
+
+// bestShotKeys lists the stored best shots of a folder's analyses, of one media when mediaID is set.
+func (s *Server) bestShotKeys(ctx context.Context, folderID, mediaID string) ([]string, error) {
+	as, err := s.store.ListAnalyses(ctx, folderID)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, a := range as {
+		for _, res := range a.Results {
+			if res.BestShotKey != "" && (mediaID == "" || res.MediaID == mediaID) {
+				keys = append(keys, res.BestShotKey)
+			}
+		}
+	}
+	return keys, nil
+}
+
+// deleteBlobs removes stored files after their rows are gone; a file that cannot be removed now
+// is logged (the rows no longer refer to it).
+func (s *Server) deleteBlobs(ctx context.Context, keys []string) {
+	for _, k := range keys {
+		if err := s.blobs.Delete(ctx, k); err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
+			s.log.Warn("stored file not deleted", "key", k, "err", err)
+		}
+	}
 }
 
 // static serves media files and best shots to those allowed to see their folder. Keys are

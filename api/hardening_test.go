@@ -1,6 +1,10 @@
 package api
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +106,79 @@ func TestLoginBoundedInputAndMemory(t *testing.T) {
 	}
 	if n := tracked(); n != 0 {
 		t.Fatalf("%d emails still tracked after their window passed", n)
+	}
+}
+
+// A request body that stops arriving is cut after BodyIdleTimeout (default 30 s; shortened here
+// only to keep the test quick, the default is checked below), while the connection of a body that
+// keeps moving is not.
+func TestTrickledBodyIsCut(t *testing.T) {
+	if (&Config{}).withDefaults().BodyIdleTimeout != 30*time.Second {
+		t.Fatal("the default body idle timeout is not 30 s")
+	}
+	env := tuServer(t, func(c *Config) { c.BodyIdleTimeout = 2 * time.Second })
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/authorize/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	reply, _ := io.ReadAll(conn) // the server answers or closes once the body stalls
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("a stalled body held the connection for %v", d)
+	}
+	if !strings.HasPrefix(string(reply), "HTTP/1.1 400") || !strings.Contains(string(reply), "stopped arriving") {
+		t.Fatalf("a stalled body should get 400 with the reason, got %.200q", reply)
+	}
+}
+
+// Deleting a media removes its best shots (face crops: biometric data); deleting a folder removes
+// every stored file of it.
+func TestDeleteRemovesBestShots(t *testing.T) {
+	env := tuServer(t)
+	ctx := context.Background()
+	company := env.tuCompany("acme")
+	admin := env.tuUserLoggedIn(bonafide.RoleClientAdmin, company.ID, "admin@example.com")
+	setup := func() (folderID, mediaID, bestKey, mediaKey string) {
+		folder := env.tuFolder(admin)
+		folderID = folder["folder_id"].(string)
+		mediaID = folder["media"].([]any)[0].(map[string]any)["media_id"].(string)
+		id := env.tuStartAnalysis(admin, folderID)
+		a, err := env.Store.GetAnalysis(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bestKey = folderID + "/best_shot_" + id + "_" + mediaID + ".jpg"
+		if err := env.API.blobs.Put(ctx, bestKey, tuJPEG(t), "image/jpeg"); err != nil {
+			t.Fatal(err)
+		}
+		a.State, a.Resolution = bonafide.StateFinished, bonafide.ResolutionSuccess
+		a.Results = []bonafide.MediaResult{{MediaID: mediaID, Kind: bonafide.KindImage, Resolution: bonafide.ResolutionSuccess, BestShotKey: bestKey}}
+		if err := env.Store.FinishAnalysis(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		m, err := env.Store.GetMedia(ctx, mediaID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return folderID, mediaID, bestKey, m.BlobKey
+	}
+	gone := func(key string) bool {
+		_, err := env.API.blobs.Get(ctx, key)
+		return err != nil
+	}
+
+	_, mediaID, best, file := setup()
+	env.tuDo("DELETE", "/api/media/"+mediaID, admin.Token, nil).tuExpect(200, 0)
+	if !gone(best) || !gone(file) {
+		t.Fatalf("after deleting the media: best shot gone %v, media file gone %v", gone(best), gone(file))
+	}
+
+	folderID, _, best, file := setup()
+	env.tuDo("DELETE", "/api/folders/"+folderID, admin.Token, nil).tuExpect(200, 0)
+	if !gone(best) || !gone(file) {
+		t.Fatalf("after deleting the folder: best shot gone %v, media file gone %v", gone(best), gone(file))
 	}
 }

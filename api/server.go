@@ -7,8 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -28,11 +31,24 @@ type Config struct {
 	SingleRequestTimeout time.Duration // single-request mode waits this long for the analyses (default 60 s)
 	LoginFailures        int           // failed logins per email within LoginWindow before error 101 (default 5)
 	LoginWindow          time.Duration // default 15 min
-	ValidateWebhook      func(url string) error
-	Version              string
+	// BodyIdleTimeout ends a request whose body stops arriving for this long (default 30 s): a
+	// body trickled a byte at a time cannot hold a connection, while an upload on a slow link
+	// that keeps moving is never cut.
+	BodyIdleTimeout time.Duration
+	ValidateWebhook func(url string) error
+	Version         string
+}
+
+// withDefaults returns a copy with every unset field at its default.
+func (c Config) withDefaults() Config {
+	c.defaults()
+	return c
 }
 
 func (c *Config) defaults() {
+	if c.BodyIdleTimeout <= 0 {
+		c.BodyIdleTimeout = 30 * time.Second
+	}
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = 15 * time.Minute
 	}
@@ -135,7 +151,40 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return bonafide.Errorf(bonafide.CodeNotExist, "no endpoint %s %s", r.Method, r.URL.Path)
 	}, false))
-	return s.cors(s.metrics.Instrument(mux))
+	return s.cors(s.metrics.Instrument(s.bodyIdle(mux)))
+}
+
+// bodyIdle gives every request body a read deadline that each arriving byte pushes back by
+// BodyIdleTimeout.
+func (s *Server) bodyIdle(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			idle := s.cfg.BodyIdleTimeout
+			if rc.SetReadDeadline(time.Now().Add(idle)) == nil {
+				r.Body = &idleBody{ReadCloser: r.Body, rc: rc, idle: idle}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type idleBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = &bonafide.Error{Code: bonafide.CodeInvalidStructure,
+			Message: fmt.Sprintf("Invalid body structure: the request body stopped arriving for %s", b.idle)}
+	}
+	return n, err
 }
 
 // cors adds the headers Oz's nginx adds, and answers preflight requests.

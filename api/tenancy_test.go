@@ -433,14 +433,18 @@ func TestLoginThrottle(t *testing.T) {
 	login("nobody@acme.example.com", tuPassword).tuExpect(http.StatusUnauthorized, int(bonafide.CodeCredentialsBad))
 }
 
-// TestLoginDisabled: a disabled account cannot log in (403 code 211), and its live token stops working.
+// TestLoginDisabled: a disabled account cannot log in (403 code 211), its sessions end (its old
+// token is unknown from then on), and enabling it again does not revive them.
 func TestLoginDisabled(t *testing.T) {
 	env := tuServer(t)
 	c := env.tuCompany("Acme")
 	boss := env.tuUserLoggedIn(bonafide.RoleClientAdmin, c.ID, "boss@acme.example.com")
 	u := env.tuUserLoggedIn(bonafide.RoleClient, c.ID, "alice@acme.example.com")
 	env.tuDo("DELETE", "/api/users/"+u.ID, boss.Token, nil).tuExpect(http.StatusOK, 0)
-	env.tuDo("GET", "/api/folders", u.Token, nil).tuExpect(http.StatusForbidden, int(bonafide.CodeUserBlocked))
+	env.tuDo("GET", "/api/folders", u.Token, nil).tuExpect(http.StatusUnauthorized, int(bonafide.CodeAuthInvalid))
+	env.tuDo("PATCH", "/api/users/"+u.ID, boss.Token, map[string]any{"is_active": true}).tuExpect(http.StatusOK, 0)
+	env.tuDo("GET", "/api/folders", u.Token, nil).tuExpect(http.StatusUnauthorized, int(bonafide.CodeAuthInvalid))
+	env.tuDo("DELETE", "/api/users/"+u.ID, boss.Token, nil).tuExpect(http.StatusOK, 0)
 	env.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": u.Email, "password": tuPassword}}).
 		tuExpect(http.StatusForbidden, int(bonafide.CodeUserBlocked))
 	// A wrong password on a disabled account is still just a wrong password.

@@ -556,7 +556,12 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if err := s.store.UpdateUser(r.Context(), &next); err != nil {
+	if next.Disabled && !t.Disabled {
+		err = bonafide.DisableUser(r.Context(), s.store, &next)
+	} else {
+		err = s.store.UpdateUser(r.Context(), &next)
+	}
+	if err != nil {
 		return err
 	}
 	if in.Password != nil && next.ID != p.user.ID {
@@ -586,13 +591,10 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if !canManageUser(p, t) {
 		return forbidden("only ADMIN, and CLIENT ADMIN within its company, disable users")
 	}
-	if !t.Disabled {
-		t.Disabled = true
-		if err := s.store.UpdateUser(r.Context(), t); err != nil {
-			return err
-		}
-		s.log.Info("user disabled", "user_id", t.ID, "by", p.user.ID)
+	if err := bonafide.DisableUser(r.Context(), s.store, t); err != nil {
+		return err
 	}
+	s.log.Info("user disabled", "user_id", t.ID, "by", p.user.ID)
 	writeJSON(w, http.StatusOK, s.renderUser(t))
 	return nil
 }

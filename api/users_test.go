@@ -302,7 +302,8 @@ func TestUsersDisable(t *testing.T) {
 		t.Errorf("%s: want is_active false", r)
 	}
 	w.do(t, w.aAdmin, "DELETE", "/api/users/"+w.aPeer.ID+"/", nil).tuExpect(http.StatusOK, 0) // again: no change
-	w.do(t, w.aPeer, "GET", "/api/users/me", nil).tuExpect(forbidden, int(bonafide.CodeUserBlocked))
+	// Disabling ended the user's sessions: the old token is unknown.
+	w.do(t, w.aPeer, "GET", "/api/users/me", nil).tuExpect(http.StatusUnauthorized, int(bonafide.CodeAuthInvalid))
 	// The account still shows, disabled; ADMIN re-enables it.
 	if w.do(t, w.aAdmin, "GET", "/api/users/"+w.aPeer.ID, nil).tuExpect(http.StatusOK, 0).Obj()["is_active"] != false {
 		t.Error("the disabled user should show is_active false")

@@ -552,3 +552,23 @@ func TestOptionsValidate(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Every special-purpose block of the IANA registries is refused, IPv4 and IPv6, including IPv4
+// special addresses embedded in IPv6; ordinary public addresses are not.
+func TestSpecialPurposeAddressesRefused(t *testing.T) {
+	for _, a := range []string{
+		"0.1.2.3", "100.64.0.1", "192.0.0.8", "192.0.2.1", "198.51.100.7", "203.0.113.9", "198.18.0.1",
+		"198.19.255.254", "192.88.99.1", "224.0.0.1", "240.0.0.1", "255.255.255.255",
+		"::", "::1", "::ffff:192.0.2.1", "64:ff9b::c000:201", "64:ff9b:1::1", "100::1", "2001::1",
+		"2001:db8::1", "2002:c000:201::1", "3fff::1", "5f00::1", "fc00::1", "fe80::1", "fec0::1", "ff02::1",
+	} {
+		if blockedReason(netip.MustParseAddr(a)) == "" {
+			t.Errorf("%s is special-purpose but not refused", a)
+		}
+	}
+	for _, a := range []string{"8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "2a00:1450:4001:80b::200e"} {
+		if r := blockedReason(netip.MustParseAddr(a)); r != "" {
+			t.Errorf("%s is a public address but refused as %s", a, r)
+		}
+	}
+}

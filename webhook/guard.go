@@ -48,6 +48,29 @@ var (
 	ipv4Compat96 = netip.MustParsePrefix("::/96") // deprecated IPv4-compatible IPv6
 )
 
+// specialPurpose are the other blocks of the IANA IPv4 and IPv6 Special-Purpose Address
+// Registries (RFC 6890 and updates) that are not globally reachable unicast: protocol
+// assignments, documentation, benchmarking, 6to4 relays, discard, ORCHIDs, translation.
+var specialPurpose = []struct {
+	p    netip.Prefix
+	name string
+}{
+	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignments (192.0.0.0/24)"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "documentation (TEST-NET-1)"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "documentation (TEST-NET-2)"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "documentation (TEST-NET-3)"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking (198.18.0.0/15)"},
+	{netip.MustParsePrefix("192.88.99.0/24"), "deprecated 6to4 relay anycast"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use IPv4/IPv6 translation"},
+	{netip.MustParsePrefix("100::/64"), "discard-only (100::/64)"},
+	{netip.MustParsePrefix("2001::/23"), "IETF protocol assignments (2001::/23)"},
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation (2001:db8::/32)"},
+	{netip.MustParsePrefix("2002::/16"), "6to4 (2002::/16)"},
+	{netip.MustParsePrefix("3fff::/20"), "documentation (3fff::/20)"},
+	{netip.MustParsePrefix("5f00::/16"), "segment routing SIDs (5f00::/16)"},
+	{netip.MustParsePrefix("fec0::/10"), "deprecated site-local"},
+}
+
 // blockedReason returns why ip is not an acceptable public destination, or
 // "" if it is acceptable.
 func blockedReason(ip netip.Addr) string {
@@ -72,6 +95,11 @@ func blockedReason(ip netip.Addr) string {
 		return `"this network" (0.0.0.0/8)`
 	case reservedV4.Contains(ip):
 		return "reserved or broadcast"
+	}
+	for _, sp := range specialPurpose {
+		if sp.p.Contains(ip) {
+			return "special-purpose: " + sp.name
+		}
 	}
 	if ip.Is6() && (nat64.Contains(ip) || ipv4Compat96.Contains(ip)) {
 		// An IPv4 address embedded in the low 32 bits: judge that address.

@@ -188,7 +188,12 @@ func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logg
 	if err := queue.Start(ctx); err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout); no
+	// request or answer may take more than 30 minutes (150 MiB, 10 files of the largest size, at
+	// 85 KB/s); an idle keep-alive connection is closed after 2 minutes.
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Minute, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	log.Info("bonafide serving", "addr", ln.Addr().String(), "base_url", base, "database", redact(sf.databaseURL), "blobs", redact(sf.blobURL))

@@ -82,8 +82,7 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 			fmt.Fprintf(stderr, "bonafide user disable: %v\n", err)
 			return 1
 		}
-		u.Disabled = true
-		if err := store.UpdateUser(ctx, u); err != nil {
+		if err := bonafide.DisableUser(ctx, store, u); err != nil {
 			fmt.Fprintf(stderr, "bonafide user disable: %v\n", err)
 			return 1
 		}
