@@ -239,7 +239,7 @@ func bootstrapAdmin(ctx context.Context, store bonafide.Store, sf *serverFlags, 
 		}
 		password = tok
 	}
-	if _, err := createUser(ctx, store, email, password, bonafide.RoleAdmin, "default"); err != nil {
+	if _, err := createUser(ctx, store, email, password, bonafide.RoleAdmin, ""); err != nil {
 		if bonafide.CodeOf(err) == bonafide.CodeAlreadyExist {
 			return nil // another node starting at the same time created it
 		}
@@ -257,12 +257,28 @@ func randomPassword() (string, error) {
 }
 
 // createUser makes a user in the named company, creating the company when missing.
+// globalCompany is the reserved company of the global roles created from the shell.
+const globalCompany = "global"
+
 func createUser(ctx context.Context, store bonafide.Store, email, password string, role bonafide.Role, company string) (*bonafide.User, error) {
 	if !role.Valid() {
 		return nil, fmt.Errorf("unknown role %q (ADMIN, OPERATOR, CLIENT, CLIENT ADMIN, CLIENT OPERATOR, CLIENT SERVICE)", role)
 	}
 	if len(password) < 8 {
 		return nil, fmt.Errorf("the password must have at least 8 characters")
+	}
+	// Global roles belong to no client company: they share the reserved company globalCompany,
+	// which no client user joins, so a CLIENT ADMIN never sees or deletes an ADMIN's folders
+	// (their webhooks are still signed, with that company's secret). Client roles name theirs.
+	switch {
+	case role.Global() && company != "":
+		return nil, fmt.Errorf("%s is a global role and belongs to no client company: leave out --company", role)
+	case !role.Global() && company == "":
+		return nil, fmt.Errorf("%s users belong to a company: give --company NAME (created when missing)", role)
+	case !role.Global() && company == globalCompany:
+		return nil, fmt.Errorf("the company %q is reserved for the global roles ADMIN and OPERATOR", globalCompany)
+	case role.Global():
+		company = globalCompany
 	}
 	cs, err := store.ListCompanies(ctx, company)
 	if err != nil {

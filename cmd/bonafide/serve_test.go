@@ -563,8 +563,18 @@ func TestUserCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "CLIENT ADMIN ops@example.com") {
 		t.Fatalf("create: %d %s %s", code, out, errs)
 	}
-	if code, _, errs = run(t, "user", "create", "--data-dir", dir, "--email", "ops@example.com", "--password", "long-enough"); code != 1 || !strings.Contains(errs, "already exists") {
+	if code, _, errs = run(t, "user", "create", "--data-dir", dir, "--email", "ops@example.com", "--password", "long-enough", "--company", "acme"); code != 1 || !strings.Contains(errs, "already exists") {
 		t.Fatalf("duplicate: %d %s", code, errs)
+	}
+	// Client roles need a company; global roles have none, so no client admin can reach them.
+	if code, _, errs = run(t, "user", "create", "--data-dir", dir, "--email", "c@example.com", "--password", "long-enough"); code != 1 || !strings.Contains(errs, "--company") {
+		t.Fatalf("client without company: %d %s", code, errs)
+	}
+	if code, _, errs = run(t, "user", "create", "--data-dir", dir, "--email", "a@example.com", "--password", "long-enough", "--role", "ADMIN", "--company", "acme"); code != 1 || !strings.Contains(errs, "global role") {
+		t.Fatalf("admin in a company: %d %s", code, errs)
+	}
+	if code, out, errs = run(t, "user", "create", "--data-dir", dir, "--email", "a@example.com", "--password", "long-enough", "--role", "ADMIN"); code != 0 || !strings.Contains(out, "global role") {
+		t.Fatalf("admin: %d %s %s", code, out, errs)
 	}
 	if code, _, errs = run(t, "user", "create", "--data-dir", dir, "--email", "x@example.com", "--password", "short"); code != 1 || !strings.Contains(errs, "8 characters") {
 		t.Fatalf("short password: %d %s", code, errs)

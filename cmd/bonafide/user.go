@@ -36,7 +36,7 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 	email := fs.String("email", "", "the user's email (login)")
 	password := fs.String("password", "", "the password (at least 8 characters)")
 	role := fs.String("role", string(bonafide.RoleClient), "the role")
-	company := fs.String("company", "default", "the company (created when missing)")
+	company := fs.String("company", "", "the company of a client role (created when missing); global roles (ADMIN, OPERATOR) join the reserved company \"global\"")
 	if code, done := parse(fs, args[1:]); done {
 		return code
 	}
@@ -59,7 +59,11 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 			fmt.Fprintf(stderr, "bonafide user create: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "created %s %s (%s) in company %s\n", u.Role, u.Email, u.ID, *company)
+		if *company == "" {
+			fmt.Fprintf(stdout, "created %s %s (%s), a global role (company %q)\n", u.Role, u.Email, u.ID, globalCompany)
+		} else {
+			fmt.Fprintf(stdout, "created %s %s (%s) in company %s\n", u.Role, u.Email, u.ID, *company)
+		}
 	case "list":
 		users, err := store.ListUsers(ctx, "")
 		if err != nil {
