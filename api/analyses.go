@@ -217,6 +217,13 @@ func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request) error {
 // the best shot comes back inline as base64.
 func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
+	select {
+	case s.instantSlots <- struct{}{}:
+		defer func() { <-s.instantSlots }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		return bonafide.Errorf(bonafide.CodeThrottled, "Too many requests: %d Instant API analyses are running on this server; retry in a second, or use the asynchronous folder API", cap(s.instantSlots))
+	}
 	if s.engine == nil {
 		return bonafide.Errorf(bonafide.CodeNotRealized, "The Instant API is not enabled on this node")
 	}

@@ -182,3 +182,29 @@ func TestDeleteRemovesBestShots(t *testing.T) {
 		t.Fatalf("after deleting the folder: best shot gone %v, media file gone %v", gone(best), gone(file))
 	}
 }
+
+// The Instant API runs at most MaxInstant analyses at once: past that a request is answered 429
+// with Retry-After and the Oz envelope, before its upload is read; a freed slot serves again.
+func TestInstantConcurrencyBounded(t *testing.T) {
+	env := tuServer(t, func(c *Config) { c.MaxInstant = 2 })
+	company := env.tuCompany("acme")
+	u := env.tuUserLoggedIn(bonafide.RoleClient, company.ID, "client@example.com")
+	form := tuMultipart(t, map[string][]byte{"photo1": tuJPEG(t)}, map[string]any{})
+	// Two analyses running: the slots are taken.
+	env.API.instantSlots <- struct{}{}
+	env.API.instantSlots <- struct{}{}
+	r := env.tuDo("POST", "/api/instant/folders", u.Token, form).tuExpect(429, int(bonafide.CodeThrottled))
+	if r.Header.Get("Retry-After") == "" {
+		t.Errorf("%s: no Retry-After", r)
+	}
+	<-env.API.instantSlots
+	// A slot is free again: the request gets past the limit (this test server has no engine, so
+	// it is then refused as not enabled, 501).
+	env.tuDo("POST", "/api/instant/folders", u.Token, form).tuExpect(501, int(bonafide.CodeNotRealized))
+	if n := len(env.API.instantSlots); n != 1 {
+		t.Fatalf("%d slots taken after the request ended, want 1", n)
+	}
+	if (&Config{}).withDefaults().MaxInstant < 2 {
+		t.Fatal("the default MaxInstant must allow at least two")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,9 @@ type Config struct {
 	// body trickled a byte at a time cannot hold a connection, while an upload on a slow link
 	// that keeps moving is never cut.
 	BodyIdleTimeout time.Duration
+	// MaxInstant bounds the Instant API analyses running at once on this node (default twice the
+	// cores); past it a request is answered 429 with Retry-After instead of piling up in memory.
+	MaxInstant      int
 	ValidateWebhook func(url string) error
 	Version         string
 }
@@ -46,6 +50,9 @@ func (c Config) withDefaults() Config {
 }
 
 func (c *Config) defaults() {
+	if c.MaxInstant <= 0 {
+		c.MaxInstant = 2 * runtime.NumCPU()
+	}
 	if c.BodyIdleTimeout <= 0 {
 		c.BodyIdleTimeout = 30 * time.Second
 	}
@@ -88,6 +95,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	failures map[string][]time.Time // failed logins per email
+	// instantSlots holds one token per running Instant API analysis.
+	instantSlots chan struct{}
 }
 
 // New builds a server. engine may be nil when this process runs no instant analyses.
@@ -100,7 +109,7 @@ func New(cfg Config, store bonafide.Store, blobs bonafide.Blobs, engine *livenes
 		log = slog.Default()
 	}
 	return &Server{cfg: cfg, store: store, blobs: blobs, engine: engine, log: log, now: now,
-		metrics: NewMetrics(), failures: map[string][]time.Time{}}
+		metrics: NewMetrics(), failures: map[string][]time.Time{}, instantSlots: make(chan struct{}, cfg.MaxInstant)}
 }
 
 // Metrics returns the server's Prometheus collectors.
