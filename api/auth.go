@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -132,7 +133,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
 		return err
 	}
-	hash := dummyHash // an unknown email costs the same argon2 time as a known one
+	hash := dummyHash() // an unknown email costs the same argon2 time as a known one
 	if u != nil {
 		hash = u.PasswordHash
 	}
@@ -234,13 +235,15 @@ const (
 
 // dummyHash is checked when the email is unknown, so that the answer takes as long as for a
 // known one.
-var dummyHash = func() string {
+// It is made on the first login, not when the package loads (argon2 costs time and memory that
+// every command of the binary would otherwise pay).
+var dummyHash = sync.OnceValue(func() string {
 	h, err := HashPassword("bonafide: no such account")
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})
 
 func (s *Server) throttled(email string) bool {
 	s.mu.Lock()

@@ -173,35 +173,40 @@ func (e *Engine) detect(img *image.RGBA) ([]Face, bool, error) {
 			}
 			applyLUT(in, v.r, lut)
 		}
-		out, err := e.run("detect", func(t []float32) { detectTensor(in, t) })
+		faces, err := e.detectIn(in, v)
 		if err != nil {
 			return nil, false, err
 		}
-		faces := decodeFaces(out[0], out[1], v)
 		if len(faces) == 0 {
 			continue
 		}
 		// A face that fills the frame is seen cut by its edges, and the detector shrinks its box
 		// to what is visible; in a bordered view it draws the whole face, as the landmark and
-		// passive models expect. So such a face is looked at again in the next view.
+		// passive models expect. So such a face is looked at again in the next view, whose faces
+		// replace these when its largest box is larger (it drew more of the face).
 		if k == 0 && fillsFrame(faces, w, h) {
-			firstFaces := faces
 			v2 := letterbox(w, h, detViews[1].shrink)
 			detectInput(in, img, v2)
-			out, err = e.run("detect", func(t []float32) { detectTensor(in, t) })
+			bordered, err := e.detectIn(in, v2)
 			if err != nil {
 				return nil, false, err
 			}
-			// The bordered view's faces replace the first view's when its largest box is larger
-			// (it drew more of the face), not when the border made it shrink.
-			if faces = decodeFaces(out[0], out[1], v2); len(faces) > 0 && largest(faces) > largest(firstFaces) {
-				return faces, true, nil
+			if len(bordered) > 0 && largest(bordered) > largest(faces) {
+				return bordered, true, nil
 			}
-			return firstFaces, false, nil
 		}
 		return faces, k > 0, nil
 	}
 	return nil, false, nil
+}
+
+// detectIn runs the detector on its prepared input and maps the faces back to the frame.
+func (e *Engine) detectIn(in *image.RGBA, v detView) ([]Face, error) {
+	out, err := e.run("detect", func(t []float32) { detectTensor(in, t) })
+	if err != nil {
+		return nil, err
+	}
+	return decodeFaces(out[0], out[1], v), nil
 }
 
 // fillsFrame reports whether the largest face's box spans at least 80% of the frame's shorter side.
@@ -226,13 +231,11 @@ func largest(faces []Face) float64 {
 // scale, or nil when r is not dark.
 func liftShadows(img *image.RGBA, r image.Rectangle) *[256]uint8 {
 	var sum float64
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := img.Pix[img.PixOffset(r.Min.X, y):]
-		for x := range r.Dx() {
-			sum += 0.299*float64(row[4*x]) + 0.587*float64(row[4*x+1]) + 0.114*float64(row[4*x+2])
-		}
+	y := luma(img.SubImage(r).(*image.RGBA))
+	for _, v := range y {
+		sum += v
 	}
-	mean := sum / float64(max(1, r.Dx()*r.Dy()))
+	mean := sum / float64(max(1, len(y)))
 	if mean >= darkLuma {
 		return nil
 	}

@@ -411,11 +411,11 @@ func (e *Engine) decide(r *Result, tags []string) {
 		}
 	}
 	// The passive model's own verdict: its evidence alone under the fusion reaches the threshold.
-	pv := sig["passive"]
+	pv, own := sig["passive"], []Signal{*sig["passive"]}
 	if sig["passive_padded"] != nil {
-		pv = sig["passive_padded"]
+		pv, own = sig["passive_padded"], []Signal{*sig["passive_padded"], *sig["fills_frame"]}
 	}
-	if pv.Score != nil && e.fusion.Confidence([]Signal{*pv}, nil, false) >= e.cfg.Threshold {
+	if pv.Score != nil && e.fusion.Confidence(own, nil, false) >= e.cfg.Threshold {
 		add(ReasonPassiveAttack, "the passive anti-spoof model sees an attack (%s P = %.4f)", pv.Name, pAgg)
 	}
 

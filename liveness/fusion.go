@@ -4,8 +4,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
+	"sync"
 )
 
 // signalOrder lists the signals the engine measures, in report order.
@@ -34,12 +36,20 @@ type Fusion struct {
 //go:embed calibration.json
 var defaultCalibration []byte
 
-// DefaultFusion is used without a calibration file: the calibration shipped with the engine.
-func DefaultFusion() *Fusion {
+// shippedFusion is the embedded calibration, parsed once.
+var shippedFusion = sync.OnceValue(func() Fusion {
 	var f Fusion
 	if err := json.Unmarshal(defaultCalibration, &f); err != nil {
 		panic("liveness: the embedded calibration.json is not valid: " + err.Error())
 	}
+	return f
+})
+
+// DefaultFusion is used without a calibration file: the calibration shipped with the engine (a
+// copy the caller may change).
+func DefaultFusion() *Fusion {
+	f := shippedFusion()
+	f.Weights = maps.Clone(f.Weights)
 	return &f
 }
 
