@@ -210,7 +210,8 @@ type Store interface {
 	ListAnalyses(ctx context.Context, folderID string) ([]*Analysis, error)
 	// FinishAnalysis writes the final state and results, and in the same transaction enqueues
 	// the folder's webhook delivery when the folder has a resolution_endpoint and no analysis
-	// is still processing.
+	// is still processing. Only a PROCESSING analysis is finished: for any other it changes
+	// nothing and returns ErrAlreadyFinished (the first finish wins).
 	FinishAnalysis(ctx context.Context, a *Analysis) error
 
 	Close() error

@@ -33,6 +33,11 @@ const (
 	CodeUserBlocked      Code = 211
 )
 
+// ErrAlreadyFinished is what Store.FinishAnalysis returns for an analysis that is no longer
+// PROCESSING: the first finish wins, so a job run a second time (rescued from a node thought dead)
+// never stores a second, different result, and never sends a second webhook.
+var ErrAlreadyFinished = errors.New("the analysis was already finished")
+
 // Error is the one error type that reaches API clients. Internal errors (anything that is not an
 // *Error) reach clients only as CodeUnknown with a generic message.
 type Error struct {

@@ -46,7 +46,11 @@ func (w *analysisWorker) Work(ctx context.Context, job *river.Job[AnalysisArgs])
 		a.State, a.Resolution, a.Error = bonafide.StateFailed, "", err.Error()
 		a.ResultsData = json.RawMessage(`{}`)
 	}
-	if ferr := w.deps.Store.FinishAnalysis(ctx, a); ferr != nil {
+	if ferr := w.deps.Store.FinishAnalysis(ctx, a); errors.Is(ferr, bonafide.ErrAlreadyFinished) {
+		// Another run (on a node thought dead) finished it first; its result stands.
+		w.log.Info("analysis already finished by an earlier run; this run's result is discarded", "analysis_id", a.ID)
+		return nil
+	} else if ferr != nil {
 		return ferr
 	}
 	secs := w.deps.Now().Sub(start).Seconds()

@@ -133,6 +133,7 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 	if err != nil {
 		return err
 	}
+	alreadyFinished := false
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		var folderID string
 		err := tx.QueryRow(ctx, `SELECT folder_id FROM analyses WHERE id = $1`, a.ID).Scan(&folderID)
@@ -158,6 +159,11 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 		if err != nil {
 			return err
 		}
+		a.FolderID = folderID
+		if prev != bonafide.StateProcessing {
+			alreadyFinished = true // the first finish wins: a rescued second run changes nothing
+			return nil
+		}
 		if _, err := tx.Exec(ctx, `UPDATE analyses SET state = $1, resolution = $2, results_data = $3, results = $4,
 			error = $5, updated_at = $6 WHERE id = $7`,
 			a.State, a.Resolution, fin.ResultsData, fin.Results, a.Error, storeutil.Stamp(a.Updated), a.ID); err != nil {
@@ -166,8 +172,7 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 		if err := touchFolder(ctx, tx, folderID, storeutil.Stamp(a.Updated)); err != nil {
 			return err
 		}
-		a.FolderID = folderID
-		if prev != bonafide.StateProcessing || endpoint == "" {
+		if endpoint == "" {
 			return nil
 		}
 		var processing int
@@ -189,6 +194,9 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 	})
 	if err != nil {
 		return wrap("finish analysis", err)
+	}
+	if alreadyFinished {
+		return bonafide.ErrAlreadyFinished
 	}
 	fin.Fill()
 	return nil

@@ -510,10 +510,17 @@ func TestConcurrentFinish(t *testing.T) {
 		close(start)
 		wg.Wait()
 		close(errs)
+		won := 0
 		for err := range errs {
-			if err != nil {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, bonafide.ErrAlreadyFinished):
 				t.Fatal(err)
 			}
+		}
+		if won != each {
+			t.Fatalf("round %d: %d finishes won, want exactly one per analysis (%d)", round, won, each)
 		}
 		hooks := fake.Webhooks()
 		if len(hooks) != round+1 || hooks[round].FolderID != f.ID {

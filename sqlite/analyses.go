@@ -129,6 +129,7 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 	if err != nil {
 		return err
 	}
+	alreadyFinished := false
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var folderID, prev string
 		err := tx.QueryRowContext(ctx, `SELECT folder_id, state FROM analyses WHERE id = ?`, a.ID).Scan(&folderID, &prev)
@@ -138,6 +139,11 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 		if err != nil {
 			return err
 		}
+		a.FolderID = folderID
+		if prev != bonafide.StateProcessing {
+			alreadyFinished = true // the first finish wins: a rescued second run changes nothing
+			return nil
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE analyses SET state = ?, resolution = ?, results_data = ?, results = ?,
 			error = ?, updated_at = ? WHERE id = ?`,
 			a.State, a.Resolution, fin.ResultsData, fin.Results, a.Error, storeutil.Stamp(a.Updated), a.ID); err != nil {
@@ -145,10 +151,6 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 		}
 		if err := touchFolder(ctx, tx, folderID, storeutil.Stamp(a.Updated)); err != nil {
 			return err
-		}
-		a.FolderID = folderID
-		if prev != bonafide.StateProcessing {
-			return nil
 		}
 		var endpoint string
 		var processing int
@@ -171,6 +173,9 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 	})
 	if err != nil {
 		return wrap("finish analysis", err)
+	}
+	if alreadyFinished {
+		return bonafide.ErrAlreadyFinished
 	}
 	fin.Fill()
 	return nil

@@ -660,8 +660,15 @@ func testFinishAnalysisWebhook(t *testing.T, h *harness) {
 	if len(hooks) != 1 || hooks[0].FolderID != f.ID || hooks[0].EventID == "" {
 		t.Fatalf("after the last analysis finished: webhooks %+v, want one for folder %s with an event id", hooks, f.ID)
 	}
-	// A retried job finishing the same analysis again must not send a second webhook.
-	h.finish(t, a2.ID, bonafide.StateFinished, bonafide.ResolutionDeclined)
+	// A retried job finishing the same analysis again changes nothing (the first finish wins) and
+	// sends no second webhook.
+	err := h.s.FinishAnalysis(t.Context(), &bonafide.Analysis{ID: a2.ID, State: bonafide.StateFinished, Resolution: bonafide.ResolutionDeclined})
+	if !errors.Is(err, bonafide.ErrAlreadyFinished) {
+		t.Fatalf("finishing an already finished analysis: %v, want ErrAlreadyFinished", err)
+	}
+	got, err := h.s.GetAnalysis(t.Context(), a2.ID)
+	ok(t, err, "GetAnalysis")
+	equal(t, [2]string{got.State, got.Resolution}, [2]string{bonafide.StateFailed, ""}, "the first finish stands")
 	equal(t, len(h.enq.Webhooks()), 1, "webhooks after finishing an already finished analysis")
 
 	// A new group re-arms the webhook, with a new event id.
