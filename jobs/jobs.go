@@ -66,6 +66,8 @@ type Config struct {
 	WebhookMaxBackoff time.Duration // default 30 min
 	FetchCooldown     time.Duration // default 50 ms
 	FetchPollInterval time.Duration // default 500 ms
+	HeartbeatInterval time.Duration // scale-out: how often a node refreshes its heartbeat row (default 5 s)
+	NodeDeadAfter     time.Duration // scale-out: a node silent this long is dead, its jobs taken over (default 20 s)
 	Logger            *slog.Logger
 }
 
@@ -100,6 +102,12 @@ func (c *Config) defaults() {
 	if c.FetchPollInterval < c.FetchCooldown {
 		c.FetchPollInterval = max(100*time.Millisecond, c.FetchCooldown)
 	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.NodeDeadAfter <= 0 {
+		c.NodeDeadAfter = DefaultNodeDeadAfter
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -123,6 +131,7 @@ type Queue[TTx any] struct {
 	client *river.Client[TTx]
 	driver riverdriver.Driver[TTx]
 	cfg    Config
+	beat   *heartbeat // scale-out only
 }
 
 // NewSQLite builds the queue over the embedded database (sqlite.Open migrates River's tables).
@@ -130,10 +139,18 @@ func NewSQLite(db *sql.DB, deps Deps, cfg Config) (*Queue[*sql.Tx], error) {
 	return newQueue(riversqlite.New(db), deps, cfg)
 }
 
-// NewPostgres builds the queue over PostgreSQL (postgres.Open migrates River's tables). Every node
-// of a cluster runs one; River elects a leader for maintenance and rescues the jobs of dead nodes.
+// NewPostgres builds the queue over PostgreSQL (postgres.Open migrates River's tables and
+// bonafide_nodes). Every node of a cluster runs one; each beats in bonafide_nodes, and the running
+// jobs of a node that stopped beating are taken over within about NodeDeadAfter (River's own
+// rescuer, after RescueAfter, stays as the backstop).
 func NewPostgres(pool *pgxpool.Pool, deps Deps, cfg Config) (*Queue[pgx.Tx], error) {
-	return newQueue(riverpgxv5.New(pool), deps, cfg)
+	q, err := newQueue(riverpgxv5.New(pool), deps, cfg)
+	if err != nil {
+		return nil, err
+	}
+	q.beat = &heartbeat{pool: pool, id: q.client.ID, interval: q.cfg.HeartbeatInterval, deadFor: q.cfg.NodeDeadAfter,
+		log: q.cfg.Logger}
+	return q, nil
 }
 
 func newQueue[TTx any](driver riverdriver.Driver[TTx], deps Deps, cfg Config) (*Queue[TTx], error) {
@@ -205,11 +222,24 @@ func (q *Queue[TTx]) RetryOrphaned(ctx context.Context) (int, error) {
 	return len(stuck), nil
 }
 
-// Start begins working jobs.
-func (q *Queue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
+// Start begins working jobs (in scale-out, after this node's first heartbeat).
+func (q *Queue[TTx]) Start(ctx context.Context) error {
+	if q.beat != nil {
+		if err := q.beat.start(ctx); err != nil {
+			return err
+		}
+	}
+	return q.client.Start(ctx)
+}
 
-// Stop waits for running jobs to finish (or ctx to end).
-func (q *Queue[TTx]) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+// Stop waits for running jobs to finish (or ctx to end), then stops beating.
+func (q *Queue[TTx]) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if q.beat != nil {
+		q.beat.halt(ctx)
+	}
+	return err
+}
 
 // EnqueueAnalyses inserts one job per analysis in the store's transaction.
 func (q *Queue[TTx]) EnqueueAnalyses(ctx context.Context, tx TTx, ids []string) error {
