@@ -260,7 +260,7 @@ func (f *Config) validate() error {
 	if f.metricsAddr != "" {
 		if err := checkAddr(f.metricsAddr); err != nil {
 			bad("metrics-addr", "%v", err)
-		} else if f.metricsAddr == f.addr {
+		} else if _, port, _ := net.SplitHostPort(f.addr); f.metricsAddr == f.addr && port != "0" {
 			bad("metrics-addr", "must differ from %s (%s); leave it empty to serve /metrics there", setting("addr"), f.addr)
 		}
 	}
