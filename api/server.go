@@ -41,6 +41,12 @@ type Config struct {
 	MaxInstant      int
 	ValidateWebhook func(url string) error
 	Version         string
+
+	// MetricsToken, when set, makes /metrics answer 401 unless the request carries
+	// "Authorization: Bearer <MetricsToken>". MetricsElsewhere leaves /metrics off Handler: the
+	// caller serves MetricsHandler on its own address.
+	MetricsToken     string
+	MetricsElsewhere bool
 }
 
 // withDefaults returns a copy with every unset field at its default.
@@ -115,6 +121,9 @@ func New(cfg Config, store bonafide.Store, blobs bonafide.Blobs, engine *livenes
 // Metrics returns the server's Prometheus collectors.
 func (s *Server) Metrics() *Metrics { return s.metrics }
 
+// MetricsHandler serves /metrics, behind the bearer token when one is configured.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.TokenHandler(s.cfg.MetricsToken) }
+
 // handlerFunc is a handler that returns an error for the one error writer.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
@@ -156,7 +165,9 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
 	mux.Handle("GET /readyz", s.wrap(s.ready, false))
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	if !s.cfg.MetricsElsewhere {
+		mux.Handle("GET /metrics", s.MetricsHandler())
+	}
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return bonafide.Errorf(bonafide.CodeNotExist, "no endpoint %s %s", r.Method, r.URL.Path)
 	}, false))

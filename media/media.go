@@ -52,6 +52,10 @@ type Limits struct {
 	MaxZipTotalBytes int64         // uncompressed size of all entries
 	MaxZipRatio      float64       // uncompressed/compressed size of one entry (zip bomb)
 	Timeout          time.Duration // bounds Open (probing) and, separately, Frames (decoding) -> CodeTimeout
+	// ToolAddressSpace and ToolCPUTime bound each ffmpeg/ffprobe process (RLIMIT_AS, RLIMIT_CPU; see
+	// toolCommand). ToolCPUTime defaults to twice Timeout: ffmpeg decodes with two threads.
+	ToolAddressSpace int64
+	ToolCPUTime      time.Duration
 }
 
 // DefaultLimits returns the limits used when a field of Limits is zero.
@@ -67,6 +71,11 @@ func DefaultLimits() Limits {
 		MaxZipTotalBytes: 200 << 20,
 		MaxZipRatio:      100,
 		Timeout:          60 * time.Second,
+		// ffmpeg 5.1 (Debian 12) maps about 300 MiB of libraries before it reads a byte and does not
+		// start under 256 MiB; a 30 s 1080p H.264 decode runs in 384 MiB (measured). 2 GiB leaves room
+		// for the largest pictures MaxPixels admits.
+		ToolAddressSpace: 2 << 30,
+		ToolCPUTime:      2 * 60 * time.Second,
 	}
 }
 
@@ -99,6 +108,10 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = def.Timeout
+	}
+	fill(&l.ToolAddressSpace, def.ToolAddressSpace)
+	if l.ToolCPUTime <= 0 {
+		l.ToolCPUTime = 2 * l.Timeout
 	}
 	return l
 }

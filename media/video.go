@@ -82,7 +82,7 @@ func (d *Decoder) openVideo(ctx context.Context, name string, data []byte, sn sn
 	m.demuxer = demuxerFor(sn.format, data)
 	input := []string{"-protocol_whitelist", "file", "-f", m.demuxer, "-i", "file:" + m.path}
 
-	out, tail, err := runTool(ctx, d.ffprobe(), maxProbeOutput,
+	out, tail, err := runTool(ctx, l, d.ffprobe(), maxProbeOutput,
 		append([]string{"-v", "error", "-hide_banner", "-of", "json", "-show_streams", "-show_format"}, input...)...)
 	if err != nil {
 		return nil, toolError(ctx, name, d.ffprobe(), l.Timeout, err, tail, "the video could not be read")
@@ -100,7 +100,7 @@ func (d *Decoder) openVideo(ctx context.Context, name string, data []byte, sn sn
 	}
 	if vs.duration <= 0 || vs.frames <= 0 {
 		// No duration in the header (live-recorded WebM, some MPEG-TS): count the packets instead.
-		span, tail, err := d.scanPackets(ctx, vs.index, input)
+		span, tail, err := d.scanPackets(ctx, l, vs.index, input)
 		if err != nil {
 			return nil, toolError(ctx, name, d.ffprobe(), l.Timeout, err, tail, "the video could not be read")
 		}
@@ -138,7 +138,7 @@ func (d *Decoder) decodable(ctx context.Context) func(string) bool {
 	d.codecsMu.Lock()
 	defer d.codecsMu.Unlock()
 	if d.codecs == nil {
-		out, _, err := runTool(ctx, d.ffprobe(), 1<<20, "-v", "error", "-hide_banner", "-codecs")
+		out, _, err := runTool(ctx, d.Limits.withDefaults(), d.ffprobe(), 1<<20, "-v", "error", "-hide_banner", "-codecs")
 		if err != nil {
 			return nil
 		}
@@ -154,10 +154,10 @@ func (d *Decoder) decodable(ctx context.Context) func(string) bool {
 
 // scanPackets counts the packets of one stream and the span of their timestamps, reading the container
 // only (no decoding). Its output is streamed, not stored.
-func (d *Decoder) scanPackets(ctx context.Context, stream int, input []string) (packetSpan, string, error) {
+func (d *Decoder) scanPackets(ctx context.Context, l Limits, stream int, input []string) (packetSpan, string, error) {
 	args := append([]string{"-v", "error", "-hide_banner", "-select_streams", strconv.Itoa(stream),
 		"-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0"}, input...)
-	cmd := exec.CommandContext(ctx, d.ffprobe(), args...)
+	cmd := toolCommand(ctx, l, d.ffprobe(), args...)
 	tail := &tailBuffer{max: stderrTail}
 	cmd.Stderr = tail
 	cmd.WaitDelay = waitDelay
@@ -203,7 +203,7 @@ func (m *Media) videoFrames(ctx context.Context, emit func(Frame) error) error {
 		"-vf", filter, "-fps_mode", "passthrough", "-frames:v", strconv.Itoa(n),
 		"-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1"}
 
-	cmd := exec.CommandContext(ctx, m.dec.ffmpeg(), args...)
+	cmd := toolCommand(ctx, m.limits, m.dec.ffmpeg(), args...)
 	tail := &tailBuffer{max: stderrTail}
 	cmd.Stderr = tail
 	cmd.WaitDelay = waitDelay
@@ -248,10 +248,10 @@ func (m *Media) videoFrames(ctx context.Context, emit func(Frame) error) error {
 	return newError(CodeNoFrames, m.name, nil, "no frame could be decoded from the video")
 }
 
-// runTool runs a program to completion, keeping at most maxOut bytes of its stdout and the tail of its
-// stderr.
-func runTool(ctx context.Context, bin string, maxOut int, args ...string) (stdout []byte, stderr string, err error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
+// runTool runs a program to completion under the tool limits of l, keeping at most maxOut bytes of
+// its stdout and the tail of its stderr.
+func runTool(ctx context.Context, l Limits, bin string, maxOut int, args ...string) (stdout []byte, stderr string, err error) {
+	cmd := toolCommand(ctx, l, bin, args...)
 	out := &cappedBuffer{max: maxOut}
 	tail := &tailBuffer{max: stderrTail}
 	cmd.Stdout, cmd.Stderr = out, tail

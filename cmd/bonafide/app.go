@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"regexp"
-	"strings"
 
 	"bonafide/internal/assets"
 	"bonafide/liveness"
+	"bonafide/media"
 	"bonafide/onnx"
 )
 
@@ -76,30 +74,49 @@ type engineFlags struct {
 	threshold   float64
 	frames      int
 	calibration string
+	// limits, when set (serve), turns the engine's default media limits into the configured ones.
+	limits func(media.Limits) media.Limits
 }
 
 // register adds the engine flags; frameWorkers adds --workers (frames analysed in parallel).
-func (f *engineFlags) register(fs *flag.FlagSet, frameWorkers bool) {
-	fs.StringVar(&f.modelDir, "models", assets.ModelDir(), "directory of the fr_*.onnx models (env BONAFIDE_MODELS_DIR)")
-	fs.StringVar(&f.ortLib, "ort-lib", assets.LibraryPath(), "path of libonnxruntime.so.1 (env BONAFIDE_ORT_LIB)")
-	fs.IntVar(&f.threads, "threads", 1, "ONNX Runtime threads inside one model run (env BONAFIDE_INTRA_OP_THREADS)")
+func (f *engineFlags) register(fs *cmdFlags, frameWorkers bool) {
+	fs.StringVar(&f.modelDir, "models", assets.ModelDir(), "directory of the fr_*.onnx models")
+	fs.StringVar(&f.ortLib, "ort-lib", assets.LibraryPath(), "path of libonnxruntime.so.1")
+	fs.IntVar(&f.threads, "threads", 1, "ONNX Runtime threads inside one model run")
 	def := liveness.DefaultConfig()
 	f.workers = def.Workers
 	if frameWorkers {
-		fs.IntVar(&f.workers, "workers", def.Workers, "frames analysed in parallel (env BONAFIDE_WORKERS)")
+		fs.IntVar(&f.workers, "workers", def.Workers, "frames analysed in parallel")
+		fs.bind("workers")
 	}
-	fs.Float64Var(&f.threshold, "threshold", def.Threshold, "confidence_spoofing at or above this is DECLINED (env BONAFIDE_THRESHOLD)")
-	fs.IntVar(&f.frames, "frames", def.Limits.MaxFrames, "frames taken from a video or shot set, evenly spaced (env BONAFIDE_MAX_FRAMES)")
-	fs.StringVar(&f.calibration, "calibration", "", "fusion calibration JSON from 'bonafide eval --fit' (env BONAFIDE_CALIBRATION)")
+	fs.Float64Var(&f.threshold, "threshold", def.Threshold, "confidence_spoofing at or above this is DECLINED, in (0, 1]")
+	fs.IntVar(&f.frames, "frames", def.Limits.MaxFrames, "frames taken from a video or shot set, evenly spaced")
+	fs.StringVar(&f.calibration, "calibration", "", "fusion calibration JSON from 'bonafide eval --fit'")
+	fs.bind("models", "ort-lib", "threads", "threshold", "frames", "calibration")
+}
+
+// validate checks the engine settings, naming each flag and its variable.
+func (f *engineFlags) validate() error {
+	var errs []error
+	if f.threshold <= 0 || f.threshold > 1 {
+		errs = append(errs, fmt.Errorf("%s must be in (0, 1], got %v", setting("threshold"), f.threshold))
+	}
+	if f.frames < 1 {
+		errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", setting("frames"), f.frames))
+	}
+	if f.threads < 1 {
+		errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", setting("threads"), f.threads))
+	}
+	if f.workers < 1 {
+		errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", setting("workers"), f.workers))
+	}
+	return errors.Join(errs...)
 }
 
 // open loads the models and builds the engine.
 func (f *engineFlags) open() (*liveness.Engine, func(), error) {
-	if f.threshold <= 0 || f.threshold > 1 {
-		return nil, nil, fmt.Errorf("--threshold must be in (0, 1], got %v", f.threshold)
-	}
-	if f.frames < 1 {
-		return nil, nil, fmt.Errorf("--frames must be at least 1, got %d", f.frames)
+	if err := f.validate(); err != nil {
+		return nil, nil, err
 	}
 	rt, err := onnx.Open(onnx.Options{LibraryPath: f.ortLib, ModelDir: f.modelDir, IntraOpThreads: f.threads})
 	if err != nil {
@@ -108,6 +125,9 @@ func (f *engineFlags) open() (*liveness.Engine, func(), error) {
 	cfg := liveness.DefaultConfig()
 	cfg.Threshold = f.threshold
 	cfg.Workers = f.workers
+	if f.limits != nil {
+		cfg.Limits = f.limits(cfg.Limits)
+	}
 	cfg.Limits.MaxFrames = f.frames
 	if f.calibration != "" {
 		fu, err := liveness.LoadFusion(f.calibration)
@@ -144,48 +164,3 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-
-// newFlags makes a command's flag set whose --help prints about (the usage text) and the flags.
-func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, about)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses args, then takes each flag that the command line did not set from the BONAFIDE_*
-// variable its help names ("(env BONAFIDE_X)"): flags first, then the environment, then the
-// default. A variable whose value the flag refuses is a usage error naming the variable. done
-// reports that the command should return code now (0 after --help, 2 on a usage error).
-func parse(fs *flag.FlagSet, args []string) (code int, done bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, true
-		}
-		return 2, true
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var bad []string
-	fs.VisitAll(func(f *flag.Flag) {
-		m := envName.FindStringSubmatch(f.Usage)
-		if set[f.Name] || m == nil {
-			return
-		}
-		if v, ok := os.LookupEnv(m[1]); ok && v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				bad = append(bad, fmt.Sprintf("%s=%q is not a valid value for --%s: %v", m[1], v, f.Name, err))
-			}
-		}
-	})
-	if len(bad) > 0 {
-		fmt.Fprintf(fs.Output(), "bonafide %s: %s\n", fs.Name(), strings.Join(bad, "; "))
-		return 2, true
-	}
-	return 0, false
-}
-
-var envName = regexp.MustCompile(`\(env (BONAFIDE_[A-Z0-9_]+)\)`)

@@ -119,10 +119,10 @@ func TestEnvironmentVariables(t *testing.T) {
 		t.Fatalf("bad variable: exit %d: %s", code, errs)
 	}
 	t.Setenv("BONAFIDE_THRESHOLD", "1.5")
-	if code, _, errs = run(t, "analyze", "x.jpg"); code != 1 || !strings.Contains(errs, "--threshold must be in (0, 1], got 1.5") {
+	if code, _, errs = run(t, "analyze", "x.jpg"); code != 1 || !strings.Contains(errs, "--threshold (BONAFIDE_THRESHOLD) must be in (0, 1], got 1.5") {
 		t.Fatalf("variable not applied: exit %d: %s", code, errs)
 	}
-	if code, _, errs = run(t, "analyze", "--threshold", "0.7", "/no/such/file.jpg"); strings.Contains(errs, "--threshold must be") {
+	if code, _, errs = run(t, "analyze", "--threshold", "0.7", "/no/such/file.jpg"); strings.Contains(errs, "must be in (0, 1]") {
 		t.Fatalf("the flag must win over the variable: exit %d: %s", code, errs)
 	}
 }

@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/net/netutil"
 
 	"bonafide"
 	"bonafide/api"
@@ -23,58 +22,6 @@ import (
 	"bonafide/sqlite"
 	"bonafide/webhook"
 )
-
-// serverFlags are the settings of `serve`, `user` and `migrate`: flags, then BONAFIDE_* variables.
-type serverFlags struct {
-	addr, dataDir, databaseURL, blobURL, baseURL string
-	adminEmail, adminPassword                    string
-	analysisWorkers                              int
-	jobTimeout, rescueAfter, sessionTTL          time.Duration
-	webhookBackoff                               time.Duration
-	webhookAllowPrivate                          bool
-	maxFiles, maxFileMB                          int
-}
-
-func defaultDataDir() string {
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "bonafide")
-	}
-	return "bonafide-data"
-}
-
-func (f *serverFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.addr, "addr", ":8000", "listen address (env BONAFIDE_ADDR)")
-	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "where the embedded database and media live (env BONAFIDE_DATA_DIR)")
-	fs.StringVar(&f.databaseURL, "database-url", "", "database URL: sqlite:///path/bonafide.db (default: under --data-dir) (env BONAFIDE_DATABASE_URL)")
-	fs.StringVar(&f.blobURL, "blob-url", "", "media storage URL: file:///dir, mem://, s3://bucket?... (default: file:// under --data-dir) (env BONAFIDE_BLOB_URL)")
-	fs.StringVar(&f.baseURL, "base-url", "", "scheme://host:port that media URLs use (default http://127.0.0.1:PORT) (env BONAFIDE_BASE_URL)")
-	fs.IntVar(&f.analysisWorkers, "analysis-workers", 0, "analyses run at once in this process (default the number of cores) (env BONAFIDE_ANALYSIS_WORKERS)")
-	fs.DurationVar(&f.jobTimeout, "job-timeout", jobs.DefaultJobTimeout, "an analysis running longer fails (env BONAFIDE_JOB_TIMEOUT)")
-	fs.DurationVar(&f.rescueAfter, "rescue-after", 0, "a job of a dead node is taken over after this (default job-timeout + 15s; in embedded mode a restart retries them at once) (env BONAFIDE_RESCUE_AFTER)")
-	fs.DurationVar(&f.sessionTTL, "session-ttl", 15*time.Minute, "sliding lifetime of access tokens (env BONAFIDE_SESSION_TTL)")
-	fs.DurationVar(&f.webhookBackoff, "webhook-backoff", 30*time.Second, "first webhook retry delay, doubling (env BONAFIDE_WEBHOOK_BACKOFF)")
-	fs.BoolVar(&f.webhookAllowPrivate, "webhook-allow-private", false, "allow webhooks to loopback and private addresses (env BONAFIDE_WEBHOOK_ALLOW_PRIVATE)")
-	fs.IntVar(&f.maxFiles, "max-files", 10, "files per folder (env BONAFIDE_MAX_FILES)")
-	fs.IntVar(&f.maxFileMB, "max-file-mb", 15, "MB per file (env BONAFIDE_MAX_FILE_MB)")
-	f.adminEmail = os.Getenv("BONAFIDE_ADMIN_EMAIL")
-	f.adminPassword = os.Getenv("BONAFIDE_ADMIN_PASSWORD")
-}
-
-func (f *serverFlags) resolve() {
-	if f.databaseURL == "" {
-		f.databaseURL = "sqlite://" + filepath.Join(absPath(f.dataDir), "bonafide.db")
-	}
-	if f.blobURL == "" {
-		f.blobURL = "file://" + filepath.Join(absPath(f.dataDir), "media")
-	}
-}
-
-func absPath(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
-}
 
 // queueRunner is the part of a jobs.Queue that serve drives.
 type queueRunner interface {
@@ -123,15 +70,18 @@ func openStore(ctx context.Context, f *serverFlags, log *slog.Logger) (*backend,
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("serve", serveUsage, stderr)
-	var sf serverFlags
-	sf.register(fs)
+	var sf Config
 	var ef engineFlags
-	ef.register(fs, true)
+	fs := serveFlags(&sf, &ef, stderr)
 	if code, done := parse(fs, args); done {
 		return code
 	}
 	sf.resolve()
+	if err := errors.Join(sf.validate(), ef.validate()); err != nil {
+		fmt.Fprintf(stderr, "bonafide serve: invalid configuration:\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return 2
+	}
+	ef.limits = sf.mediaLimits
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if err := serve(ctx, &sf, &ef, log, stdout); err != nil {
 		log.Error("bonafide serve stopped", "err", err)
@@ -140,7 +90,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logger, stdout io.Writer) error {
+// serveFlags defines the settings of serve: the server's Config and the engine's flags.
+func serveFlags(sf *Config, ef *engineFlags, stderr io.Writer) *cmdFlags {
+	fs := newFlags("serve", serveUsage, stderr)
+	sf.register(fs)
+	ef.register(fs, true)
+	return fs
+}
+
+func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, stdout io.Writer) error {
 	be, err := openStore(ctx, sf, log)
 	if err != nil {
 		return err
@@ -161,9 +119,17 @@ func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logg
 	}
 	defer closeEngine()
 
-	ln, err := net.Listen("tcp", sf.addr)
+	ln, err := listen(sf.addr, sf.maxConnections)
 	if err != nil {
 		return err
+	}
+	defer ln.Close()
+	var metricsLn net.Listener
+	if sf.metricsAddr != "" {
+		if metricsLn, err = listen(sf.metricsAddr, metricsConnections); err != nil {
+			return fmt.Errorf("%s: %w", setting("metrics-addr"), err)
+		}
+		defer metricsLn.Close()
 	}
 	base := sf.baseURL
 	if base == "" {
@@ -172,6 +138,7 @@ func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logg
 	hookOpts := webhook.Options{AllowPrivate: sf.webhookAllowPrivate}
 	srv := api.New(api.Config{BaseURL: base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
 		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version,
+		MetricsToken: sf.metricsToken, MetricsElsewhere: metricsLn != nil,
 		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, store, blobs, engine, log, nil)
 	queue, depth, err := be.queue(jobs.Deps{Store: store, Blobs: blobs, Engine: engine,
 		Deliverer: webhook.New(hookOpts), Retryable: webhook.Retryable, RenderFolder: srv.RenderFolder,
@@ -194,9 +161,24 @@ func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logg
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Minute, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(ln) }()
-	log.Info("bonafide serving", "addr", ln.Addr().String(), "base_url", base, "database", redact(sf.databaseURL), "blobs", redact(sf.blobURL))
+	if metricsLn != nil {
+		metricsSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/metrics" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+				http.NotFound(w, r)
+				return
+			}
+			srv.MetricsHandler().ServeHTTP(w, r)
+		}), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
+			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+		go func() { errc <- metricsSrv.Serve(metricsLn) }()
+		defer metricsSrv.Close()
+		log.Info("bonafide metrics", "addr", metricsLn.Addr().String(), "token", sf.metricsToken != "")
+		fmt.Fprintf(stdout, "bonafide metrics on %s\n", metricsLn.Addr())
+	}
+	log.Info("bonafide serving", "addr", ln.Addr().String(), "base_url", base, "database", redact(sf.databaseURL), "blobs", redact(sf.blobURL),
+		"max_connections", sf.maxConnections, "max_file_mb", sf.maxFileMB, "job_timeout", sf.jobTimeout.String(), "rescue_after", sf.rescueAfter.String())
 	fmt.Fprintf(stdout, "bonafide listening on %s\n", ln.Addr())
 
 	select {
@@ -209,6 +191,20 @@ func serve(ctx context.Context, sf *serverFlags, ef *engineFlags, log *slog.Logg
 	defer cancel()
 	_ = httpSrv.Shutdown(sctx)
 	return queue.Stop(sctx)
+}
+
+// metricsConnections caps the connections of the metrics listener: scrapers are few.
+const metricsConnections = 32
+
+// listen opens a TCP listener that holds at most max connections at once: past that, a new
+// connection waits in the kernel's accept queue until one closes (netutil.LimitListener), so a
+// flood of connections costs the server no goroutine or buffer beyond the cap.
+func listen(addr string, max int) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return netutil.LimitListener(ln, max), nil
 }
 
 // redact hides credentials in a URL for logs.
@@ -318,6 +314,13 @@ Runs the Oz-compatible liveness API on --addr (default :8000) with the embedded 
 and media files under --data-dir, the River job queue in the same database, workers in this process.
 On first start it creates an ADMIN from BONAFIDE_ADMIN_EMAIL / BONAFIDE_ADMIN_PASSWORD, or generates
 a password and prints it once. Logs are JSON (slog) on stderr.
+
+Every setting is a flag or its BONAFIDE_* variable (named after each flag below); a flag wins over
+its variable. The settings are checked once at start: an invalid or contradictory value (a
+--rescue-after not longer than --job-timeout, --max-file-mb 0, a malformed address or URL) stops
+the server with a message naming the flag and the variable; nothing is silently replaced.
+/metrics is served on --addr unless --metrics-addr gives it its own listener; --metrics-token
+(better given as BONAFIDE_METRICS_TOKEN, so it is not visible in ps) requires a bearer token.
 
 Flags:
 `

@@ -39,11 +39,13 @@ func TestMain(m *testing.M) {
 
 // server is a running `bonafide serve` child process.
 type server struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	url  string
-	logs *bytes.Buffer
-	mu   sync.Mutex
+	t   testing.TB
+	cmd *exec.Cmd
+	url string
+	// metricsURL is the --metrics-addr listener's, when the server has one.
+	metricsURL string
+	logs       *bytes.Buffer
+	mu         sync.Mutex
 }
 
 // startServer runs the server on a free loopback port with its data under dir.
@@ -78,6 +80,9 @@ func startServer(t testing.TB, dir string, env ...string) *server {
 	found := make(chan string, 1)
 	go func() {
 		for lines.Scan() {
+			if addr, ok := strings.CutPrefix(lines.Text(), "bonafide metrics on "); ok {
+				s.metricsURL = "http://" + addr // printed before the line below, read before found
+			}
 			if addr, ok := strings.CutPrefix(lines.Text(), "bonafide listening on "); ok {
 				found <- addr
 			}
