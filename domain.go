@@ -216,9 +216,22 @@ type Store interface {
 	Close() error
 }
 
+// BlobInfo describes one stored object.
+type BlobInfo struct {
+	Key     string
+	Size    int64
+	ModTime time.Time // when it was last written
+}
+
 // Blobs stores media bytes.
 type Blobs interface {
 	Put(ctx context.Context, key string, data []byte, contentType string) error
+	// Upload stores what r yields under key, streaming it: the object is never held whole in
+	// memory. Nothing is left under key when it fails.
+	Upload(ctx context.Context, key string, r io.Reader, contentType string) error
+	// List calls fn with every stored object whose key starts with prefix ("" lists all); an
+	// error from fn stops the listing and is returned.
+	List(ctx context.Context, prefix string, fn func(BlobInfo) error) error
 	Get(ctx context.Context, key string) ([]byte, error)
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	Delete(ctx context.Context, key string) error
