@@ -200,6 +200,11 @@ type Store interface {
 	ListMedia(ctx context.Context, folderID string) ([]*Media, error)
 	UpdateMedia(ctx context.Context, m *Media) error
 	DeleteMedia(ctx context.Context, id string) error
+	// ReferencedBlobKeys returns which of keys a row refers to: a media's file or an analysis
+	// result's best shot. Keys name their folder first ("<folder_id>/<file>", as the API and the
+	// workers write them) and only the rows of the folders they name are searched, so a batch
+	// costs indexed lookups. The periodic sweep of unreferenced files calls it.
+	ReferencedBlobKeys(ctx context.Context, keys []string) (map[string]bool, error)
 
 	// CreateAnalyses stores the analyses and, in the same transaction, enqueues one job per
 	// PROCESSING analysis, so an accepted analysis is never lost. Times set by the caller are kept
