@@ -200,6 +200,11 @@ type Store interface {
 	ListMedia(ctx context.Context, folderID string) ([]*Media, error)
 	UpdateMedia(ctx context.Context, m *Media) error
 	DeleteMedia(ctx context.Context, id string) error
+	// ReferencedBlobKeys returns which of keys a row refers to: a media's file or an analysis
+	// result's best shot. Keys name their folder first ("<folder_id>/<file>", as the API and the
+	// workers write them) and only the rows of the folders they name are searched, so a batch
+	// costs indexed lookups. The periodic sweep of unreferenced files calls it.
+	ReferencedBlobKeys(ctx context.Context, keys []string) (map[string]bool, error)
 
 	// CreateAnalyses stores the analyses and, in the same transaction, enqueues one job per
 	// PROCESSING analysis, so an accepted analysis is never lost. Times set by the caller are kept
@@ -217,9 +222,22 @@ type Store interface {
 	Close() error
 }
 
+// BlobInfo describes one stored object.
+type BlobInfo struct {
+	Key     string
+	Size    int64
+	ModTime time.Time // when it was last written
+}
+
 // Blobs stores media bytes.
 type Blobs interface {
 	Put(ctx context.Context, key string, data []byte, contentType string) error
+	// Upload stores what r yields under key, streaming it: the object is never held whole in
+	// memory. Nothing is left under key when it fails.
+	Upload(ctx context.Context, key string, r io.Reader, contentType string) error
+	// List calls fn with every stored object whose key starts with prefix ("" lists all); an
+	// error from fn stops the listing and is returned.
+	List(ctx context.Context, prefix string, fn func(BlobInfo) error) error
 	Get(ctx context.Context, key string) ([]byte, error)
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	Delete(ctx context.Context, key string) error

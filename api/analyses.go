@@ -234,14 +234,15 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	defer up.Close()
 	if len(up.files) == 0 {
 		return &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: no file was sent"}
 	}
 	folderID := uuid.NewString()
 	var ms []*bonafide.Media
-	byField := map[string][]byte{}
+	byField := map[string]*uploadFile{}
 	for _, f := range up.files {
-		kind, _, what := media.Sniff(f.data)
+		kind, _, what := media.Sniff(f.head)
 		mk := map[media.Kind]bonafide.MediaKind{media.Image: bonafide.KindImage, media.Video: bonafide.KindVideo, media.ShotSet: bonafide.KindShotSet}[kind]
 		if mk == "" {
 			return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: the file %q is %s, not a photo, a video or a zip of frames", f.field, what)
@@ -249,7 +250,7 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 		m := &bonafide.Media{ID: uuid.NewString(), FolderID: folderID, Kind: mk, OriginalName: f.name, FieldName: f.field,
 			Tags: nonNil(up.payload.MediaTags[f.field]), MetaData: obj(up.payload.MediaMeta[f.field]), Created: s.now(), Updated: s.now()}
 		ms = append(ms, m)
-		byField[m.ID] = f.data
+		byField[m.ID] = f
 	}
 	reqs := up.payload.Analyses
 	if len(reqs) == 0 {
@@ -267,7 +268,12 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 		worst := 0.0
 		var images [][]byte
 		for _, m := range sources {
-			res, err := s.engine.Analyze(r.Context(), liveness.Input{Name: m.OriginalName, Data: byField[m.ID], Tags: m.Tags})
+			// One file in memory at a time: the engine takes bytes.
+			data, err := byField[m.ID].bytes()
+			if err != nil {
+				return err
+			}
+			res, err := s.engine.Analyze(r.Context(), liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags})
 			if err != nil {
 				var me *media.Error
 				if errors.As(err, &me) {

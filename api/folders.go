@@ -12,6 +12,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -30,9 +31,61 @@ type upload struct {
 	payload payload
 }
 
+// uploadFile is one file part, spooled to a temporary file while the request is handled.
 type uploadFile struct {
 	field, name string
-	data        []byte
+	path        string // the temporary file
+	size        int64
+	sha256      string
+	head        []byte // the first sniffLen bytes, enough to tell what the file is
+}
+
+// sniffLen is how much of a file media.Sniff looks at (it reads at most the first 1 KiB).
+const sniffLen = 4 << 10
+
+// bytes reads the spooled file (the engine takes bytes).
+func (f *uploadFile) bytes() ([]byte, error) { return os.ReadFile(f.path) }
+
+// Close removes the upload's temporary files; it may be called more than once.
+func (up *upload) Close() {
+	for _, f := range up.files {
+		if f.path != "" {
+			_ = os.Remove(f.path)
+			f.path = ""
+		}
+	}
+}
+
+// headBuffer keeps the first sniffLen bytes written to it.
+type headBuffer struct{ b []byte }
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	if room := sniffLen - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// spool copies one file part to a temporary file in dir, at most limit bytes (more is reported as
+// too large), hashing it on the way.
+func spool(dir string, part io.Reader, limit int64) (f *uploadFile, tooLarge bool, err error) {
+	tmp, err := os.CreateTemp(dir, "bonafide-upload-*")
+	if err != nil {
+		return nil, false, fmt.Errorf("spooling an upload: %w", err)
+	}
+	f = &uploadFile{path: tmp.Name()}
+	sum := sha256.New()
+	head := &headBuffer{b: make([]byte, 0, sniffLen)}
+	n, err := io.Copy(io.MultiWriter(tmp, sum, head), io.LimitReader(part, limit+1))
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("spooling an upload: %w", cerr)
+	}
+	if err != nil || n > limit {
+		_ = os.Remove(f.path)
+		return nil, n > limit, err
+	}
+	f.size, f.sha256, f.head = n, hex.EncodeToString(sum.Sum(nil)), head.b
+	return f, false, nil
 }
 
 // payload is the JSON of the `payload` part (oz-api.md §3.1).
@@ -45,10 +98,17 @@ type payload struct {
 	AdditionalInfo     json.RawMessage            `json:"additional_info"`
 }
 
-// readUpload parses a multipart body, enforcing the file count and size limits. An empty body
-// is an empty upload (a client may create an empty folder).
-func (s *Server) readUpload(r *http.Request) (*upload, error) {
+// readUpload parses a multipart body, enforcing the file count and size limits. Each file part is
+// streamed to a temporary file in UploadDir (never held whole in memory); the caller closes the
+// upload to remove them, and on an error none is left. An empty body is an empty upload (a client
+// may create an empty folder).
+func (s *Server) readUpload(r *http.Request) (_ *upload, err error) {
 	up := &upload{}
+	defer func() {
+		if err != nil {
+			up.Close()
+		}
+	}()
 	ct := r.Header.Get("Content-Type")
 	mt, params, _ := mime.ParseMediaType(ct)
 	if r.ContentLength == 0 && mt != "multipart/form-data" {
@@ -108,18 +168,19 @@ func (s *Server) readUpload(r *http.Request) (*upload, error) {
 			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: two files were sent under the field name %q; use one name per file", field)
 		}
 		seen[field] = true
-		data, err := io.ReadAll(io.LimitReader(part, s.cfg.MaxFileBytes+1))
+		f, tooLarge, err := spool(s.cfg.UploadDir, part, s.cfg.MaxFileBytes)
+		if tooLarge {
+			return nil, bonafide.Errorf(bonafide.CodeBodyTooBig, "Request data too big: the file %q is over the %d MB allowed per file", field, s.cfg.MaxFileBytes>>20)
+		}
 		if err != nil {
 			return nil, err
-		}
-		if int64(len(data)) > s.cfg.MaxFileBytes {
-			return nil, bonafide.Errorf(bonafide.CodeBodyTooBig, "Request data too big: the file %q is over the %d MB allowed per file", field, s.cfg.MaxFileBytes>>20)
 		}
 		name := part.FileName()
 		if name == "" {
 			name = field
 		}
-		up.files = append(up.files, &uploadFile{field: field, name: path.Base(name), data: data})
+		f.field, f.name = field, path.Base(name)
+		up.files = append(up.files, f)
 	}
 	for field := range up.payload.MediaTags {
 		if !seen[field] {
@@ -156,11 +217,12 @@ func isObject(raw json.RawMessage) bool {
 	return len(t) > 0 && t[0] == '{'
 }
 
-// newMedia sniffs each file, stores its bytes, and returns the media rows to insert.
-func (s *Server) newMedia(ctx context.Context, folderID string, up *upload) ([]*bonafide.Media, error) {
+// newMedia sniffs every file and returns the media rows to insert, in the order of up.files; it
+// stores nothing, so a refused file refuses the upload before anything is written.
+func (s *Server) newMedia(folderID string, up *upload) ([]*bonafide.Media, error) {
 	var out []*bonafide.Media
 	for _, f := range up.files {
-		kind, format, what := media.Sniff(f.data)
+		kind, format, what := media.Sniff(f.head)
 		var mk bonafide.MediaKind
 		switch kind {
 		case media.Image:
@@ -170,22 +232,50 @@ func (s *Server) newMedia(ctx context.Context, folderID string, up *upload) ([]*
 		case media.ShotSet:
 			mk = bonafide.KindShotSet
 		default:
-			if len(f.data) == 0 {
+			if f.size == 0 {
 				return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: the file %q (%s) is empty", f.field, f.name)
 			}
 			return nil, bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: the file %q (%s) is %s, not a photo (JPEG, PNG, WebP, BMP), a video (mp4, mov, webm, mkv, avi, mpeg) or a zip of frames", f.field, f.name, what)
 		}
 		id := uuid.NewString()
-		sum := sha256.Sum256(f.data)
 		m := &bonafide.Media{ID: id, FolderID: folderID, Kind: mk, OriginalName: f.name, FieldName: f.field,
-			BlobKey: fmt.Sprintf("%s/%s.%s", folderID, id, format), ContentType: contentType(format), Size: int64(len(f.data)),
-			SHA256: hex.EncodeToString(sum[:]), Tags: nonNil(up.payload.MediaTags[f.field]), MetaData: obj(up.payload.MediaMeta[f.field])}
-		if err := s.blobs.Put(ctx, m.BlobKey, f.data, m.ContentType); err != nil {
-			return nil, fmt.Errorf("storing %s: %w", f.field, err)
-		}
+			BlobKey: fmt.Sprintf("%s/%s.%s", folderID, id, format), ContentType: contentType(format), Size: f.size,
+			SHA256: f.sha256, Tags: nonNil(up.payload.MediaTags[f.field]), MetaData: obj(up.payload.MediaMeta[f.field])}
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// storeMedia streams each spooled file (ms[i] is up.files[i]) to blob storage. When one fails, the
+// files already written are deleted again and the error returned.
+func (s *Server) storeMedia(ctx context.Context, ms []*bonafide.Media, up *upload) error {
+	for i, m := range ms {
+		err := func() error {
+			f, err := os.Open(up.files[i].path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return s.blobs.Upload(ctx, m.BlobKey, f, m.ContentType)
+		}()
+		if err != nil {
+			s.discardMedia(ctx, ms[:i+1])
+			return fmt.Errorf("storing %s: %w", m.FieldName, err)
+		}
+	}
+	return nil
+}
+
+// discardMedia deletes the stored files of media whose rows were never committed. It runs even
+// when the request's context has ended (a client that hung up is one way to get here).
+func (s *Server) discardMedia(ctx context.Context, ms []*bonafide.Media) {
+	keys := make([]string, 0, len(ms))
+	for _, m := range ms {
+		keys = append(keys, m.BlobKey)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	s.deleteBlobs(ctx, keys)
 }
 
 func contentType(format string) string {
@@ -217,6 +307,7 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	defer up.Close()
 	if err := s.checkEndpoint(up.payload.ResolutionEndpoint); err != nil {
 		return err
 	}
@@ -225,7 +316,7 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) error {
 	if len(up.payload.AdditionalInfo) > 0 {
 		f.TechnicalMetaData, _ = json.Marshal(map[string]json.RawMessage{"additional_info": up.payload.AdditionalInfo})
 	}
-	ms, err := s.newMedia(r.Context(), f.ID, up)
+	ms, err := s.newMedia(f.ID, up)
 	if err != nil {
 		return err
 	}
@@ -235,11 +326,22 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	// Everything is validated: only now is anything written, and a failure undoes it.
+	if err := s.storeMedia(r.Context(), ms, up); err != nil {
+		return err
+	}
 	if err := s.store.CreateFolder(r.Context(), f, ms); err != nil {
+		s.discardMedia(r.Context(), ms)
 		return err
 	}
 	if len(analyses) > 0 {
 		if err := s.store.CreateAnalyses(r.Context(), analyses); err != nil {
+			// The request is refused as a whole: the folder goes too.
+			ctx := context.WithoutCancel(r.Context())
+			if derr := s.store.DeleteFolder(ctx, f.ID); derr != nil {
+				s.log.Warn("folder of a refused upload not deleted", "folder_id", f.ID, "err", derr)
+			}
+			s.discardMedia(ctx, ms)
 			return err
 		}
 		s.metrics.analysesStarted.Add(float64(len(analyses)))
@@ -485,6 +587,7 @@ func (s *Server) addMedia(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	defer up.Close()
 	if len(up.files) == 0 {
 		return &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: no file was sent"}
 	}
@@ -495,11 +598,15 @@ func (s *Server) addMedia(w http.ResponseWriter, r *http.Request) error {
 	if len(existing)+len(up.files) > s.cfg.MaxFiles {
 		return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: a folder holds at most %d files; it has %d", s.cfg.MaxFiles, len(existing))
 	}
-	ms, err := s.newMedia(r.Context(), f.ID, up)
+	ms, err := s.newMedia(f.ID, up)
 	if err != nil {
 		return err
 	}
+	if err := s.storeMedia(r.Context(), ms, up); err != nil {
+		return err
+	}
 	if err := s.store.AddMedia(r.Context(), f.ID, ms); err != nil {
+		s.discardMedia(r.Context(), ms)
 		return err
 	}
 	out := []mediaBody{}

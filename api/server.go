@@ -23,12 +23,15 @@ import (
 
 // Config tunes the server.
 type Config struct {
-	BaseURL              string        // scheme://host:port that media URLs are built from
-	SessionTTL           time.Duration // sliding lifetime of a token (default 15 min)
-	ServiceTTL           time.Duration // lifetime of a service account's token (default 5 years)
-	MaxFiles             int           // files per request and per folder (default 10)
-	MaxFileBytes         int64         // per file (default 15 MiB)
-	MaxPayloadBytes      int64         // the JSON payload part (default 1 MiB)
+	BaseURL         string        // scheme://host:port that media URLs are built from
+	SessionTTL      time.Duration // sliding lifetime of a token (default 15 min)
+	ServiceTTL      time.Duration // lifetime of a service account's token (default 5 years)
+	MaxFiles        int           // files per request and per folder (default 10)
+	MaxFileBytes    int64         // per file (default 15 MiB)
+	MaxPayloadBytes int64         // the JSON payload part (default 1 MiB)
+	// UploadDir is where the file parts of a request are spooled while it is handled (at most
+	// MaxFiles x MaxFileBytes per request; removed when it ends). Default os.TempDir().
+	UploadDir            string
 	SingleRequestTimeout time.Duration // single-request mode waits this long for the analyses (default 60 s)
 	LoginFailures        int           // failed logins per email within LoginWindow before error 101 (default 5)
 	LoginWindow          time.Duration // default 15 min

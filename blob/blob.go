@@ -147,7 +147,8 @@ func wrap(op, key string, err error) error {
 		return nil
 	}
 	if gcerrors.Code(err) == gcerrors.NotFound {
-		return fmt.Errorf("blob: %s %q: %w", op, key, errors.Join(ErrNotFound, err))
+		// Also a *bonafide.Error of code CodeNotExist, so callers need not import this package.
+		return fmt.Errorf("blob: %s %q: %w", op, key, errors.Join(ErrNotFound, bonafide.NotFound("file", key), err))
 	}
 	return fmt.Errorf("blob: %s %q: %w", op, key, err)
 }
@@ -162,6 +163,62 @@ func (b *Bucket) Put(ctx context.Context, key string, data []byte, contentType s
 		opts = &blob.WriterOptions{ContentType: contentType}
 	}
 	return wrap("put", key, b.b.WriteAll(ctx, key, data, opts))
+}
+
+// Upload stores what r yields under key, streaming it, replacing any existing object. When r
+// fails the write is aborted and no new object is left under key.
+func (b *Bucket) Upload(ctx context.Context, key string, r io.Reader, contentType string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	// gocloud's own Upload commits what was read when r fails; cancelling the writer's context
+	// before Close aborts the write instead.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := b.b.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType})
+	if err != nil {
+		return wrap("upload", key, err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		cancel()
+		_ = w.Close()
+		return wrap("upload", key, err)
+	}
+	return wrap("upload", key, w.Close())
+}
+
+// List calls fn with every object whose key starts with prefix, in key order, with its size and
+// modification time. fileblob's sidecar ".attrs" files are not listed; a leftover temporary file
+// of an interrupted write ("<key>.<hex>.tmp") is, like any object. An object deleted while the
+// listing walks past it (another node's sweep) is skipped: fileblob then fails the walk, and the
+// listing resumes after the last key it gave.
+func (b *Bucket) List(ctx context.Context, prefix string, fn func(bonafide.BlobInfo) error) error {
+	last, started := "", false
+	for restarts := 0; ; restarts++ {
+		it := b.b.List(&blob.ListOptions{Prefix: prefix})
+		for {
+			obj, err := it.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				if gcerrors.Code(err) == gcerrors.NotFound && restarts < 100 {
+					break
+				}
+				return wrap("list", prefix, err)
+			}
+			if obj.IsDir || (started && obj.Key <= last) {
+				continue
+			}
+			last, started = obj.Key, true
+			if err := fn(bonafide.BlobInfo{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime}); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // Get returns the whole object.

@@ -14,8 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"bonafide"
 	"bonafide/blob"
 )
+
+// iotestErrReader always fails.
+type iotestErrReader struct{}
+
+func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("the upload broke") }
 
 // suite runs the conformance tests against a freshly opened bucket; prefix isolates keys.
 func suite(t *testing.T, open func(t *testing.T) *blob.Bucket, prefix string) {
@@ -151,6 +157,53 @@ func suite(t *testing.T, open func(t *testing.T) *blob.Bucket, prefix string) {
 			if err := b.Delete(ctx, key); err != nil {
 				t.Errorf("Delete(%q): %v", key, err)
 			}
+		}
+	})
+
+	t.Run("UploadAndList", func(t *testing.T) {
+		b := open(t)
+		before := time.Now().Add(-time.Minute)
+		data := make([]byte, 3<<20+17)
+		if _, err := rand.Read(data); err != nil {
+			t.Fatal(err)
+		}
+		keys := []string{prefix + "list/f1/a.jpg", prefix + "list/f1/b.mp4", prefix + "list/f2/c.zip"}
+		for _, k := range keys {
+			if err := b.Upload(ctx, k, bytes.NewReader(data), "application/octet-stream"); err != nil {
+				t.Fatalf("Upload %s: %v", k, err)
+			}
+		}
+		if got, err := b.Get(ctx, keys[0]); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("Get after Upload: %v (len %d)", err, len(got))
+		}
+		// A reader that fails leaves nothing under its key.
+		failing := io.MultiReader(bytes.NewReader(data[:1<<20]), iotestErrReader{})
+		if err := b.Upload(ctx, prefix+"list/f3/broken.jpg", failing, "image/jpeg"); err == nil {
+			t.Fatal("Upload from a failing reader succeeded")
+		}
+		seen := map[string]int64{}
+		err := b.List(ctx, prefix+"list/", func(o bonafide.BlobInfo) error {
+			if o.ModTime.Before(before) || o.ModTime.After(time.Now().Add(time.Minute)) {
+				t.Errorf("%s: modification time %v is not about now", o.Key, o.ModTime)
+			}
+			seen[o.Key] = o.Size
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		if len(seen) != len(keys) {
+			t.Fatalf("List saw %v, want exactly %v", seen, keys)
+		}
+		for _, k := range keys {
+			if seen[k] != int64(len(data)) {
+				t.Errorf("List: %s size %d, want %d", k, seen[k], len(data))
+			}
+		}
+		stop := errors.New("stop")
+		n := 0
+		if err := b.List(ctx, prefix+"list/", func(bonafide.BlobInfo) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+			t.Fatalf("List stopped by fn: %v after %d, want the fn's error after 1", err, n)
 		}
 	})
 

@@ -2,9 +2,11 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math"
@@ -42,7 +44,77 @@ type imageHeader struct {
 	format      string
 	width       int // as stored, before orientation
 	height      int
-	orientation int // EXIF 1..8, 0 if none
+	orientation int     // EXIF 1..8, 0 if none
+	bpp         float64 // bytes per pixel of the decoded picture (from the header's color model)
+	interlaced  bool    // an interlaced PNG: the decoder holds each pass as well as the result
+}
+
+// bytesPerPixel is what the standard decoders allocate per pixel for a picture of color model cm:
+// 16-bit PNGs decode to 8 (RGBA64, NRGBA64) or 2 (Gray16) bytes per pixel, JPEGs to YCbCr planes
+// (at most 3 bytes per pixel at 4:4:4) or CMYK (4), lossy WebP to YCbCr(A). Unknown models count 8.
+func bytesPerPixel(cm color.Model) float64 {
+	switch cm {
+	case color.GrayModel:
+		return 1
+	case color.Gray16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3
+	case color.NYCbCrAModel:
+		return 4
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		return 4
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	if _, ok := cm.(color.Palette); ok {
+		return 1
+	}
+	return 8
+}
+
+// decodeCost is the memory, in bytes, that decoding the image and turning it into the frame of long
+// side maxSide takes at its peak, counted from the header alone: the decoded picture (twice for an
+// interlaced PNG), every RGBA halving step of downscale, the float64 buffer of its last (BiLinear)
+// step, the RGBA frame, and a rotated copy of it. BenchmarkDecode16BitPNG compares it with what a
+// decode really allocates.
+func (h imageHeader) decodeCost(maxSide int) int64 {
+	w, ht := int64(h.width), int64(h.height)
+	bpp := h.bpp
+	if bpp <= 0 {
+		bpp = 8
+	}
+	if h.interlaced {
+		bpp *= 2
+	}
+	cost := int64(math.Ceil(float64(w*ht) * bpp))
+	tw, th := fitSize(h.width, h.height, maxSide)
+	if tw != h.width || th != h.height {
+		cw, ch := h.width, h.height
+		for ; cw >= 2*tw && ch >= 2*th; cw, ch = cw/2, ch/2 {
+			cost += int64(cw/2) * int64(ch/2) * 4
+		}
+		// The last BiLinear step keeps a [4]float64 per destination column and source row.
+		cost += int64(tw) * int64(ch) * 32
+	}
+	cost += int64(tw) * int64(th) * 4
+	if h.orientation > 1 {
+		cost += int64(tw) * int64(th) * 4
+	}
+	return cost
+}
+
+// decodeBudgeted decodes an image whose header probeImage accepted while holding its cost in the
+// decoder's shared memory budget.
+func (m *Media) decodeBudgeted(ctx context.Context, data []byte, hdr imageHeader) (*image.RGBA, error) {
+	if m.dec != nil {
+		release, err := m.dec.reserve(ctx, m.name, hdr.decodeCost(m.limits.MaxFrameSide), m.limits.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
+	return decodeImage(m.name, data, hdr, m.limits.MaxFrameSide)
 }
 
 // displaySize is the size after the EXIF orientation is applied.
@@ -86,16 +158,27 @@ func probeImage(file, format string, data []byte, l Limits) (hdr imageHeader, er
 		return hdr, newError(CodeTooManyPixels, file, nil, "the image is %dx%d (%s), more than the %s allowed",
 			cfg.Width, cfg.Height, megapixels(px), megapixels(l.MaxPixels))
 	}
+	hdr = imageHeader{format: format, width: cfg.Width, height: cfg.Height, bpp: bytesPerPixel(cfg.ColorModel)}
+	if format == "png" && len(data) > 28 {
+		hdr.interlaced = data[28] == 1 // IHDR interlace method (Adam7)
+	}
+	if format == "jpeg" {
+		hdr.orientation = exifOrientation(data)
+	}
+	budget := min(l.MaxDecodeBytes, l.DecodeMemory)
+	if budget <= 0 {
+		budget = max(l.MaxDecodeBytes, l.DecodeMemory)
+	}
+	if cost := hdr.decodeCost(l.MaxFrameSide); budget > 0 && cost > budget {
+		return hdr, newError(CodeTooManyPixels, file, nil, "the image is %dx%d at %g bytes per pixel: decoding it takes %s, more than the %s allowed",
+			cfg.Width, cfg.Height, hdr.bpp, byteSize(cost), byteSize(budget))
+	}
 	if format == "jpeg" {
 		// Go's decoder walks every block of the image once per scan, so a small progressive file with
 		// thousands of near-empty scans costs minutes of CPU that no context can interrupt.
 		if n := jpegScans(data); n > maxJPEGScans {
 			return hdr, newError(CodeUnsupported, file, nil, "the JPEG image has %d scans, more than the %d accepted", n, maxJPEGScans)
 		}
-	}
-	hdr = imageHeader{format: format, width: cfg.Width, height: cfg.Height}
-	if format == "jpeg" {
-		hdr.orientation = exifOrientation(data)
 	}
 	return hdr, nil
 }

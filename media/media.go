@@ -27,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Kind is the kind of a media.
@@ -42,8 +44,19 @@ const (
 // Limits bound the size of the work one media may cause. A zero field means its default (see
 // DefaultLimits).
 type Limits struct {
-	MaxFileBytes     int64         // larger input -> CodeTooLarge
-	MaxPixels        int64         // width*height of an image (checked from its header before decoding) or of a video's pictures -> CodeTooManyPixels
+	MaxFileBytes int64 // larger input -> CodeTooLarge
+	MaxPixels    int64 // width*height of an image (checked from its header before decoding) or of a video's pictures -> CodeTooManyPixels
+	// MaxDecodeBytes bounds the memory one image decode may take, counted from its header before
+	// any pixel is read: width x height x the bytes per pixel of its decoded form (8 for a 16-bit
+	// RGBA PNG, 2 for 16-bit gray, 3 for a JPEG...), plus the RGBA copies made while resizing
+	// -> CodeTooManyPixels. Default 384 MiB: a 50-megapixel 8-bit RGBA image (about 340 MB) fits,
+	// a 16-bit one (about 540 MB) does not; a 12 MP photo takes about 115 MB.
+	MaxDecodeBytes int64
+	// DecodeMemory is the memory budget that all the image decodes of one Decoder share at once
+	// (each takes its MaxDecodeBytes-style cost and waits, honouring its context, until that much
+	// is free). A decode bigger than the whole budget is refused -> CodeTooManyPixels.
+	// Default 512 MiB.
+	DecodeMemory     int64
 	MaxFrames        int           // frames taken from a video or a shot set, evenly spaced
 	MaxVideoSeconds  float64       // longer video -> CodeTooLong
 	MaxFrameSide     int           // every produced frame is downscaled (aspect kept) so its long side <= this
@@ -63,6 +76,8 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxFileBytes:     15 << 20,
 		MaxPixels:        50_000_000,
+		MaxDecodeBytes:   384 << 20,
+		DecodeMemory:     512 << 20,
 		MaxFrames:        50,
 		MaxVideoSeconds:  30,
 		MaxFrameSide:     1280,
@@ -89,6 +104,8 @@ func (l Limits) withDefaults() Limits {
 	}
 	fill(&l.MaxFileBytes, def.MaxFileBytes)
 	fill(&l.MaxPixels, def.MaxPixels)
+	fill(&l.MaxDecodeBytes, def.MaxDecodeBytes)
+	fill(&l.DecodeMemory, def.DecodeMemory)
 	fill(&l.MaxZipEntryBytes, def.MaxZipEntryBytes)
 	fill(&l.MaxZipTotalBytes, def.MaxZipTotalBytes)
 	if l.MaxFrames <= 0 {
@@ -148,6 +165,27 @@ type Decoder struct {
 
 	codecsMu sync.Mutex
 	codecs   map[string]bool // video codecs ffmpeg can decode, once known
+
+	budgetOnce sync.Once
+	budget     *semaphore.Weighted // Limits.DecodeMemory, shared by every image decode
+	budgetSize int64
+}
+
+// reserve takes n bytes of the decode memory budget, waiting (as long as ctx allows) until they are
+// free; release gives them back. A cost above the whole budget is refused at once.
+func (d *Decoder) reserve(ctx context.Context, file string, n int64, limit time.Duration) (release func(), err error) {
+	d.budgetOnce.Do(func() {
+		d.budgetSize = d.Limits.withDefaults().DecodeMemory
+		d.budget = semaphore.NewWeighted(d.budgetSize)
+	})
+	if n > d.budgetSize {
+		return nil, newError(CodeTooManyPixels, file, nil, "decoding the image takes %s, more than the whole %s decode memory budget",
+			byteSize(n), byteSize(d.budgetSize))
+	}
+	if err := d.budget.Acquire(ctx, n); err != nil {
+		return nil, ctxError(ctx, file, limit)
+	}
+	return func() { d.budget.Release(n) }, nil
 }
 
 // NewDecoder returns a Decoder with the given limits and the ffmpeg/ffprobe found on $PATH.
@@ -187,8 +225,9 @@ type Media struct {
 	data []byte
 	img  imageHeader
 
+	dec *Decoder // the decoder that opened it (its decode memory budget, ffmpeg)
+
 	// video
-	dec     *Decoder
 	video   videoStream
 	path    string // temp file holding the video
 	demuxer string // ffmpeg's name for its container
@@ -228,13 +267,17 @@ func (d *Decoder) Open(ctx context.Context, name string, data []byte) (*Media, e
 		}
 		w, h := hdr.displaySize()
 		return &Media{
-			name: name, limits: l, data: data, img: hdr,
+			name: name, limits: l, data: data, img: hdr, dec: d,
 			info: Info{Kind: Image, Format: sn.format, Width: w, Height: h, Orientation: hdr.orientation, Frames: 1},
 		}, nil
 	case Video:
 		return d.openVideo(ctx, name, data, sn, l)
 	case ShotSet:
-		return openShotSet(ctx, name, data, l)
+		m, err := openShotSet(ctx, name, data, l)
+		if m != nil {
+			m.dec = d
+		}
+		return m, err
 	}
 	if len(sn.what) > 6 && sn.what[len(sn.what)-6:] == " image" {
 		return nil, newError(CodeUnsupported, name, nil, "the file is %s; images must be JPEG, PNG, WebP or BMP", sn.what)
@@ -287,7 +330,7 @@ func (m *Media) Frames(ctx context.Context, fn func(Frame) error) error {
 		if err := ctx.Err(); err != nil {
 			return ctxError(ctx, m.name, m.limits.Timeout)
 		}
-		img, err := decodeImage(m.name, m.data, m.img, m.limits.MaxFrameSide)
+		img, err := m.decodeBudgeted(ctx, m.data, m.img)
 		if err != nil {
 			return err
 		}

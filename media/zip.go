@@ -143,7 +143,7 @@ func (m *Media) shotSetFrames(ctx context.Context, emit func(Frame) error) error
 		if err != nil {
 			return inEntry(err, e.file.Name)
 		}
-		img, err := decodeImage(m.name, data, hdr, m.limits.MaxFrameSide)
+		img, err := m.decodeBudgeted(ctx, data, hdr)
 		if err != nil {
 			return inEntry(err, e.file.Name)
 		}

@@ -351,3 +351,31 @@ func (s *Store) DeleteMedia(ctx context.Context, id string) error {
 	}
 	return mustAffect(tag, "media", id)
 }
+
+// ReferencedBlobKeys returns which of keys a media row or a best shot of an analysis refers to,
+// searching the folders the keys name.
+func (s *Store) ReferencedBlobKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	folders := storeutil.KeyFolders(keys)
+	if len(keys) == 0 || len(folders) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT blob_key FROM media WHERE folder_id = ANY($1) AND blob_key = ANY($2)
+		UNION SELECT r->>'best_shot_key' FROM analyses a, jsonb_array_elements(a.results) r
+		WHERE a.folder_id = ANY($1) AND r->>'best_shot_key' = ANY($2)`, folders, keys)
+	if err != nil {
+		return nil, wrap("referenced blob keys", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, wrap("referenced blob keys", err)
+		}
+		out[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("referenced blob keys", err)
+	}
+	return out, nil
+}

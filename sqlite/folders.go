@@ -363,3 +363,40 @@ func (s *Store) DeleteMedia(ctx context.Context, id string) error {
 	}
 	return wrap("delete media", mustAffect(res, "media", id))
 }
+
+// ReferencedBlobKeys returns which of keys a media row or a best shot of an analysis refers to,
+// searching the folders the keys name.
+func (s *Store) ReferencedBlobKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	folders := storeutil.KeyFolders(keys)
+	if len(keys) == 0 || len(folders) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(folders)+len(keys))
+	for _, f := range folders {
+		args = append(args, f)
+	}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	in := func(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+	q := `SELECT blob_key FROM media WHERE folder_id IN (` + in(len(folders)) + `) AND blob_key IN (` + in(len(keys)) + `)
+		UNION SELECT json_extract(j.value, '$.best_shot_key') FROM analyses a, json_each(a.results) j
+		WHERE a.folder_id IN (` + in(len(folders)) + `) AND json_extract(j.value, '$.best_shot_key') IN (` + in(len(keys)) + `)`
+	rows, err := s.db.QueryContext(ctx, q, append(args, args...)...)
+	if err != nil {
+		return nil, wrap("referenced blob keys", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, wrap("referenced blob keys", err)
+		}
+		out[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("referenced blob keys", err)
+	}
+	return out, nil
+}

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListFoldersFilters", testListFoldersFilters},
 		{"ListFoldersMeta", testListFoldersMeta},
 		{"ListFoldersResolution", testListFoldersResolution},
+		{"ReferencedBlobKeys", testReferencedBlobKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -950,4 +951,37 @@ func testListFoldersResolution(t *testing.T, h *harness) {
 func ResolutionScenario(t *testing.T, s bonafide.Store, enq *FakeEnqueuer, clock *Clock) map[string][]string {
 	t.Helper()
 	return resolutionScenario(t, &harness{s: s, enq: enq, clock: clock})
+}
+
+// testReferencedBlobKeys: media files and best shots are referenced; a deleted media's file, a
+// deleted folder's files and keys no row names are not.
+func testReferencedBlobKeys(t *testing.T, h *harness) {
+	ctx := t.Context()
+	f := h.folder(t, &bonafide.Folder{ID: "f-refs"})
+	m1 := &bonafide.Media{ID: "m-refs-1", Kind: bonafide.KindImage, BlobKey: "f-refs/m-refs-1.jpeg"}
+	m2 := &bonafide.Media{ID: "m-refs-2", Kind: bonafide.KindImage, BlobKey: "f-refs/m-refs-2.jpeg"}
+	ok(t, h.s.AddMedia(ctx, f.ID, []*bonafide.Media{m1, m2}), "AddMedia")
+	a := &bonafide.Analysis{FolderID: f.ID, Type: "QUALITY"}
+	h.analyses(t, a)
+	best := "f-refs/best_shot_" + a.ID + "_m-refs-1.jpg"
+	ok(t, h.s.FinishAnalysis(ctx, &bonafide.Analysis{ID: a.ID, State: bonafide.StateFinished, Resolution: bonafide.ResolutionSuccess,
+		Results: []bonafide.MediaResult{{MediaID: m1.ID, Kind: bonafide.KindImage, Resolution: bonafide.ResolutionSuccess, BestShotKey: best},
+			{MediaID: m2.ID, Kind: bonafide.KindImage, Resolution: bonafide.ResolutionSuccess}}}), "FinishAnalysis")
+	other := h.folder(t, &bonafide.Folder{ID: "f-refs-other"}, &bonafide.Media{ID: "m-refs-3", Kind: bonafide.KindImage, BlobKey: "f-refs-other/m-refs-3.jpeg"})
+
+	keys := []string{m1.BlobKey, m2.BlobKey, best, "f-refs/orphan.jpeg", "f-refs/best_shot_x_y.jpg", "no-such-folder/m.jpeg",
+		"f-refs-other/m-refs-3.jpeg", "no-folder-at-all", ""}
+	got, err := h.s.ReferencedBlobKeys(ctx, keys)
+	ok(t, err, "ReferencedBlobKeys")
+	equal(t, got, map[string]bool{m1.BlobKey: true, m2.BlobKey: true, best: true, "f-refs-other/m-refs-3.jpeg": true}, "referenced")
+
+	ok(t, h.s.DeleteMedia(ctx, m2.ID), "DeleteMedia")
+	ok(t, h.s.DeleteFolder(ctx, other.ID), "DeleteFolder")
+	got, err = h.s.ReferencedBlobKeys(ctx, keys)
+	ok(t, err, "ReferencedBlobKeys after deletes")
+	equal(t, got, map[string]bool{m1.BlobKey: true, best: true}, "referenced after deletes")
+
+	got, err = h.s.ReferencedBlobKeys(ctx, nil)
+	ok(t, err, "ReferencedBlobKeys of none")
+	equal(t, len(got), 0, "nothing referenced among no keys")
 }

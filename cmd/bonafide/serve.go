@@ -20,6 +20,7 @@ import (
 	"bonafide/jobs"
 	"bonafide/liveness"
 	"bonafide/sqlite"
+	"bonafide/sweep"
 	"bonafide/webhook"
 )
 
@@ -155,6 +156,10 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	if err := queue.Start(ctx); err != nil {
 		return err
 	}
+	// Stored files no row refers to (a failed upload's, a dead job's best shot) are removed hourly.
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go sweep.New(store, blobs, log).Run(sweepCtx)
 	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout); no
 	// request or answer may take more than 30 minutes (150 MiB, 10 files of the largest size, at
 	// 85 KB/s); an idle keep-alive connection is closed after 2 minutes.
