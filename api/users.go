@@ -566,7 +566,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Password != nil && next.ID != p.user.ID {
 		// A password set by an administrator logs the user out everywhere.
-		if err := s.store.DeleteUserSessions(r.Context(), next.ID); err != nil {
+		if err := s.store.DeleteUserSessions(r.Context(), next.ID, ""); err != nil {
 			return err
 		}
 	}
