@@ -102,20 +102,22 @@ func invalidValue(field, format string, args ...any) error {
 // Both flag spellings are read (oz-api.md §2.5); is_admin and is_service are the pre-6.0 way of
 // saying CLIENT ADMIN and CLIENT SERVICE and only count when user_type is absent.
 type userRequest struct {
-	Email        *string `json:"email"`
-	Password     *string `json:"password"`
-	UserType     *string `json:"user_type"`
-	CompanyID    *string `json:"company_id"`
-	FirstName    *string `json:"first_name"`
-	LastName     *string `json:"last_name"`
-	MiddleName   *string `json:"middle_name"`
-	CanQuality   *bool   `json:"can_start_analysis_quality"`
-	CanBiometry  *bool   `json:"can_start_analysis_biometry"`
-	CanQuality2  *bool   `json:"can_start_analyse_quality"`
-	CanBiometry2 *bool   `json:"can_start_analyse_biometry"`
-	IsAdmin      *bool   `json:"is_admin"`
-	IsService    *bool   `json:"is_service"`
-	IsActive     *bool   `json:"is_active"`
+	Email    *string `json:"email"`
+	Password *string `json:"password"`
+	// CurrentPassword is required when users change their own password.
+	CurrentPassword *string `json:"current_password"`
+	UserType        *string `json:"user_type"`
+	CompanyID       *string `json:"company_id"`
+	FirstName       *string `json:"first_name"`
+	LastName        *string `json:"last_name"`
+	MiddleName      *string `json:"middle_name"`
+	CanQuality      *bool   `json:"can_start_analysis_quality"`
+	CanBiometry     *bool   `json:"can_start_analysis_biometry"`
+	CanQuality2     *bool   `json:"can_start_analyse_quality"`
+	CanBiometry2    *bool   `json:"can_start_analyse_biometry"`
+	IsAdmin         *bool   `json:"is_admin"`
+	IsService       *bool   `json:"is_service"`
+	IsActive        *bool   `json:"is_active"`
 }
 
 // decodeBody reads a JSON body leniently (any content type: old clients send form content types
@@ -548,32 +550,68 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if next.CompanyID == "" && isClientRole(next.Role) && (next.CompanyID != t.CompanyID || next.Role != t.Role) {
 		return invalidValue("company_id", "%s users belong to a company: give company_id", next.Role)
 	}
+	var newHash string
 	if in.Password != nil {
 		if err := checkPassword(*in.Password); err != nil {
 			return err
 		}
-		if next.PasswordHash, err = HashPassword(*in.Password); err != nil {
+		if self {
+			if err := s.checkCurrentPassword(w, r, t, in.CurrentPassword); err != nil {
+				return err
+			}
+		}
+		if newHash, err = HashPassword(*in.Password); err != nil {
 			return err
 		}
 	}
-	if next.Disabled && !t.Disabled {
+	switch {
+	case next.Disabled && !t.Disabled:
+		if newHash != "" {
+			next.PasswordHash = newHash
+		}
 		err = bonafide.DisableUser(r.Context(), s.store, &next)
-	} else {
+	case newHash != "":
+		// Any password change ends the user's other sessions; the caller's own current session
+		// stays when users change their own password.
+		keep := ""
+		if self {
+			keep = p.session.TokenHash
+		}
+		err = bonafide.ChangePassword(r.Context(), s.store, &next, newHash, keep)
+	default:
 		err = s.store.UpdateUser(r.Context(), &next)
 	}
 	if err != nil {
 		return err
 	}
-	if in.Password != nil && next.ID != p.user.ID {
-		// A password set by an administrator logs the user out everywhere.
-		if err := s.store.DeleteUserSessions(r.Context(), next.ID, ""); err != nil {
-			return err
-		}
-	}
 	if len(changed) > 0 || in.Password != nil {
 		s.log.Info("user changed", "user_id", next.ID, "by", p.user.ID, "fields", strings.Join(changed, ","), "password", in.Password != nil)
 	}
 	writeJSON(w, http.StatusOK, s.renderUser(&next))
+	return nil
+}
+
+// checkCurrentPassword verifies the current_password of a self password change. Wrong guesses
+// count in the login throttle of the account and the address, so a stolen token cannot be used
+// to guess the password at full speed.
+func (s *Server) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u *bonafide.User, current *string) error {
+	if current == nil {
+		return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
+			Message: "Could not locate field for key_path current_password from provided dict data: changing your own password needs your current password",
+			Details: map[string]string{"key_path": "current_password"}}
+	}
+	if len(*current) > maxPasswordLen {
+		return invalidValue("current_password", "current_password is not your current password")
+	}
+	addr := s.clientAddr(r)
+	if wait, by := s.throttle.check(u.Email, addr, s.now()); wait > 0 {
+		return throttledError(w, wait, by)
+	}
+	if !CheckPassword(u.PasswordHash, *current) {
+		s.throttle.fail(u.Email, addr, s.now())
+		s.log.Info("password change refused: wrong current password", "user_id", u.ID, "client", addr.String())
+		return invalidValue("current_password", "current_password is not your current password")
+	}
 	return nil
 }
 

@@ -248,7 +248,18 @@ func TestUsersPatch(t *testing.T) {
 		}
 		w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "short"}).
 			tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidValue))
-		w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "a new passphrase"}).tuExpect(http.StatusOK, 0)
+		// A self password change needs the current password.
+		r = w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "a new passphrase"}).
+			tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidStructure))
+		if !strings.Contains(r.Str("error_message"), "current_password") {
+			t.Errorf("%s: the message should name current_password", r)
+		}
+		r = w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "a new passphrase", "current_password": "not it at all"}).
+			tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidValue))
+		if !strings.Contains(r.Str("error_message"), "current_password is not your current password") {
+			t.Errorf("%s: the message should say the current password is wrong", r)
+		}
+		w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "a new passphrase", "current_password": tuPassword}).tuExpect(http.StatusOK, 0)
 		w.env.tuFor(t).tuLogin(w.aClient.Email, "a new passphrase")
 		w.env.tuFor(t).tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": w.aClient.Email, "password": tuPassword}}).
 			tuExpect(http.StatusUnauthorized, int(bonafide.CodeCredentialsBad))
@@ -403,4 +414,41 @@ func TestCompanies(t *testing.T) {
 		}
 		w.do(t, w.admin, "PATCH", "/api/companies/"+w.a.ID, map[string]any{"name": "beta"}).tuExpect(http.StatusBadRequest, int(bonafide.CodeAlreadyExist))
 	})
+}
+
+// Any password change ends the user's sessions: a self change keeps only the caller's current
+// session; an administrator's change ends them all; wrong current passwords are throttled like
+// failed logins.
+func TestPasswordChangeEndsSessions(t *testing.T) {
+	env := tuServer(t)
+	c := env.tuCompany("Acme")
+	boss := env.tuUserLoggedIn(bonafide.RoleClientAdmin, c.ID, "boss@acme.example.com")
+	alice := env.tuUserLoggedIn(bonafide.RoleClient, c.ID, "alice@acme.example.com")
+	phone, _ := env.tuLogin(alice.Email, tuPassword)
+
+	env.tuDo("PATCH", "/api/users/"+alice.ID, alice.Token, map[string]any{"password": "second passphrase", "current_password": tuPassword}).
+		tuExpect(http.StatusOK, 0)
+	env.tuDo("GET", "/api/users/me", alice.Token, nil).tuExpect(http.StatusOK, 0)
+	env.tuDo("GET", "/api/users/me", phone, nil).tuExpect(http.StatusUnauthorized, int(bonafide.CodeAuthInvalid))
+
+	// An administrator's reset ends every session, and the old password no longer logs in.
+	laptop, _ := env.tuLogin(alice.Email, "second passphrase")
+	env.tuDo("PATCH", "/api/users/"+alice.ID, boss.Token, map[string]any{"password": "third passphrase"}).tuExpect(http.StatusOK, 0)
+	for _, tok := range []string{alice.Token, laptop} {
+		env.tuDo("GET", "/api/users/me", tok, nil).tuExpect(http.StatusUnauthorized, int(bonafide.CodeAuthInvalid))
+	}
+	env.tuDo("GET", "/api/users/me", boss.Token, nil).tuExpect(http.StatusOK, 0)
+	env.tuLogin(alice.Email, "third passphrase")
+
+	// Guessing the current password with a stolen token is throttled like logging in.
+	thief, _ := env.tuLogin(alice.Email, "third passphrase")
+	for range 5 {
+		env.tuDo("PATCH", "/api/users/"+alice.ID, thief, map[string]any{"password": "owned owned", "current_password": "guess guess"}).
+			tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidValue))
+	}
+	r := env.tuDo("PATCH", "/api/users/"+alice.ID, thief, map[string]any{"password": "owned owned", "current_password": "third passphrase"}).
+		tuExpect(http.StatusTooManyRequests, int(bonafide.CodeThrottled))
+	if r.Header.Get("Retry-After") == "" {
+		t.Errorf("%s: no Retry-After", r)
+	}
 }
