@@ -33,6 +33,8 @@ const (
 //   - users: ADMIN manages everyone; OPERATOR reads everyone; CLIENT ADMIN manages its company's
 //     CLIENT* users; CLIENT OPERATOR reads its company's users; everyone reads and edits (names and
 //     password only) their own account. A user the caller may not see is "not exist" (code 10).
+//   - the reserved company "global" holds every ADMIN and OPERATOR and no client user; it is
+//     never created, renamed or deleted through the API (bonafide.GlobalCompany creates it).
 //   - companies: ADMIN creates, reads and renames; OPERATOR reads; the CLIENT roles read their own.
 //     The webhook secret is shown to ADMIN and to the company's CLIENT ADMIN.
 func (s *Server) accountRoutes(route func(method, path string, h handlerFunc, auth bool)) {
@@ -242,6 +244,34 @@ func (s *Server) companyFor(ctx context.Context, id string) error {
 	return nil
 }
 
+// globalCompany returns the reserved company of the global roles, creating it when missing.
+func (s *Server) globalCompany(ctx context.Context) (*bonafide.Company, error) {
+	return bonafide.GlobalCompany(ctx, s.store, webhook.NewSecret)
+}
+
+// placeByRole applies the rule of the reserved company to a user about to be stored: a global
+// role (ADMIN, OPERATOR) always belongs to the company "global" (requested is the company_id the
+// request named, nil when it named none), and a client role never does.
+func (s *Server) placeByRole(ctx context.Context, u *bonafide.User, requested *string) error {
+	g, err := s.globalCompany(ctx)
+	if err != nil {
+		return err
+	}
+	if u.Role.Global() {
+		if requested != nil && strings.TrimSpace(*requested) != "" && strings.TrimSpace(*requested) != g.ID {
+			return invalidValue("company_id", "%s users belong to the reserved company %q (company_id %s), never to a client company: leave out company_id",
+				u.Role, bonafide.GlobalCompanyName, g.ID)
+		}
+		u.CompanyID = g.ID
+		return nil
+	}
+	if u.CompanyID == g.ID {
+		return invalidValue("company_id", "company_id %s is the reserved company %q of the ADMIN and OPERATOR users; %s users belong to a client company",
+			g.ID, bonafide.GlobalCompanyName, u.Role)
+	}
+	return nil
+}
+
 // --- users --------------------------------------------------------------------------------------
 
 // page is the lamb pagination of an in-memory list (oz-api.md §1.5).
@@ -402,6 +432,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return forbidden("CLIENT ADMIN users create users only in their own company (%s)", p.user.CompanyID)
 		}
 	}
+	if err := s.placeByRole(r.Context(), u, in.CompanyID); err != nil {
+		return err
+	}
 	if u.CompanyID == "" && isClientRole(u.Role) {
 		return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
 			Message: fmt.Sprintf("Could not locate field for key_path company_id from provided dict data: %s users belong to a company", u.Role),
@@ -538,6 +571,11 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		if next.CompanyID != p.user.CompanyID {
 			return forbidden("CLIENT ADMIN users cannot move users to another company")
+		}
+	}
+	if in.CompanyID != nil || next.Role != t.Role || next.Role.Global() {
+		if err := s.placeByRole(r.Context(), &next, in.CompanyID); err != nil {
+			return err
 		}
 	}
 	if next.CompanyID != t.CompanyID {
@@ -708,8 +746,8 @@ func (s *Server) nameTaken(ctx context.Context, name, except string) error {
 	return nil
 }
 
-// readCompanyName reads {name} from the body: valid, and not the name of another company than
-// exceptID.
+// readCompanyName reads {name} from the body: valid, not the reserved name "global", and not the
+// name of another company than exceptID.
 func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, error) {
 	var in struct {
 		Name *string `json:"name"`
@@ -721,7 +759,14 @@ func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, erro
 	if err != nil {
 		return "", err
 	}
+	if bonafide.IsGlobalCompanyName(name) {
+		return "", reservedName()
+	}
 	return name, s.nameTaken(r.Context(), name, exceptID)
+}
+
+func reservedName() error {
+	return invalidValue("name", "the name %q is reserved for the company of the ADMIN and OPERATOR users; choose another name", bonafide.GlobalCompanyName)
 }
 
 // createCompany answers POST /api/companies (ADMIN): {name}; the webhook secret is generated.
@@ -757,6 +802,9 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 	if p.user.Role != bonafide.RoleAdmin {
 		return forbidden("only ADMIN users change companies")
 	}
+	if bonafide.IsGlobalCompanyName(c.Name) {
+		return forbidden("the company %q is reserved for the ADMIN and OPERATOR users and keeps its name", bonafide.GlobalCompanyName)
+	}
 	name, err := s.readCompanyName(r, c.ID)
 	if err != nil {
 		return err
@@ -772,11 +820,15 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 // deleteCompany answers DELETE /api/companies/{id}: not realized (disable the users instead).
 func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if _, err := s.visibleCompany(r); err != nil {
+	c, err := s.visibleCompany(r)
+	if err != nil {
 		return err
 	}
 	if p.user.Role != bonafide.RoleAdmin {
 		return forbidden("only ADMIN users delete companies")
+	}
+	if bonafide.IsGlobalCompanyName(c.Name) {
+		return forbidden("the company %q of the ADMIN and OPERATOR users cannot be deleted", bonafide.GlobalCompanyName)
 	}
 	return bonafide.Errorf(bonafide.CodeNotRealized,
 		"Deleting a company is not realized on this server: its folders and users would be orphaned; disable its users with DELETE /api/users/{id} instead")

@@ -73,8 +73,8 @@ func TestUsersCreate(t *testing.T) {
 	const created, forbidden = http.StatusCreated, http.StatusForbidden
 	codeForbidden := int(bonafide.CodeForbidden)
 
-	t.Run("ADMIN creates any role in any company", func(t *testing.T) {
-		for _, role := range []bonafide.Role{bonafide.RoleAdmin, bonafide.RoleOperator, bonafide.RoleClient,
+	t.Run("ADMIN creates any client role in any company", func(t *testing.T) {
+		for _, role := range []bonafide.Role{bonafide.RoleClient,
 			bonafide.RoleClientAdmin, bonafide.RoleClientOperator, bonafide.RoleClientService} {
 			email := strings.ToLower(strings.ReplaceAll(string(role), " ", "-")) + "@new.example.com"
 			r := w.do(t, w.admin, "POST", "/api/users", map[string]any{"email": email, "password": "s3cret-pass",
@@ -89,11 +89,23 @@ func TestUsersCreate(t *testing.T) {
 			// The new account logs in with its password.
 			w.env.tuFor(t).tuLogin(email, "s3cret-pass")
 		}
-		// Global roles need no company.
+		// Global roles join the reserved company "global" (created when missing), and only it.
 		r := w.do(t, w.admin, "POST", "/api/users/", map[string]any{"email": "op2@example.com", "password": "s3cret-pass",
 			"user_type": "OPERATOR"}).tuExpect(created, 0)
-		if r.Str("company_id") != "" {
-			t.Errorf("%s: want no company", r)
+		if r.Str("company_id") != bonafide.GlobalCompanyID {
+			t.Errorf("%s: want the company global", r)
+		}
+		r = w.do(t, w.admin, "POST", "/api/users/", map[string]any{"email": "admin2@example.com", "password": "s3cret-pass",
+			"user_type": "ADMIN", "company_id": bonafide.GlobalCompanyID}).tuExpect(created, 0)
+		if r.Str("company_id") != bonafide.GlobalCompanyID {
+			t.Errorf("%s: want the company global", r)
+		}
+		for _, role := range []string{"ADMIN", "OPERATOR"} {
+			r := w.do(t, w.admin, "POST", "/api/users", map[string]any{"email": "g@new.example.com", "password": "s3cret-pass",
+				"user_type": role, "company_id": w.b.ID}).tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidValue))
+			if !strings.Contains(r.Str("error_message"), `reserved company "global"`) {
+				t.Errorf("%s: the message should name the reserved company", r)
+			}
 		}
 	})
 	t.Run("CLIENT ADMIN creates CLIENT roles in its own company", func(t *testing.T) {
@@ -450,5 +462,50 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 		tuExpect(http.StatusTooManyRequests, int(bonafide.CodeThrottled))
 	if r.Header.Get("Retry-After") == "" {
 		t.Errorf("%s: no Retry-After", r)
+	}
+}
+
+// The reserved company "global": no client user is created into it or moved into it, a user
+// made ADMIN or OPERATOR moves into it and one made a client role must leave it, and no company
+// takes, loses or drops its name.
+func TestGlobalCompanyGuard(t *testing.T) {
+	w := tuAccountsSetup(t)
+	bad, codeBad := http.StatusBadRequest, int(bonafide.CodeInvalidValue)
+	forbidden, codeForbidden := http.StatusForbidden, int(bonafide.CodeForbidden)
+	g := w.do(t, w.admin, "POST", "/api/users", map[string]any{"email": "op3@example.com", "password": "s3cret-pass", "user_type": "OPERATOR"}).
+		tuExpect(http.StatusCreated, 0)
+	globalID := g.Str("company_id")
+
+	for _, role := range []string{"CLIENT", "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVICE"} {
+		r := w.do(t, w.admin, "POST", "/api/users", map[string]any{"email": "c@new.example.com", "password": "s3cret-pass",
+			"user_type": role, "company_id": globalID}).tuExpect(bad, codeBad)
+		if !strings.Contains(r.Str("error_message"), `reserved company "global"`) {
+			t.Errorf("%s: the message should name the reserved company", r)
+		}
+	}
+	w.do(t, w.admin, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"company_id": globalID}).tuExpect(bad, codeBad)
+	// Made ADMIN: moved into global; sent back to a client role: must name a client company.
+	r := w.do(t, w.admin, "PATCH", "/api/users/"+w.aPeer.ID, map[string]any{"user_type": "ADMIN"}).tuExpect(http.StatusOK, 0)
+	if r.Str("company_id") != globalID {
+		t.Errorf("%s: an ADMIN belongs to company global", r)
+	}
+	w.do(t, w.admin, "PATCH", "/api/users/"+w.aPeer.ID, map[string]any{"user_type": "CLIENT"}).tuExpect(bad, codeBad)
+	w.do(t, w.admin, "PATCH", "/api/users/"+w.aPeer.ID, map[string]any{"user_type": "OPERATOR", "company_id": w.a.ID}).tuExpect(bad, codeBad)
+	r = w.do(t, w.admin, "PATCH", "/api/users/"+w.aPeer.ID, map[string]any{"user_type": "CLIENT", "company_id": w.a.ID}).tuExpect(http.StatusOK, 0)
+	if r.Str("company_id") != w.a.ID {
+		t.Errorf("%s", r)
+	}
+	// The companies API keeps the name.
+	for _, name := range []string{"global", " Global "} {
+		r := w.do(t, w.admin, "POST", "/api/companies", map[string]any{"name": name}).tuExpect(bad, codeBad)
+		if !strings.Contains(r.Str("error_message"), "reserved") {
+			t.Errorf("%s: the message should say the name is reserved", r)
+		}
+		w.do(t, w.admin, "PATCH", "/api/companies/"+w.a.ID, map[string]any{"name": name}).tuExpect(bad, codeBad)
+	}
+	w.do(t, w.admin, "PATCH", "/api/companies/"+globalID, map[string]any{"name": "root"}).tuExpect(forbidden, codeForbidden)
+	w.do(t, w.admin, "DELETE", "/api/companies/"+globalID, nil).tuExpect(forbidden, codeForbidden)
+	if got := w.do(t, w.admin, "GET", "/api/companies/"+globalID, nil).tuExpect(http.StatusOK, 0).Str("name"); got != "global" {
+		t.Errorf("company global is named %q", got)
 	}
 }
