@@ -138,7 +138,8 @@ func ChangePassword(ctx context.Context, s Store, u *User, passwordHash, keepTok
 	return nil
 }
 
-// SessionPurge deletes expired sessions: once at Start, then every Every (an hour when zero).
+// SessionPurge deletes expired sessions: once in Start, then every Every (an hour when zero)
+// until Stop.
 // Expired sessions are refused anyway; this keeps the table from growing with every login.
 type SessionPurge struct {
 	Store Store
@@ -163,16 +164,17 @@ func (p *SessionPurge) Start(ctx context.Context) {
 	}
 	ctx, p.cancel = context.WithCancel(ctx)
 	p.done = make(chan struct{})
+	p.purge(ctx) // the first purge is done when Start returns
 	go func() {
 		defer close(p.done)
 		t := time.NewTicker(p.Every)
 		defer t.Stop()
 		for {
-			p.purge(ctx)
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				p.purge(ctx)
 			}
 		}
 	}()
