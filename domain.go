@@ -186,7 +186,11 @@ type Store interface {
 	GetSessionByExpireHash(ctx context.Context, expireHash string) (*Session, error)
 	ExtendSession(ctx context.Context, tokenHash string, expires time.Time) error
 	DeleteSession(ctx context.Context, tokenHash string) error
-	DeleteUserSessions(ctx context.Context, userID string) error // logs a user out everywhere
+	// DeleteUserSessions logs a user out everywhere but the session whose token hash is
+	// exceptTokenHash ("" keeps none).
+	DeleteUserSessions(ctx context.Context, userID, exceptTokenHash string) error
+	// DeleteExpiredSessions removes the sessions that expired before now and says how many.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 
 	// CreateFolder stores the folder and its media in one transaction.
 	CreateFolder(ctx context.Context, f *Folder, media []*Media) error

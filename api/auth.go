@@ -126,8 +126,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 			Message: fmt.Sprintf("Invalid param value: an email has at most %d characters and a password at most %d", maxEmailLen, maxPasswordLen),
 			Details: map[string]string{"key_path": "credentials"}}
 	}
-	if s.throttled(email) {
-		return bonafide.Errorf(bonafide.CodeThrottled, "Too many requests: too many failed logins for this account, try again in %s", s.cfg.LoginWindow)
+	addr := s.clientAddr(r)
+	if wait, by := s.throttle.check(email, addr, s.now()); wait > 0 {
+		return throttledError(w, wait, by)
 	}
 	u, err := s.store.GetUserByEmail(r.Context(), email)
 	if err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
@@ -138,10 +139,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		hash = u.PasswordHash
 	}
 	if !CheckPassword(hash, body.Credentials.Password) || u == nil {
-		s.fail(email)
-		s.log.Info("login failed", "email_sha256", hashToken(email)[:16])
+		s.throttle.fail(email, addr, s.now())
+		s.log.Info("login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
 		return bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
 	}
+	s.throttle.succeed(email)
 	if u.Disabled {
 		return bonafide.Errorf(bonafide.CodeUserBlocked, "User profile is blocked")
 	}
@@ -225,14 +227,6 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	return &principal{user: u, session: sess}, nil
 }
 
-// throttled reports whether email had too many failed logins lately.
-// The login's input bounds are the account limits (maxEmailLen, maxPasswordLen, users.go).
-const (
-	// maxTracked bounds the failed-login table: past it, expired entries are swept, and while it
-	// is still full no new address is recorded (the ones already there stay throttled).
-	maxTracked = 100_000
-)
-
 // dummyHash is checked when the email is unknown, so that the answer takes as long as for a
 // known one.
 // It is made on the first login, not when the package loads (argon2 costs time and memory that
@@ -244,45 +238,6 @@ var dummyHash = sync.OnceValue(func() string {
 	}
 	return h
 })
-
-func (s *Server) throttled(email string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	recent := s.recentFailures(email)
-	return len(recent) >= s.cfg.LoginFailures
-}
-
-// recentFailures keeps the email's failures inside the window, forgetting an email with none.
-// The caller holds s.mu.
-func (s *Server) recentFailures(email string) []time.Time {
-	cut := s.now().Add(-s.cfg.LoginWindow)
-	var recent []time.Time
-	for _, t := range s.failures[email] {
-		if t.After(cut) {
-			recent = append(recent, t)
-		}
-	}
-	if len(recent) == 0 {
-		delete(s.failures, email)
-	} else {
-		s.failures[email] = recent
-	}
-	return recent
-}
-
-func (s *Server) fail(email string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, known := s.failures[email]; !known && len(s.failures) >= maxTracked {
-		for e := range s.failures {
-			s.recentFailures(e)
-		}
-		if len(s.failures) >= maxTracked {
-			return
-		}
-	}
-	s.failures[email] = append(s.failures[email], s.now())
-}
 
 func missingField(name string) error {
 	return &bonafide.Error{Code: bonafide.CodeInvalidStructure,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -79,33 +81,172 @@ func TestAnalysesPerRequestBounded(t *testing.T) {
 	}
 }
 
-// Login input is bounded before any work, and the failed-login table forgets what has expired:
-// distinct unknown emails cannot grow the server's memory for ever.
+// Login input is bounded before any work, and the throttle tables forget what has expired and
+// never hold more than MaxLoginEntries: distinct unknown emails cannot grow the server's memory.
 func TestLoginBoundedInputAndMemory(t *testing.T) {
-	env := tuServer(t)
+	env := tuServer(t, func(c *Config) { c.MaxLoginEntries = 15 })
 	long := strings.Repeat("a", 300) + "@example.com"
 	env.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": long, "password": "x"}}).tuExpect(400, int(bonafide.CodeInvalidValue))
 	env.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": "a@example.com", "password": strings.Repeat("p", 5000)}}).tuExpect(400, int(bonafide.CodeInvalidValue))
 
-	for i := range 20 {
+	for i := range 10 {
 		env.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{
 			"email": strings.Repeat("x", i+1) + "@example.com", "password": "wrong password"}}).tuExpect(401, int(bonafide.CodeCredentialsBad))
 	}
-	tracked := func() int {
-		env.API.mu.Lock()
-		defer env.API.mu.Unlock()
-		return len(env.API.failures)
+	if a, b := env.API.throttle.size(); a != 10 || b != 1 {
+		t.Fatalf("%d emails and %d addresses tracked after 10 failures from one address, want 10 and 1", a, b)
 	}
-	if n := tracked(); n != 20 {
-		t.Fatalf("%d emails tracked after 20 failures, want 20", n)
+	// Past the cap the stalest entry makes room: never more than MaxLoginEntries.
+	now := env.Clock.Now()
+	for i := range 40 {
+		env.API.throttle.fail(fmt.Sprintf("user%d@example.com", i), netip.MustParseAddr(fmt.Sprintf("10.0.0.%d", i)), now)
 	}
+	if a, b := env.API.throttle.size(); a != 15 || b != 15 {
+		t.Fatalf("%d emails and %d addresses tracked, want the cap 15", a, b)
+	}
+	// Expired entries are swept when room is needed.
 	env.Clock.Advance(env.API.cfg.LoginWindow + time.Second)
-	// Each lookup forgets an email whose failures have all expired.
-	for i := range 20 {
-		env.API.throttled(strings.Repeat("x", i+1) + "@example.com")
+	env.API.throttle.fail("late@example.com", netip.MustParseAddr("10.0.1.1"), env.Clock.Now())
+	if a, b := env.API.throttle.size(); a != 1 || b != 1 {
+		t.Fatalf("%d emails and %d addresses still tracked after their window passed, want 1 and 1", a, b)
 	}
-	if n := tracked(); n != 0 {
-		t.Fatalf("%d emails still tracked after their window passed", n)
+}
+
+// Failed logins back off exponentially per account, with no hard lock: past LoginFailures the
+// next attempt waits 1 s, then 2 s, 4 s, ... at most LoginBackoffMax, answered 429 code 101 with
+// Retry-After and a message saying how long; the owner is never locked out for long by wrong
+// passwords typed from anywhere; a success resets the count.
+func TestLoginBackoffPerAccount(t *testing.T) {
+	env := tuServer(t, func(c *Config) { c.TrustedProxyHeader = "X-Forwarded-For" })
+	c := env.tuCompany("Acme")
+	alice := env.tuCreateUser(bonafide.RoleClient, c.ID, "alice@acme.example.com")
+	n := 0
+	login := func(pw string) *tuResp {
+		n++ // every attempt from another address: a distributed guesser
+		return env.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": alice.Email, "password": pw}},
+			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", n%250+1))
+	}
+	for range 5 {
+		login("wrong password").tuExpect(401, int(bonafide.CodeCredentialsBad))
+	}
+	wantWait := func(secs int) {
+		t.Helper()
+		r := login(tuPassword).tuExpect(429, int(bonafide.CodeThrottled))
+		if got := r.Header.Get("Retry-After"); got != fmt.Sprint(secs) {
+			t.Fatalf("Retry-After %q, want %d: %s", got, secs, r)
+		}
+		if !strings.Contains(r.Str("error_message"), "wait ") || !strings.Contains(r.Str("error_message"), "account") {
+			t.Errorf("%s: the message should say to wait and why", r)
+		}
+	}
+	wantWait(1)
+	env.Clock.Advance(time.Second)
+	login("wrong password").tuExpect(401, int(bonafide.CodeCredentialsBad))
+	wantWait(2)
+	env.Clock.Advance(2 * time.Second)
+	login("wrong password").tuExpect(401, int(bonafide.CodeCredentialsBad))
+	wantWait(4)
+	// Refused attempts neither count nor lengthen the wait.
+	for range 20 {
+		login("wrong password").tuExpect(429, int(bonafide.CodeThrottled))
+	}
+	wantWait(4)
+	// However long the guessing, the owner waits at most LoginBackoffMax (1 min).
+	for range 12 {
+		env.Clock.Advance(time.Minute)
+		login("wrong password").tuExpect(401, int(bonafide.CodeCredentialsBad))
+	}
+	r := login(tuPassword).tuExpect(429, int(bonafide.CodeThrottled))
+	if r.Header.Get("Retry-After") != "60" || !strings.Contains(r.Str("error_message"), "wait 1 minute") {
+		t.Fatalf("%s (Retry-After %s): want a 1 minute cap", r, r.Header.Get("Retry-After"))
+	}
+	env.Clock.Advance(time.Minute)
+	login(tuPassword).tuExpect(200, 0)
+	// The success reset the count: the next wrong password is a plain 401, and so are four more.
+	for range 5 {
+		login("wrong password").tuExpect(401, int(bonafide.CodeCredentialsBad))
+	}
+	login(tuPassword).tuExpect(429, int(bonafide.CodeThrottled))
+}
+
+// One address hammering many accounts is throttled as an address (password spraying): past
+// LoginAddressFailures every attempt from it waits, on any account, while other addresses and the
+// accounts themselves are unaffected. The address comes from the trusted-proxy header only when
+// one is configured.
+func TestLoginThrottlePerAddress(t *testing.T) {
+	env := tuServer(t, func(c *Config) { c.TrustedProxyHeader = "X-Forwarded-For" })
+	c := env.tuCompany("Acme")
+	alice := env.tuCreateUser(bonafide.RoleClient, c.ID, "alice@acme.example.com")
+	login := func(email, pw, from string) *tuResp {
+		return env.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": email, "password": pw}},
+			"X-Forwarded-For", from)
+	}
+	const attacker = "203.0.113.7"
+	for i := range 20 {
+		login(fmt.Sprintf("user%d@acme.example.com", i), "Password1", attacker).tuExpect(401, int(bonafide.CodeCredentialsBad))
+	}
+	r := login("user99@acme.example.com", "Password1", attacker).tuExpect(429, int(bonafide.CodeThrottled))
+	if r.Header.Get("Retry-After") != "1" || !strings.Contains(r.Str("error_message"), "address") {
+		t.Errorf("%s (Retry-After %s): want a wait of 1 s for the address", r, r.Header.Get("Retry-After"))
+	}
+	login(alice.Email, tuPassword, attacker).tuExpect(429, int(bonafide.CodeThrottled))
+	// The same client behind another proxy hop is still the same client (the rightmost entry).
+	login(alice.Email, tuPassword, "192.0.2.1, "+attacker).tuExpect(429, int(bonafide.CodeThrottled))
+	login(alice.Email, tuPassword, "198.51.100.20").tuExpect(200, 0)
+	// IPv6 clients are counted per /64.
+	for i := range 20 {
+		login(fmt.Sprintf("v6user%d@acme.example.com", i), "Password1", fmt.Sprintf("2001:db8:1:2::%x", i+1)).tuExpect(401, int(bonafide.CodeCredentialsBad))
+	}
+	login(alice.Email, tuPassword, "2001:db8:1:2:ffff::1").tuExpect(429, int(bonafide.CodeThrottled))
+	login(alice.Email, tuPassword, "2001:db8:1:3::1").tuExpect(200, 0)
+
+	// Without a configured header, X-Forwarded-For is ignored: every request is the connection's
+	// address, so a client cannot dodge the throttle by inventing addresses.
+	plain := tuServer(t)
+	for i := range 20 {
+		plain.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": fmt.Sprintf("u%d@example.com", i), "password": "Password1"}},
+			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1)).tuExpect(401, int(bonafide.CodeCredentialsBad))
+	}
+	plain.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": "u99@example.com", "password": "Password1"}},
+		"X-Forwarded-For", "198.51.100.99").tuExpect(429, int(bonafide.CodeThrottled))
+}
+
+// The client address: the connection's by default; the configured header only from a trusted
+// proxy, read right to left past the trusted hops.
+func TestClientAddr(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	for _, c := range []struct {
+		name    string
+		header  string
+		proxies []netip.Prefix
+		remote  string
+		xff     []string
+		want    string
+	}{
+		{"no header configured", "", nil, "192.0.2.1:5000", []string{"203.0.113.9"}, "192.0.2.1"},
+		{"header from any peer", "X-Forwarded-For", nil, "192.0.2.1:5000", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"rightmost entry", "X-Forwarded-For", nil, "192.0.2.1:5000", []string{"1.1.1.1, 203.0.113.9"}, "203.0.113.9"},
+		{"several header lines", "X-Forwarded-For", nil, "192.0.2.1:5000", []string{"1.1.1.1", "203.0.113.9"}, "203.0.113.9"},
+		{"absent header", "X-Forwarded-For", nil, "192.0.2.1:5000", nil, "192.0.2.1"},
+		{"garbage", "X-Forwarded-For", nil, "192.0.2.1:5000", []string{"1.1.1.1, not-an-ip"}, "192.0.2.1"},
+		{"untrusted peer", "X-Forwarded-For", proxies, "192.0.2.1:5000", []string{"203.0.113.9"}, "192.0.2.1"},
+		{"trusted peer", "X-Forwarded-For", proxies, "10.1.2.3:5000", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"trusted hops skipped", "X-Forwarded-For", proxies, "10.1.2.3:5000", []string{"6.6.6.6, 203.0.113.9, 10.9.9.9"}, "203.0.113.9"},
+		{"all hops trusted", "X-Forwarded-For", proxies, "10.1.2.3:5000", []string{"10.8.8.8, 10.9.9.9"}, "10.8.8.8"},
+		{"X-Real-IP with a port", "X-Real-IP", proxies, "[fd00::1]:5000", []string{"[2001:db8::5]:443"}, "2001:db8::5"},
+		{"IPv4 in IPv6", "", nil, "[::ffff:192.0.2.1]:5000", nil, "192.0.2.1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := New(Config{TrustedProxyHeader: c.header, TrustedProxies: c.proxies}, nil, nil, nil, nil, nil)
+			r := httptest.NewRequest("POST", "/api/authorize/auth", nil)
+			r.RemoteAddr = c.remote
+			for _, v := range c.xff {
+				r.Header.Add(c.header, v)
+			}
+			if got := s.clientAddr(r); got.String() != c.want {
+				t.Errorf("clientAddr = %s, want %s", got, c.want)
+			}
+		})
 	}
 }
 

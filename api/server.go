@@ -11,10 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"bonafide"
@@ -33,8 +33,26 @@ type Config struct {
 	// MaxFiles x MaxFileBytes per request; removed when it ends). Default os.TempDir().
 	UploadDir            string
 	SingleRequestTimeout time.Duration // single-request mode waits this long for the analyses (default 60 s)
-	LoginFailures        int           // failed logins per email within LoginWindow before error 101 (default 5)
-	LoginWindow          time.Duration // default 15 min
+	// Login throttling (throttle.go): failed logins per account (email) before each further
+	// attempt waits LoginBackoff*2^k, at most LoginBackoffMax (defaults 5, 1 s, 1 min); per
+	// client address LoginAddressFailures before the same backoff up to LoginAddressBackoffMax
+	// (defaults 20, 5 min). An entry is forgotten LoginWindow after its last failure or delay
+	// (default 15 min); each table holds at most MaxLoginEntries (default 100,000). The state is
+	// in this process's memory: in scale-out each node throttles on its own.
+	LoginFailures          int
+	LoginBackoff           time.Duration
+	LoginBackoffMax        time.Duration
+	LoginAddressFailures   int
+	LoginAddressBackoffMax time.Duration
+	LoginWindow            time.Duration
+	MaxLoginEntries        int
+	// TrustedProxyHeader names the header a reverse proxy puts the client address in (for
+	// example X-Forwarded-For or X-Real-IP); empty (the default): the header is ignored and the
+	// client address is the connection's. TrustedProxies are the networks the header is believed
+	// from (and skipped in it, rightmost first); empty: from any peer, so set them whenever the
+	// server can be reached other than through the proxy.
+	TrustedProxyHeader string
+	TrustedProxies     []netip.Prefix
 	// BodyIdleTimeout ends a request whose body stops arriving for this long (default 30 s): a
 	// body trickled a byte at a time cannot hold a connection, while an upload on a slow link
 	// that keeps moving is never cut.
@@ -89,6 +107,21 @@ func (c *Config) defaults() {
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = 15 * time.Minute
 	}
+	if c.LoginBackoff <= 0 {
+		c.LoginBackoff = time.Second
+	}
+	if c.LoginBackoffMax <= 0 {
+		c.LoginBackoffMax = time.Minute
+	}
+	if c.LoginAddressFailures <= 0 {
+		c.LoginAddressFailures = 20
+	}
+	if c.LoginAddressBackoffMax <= 0 {
+		c.LoginAddressBackoffMax = 5 * time.Minute
+	}
+	if c.MaxLoginEntries <= 0 {
+		c.MaxLoginEntries = 100_000
+	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 }
 
@@ -102,8 +135,7 @@ type Server struct {
 	now     func() time.Time
 	metrics *Metrics
 
-	mu       sync.Mutex
-	failures map[string][]time.Time // failed logins per email
+	throttle *loginThrottle
 	// instantSlots holds one token per running Instant API analysis.
 	instantSlots chan struct{}
 }
@@ -118,7 +150,7 @@ func New(cfg Config, store bonafide.Store, blobs bonafide.Blobs, engine *livenes
 		log = slog.Default()
 	}
 	return &Server{cfg: cfg, store: store, blobs: blobs, engine: engine, log: log, now: now,
-		metrics: NewMetrics(), failures: map[string][]time.Time{}, instantSlots: make(chan struct{}, cfg.MaxInstant)}
+		metrics: NewMetrics(), throttle: newLoginThrottle(&cfg), instantSlots: make(chan struct{}, cfg.MaxInstant)}
 }
 
 // Metrics returns the server's Prometheus collectors.

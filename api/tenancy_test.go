@@ -411,8 +411,9 @@ func TestAuthRefresh(t *testing.T) {
 	}
 }
 
-// TestLoginThrottle: the 6th failed login within the window answers 429 code 101, even with the
-// right password; other accounts are not affected; the window passes.
+// TestLoginThrottle: right after 5 failed logins the next attempt answers 429 code 101, even with
+// the right password (it must wait its backoff, see TestLoginBackoffPerAccount); other accounts
+// are not affected; after the wait the owner logs in.
 func TestLoginThrottle(t *testing.T) {
 	env := tuServer(t)
 	c := env.tuCompany("Acme")

@@ -33,6 +33,8 @@ const (
 //   - users: ADMIN manages everyone; OPERATOR reads everyone; CLIENT ADMIN manages its company's
 //     CLIENT* users; CLIENT OPERATOR reads its company's users; everyone reads and edits (names and
 //     password only) their own account. A user the caller may not see is "not exist" (code 10).
+//   - the reserved company "global" holds every ADMIN and OPERATOR and no client user; it is
+//     never created, renamed or deleted through the API (bonafide.GlobalCompany creates it).
 //   - companies: ADMIN creates, reads and renames; OPERATOR reads; the CLIENT roles read their own.
 //     The webhook secret is shown to ADMIN and to the company's CLIENT ADMIN.
 func (s *Server) accountRoutes(route func(method, path string, h handlerFunc, auth bool)) {
@@ -102,20 +104,22 @@ func invalidValue(field, format string, args ...any) error {
 // Both flag spellings are read (oz-api.md §2.5); is_admin and is_service are the pre-6.0 way of
 // saying CLIENT ADMIN and CLIENT SERVICE and only count when user_type is absent.
 type userRequest struct {
-	Email        *string `json:"email"`
-	Password     *string `json:"password"`
-	UserType     *string `json:"user_type"`
-	CompanyID    *string `json:"company_id"`
-	FirstName    *string `json:"first_name"`
-	LastName     *string `json:"last_name"`
-	MiddleName   *string `json:"middle_name"`
-	CanQuality   *bool   `json:"can_start_analysis_quality"`
-	CanBiometry  *bool   `json:"can_start_analysis_biometry"`
-	CanQuality2  *bool   `json:"can_start_analyse_quality"`
-	CanBiometry2 *bool   `json:"can_start_analyse_biometry"`
-	IsAdmin      *bool   `json:"is_admin"`
-	IsService    *bool   `json:"is_service"`
-	IsActive     *bool   `json:"is_active"`
+	Email    *string `json:"email"`
+	Password *string `json:"password"`
+	// CurrentPassword is required when users change their own password.
+	CurrentPassword *string `json:"current_password"`
+	UserType        *string `json:"user_type"`
+	CompanyID       *string `json:"company_id"`
+	FirstName       *string `json:"first_name"`
+	LastName        *string `json:"last_name"`
+	MiddleName      *string `json:"middle_name"`
+	CanQuality      *bool   `json:"can_start_analysis_quality"`
+	CanBiometry     *bool   `json:"can_start_analysis_biometry"`
+	CanQuality2     *bool   `json:"can_start_analyse_quality"`
+	CanBiometry2    *bool   `json:"can_start_analyse_biometry"`
+	IsAdmin         *bool   `json:"is_admin"`
+	IsService       *bool   `json:"is_service"`
+	IsActive        *bool   `json:"is_active"`
 }
 
 // decodeBody reads a JSON body leniently (any content type: old clients send form content types
@@ -236,6 +240,34 @@ func (s *Server) companyFor(ctx context.Context, id string) error {
 			return invalidValue("company_id", "company_id %s names no company (list them with GET /api/companies)", id)
 		}
 		return err
+	}
+	return nil
+}
+
+// globalCompany returns the reserved company of the global roles, creating it when missing.
+func (s *Server) globalCompany(ctx context.Context) (*bonafide.Company, error) {
+	return bonafide.GlobalCompany(ctx, s.store, webhook.NewSecret)
+}
+
+// placeByRole applies the rule of the reserved company to a user about to be stored: a global
+// role (ADMIN, OPERATOR) always belongs to the company "global" (requested is the company_id the
+// request named, nil when it named none), and a client role never does.
+func (s *Server) placeByRole(ctx context.Context, u *bonafide.User, requested *string) error {
+	g, err := s.globalCompany(ctx)
+	if err != nil {
+		return err
+	}
+	if u.Role.Global() {
+		if requested != nil && strings.TrimSpace(*requested) != "" && strings.TrimSpace(*requested) != g.ID {
+			return invalidValue("company_id", "%s users belong to the reserved company %q (company_id %s), never to a client company: leave out company_id",
+				u.Role, bonafide.GlobalCompanyName, g.ID)
+		}
+		u.CompanyID = g.ID
+		return nil
+	}
+	if u.CompanyID == g.ID {
+		return invalidValue("company_id", "company_id %s is the reserved company %q of the ADMIN and OPERATOR users; %s users belong to a client company",
+			g.ID, bonafide.GlobalCompanyName, u.Role)
 	}
 	return nil
 }
@@ -400,6 +432,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return forbidden("CLIENT ADMIN users create users only in their own company (%s)", p.user.CompanyID)
 		}
 	}
+	if err := s.placeByRole(r.Context(), u, in.CompanyID); err != nil {
+		return err
+	}
 	if u.CompanyID == "" && isClientRole(u.Role) {
 		return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
 			Message: fmt.Sprintf("Could not locate field for key_path company_id from provided dict data: %s users belong to a company", u.Role),
@@ -538,6 +573,11 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 			return forbidden("CLIENT ADMIN users cannot move users to another company")
 		}
 	}
+	if in.CompanyID != nil || next.Role != t.Role || next.Role.Global() {
+		if err := s.placeByRole(r.Context(), &next, in.CompanyID); err != nil {
+			return err
+		}
+	}
 	if next.CompanyID != t.CompanyID {
 		if next.CompanyID != "" {
 			if err := s.companyFor(r.Context(), next.CompanyID); err != nil {
@@ -548,32 +588,68 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if next.CompanyID == "" && isClientRole(next.Role) && (next.CompanyID != t.CompanyID || next.Role != t.Role) {
 		return invalidValue("company_id", "%s users belong to a company: give company_id", next.Role)
 	}
+	var newHash string
 	if in.Password != nil {
 		if err := checkPassword(*in.Password); err != nil {
 			return err
 		}
-		if next.PasswordHash, err = HashPassword(*in.Password); err != nil {
+		if self {
+			if err := s.checkCurrentPassword(w, r, t, in.CurrentPassword); err != nil {
+				return err
+			}
+		}
+		if newHash, err = HashPassword(*in.Password); err != nil {
 			return err
 		}
 	}
-	if next.Disabled && !t.Disabled {
+	switch {
+	case next.Disabled && !t.Disabled:
+		if newHash != "" {
+			next.PasswordHash = newHash
+		}
 		err = bonafide.DisableUser(r.Context(), s.store, &next)
-	} else {
+	case newHash != "":
+		// Any password change ends the user's other sessions; the caller's own current session
+		// stays when users change their own password.
+		keep := ""
+		if self {
+			keep = p.session.TokenHash
+		}
+		err = bonafide.ChangePassword(r.Context(), s.store, &next, newHash, keep)
+	default:
 		err = s.store.UpdateUser(r.Context(), &next)
 	}
 	if err != nil {
 		return err
 	}
-	if in.Password != nil && next.ID != p.user.ID {
-		// A password set by an administrator logs the user out everywhere.
-		if err := s.store.DeleteUserSessions(r.Context(), next.ID); err != nil {
-			return err
-		}
-	}
 	if len(changed) > 0 || in.Password != nil {
 		s.log.Info("user changed", "user_id", next.ID, "by", p.user.ID, "fields", strings.Join(changed, ","), "password", in.Password != nil)
 	}
 	writeJSON(w, http.StatusOK, s.renderUser(&next))
+	return nil
+}
+
+// checkCurrentPassword verifies the current_password of a self password change. Wrong guesses
+// count in the login throttle of the account and the address, so a stolen token cannot be used
+// to guess the password at full speed.
+func (s *Server) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u *bonafide.User, current *string) error {
+	if current == nil {
+		return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
+			Message: "Could not locate field for key_path current_password from provided dict data: changing your own password needs your current password",
+			Details: map[string]string{"key_path": "current_password"}}
+	}
+	if len(*current) > maxPasswordLen {
+		return invalidValue("current_password", "current_password is not your current password")
+	}
+	addr := s.clientAddr(r)
+	if wait, by := s.throttle.check(u.Email, addr, s.now()); wait > 0 {
+		return throttledError(w, wait, by)
+	}
+	if !CheckPassword(u.PasswordHash, *current) {
+		s.throttle.fail(u.Email, addr, s.now())
+		s.log.Info("password change refused: wrong current password", "user_id", u.ID, "client", addr.String())
+		return invalidValue("current_password", "current_password is not your current password")
+	}
 	return nil
 }
 
@@ -670,8 +746,8 @@ func (s *Server) nameTaken(ctx context.Context, name, except string) error {
 	return nil
 }
 
-// readCompanyName reads {name} from the body: valid, and not the name of another company than
-// exceptID.
+// readCompanyName reads {name} from the body: valid, not the reserved name "global", and not the
+// name of another company than exceptID.
 func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, error) {
 	var in struct {
 		Name *string `json:"name"`
@@ -683,7 +759,14 @@ func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, erro
 	if err != nil {
 		return "", err
 	}
+	if bonafide.IsGlobalCompanyName(name) {
+		return "", reservedName()
+	}
 	return name, s.nameTaken(r.Context(), name, exceptID)
+}
+
+func reservedName() error {
+	return invalidValue("name", "the name %q is reserved for the company of the ADMIN and OPERATOR users; choose another name", bonafide.GlobalCompanyName)
 }
 
 // createCompany answers POST /api/companies (ADMIN): {name}; the webhook secret is generated.
@@ -719,6 +802,9 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 	if p.user.Role != bonafide.RoleAdmin {
 		return forbidden("only ADMIN users change companies")
 	}
+	if bonafide.IsGlobalCompanyName(c.Name) {
+		return forbidden("the company %q is reserved for the ADMIN and OPERATOR users and keeps its name", bonafide.GlobalCompanyName)
+	}
 	name, err := s.readCompanyName(r, c.ID)
 	if err != nil {
 		return err
@@ -734,11 +820,15 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 // deleteCompany answers DELETE /api/companies/{id}: not realized (disable the users instead).
 func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if _, err := s.visibleCompany(r); err != nil {
+	c, err := s.visibleCompany(r)
+	if err != nil {
 		return err
 	}
 	if p.user.Role != bonafide.RoleAdmin {
 		return forbidden("only ADMIN users delete companies")
+	}
+	if bonafide.IsGlobalCompanyName(c.Name) {
+		return forbidden("the company %q of the ADMIN and OPERATOR users cannot be deleted", bonafide.GlobalCompanyName)
 	}
 	return bonafide.Errorf(bonafide.CodeNotRealized,
 		"Deleting a company is not realized on this server: its folders and users would be orphaned; disable its users with DELETE /api/users/{id} instead")

@@ -73,8 +73,8 @@ func TestUsersCreate(t *testing.T) {
 	const created, forbidden = http.StatusCreated, http.StatusForbidden
 	codeForbidden := int(bonafide.CodeForbidden)
 
-	t.Run("ADMIN creates any role in any company", func(t *testing.T) {
-		for _, role := range []bonafide.Role{bonafide.RoleAdmin, bonafide.RoleOperator, bonafide.RoleClient,
+	t.Run("ADMIN creates any client role in any company", func(t *testing.T) {
+		for _, role := range []bonafide.Role{bonafide.RoleClient,
 			bonafide.RoleClientAdmin, bonafide.RoleClientOperator, bonafide.RoleClientService} {
 			email := strings.ToLower(strings.ReplaceAll(string(role), " ", "-")) + "@new.example.com"
 			r := w.do(t, w.admin, "POST", "/api/users", map[string]any{"email": email, "password": "s3cret-pass",
@@ -89,11 +89,23 @@ func TestUsersCreate(t *testing.T) {
 			// The new account logs in with its password.
 			w.env.tuFor(t).tuLogin(email, "s3cret-pass")
 		}
-		// Global roles need no company.
+		// Global roles join the reserved company "global" (created when missing), and only it.
 		r := w.do(t, w.admin, "POST", "/api/users/", map[string]any{"email": "op2@example.com", "password": "s3cret-pass",
 			"user_type": "OPERATOR"}).tuExpect(created, 0)
-		if r.Str("company_id") != "" {
-			t.Errorf("%s: want no company", r)
+		if r.Str("company_id") != bonafide.GlobalCompanyID {
+			t.Errorf("%s: want the company global", r)
+		}
+		r = w.do(t, w.admin, "POST", "/api/users/", map[string]any{"email": "admin2@example.com", "password": "s3cret-pass",
+			"user_type": "ADMIN", "company_id": bonafide.GlobalCompanyID}).tuExpect(created, 0)
+		if r.Str("company_id") != bonafide.GlobalCompanyID {
+			t.Errorf("%s: want the company global", r)
+		}
+		for _, role := range []string{"ADMIN", "OPERATOR"} {
+			r := w.do(t, w.admin, "POST", "/api/users", map[string]any{"email": "g@new.example.com", "password": "s3cret-pass",
+				"user_type": role, "company_id": w.b.ID}).tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidValue))
+			if !strings.Contains(r.Str("error_message"), `reserved company "global"`) {
+				t.Errorf("%s: the message should name the reserved company", r)
+			}
 		}
 	})
 	t.Run("CLIENT ADMIN creates CLIENT roles in its own company", func(t *testing.T) {
@@ -248,7 +260,18 @@ func TestUsersPatch(t *testing.T) {
 		}
 		w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "short"}).
 			tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidValue))
-		w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "a new passphrase"}).tuExpect(http.StatusOK, 0)
+		// A self password change needs the current password.
+		r = w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "a new passphrase"}).
+			tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidStructure))
+		if !strings.Contains(r.Str("error_message"), "current_password") {
+			t.Errorf("%s: the message should name current_password", r)
+		}
+		r = w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "a new passphrase", "current_password": "not it at all"}).
+			tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidValue))
+		if !strings.Contains(r.Str("error_message"), "current_password is not your current password") {
+			t.Errorf("%s: the message should say the current password is wrong", r)
+		}
+		w.do(t, w.aClient, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"password": "a new passphrase", "current_password": tuPassword}).tuExpect(http.StatusOK, 0)
 		w.env.tuFor(t).tuLogin(w.aClient.Email, "a new passphrase")
 		w.env.tuFor(t).tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": w.aClient.Email, "password": tuPassword}}).
 			tuExpect(http.StatusUnauthorized, int(bonafide.CodeCredentialsBad))
@@ -403,4 +426,86 @@ func TestCompanies(t *testing.T) {
 		}
 		w.do(t, w.admin, "PATCH", "/api/companies/"+w.a.ID, map[string]any{"name": "beta"}).tuExpect(http.StatusBadRequest, int(bonafide.CodeAlreadyExist))
 	})
+}
+
+// Any password change ends the user's sessions: a self change keeps only the caller's current
+// session; an administrator's change ends them all; wrong current passwords are throttled like
+// failed logins.
+func TestPasswordChangeEndsSessions(t *testing.T) {
+	env := tuServer(t)
+	c := env.tuCompany("Acme")
+	boss := env.tuUserLoggedIn(bonafide.RoleClientAdmin, c.ID, "boss@acme.example.com")
+	alice := env.tuUserLoggedIn(bonafide.RoleClient, c.ID, "alice@acme.example.com")
+	phone, _ := env.tuLogin(alice.Email, tuPassword)
+
+	env.tuDo("PATCH", "/api/users/"+alice.ID, alice.Token, map[string]any{"password": "second passphrase", "current_password": tuPassword}).
+		tuExpect(http.StatusOK, 0)
+	env.tuDo("GET", "/api/users/me", alice.Token, nil).tuExpect(http.StatusOK, 0)
+	env.tuDo("GET", "/api/users/me", phone, nil).tuExpect(http.StatusUnauthorized, int(bonafide.CodeAuthInvalid))
+
+	// An administrator's reset ends every session, and the old password no longer logs in.
+	laptop, _ := env.tuLogin(alice.Email, "second passphrase")
+	env.tuDo("PATCH", "/api/users/"+alice.ID, boss.Token, map[string]any{"password": "third passphrase"}).tuExpect(http.StatusOK, 0)
+	for _, tok := range []string{alice.Token, laptop} {
+		env.tuDo("GET", "/api/users/me", tok, nil).tuExpect(http.StatusUnauthorized, int(bonafide.CodeAuthInvalid))
+	}
+	env.tuDo("GET", "/api/users/me", boss.Token, nil).tuExpect(http.StatusOK, 0)
+	env.tuLogin(alice.Email, "third passphrase")
+
+	// Guessing the current password with a stolen token is throttled like logging in.
+	thief, _ := env.tuLogin(alice.Email, "third passphrase")
+	for range 5 {
+		env.tuDo("PATCH", "/api/users/"+alice.ID, thief, map[string]any{"password": "owned owned", "current_password": "guess guess"}).
+			tuExpect(http.StatusBadRequest, int(bonafide.CodeInvalidValue))
+	}
+	r := env.tuDo("PATCH", "/api/users/"+alice.ID, thief, map[string]any{"password": "owned owned", "current_password": "third passphrase"}).
+		tuExpect(http.StatusTooManyRequests, int(bonafide.CodeThrottled))
+	if r.Header.Get("Retry-After") == "" {
+		t.Errorf("%s: no Retry-After", r)
+	}
+}
+
+// The reserved company "global": no client user is created into it or moved into it, a user
+// made ADMIN or OPERATOR moves into it and one made a client role must leave it, and no company
+// takes, loses or drops its name.
+func TestGlobalCompanyGuard(t *testing.T) {
+	w := tuAccountsSetup(t)
+	bad, codeBad := http.StatusBadRequest, int(bonafide.CodeInvalidValue)
+	forbidden, codeForbidden := http.StatusForbidden, int(bonafide.CodeForbidden)
+	g := w.do(t, w.admin, "POST", "/api/users", map[string]any{"email": "op3@example.com", "password": "s3cret-pass", "user_type": "OPERATOR"}).
+		tuExpect(http.StatusCreated, 0)
+	globalID := g.Str("company_id")
+
+	for _, role := range []string{"CLIENT", "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVICE"} {
+		r := w.do(t, w.admin, "POST", "/api/users", map[string]any{"email": "c@new.example.com", "password": "s3cret-pass",
+			"user_type": role, "company_id": globalID}).tuExpect(bad, codeBad)
+		if !strings.Contains(r.Str("error_message"), `reserved company "global"`) {
+			t.Errorf("%s: the message should name the reserved company", r)
+		}
+	}
+	w.do(t, w.admin, "PATCH", "/api/users/"+w.aClient.ID, map[string]any{"company_id": globalID}).tuExpect(bad, codeBad)
+	// Made ADMIN: moved into global; sent back to a client role: must name a client company.
+	r := w.do(t, w.admin, "PATCH", "/api/users/"+w.aPeer.ID, map[string]any{"user_type": "ADMIN"}).tuExpect(http.StatusOK, 0)
+	if r.Str("company_id") != globalID {
+		t.Errorf("%s: an ADMIN belongs to company global", r)
+	}
+	w.do(t, w.admin, "PATCH", "/api/users/"+w.aPeer.ID, map[string]any{"user_type": "CLIENT"}).tuExpect(bad, codeBad)
+	w.do(t, w.admin, "PATCH", "/api/users/"+w.aPeer.ID, map[string]any{"user_type": "OPERATOR", "company_id": w.a.ID}).tuExpect(bad, codeBad)
+	r = w.do(t, w.admin, "PATCH", "/api/users/"+w.aPeer.ID, map[string]any{"user_type": "CLIENT", "company_id": w.a.ID}).tuExpect(http.StatusOK, 0)
+	if r.Str("company_id") != w.a.ID {
+		t.Errorf("%s", r)
+	}
+	// The companies API keeps the name.
+	for _, name := range []string{"global", " Global "} {
+		r := w.do(t, w.admin, "POST", "/api/companies", map[string]any{"name": name}).tuExpect(bad, codeBad)
+		if !strings.Contains(r.Str("error_message"), "reserved") {
+			t.Errorf("%s: the message should say the name is reserved", r)
+		}
+		w.do(t, w.admin, "PATCH", "/api/companies/"+w.a.ID, map[string]any{"name": name}).tuExpect(bad, codeBad)
+	}
+	w.do(t, w.admin, "PATCH", "/api/companies/"+globalID, map[string]any{"name": "root"}).tuExpect(forbidden, codeForbidden)
+	w.do(t, w.admin, "DELETE", "/api/companies/"+globalID, nil).tuExpect(forbidden, codeForbidden)
+	if got := w.do(t, w.admin, "GET", "/api/companies/"+globalID, nil).tuExpect(http.StatusOK, 0).Str("name"); got != "global" {
+		t.Errorf("company global is named %q", got)
+	}
 }

@@ -279,8 +279,18 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	return nil
 }
 
-// DeleteUserSessions removes every session of a user (after a password change, for example).
-func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+// DeleteUserSessions removes every session of a user but exceptTokenHash's (after a password
+// change, for example).
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptTokenHash string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2`, userID, exceptTokenHash)
 	return wrap("delete user sessions", err)
+}
+
+// DeleteExpiredSessions removes the sessions that expired before now.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1`, storeutil.Stamp(now))
+	if err != nil {
+		return 0, wrap("delete expired sessions", err)
+	}
+	return int(tag.RowsAffected()), nil
 }

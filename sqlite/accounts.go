@@ -281,8 +281,19 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	return nil
 }
 
-// DeleteUserSessions removes every session of a user (after a password change, for example).
-func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+// DeleteUserSessions removes every session of a user but exceptTokenHash's (after a password
+// change, for example).
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptTokenHash string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, userID, exceptTokenHash)
 	return wrap("delete user sessions", err)
+}
+
+// DeleteExpiredSessions removes the sessions that expired before now.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, storeutil.Stamp(now))
+	if err != nil {
+		return 0, wrap("delete expired sessions", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("delete expired sessions", err)
 }

@@ -27,6 +27,8 @@ func Run(t *testing.T, open Opener) {
 		{"Users", testUsers},
 		{"UserUpdate", testUserUpdate},
 		{"Sessions", testSessions},
+		{"DeleteExpiredSessions", testDeleteExpiredSessions},
+		{"MoveGlobalUsers", testMoveGlobalUsers},
 		{"FolderRoundTrip", testFolderRoundTrip},
 		{"FolderCreateAtomic", testFolderCreateAtomic},
 		{"FolderUpdate", testFolderUpdate},
@@ -315,6 +317,90 @@ func testSessions(t *testing.T, h *harness) {
 	_, err = h.s.GetSessionByExpireHash(ctx, "exp1")
 	wantNotFound(t, err, "GetSessionByExpireHash deleted")
 	wantNotFound(t, h.s.DeleteSession(ctx, "tok1"), "DeleteSession again")
+}
+
+// An older install kept its ADMIN in the client company "default": start-up moves every global
+// role into the reserved company (created once, with the fixed id), leaves client users where they
+// are, and changes nothing the second time.
+func testMoveGlobalUsers(t *testing.T, h *harness) {
+	ctx := t.Context()
+	secret := func() (string, error) { return "whsec_dGVzdA==", nil }
+	def := &bonafide.Company{Name: "default"}
+	ok(t, h.s.CreateCompany(ctx, def), "CreateCompany default")
+	admin := &bonafide.User{Email: "admin@bonafide.local", Role: bonafide.RoleAdmin, CompanyID: def.ID}
+	op := &bonafide.User{Email: "op@example.com", Role: bonafide.RoleOperator}
+	cli := &bonafide.User{Email: "boss@example.com", Role: bonafide.RoleClientAdmin, CompanyID: def.ID}
+	for _, u := range []*bonafide.User{admin, op, cli} {
+		ok(t, h.s.CreateUser(ctx, u), "CreateUser "+u.Email)
+	}
+	n, err := bonafide.MoveGlobalUsers(ctx, h.s, secret, nil)
+	ok(t, err, "MoveGlobalUsers")
+	equal(t, n, 2, "users moved")
+	g, err := bonafide.CompanyNamed(ctx, h.s, bonafide.GlobalCompanyName)
+	ok(t, err, "CompanyNamed global")
+	if g == nil {
+		t.Fatal("no company global after MoveGlobalUsers")
+	}
+	equal(t, g.ID, bonafide.GlobalCompanyID, "global company id")
+	equal(t, g.WebhookSecret, "whsec_dGVzdA==", "global company secret")
+	for _, c := range []struct {
+		u       *bonafide.User
+		company string
+	}{{admin, g.ID}, {op, g.ID}, {cli, def.ID}} {
+		got, err := h.s.GetUser(ctx, c.u.ID)
+		ok(t, err, "GetUser")
+		equal(t, got.CompanyID, c.company, c.u.Email+" company")
+	}
+	n, err = bonafide.MoveGlobalUsers(ctx, h.s, secret, nil)
+	ok(t, err, "MoveGlobalUsers again")
+	equal(t, n, 0, "users moved the second time")
+	all, err := h.s.ListCompanies(ctx, "")
+	ok(t, err, "ListCompanies")
+	equal(t, len(all), 2, "companies (default and global)")
+	// Creating it again, as a second node would, finds the same company.
+	again, err := bonafide.EnsureCompany(ctx, h.s, "GLOBAL", bonafide.GlobalCompanyID, secret)
+	ok(t, err, "EnsureCompany")
+	equal(t, again.ID, g.ID, "EnsureCompany id")
+}
+
+// Expired sessions are purged; live ones and a session expiring exactly now (still refused by
+// the API, kept by the purge) stay.
+func testDeleteExpiredSessions(t *testing.T, h *harness) {
+	ctx := t.Context()
+	u := &bonafide.User{Email: "x@example.com", Role: bonafide.RoleClient}
+	ok(t, h.s.CreateUser(ctx, u), "CreateUser")
+	for i, exp := range []time.Duration{-time.Hour, -time.Millisecond, 0, time.Minute, 5 * 365 * 24 * time.Hour} {
+		ok(t, h.s.CreateSession(ctx, &bonafide.Session{TokenHash: fmt.Sprintf("tok%d", i), ExpireHash: fmt.Sprintf("exp%d", i),
+			UserID: u.ID, Expires: Epoch.Add(exp)}), "CreateSession")
+	}
+	n, err := h.s.DeleteExpiredSessions(ctx, Epoch)
+	ok(t, err, "DeleteExpiredSessions")
+	equal(t, n, 2, "sessions purged")
+	for i := range 5 {
+		_, err := h.s.GetSession(ctx, fmt.Sprintf("tok%d", i))
+		if i < 2 {
+			wantNotFound(t, err, "expired session")
+		} else {
+			ok(t, err, "live session")
+		}
+	}
+	n, err = h.s.DeleteExpiredSessions(ctx, Epoch)
+	ok(t, err, "DeleteExpiredSessions again")
+	equal(t, n, 0, "sessions purged again")
+
+	// Logging a user out everywhere may keep the caller's own session.
+	ok(t, h.s.DeleteUserSessions(ctx, u.ID, "tok3"), "DeleteUserSessions except tok3")
+	for i := 2; i < 5; i++ {
+		_, err := h.s.GetSession(ctx, fmt.Sprintf("tok%d", i))
+		if i == 3 {
+			ok(t, err, "kept session")
+		} else {
+			wantNotFound(t, err, "ended session")
+		}
+	}
+	ok(t, h.s.DeleteUserSessions(ctx, u.ID, ""), "DeleteUserSessions")
+	_, err = h.s.GetSession(ctx, "tok3")
+	wantNotFound(t, err, "every session ended")
 }
 
 // --- folders and media ------------------------------------------------------------------------

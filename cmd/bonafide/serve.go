@@ -114,6 +114,12 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	if err := bootstrapAdmin(ctx, store, sf, log, stdout); err != nil {
 		return err
 	}
+	// Accounts (issue 9): global roles into the reserved company; expired sessions purged hourly.
+	purge, err := startAccounts(ctx, store, log)
+	if err != nil {
+		return err
+	}
+	defer purge.Stop()
 	engine, closeEngine, err := ef.open()
 	if err != nil {
 		return err
@@ -212,6 +218,18 @@ func listen(addr string, max int) (net.Listener, error) {
 	return netutil.LimitListener(ln, max), nil
 }
 
+// startAccounts runs the account steps of every start: global-role users left in a client company
+// by older installs move into the reserved company, and the purge of expired sessions starts (once
+// now, then hourly).
+func startAccounts(ctx context.Context, store bonafide.Store, log *slog.Logger) (*bonafide.SessionPurge, error) {
+	if _, err := bonafide.MoveGlobalUsers(ctx, store, webhook.NewSecret, log); err != nil {
+		return nil, err
+	}
+	purge := &bonafide.SessionPurge{Store: store, Log: log}
+	purge.Start(ctx)
+	return purge, nil
+}
+
 // redact hides credentials in a URL for logs.
 func redact(u string) string {
 	if i := strings.Index(u, "@"); i > 0 {
@@ -248,7 +266,7 @@ func bootstrapAdmin(ctx context.Context, store bonafide.Store, sf *serverFlags, 
 	}
 	log.Info("created the first ADMIN", "email", email, "password_generated", generated)
 	if generated {
-		fmt.Fprintf(stdout, "First start: created ADMIN %s with password %s (shown once; change it with 'bonafide user create')\n", email, password)
+		fmt.Fprintf(stdout, "First start: created ADMIN %s with password %s (shown once; change it with 'bonafide user password')\n", email, password)
 	}
 	return nil
 }
@@ -257,10 +275,10 @@ func randomPassword() (string, error) {
 	return strings.ReplaceAll(uuid.NewString(), "-", "")[:20], nil
 }
 
-// createUser makes a user in the named company, creating the company when missing.
-// globalCompany is the reserved company of the global roles created from the shell.
-const globalCompany = "global"
+// globalCompany is the reserved company of the global roles.
+const globalCompany = bonafide.GlobalCompanyName
 
+// createUser makes a user in the named company, creating the company when missing.
 func createUser(ctx context.Context, store bonafide.Store, email, password string, role bonafide.Role, company string) (*bonafide.User, error) {
 	if !role.Valid() {
 		return nil, fmt.Errorf("unknown role %q (ADMIN, OPERATOR, CLIENT, CLIENT ADMIN, CLIENT OPERATOR, CLIENT SERVICE)", role)
@@ -276,30 +294,18 @@ func createUser(ctx context.Context, store bonafide.Store, email, password strin
 		return nil, fmt.Errorf("%s is a global role and belongs to no client company: leave out --company", role)
 	case !role.Global() && company == "":
 		return nil, fmt.Errorf("%s users belong to a company: give --company NAME (created when missing)", role)
-	case !role.Global() && company == globalCompany:
+	case !role.Global() && bonafide.IsGlobalCompanyName(company):
 		return nil, fmt.Errorf("the company %q is reserved for the global roles ADMIN and OPERATOR", globalCompany)
-	case role.Global():
-		company = globalCompany
-	}
-	cs, err := store.ListCompanies(ctx, company)
-	if err != nil {
-		return nil, err
 	}
 	var c *bonafide.Company
-	for _, x := range cs {
-		if x.Name == company {
-			c = x
-		}
+	var err error
+	if role.Global() {
+		c, err = bonafide.GlobalCompany(ctx, store, webhook.NewSecret)
+	} else {
+		c, err = bonafide.EnsureCompany(ctx, store, company, "", webhook.NewSecret)
 	}
-	if c == nil {
-		secret, err := webhook.NewSecret()
-		if err != nil {
-			return nil, err
-		}
-		c = &bonafide.Company{ID: uuid.NewString(), Name: company, WebhookSecret: secret}
-		if err := store.CreateCompany(ctx, c); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	hash, err := api.HashPassword(password)
 	if err != nil {

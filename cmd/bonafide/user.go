@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"bonafide"
+	"bonafide/api"
 )
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -15,6 +16,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   bonafide user create --email E --password P [--role CLIENT] [--company NAME]
   bonafide user list
   bonafide user disable --email E
+  bonafide user password --email E --password P   (resets the password and ends every session)
 
 Manages accounts in the server's database (--data-dir / --database-url as for 'serve').
 Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVICE".
@@ -88,9 +90,35 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 			return 1
 		}
 		fmt.Fprintf(stdout, "disabled %s\n", u.Email)
+	case "password":
+		if *email == "" || *password == "" {
+			fmt.Fprintln(stderr, "bonafide user password: --email and --password are required")
+			return 2
+		}
+		if err := resetPassword(ctx, store, *email, *password); err != nil {
+			fmt.Fprintf(stderr, "bonafide user password: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "changed the password of %s; its sessions ended\n", *email)
 	default:
 		fmt.Fprintf(stderr, "bonafide user: unknown subcommand %q\n\n%s", sub, usage)
 		return 2
 	}
 	return 0
+}
+
+// resetPassword sets a user's password from the shell and ends every session it has.
+func resetPassword(ctx context.Context, store bonafide.Store, email, password string) error {
+	if len(password) < 8 {
+		return fmt.Errorf("the password must have at least 8 characters")
+	}
+	u, err := store.GetUserByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	hash, err := api.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return bonafide.ChangePassword(ctx, store, u, hash, "")
 }

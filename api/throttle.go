@@ -1,0 +1,261 @@
+package api
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"bonafide"
+)
+
+// Login throttling. Failed logins are counted twice: per account (the email, known or not, so
+// that throttling does not tell which emails exist) and per client address. Past a number of
+// free failures each further attempt must wait base*2^k (k = failures beyond the free ones),
+// capped; an attempt refused while waiting is not checked and does not count, so waiting out
+// the delay always gives one more try. There is no hard lock:
+//
+//   - per account the delay is gentle (default: 5 free failures, 1 s doubling, at most 1 min),
+//     so the owner is never locked out for long by wrong passwords typed from anywhere, while a
+//     distributed guesser gets about one try a minute;
+//   - per address it is longer (default: 20 free failures, at most 5 min): it stops one client
+//     hammering many accounts (password spraying). A success does not clear it, or a client
+//     holding one valid account could clear it between guesses at others.
+//
+// A successful login clears the account's entry. An entry is forgotten LoginWindow after its
+// last failure or the end of its delay, whichever is later, and each table holds at most
+// MaxLoginEntries entries (past it, expired ones are swept, then the stalest is dropped). Keys
+// are hashed to 16 bytes (IPv6 addresses are counted per /64), so memory stays small and
+// bounded. The state is per process: in scale-out each node throttles on its own.
+
+// backoffTable is one throttle table. Callers hold loginThrottle.mu.
+type backoffTable struct {
+	free      int
+	base, max time.Duration
+	window    time.Duration
+	limit     int
+	m         map[[16]byte]*backoffEntry
+}
+
+type backoffEntry struct {
+	failures int
+	last     time.Time // the last failure
+	until    time.Time // attempts wait until then
+}
+
+func (t *backoffTable) expired(e *backoffEntry, now time.Time) bool {
+	end := e.last
+	if e.until.After(end) {
+		end = e.until
+	}
+	return now.Sub(end) > t.window
+}
+
+// wait says how long an attempt for key must still wait (0: go ahead).
+func (t *backoffTable) wait(key [16]byte, now time.Time) time.Duration {
+	e := t.m[key]
+	if e == nil {
+		return 0
+	}
+	if t.expired(e, now) {
+		delete(t.m, key)
+		return 0
+	}
+	if now.Before(e.until) {
+		return e.until.Sub(now)
+	}
+	return 0
+}
+
+// fail records a failure for key and sets its next delay.
+func (t *backoffTable) fail(key [16]byte, now time.Time) {
+	e := t.m[key]
+	if e != nil && t.expired(e, now) {
+		delete(t.m, key)
+		e = nil
+	}
+	if e == nil {
+		if len(t.m) >= t.limit {
+			t.makeRoom(now)
+		}
+		e = &backoffEntry{}
+		t.m[key] = e
+	}
+	e.failures++
+	e.last = now
+	if k := e.failures - t.free; k >= 0 {
+		d := t.max
+		if k < 30 {
+			if b := t.base << k; b > 0 && b < d {
+				d = b
+			}
+		}
+		e.until = now.Add(d)
+	}
+}
+
+// makeRoom sweeps expired entries and, if the table is still full, drops the stalest one.
+func (t *backoffTable) makeRoom(now time.Time) {
+	var stalest [16]byte
+	var stalestAt time.Time
+	for k, e := range t.m {
+		if t.expired(e, now) {
+			delete(t.m, k)
+			continue
+		}
+		if stalestAt.IsZero() || e.last.Before(stalestAt) {
+			stalest, stalestAt = k, e.last
+		}
+	}
+	if len(t.m) >= t.limit {
+		delete(t.m, stalest)
+	}
+}
+
+// loginThrottle is the per-account and per-address login throttle of one server.
+type loginThrottle struct {
+	mu      sync.Mutex
+	account backoffTable
+	address backoffTable
+}
+
+func newLoginThrottle(c *Config) *loginThrottle {
+	return &loginThrottle{
+		account: backoffTable{free: c.LoginFailures, base: c.LoginBackoff, max: c.LoginBackoffMax, window: c.LoginWindow,
+			limit: c.MaxLoginEntries, m: map[[16]byte]*backoffEntry{}},
+		address: backoffTable{free: c.LoginAddressFailures, base: c.LoginBackoff, max: c.LoginAddressBackoffMax, window: c.LoginWindow,
+			limit: c.MaxLoginEntries, m: map[[16]byte]*backoffEntry{}},
+	}
+}
+
+func throttleKey(s string) [16]byte {
+	h := sha256.Sum256([]byte(s))
+	return [16]byte(h[:16])
+}
+
+// addressKey counts an IPv6 client per /64 (one host usually holds a whole /64).
+func addressKey(a netip.Addr) [16]byte {
+	if a.Is6() && !a.Is4In6() {
+		if p, err := a.Prefix(64); err == nil {
+			return throttleKey(p.String())
+		}
+	}
+	return throttleKey(a.Unmap().String())
+}
+
+// check returns the wait before an attempt for email from addr, and which key imposes it.
+func (lt *loginThrottle) check(email string, addr netip.Addr, now time.Time) (time.Duration, string) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	a := lt.account.wait(throttleKey(email), now)
+	b := lt.address.wait(addressKey(addr), now)
+	if b > a {
+		return b, "address"
+	}
+	return a, "account"
+}
+
+func (lt *loginThrottle) fail(email string, addr netip.Addr, now time.Time) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	lt.account.fail(throttleKey(email), now)
+	lt.address.fail(addressKey(addr), now)
+}
+
+func (lt *loginThrottle) succeed(email string) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	delete(lt.account.m, throttleKey(email))
+}
+
+// size returns the number of entries of both tables.
+func (lt *loginThrottle) size() (accounts, addresses int) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	return len(lt.account.m), len(lt.address.m)
+}
+
+// throttledError is the 429 answer with Retry-After in whole seconds, rounded up.
+func throttledError(w http.ResponseWriter, wait time.Duration, by string) error {
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", fmt.Sprint(secs))
+	what := "for this account"
+	if by == "address" {
+		what = "from your network address"
+	}
+	return &bonafide.Error{Code: bonafide.CodeThrottled,
+		Message: fmt.Sprintf("Too many requests: too many failed logins %s; wait %s before trying again", what, humanSeconds(secs)),
+		Details: map[string]int{"retry_after": secs}}
+}
+
+func humanSeconds(secs int) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	if secs < 60 {
+		return plural(secs, "second")
+	}
+	if secs%60 == 0 {
+		return plural(secs/60, "minute")
+	}
+	return plural(secs/60, "minute") + " " + plural(secs%60, "second")
+}
+
+// clientAddr is the address a request comes from: r.RemoteAddr, or, when TrustedProxyHeader is
+// set and the request comes from a trusted proxy (any address when TrustedProxies is empty), the
+// rightmost address of that header that is not itself a trusted proxy. A header that does not
+// parse is ignored.
+func (s *Server) clientAddr(r *http.Request) netip.Addr {
+	remote := parseHostAddr(r.RemoteAddr)
+	h := s.cfg.TrustedProxyHeader
+	if h == "" || !s.trustedProxy(remote) {
+		return remote
+	}
+	var parts []string
+	for _, v := range r.Header.Values(h) {
+		parts = append(parts, strings.Split(v, ",")...)
+	}
+	for i := len(parts) - 1; i >= 0; i-- {
+		a := parseHostAddr(strings.TrimSpace(parts[i]))
+		if !a.IsValid() {
+			return remote
+		}
+		if i > 0 && len(s.cfg.TrustedProxies) > 0 && s.trustedProxy(a) {
+			continue
+		}
+		return a
+	}
+	return remote
+}
+
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	if len(s.cfg.TrustedProxies) == 0 {
+		return true
+	}
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a.Unmap()) || p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHostAddr reads "1.2.3.4", "1.2.3.4:5", "::1", "[::1]:5"; the zero Addr when it is none.
+func parseHostAddr(v string) netip.Addr {
+	if a, err := netip.ParseAddr(strings.Trim(v, "[]")); err == nil {
+		return a.Unmap()
+	}
+	if host, _, err := net.SplitHostPort(v); err == nil {
+		if a, err := netip.ParseAddr(host); err == nil {
+			return a.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
