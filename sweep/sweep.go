@@ -94,7 +94,16 @@ func (s *Sweeper) Run(ctx context.Context) error {
 // Sweep lists every stored file once and removes those older than Grace that no row refers to. It
 // returns how many it removed.
 func (s *Sweeper) Sweep(ctx context.Context) (removed int, err error) {
-	cutoff := s.now().Add(-orDefault(s.Grace, DefaultGrace))
+	return s.sweep(ctx, s.now().Add(-orDefault(s.Grace, DefaultGrace)))
+}
+
+// SweepAll removes every stored file that no row refers to, however new: only for storage that
+// nothing else writes meanwhile (the embedded server at start, before it serves or works).
+func (s *Sweeper) SweepAll(ctx context.Context) (removed int, err error) {
+	return s.sweep(ctx, s.now().Add(time.Second))
+}
+
+func (s *Sweeper) sweep(ctx context.Context, cutoff time.Time) (removed int, err error) {
 	var batch []string
 	flush := func() error {
 		n, err := s.removeUnreferenced(ctx, batch, cutoff)

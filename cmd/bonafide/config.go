@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -136,6 +137,16 @@ type Config struct {
 	// toolCPU 0 means twice the job timeout (ffmpeg decodes with two threads).
 	toolMemoryMB int
 	toolCPU      time.Duration
+	// trustedProxyHeader names the header a reverse proxy writes the client address in (login
+	// throttling per address); read only from trustedProxies (comma-separated networks; empty:
+	// from every peer, for a server only the proxy can reach).
+	trustedProxyHeader, trustedProxies string
+	// loginFailures failed logins of one account before each further try waits, doubling up to
+	// loginBackoffMax.
+	loginFailures   int
+	loginBackoffMax time.Duration
+	// uploadDir is where uploads are spooled while a request is handled (default <data-dir>/uploads).
+	uploadDir string
 }
 
 // serverFlags is the historical name of Config in `user` and `migrate`.
@@ -168,9 +179,15 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.StringVar(&f.metricsToken, "metrics-token", "", fmt.Sprintf("require 'Authorization: Bearer TOKEN' for /metrics, at least %d characters (default: no token)", minMetricsTokenBytes))
 	fs.IntVar(&f.toolMemoryMB, "ffmpeg-memory-mb", defaultToolMemoryMB, fmt.Sprintf("address space of each ffmpeg/ffprobe process in MiB, at least %d", minToolMemoryMB))
 	fs.DurationVar(&f.toolCPU, "ffmpeg-cpu-time", 0, "CPU time of each ffmpeg/ffprobe process (0: twice --job-timeout)")
+	fs.StringVar(&f.trustedProxyHeader, "trusted-proxy-header", "", "header a reverse proxy puts the client address in, e.g. X-Forwarded-For (default: none, the connection's address counts)")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated networks the proxy header is believed from, e.g. 10.0.0.0/8 (default: every peer)")
+	fs.IntVar(&f.loginFailures, "login-failures", 5, "failed logins of one account before each further try waits (1 s, doubling)")
+	fs.DurationVar(&f.loginBackoffMax, "login-backoff-max", time.Minute, "longest wait between login tries of one account")
+	fs.StringVar(&f.uploadDir, "upload-dir", "", "where uploads are spooled while a request is handled (default: uploads under --data-dir)")
 	fs.bind("addr", "data-dir", "database-url", "blob-url", "base-url", "analysis-workers", "job-timeout",
 		"rescue-after", "session-ttl", "webhook-backoff", "webhook-allow-private", "max-files", "max-file-mb",
-		"max-connections", "metrics-addr", "metrics-token", "ffmpeg-memory-mb", "ffmpeg-cpu-time")
+		"max-connections", "metrics-addr", "metrics-token", "ffmpeg-memory-mb", "ffmpeg-cpu-time",
+		"trusted-proxy-header", "trusted-proxies", "login-failures", "login-backoff-max", "upload-dir")
 	f.adminEmail = os.Getenv("BONAFIDE_ADMIN_EMAIL")
 	f.adminPassword = os.Getenv("BONAFIDE_ADMIN_PASSWORD")
 }
@@ -189,6 +206,29 @@ func (f *Config) resolve() {
 	if f.toolCPU == 0 {
 		f.toolCPU = 2 * f.jobTimeout
 	}
+	if f.uploadDir == "" {
+		f.uploadDir = filepath.Join(absPath(f.dataDir), "uploads")
+	}
+}
+
+// proxies parses --trusted-proxies.
+func (f *Config) proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range strings.Split(f.trustedProxies, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a network (10.0.0.0/8) or an address", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func absPath(p string) string {
@@ -270,10 +310,34 @@ func (f *Config) validate() error {
 	if f.toolMemoryMB < minToolMemoryMB {
 		bad("ffmpeg-memory-mb", "must be at least %d (MiB), got %d", minToolMemoryMB, f.toolMemoryMB)
 	}
+	if f.trustedProxyHeader != "" && !validHeaderName(f.trustedProxyHeader) {
+		bad("trusted-proxy-header", "must be an HTTP header name such as X-Forwarded-For, got %q", f.trustedProxyHeader)
+	}
+	if _, err := f.proxies(); err != nil {
+		bad("trusted-proxies", "%v", err)
+	} else if f.trustedProxies != "" && f.trustedProxyHeader == "" {
+		bad("trusted-proxies", "is set but %s is not: name the header the proxy writes", setting("trusted-proxy-header"))
+	}
+	if f.loginFailures < 1 {
+		bad("login-failures", "must be at least 1, got %d", f.loginFailures)
+	}
+	if f.loginBackoffMax < time.Second {
+		bad("login-backoff-max", "must be at least 1s, got %s", f.loginBackoffMax)
+	}
 	if f.toolCPU < time.Second {
 		bad("ffmpeg-cpu-time", "must be 0 (twice --job-timeout) or at least 1s, got %s", f.toolCPU)
 	}
 	return errors.Join(errs...)
+}
+
+// validHeaderName reports whether v is an HTTP field name (RFC 9110 token).
+func validHeaderName(v string) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // checkAddr accepts host:port with a numeric port (host may be empty: every interface).

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,6 +38,9 @@ type backend struct {
 	// queue builds the River queue over this database's driver, installs it as the store's
 	// enqueuer, and returns it with a function that counts its jobs by state.
 	queue func(deps jobs.Deps, cfg jobs.Config) (queueRunner, func(context.Context) (map[string]int, error), error)
+	// embedded: one process owns this database (SQLite), so whatever is half done at start was
+	// left by a process that died.
+	embedded bool
 }
 
 // openStore opens (and migrates) the database the URL names: sqlite:// embedded, postgres:// for
@@ -47,7 +52,7 @@ func openStore(ctx context.Context, f *serverFlags, log *slog.Logger) (*backend,
 		if err != nil {
 			return nil, err
 		}
-		return &backend{store: st, queue: func(deps jobs.Deps, cfg jobs.Config) (queueRunner, func(context.Context) (map[string]int, error), error) {
+		return &backend{store: st, embedded: true, queue: func(deps jobs.Deps, cfg jobs.Config) (queueRunner, func(context.Context) (map[string]int, error), error) {
 			q, err := jobs.NewSQLite(st.DB(), deps, cfg)
 			if err != nil {
 				return nil, nil, err
@@ -143,9 +148,19 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 		base = fmt.Sprintf("http://127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
 	}
 	hookOpts := webhook.Options{AllowPrivate: sf.webhookAllowPrivate}
+	proxies, err := sf.proxies()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(sf.uploadDir, 0o700); err != nil {
+		return fmt.Errorf("%s: %w", setting("upload-dir"), err)
+	}
+	clearSpool(sf.uploadDir, be.embedded, log)
 	srv := api.New(api.Config{BaseURL: base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
-		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version,
+		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version, UploadDir: sf.uploadDir,
 		MetricsToken: sf.metricsToken, MetricsElsewhere: metricsLn != nil,
+		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
+		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax,
 		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, store, blobs, engine, log, nil)
 	queue, depth, err := be.queue(jobs.Deps{Store: store, Blobs: blobs, Engine: engine,
 		Deliverer: webhook.New(hookOpts), Retryable: webhook.Retryable, RenderFolder: srv.RenderFolder,
@@ -159,13 +174,25 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 		return err
 	}
 	srv.Metrics().RegisterQueueDepth(depth)
+	// Stored files no row refers to (an upload cut by a crash, a dead job's best shot) are removed
+	// hourly, once they are older than the grace (an hour, or twice the job timeout). In embedded
+	// mode this process alone writes the database and the files, and nothing is being written
+	// before the queue and the listener start: every unreferenced file goes now.
+	sweeper := sweep.New(store, blobs, log)
+	sweeper.Grace = max(sweep.DefaultGrace, 2*sf.jobTimeout)
+	if be.embedded {
+		if n, err := sweeper.SweepAll(ctx); err != nil {
+			log.Warn("start-up sweep of unreferenced files failed", "err", err)
+		} else if n > 0 {
+			log.Info("removed files left by the previous process", "files", n)
+		}
+	}
 	if err := queue.Start(ctx); err != nil {
 		return err
 	}
-	// Stored files no row refers to (a failed upload's, a dead job's best shot) are removed hourly.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
-	go sweep.New(store, blobs, log).Run(sweepCtx)
+	go sweeper.Run(sweepCtx)
 	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout); no
 	// request or answer may take more than 30 minutes (150 MiB, 10 files of the largest size, at
 	// 85 KB/s); an idle keep-alive connection is closed after 2 minutes.
@@ -202,6 +229,30 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	defer cancel()
 	_ = httpSrv.Shutdown(sctx)
 	return queue.Stop(sctx)
+}
+
+// clearSpool removes upload spool files left by a process that died mid-request: all of them in
+// embedded mode (this process alone uses the directory), those over an hour old otherwise (nodes
+// might share a data directory).
+func clearSpool(dir string, embedded bool, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	removed := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "bonafide-upload-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && (embedded || time.Since(info.ModTime()) > time.Hour) {
+			if os.Remove(filepath.Join(dir, e.Name())) == nil {
+				removed++
+			}
+		}
+	}
+	if removed > 0 {
+		log.Info("removed upload spool files left by a previous process", "files", removed)
+	}
 }
 
 // metricsConnections caps the connections of the metrics listener: scrapers are few.
