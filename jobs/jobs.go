@@ -54,13 +54,24 @@ type Deliverer interface {
 // process that died is taken over soon after (RescueAfter).
 const DefaultJobTimeout = time.Minute
 
+// DefaultAnalysisAttempts is how many times an analysis job may start. A process that dies takes
+// the attempt of every job it was running, guilty or not: under a crash loop a job can lose several
+// attempts without having caused anything, so the budget is wide; an analysis whose attempts are
+// all used up by crashes ends FAILED (abandonOrphans), so it can neither wait for ever nor stop
+// the server again. Errors of the analysis itself are retried only on the first
+// analysisErrorAttempts runs.
+const (
+	DefaultAnalysisAttempts = 10
+	analysisErrorAttempts   = 3
+)
+
 // Config tunes the queue.
 type Config struct {
 	AnalysisWorkers   int           // analyses run at once in this process (default: half the cores, at least 1)
 	WebhookWorkers    int           // default 4
 	JobTimeout        time.Duration // an analysis that runs longer fails (default 1 min: the largest media within the limits takes seconds)
 	RescueAfter       time.Duration // a job still running after this is taken over (default JobTimeout + 15 s)
-	AnalysisAttempts  int           // default 3
+	AnalysisAttempts  int           // runs of an analysis job, those cut by a crash included (default 10; errors are retried on the first 3)
 	WebhookAttempts   int           // default 8 (the first try and 7 retries, as Oz's 7 x 30 s)
 	WebhookBackoff    time.Duration // first retry delay, doubling each time (default 30 s)
 	WebhookMaxBackoff time.Duration // default 30 min
@@ -85,7 +96,7 @@ func (c *Config) defaults() {
 		c.RescueAfter = c.JobTimeout + 15*time.Second
 	}
 	if c.AnalysisAttempts <= 0 {
-		c.AnalysisAttempts = 3
+		c.AnalysisAttempts = DefaultAnalysisAttempts
 	}
 	if c.WebhookAttempts <= 0 {
 		c.WebhookAttempts = 8
@@ -131,6 +142,7 @@ type Queue[TTx any] struct {
 	client *river.Client[TTx]
 	driver riverdriver.Driver[TTx]
 	cfg    Config
+	deps   Deps
 	beat   *heartbeat // scale-out only
 }
 
@@ -149,7 +161,7 @@ func NewPostgres(pool *pgxpool.Pool, deps Deps, cfg Config) (*Queue[pgx.Tx], err
 		return nil, err
 	}
 	q.beat = &heartbeat{pool: pool, id: q.client.ID, interval: q.cfg.HeartbeatInterval, deadFor: q.cfg.NodeDeadAfter,
-		log: q.cfg.Logger}
+		log: q.cfg.Logger, abandon: func(ctx context.Context, ids []string) { abandonOrphans(ctx, q.deps, q.cfg.Logger, ids) }}
 	return q, nil
 }
 
@@ -176,7 +188,7 @@ func newQueue[TTx any](driver riverdriver.Driver[TTx], deps Deps, cfg Config) (*
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
-	return &Queue[TTx]{client: client, driver: driver, cfg: cfg}, nil
+	return &Queue[TTx]{client: client, driver: driver, cfg: cfg, deps: deps}, nil
 }
 
 const (
@@ -219,7 +231,35 @@ func (q *Queue[TTx]) RetryOrphaned(ctx context.Context) (int, error) {
 	if _, err := exec.JobRescueMany(ctx, &p); err != nil {
 		return 0, fmt.Errorf("jobs: retry orphaned jobs: %w", err)
 	}
+	var abandoned []string
+	for i, job := range stuck {
+		if p.State[i] == string(rivertype.JobStateDiscarded) && job.Kind == (AnalysisArgs{}).Kind() {
+			var args AnalysisArgs
+			if json.Unmarshal(job.EncodedArgs, &args) == nil {
+				abandoned = append(abandoned, args.AnalysisID)
+			}
+		}
+	}
+	abandonOrphans(ctx, q.deps, q.cfg.Logger, abandoned)
 	return len(stuck), nil
+}
+
+// abandonOrphans ends FAILED the analyses whose jobs were discarded because every attempt was cut
+// by a dying process: without this they would stay PROCESSING for ever. The first finish wins, so
+// an analysis that another run finished meanwhile keeps its result.
+func abandonOrphans(ctx context.Context, deps Deps, log *slog.Logger, analysisIDs []string) {
+	for _, id := range analysisIDs {
+		a := &bonafide.Analysis{ID: id, State: bonafide.StateFailed, ResultsData: json.RawMessage(`{}`),
+			Error: "the server stopped while analysing this media on every attempt; the analysis was abandoned so that it cannot stop the server again"}
+		err := deps.Store.FinishAnalysis(ctx, a)
+		switch {
+		case err == nil:
+			log.Warn("analysis abandoned: the server stopped during every attempt", "analysis_id", id)
+		case errors.Is(err, bonafide.ErrAlreadyFinished), bonafide.CodeOf(err) == bonafide.CodeNotExist:
+		default:
+			log.Error("failing an abandoned analysis failed", "analysis_id", id, "err", err)
+		}
+	}
 }
 
 // Start begins working jobs (in scale-out, after this node's first heartbeat).

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -29,6 +30,7 @@ type heartbeat struct {
 	interval time.Duration
 	deadFor  time.Duration
 	log      *slog.Logger
+	abandon  func(ctx context.Context, analysisIDs []string) // analyses whose jobs were discarded
 
 	stop context.CancelFunc
 	done sync.WaitGroup
@@ -101,16 +103,38 @@ WITH dead AS (
         errors = array_append(j.errors, jsonb_build_object('at', now(), 'attempt', j.attempt,
             'error', 'the node running this job stopped beating (' || j.attempted_by[array_upper(j.attempted_by, 1)] || '); taken over', 'trace', ''))
     FROM orphans WHERE j.id = orphans.id
-    RETURNING j.id
+    RETURNING j.id, j.kind, j.state, j.args
 ), forgotten AS (
     DELETE FROM bonafide_nodes WHERE beat_at < now() - interval '1 day'
 )
-SELECT count(*) FROM moved`
+SELECT kind, state::text, args FROM moved`
 
 func (h *heartbeat) takeOver(ctx context.Context) (int, error) {
-	var n int
-	if err := h.pool.QueryRow(ctx, takeOverQuery, h.deadFor.Seconds()).Scan(&n); err != nil {
+	rows, err := h.pool.Query(ctx, takeOverQuery, h.deadFor.Seconds())
+	if err != nil {
 		return 0, fmt.Errorf("jobs: take over the jobs of stopped nodes: %w", err)
+	}
+	n := 0
+	var abandoned []string
+	for rows.Next() {
+		var kind, state string
+		var args []byte
+		if err := rows.Scan(&kind, &state, &args); err != nil {
+			rows.Close()
+			return n, fmt.Errorf("jobs: take over the jobs of stopped nodes: %w", err)
+		}
+		n++
+		var a AnalysisArgs
+		if state == "discarded" && kind == a.Kind() && json.Unmarshal(args, &a) == nil {
+			abandoned = append(abandoned, a.AnalysisID)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("jobs: take over the jobs of stopped nodes: %w", err)
+	}
+	if len(abandoned) > 0 && h.abandon != nil {
+		h.abandon(ctx, abandoned)
 	}
 	return n, nil
 }

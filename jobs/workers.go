@@ -38,7 +38,7 @@ func (w *analysisWorker) Work(ctx context.Context, job *river.Job[AnalysisArgs])
 	}
 	start := w.deps.Now()
 	err = w.run(ctx, a)
-	if err != nil && job.Attempt < job.MaxAttempts && !isMediaError(err) {
+	if err != nil && job.Attempt < min(job.MaxAttempts, analysisErrorAttempts) && !isMediaError(err) {
 		w.log.Warn("analysis attempt failed; will retry", "analysis_id", a.ID, "attempt", job.Attempt, "err", err)
 		return err
 	}

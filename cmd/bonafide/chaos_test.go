@@ -380,3 +380,55 @@ func dumpJobs(t *testing.T, path string) {
 		t.Logf("job %d %s %s attempt %d/%d args %s scheduled %s attempted %s errors %s", id, kind, state, attempt, maxAttempts, args, scheduled.String, attempted.String, errs.String)
 	}
 }
+
+// An analysis whose every attempt was cut by a dying process ends FAILED with the reason when the
+// server starts again, instead of staying PROCESSING for ever (and is not run again: it might be
+// what stops the server).
+func TestServeAbandonsAnalysisAfterEveryAttemptCrashed(t *testing.T) {
+	live, _ := seedMedia(t)
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	token := s.login("admin@example.com", "admin-password")
+	body, ct := multipartBody(t, map[string]string{"video1": live}, `{"media:tags":{"video1":["video_selfie","video_selfie_blank"]}}`)
+	var f folderJSON
+	if code := s.call("POST", "/api/folders", token, body, ct, &f); code != 201 {
+		t.Fatalf("folder: %d", code)
+	}
+	var started []analysisJSON
+	if code := s.call("POST", "/api/folders/"+f.FolderID+"/analyses", token, strings.NewReader(`{"analyses":[{"type":"QUALITY"}]}`), "application/json", &started); code != 201 {
+		t.Fatalf("analysis: %d", code)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "bonafide.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'analysis' AND state = 'running'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the analysis job never ran")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+	// As if this was the last of its attempts.
+	if _, err := db.Exec(`UPDATE river_job SET attempt = max_attempts WHERE kind = 'analysis'`); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startServer(t, dir)
+	token = s2.login("admin@example.com", "admin-password")
+	a := s2.poll(token, started[0].AnalyseID, 30*time.Second)
+	if a.State != "FAILED" || !strings.Contains(a.Error, "server stopped while analysing this media on every attempt") {
+		t.Fatalf("after every attempt crashed: %+v, want FAILED with the reason", a)
+	}
+}
