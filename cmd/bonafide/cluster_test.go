@@ -123,6 +123,17 @@ func TestClusterOfThree(t *testing.T) {
 	} else {
 		t.Logf("every analysis finished %.1f s after node 1 was killed (default timings)", d.Seconds())
 	}
+	// The survivors took the killed node's running jobs over on its missed heartbeats (20 s), not
+	// on River's rescuer (75 s after the job started).
+	tookOver := false
+	for _, i := range alive {
+		nodes[i].mu.Lock()
+		tookOver = tookOver || strings.Contains(nodes[i].logs.String(), `"msg":"took over the running jobs of a stopped node"`)
+		nodes[i].mu.Unlock()
+	}
+	if !tookOver {
+		t.Fatal("no surviving node took over the killed node's running jobs by its heartbeat")
+	}
 	// Work was done by more than one node.
 	workers := 0
 	for _, n := range nodes {
