@@ -91,13 +91,19 @@ func MoveGlobalUsers(ctx context.Context, s Store, newSecret func() (string, err
 		switch {
 		case u.Role.Global() && u.CompanyID != global.ID:
 			from := u.CompanyID
+			// Its folders first (a crash in between leaves the user to be moved again at the
+			// next start): left in the client company, its CLIENT ADMIN could read and delete them.
+			folders, err := s.MoveUserFolders(ctx, u.ID, global.ID)
+			if err != nil {
+				return moved, fmt.Errorf("move the folders of %s %s into company %q: %w", u.Role, u.ID, GlobalCompanyName, err)
+			}
 			u.CompanyID = global.ID
 			if err := s.UpdateUser(ctx, u); err != nil {
 				return moved, fmt.Errorf("move %s %s into company %q: %w", u.Role, u.ID, GlobalCompanyName, err)
 			}
 			moved++
 			log.Info("moved a global-role user into the reserved company", "user_id", u.ID, "role", u.Role,
-				"from_company_id", from, "company_id", global.ID)
+				"from_company_id", from, "company_id", global.ID, "folders", folders)
 		case !u.Role.Global() && u.CompanyID == global.ID:
 			log.Warn("a client user sits in the reserved company of the global roles; move it to its company",
 				"user_id", u.ID, "role", u.Role, "company_id", global.ID)

@@ -197,6 +197,9 @@ type Store interface {
 	GetFolder(ctx context.Context, id string) (*Folder, error)
 	ListFolders(ctx context.Context, filter FolderFilter) (folders []*Folder, total int, err error)
 	UpdateFolder(ctx context.Context, f *Folder) error
+	// MoveUserFolders moves every folder the user created into the company, and returns how many
+	// moved (a global-role user leaving a client company takes its folders along).
+	MoveUserFolders(ctx context.Context, userID, companyID string) (int, error)
 	DeleteFolder(ctx context.Context, id string) error
 
 	AddMedia(ctx context.Context, folderID string, media []*Media) error

@@ -81,6 +81,15 @@ func (s *Store) UpdateFolder(ctx context.Context, f *bonafide.Folder) error {
 	return mustAffect(tag, "folder", f.ID)
 }
 
+// MoveUserFolders moves the folders userID created into companyID.
+func (s *Store) MoveUserFolders(ctx context.Context, userID, companyID string) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE folders SET company_id = $1 WHERE user_id = $2 AND company_id <> $1`, companyID, userID)
+	if err != nil {
+		return 0, wrap("move folders", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // DeleteFolder deletes the folder with its media and analyses rows (the blobs are the caller's).
 // The foreign keys cascade; deleting the folder row first locks it before its children, in the same
 // order as FinishAnalysis, so the two cannot deadlock.

@@ -79,6 +79,16 @@ func (s *Store) UpdateFolder(ctx context.Context, f *bonafide.Folder) error {
 	return wrap("update folder", mustAffect(res, "folder", f.ID))
 }
 
+// MoveUserFolders moves the folders userID created into companyID.
+func (s *Store) MoveUserFolders(ctx context.Context, userID, companyID string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE folders SET company_id = ? WHERE user_id = ? AND company_id <> ?`, companyID, userID, companyID)
+	if err != nil {
+		return 0, wrap("move folders", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("move folders", err)
+}
+
 // DeleteFolder deletes the folder with its media and analyses rows (the blobs are the caller's).
 func (s *Store) DeleteFolder(ctx context.Context, id string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {

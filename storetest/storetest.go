@@ -333,6 +333,8 @@ func testMoveGlobalUsers(t *testing.T, h *harness) {
 	for _, u := range []*bonafide.User{admin, op, cli} {
 		ok(t, h.s.CreateUser(ctx, u), "CreateUser "+u.Email)
 	}
+	adminFolder := h.folder(t, &bonafide.Folder{CompanyID: def.ID, UserID: admin.ID})
+	clientFolder := h.folder(t, &bonafide.Folder{CompanyID: def.ID, UserID: cli.ID})
 	n, err := bonafide.MoveGlobalUsers(ctx, h.s, secret, nil)
 	ok(t, err, "MoveGlobalUsers")
 	equal(t, n, 2, "users moved")
@@ -350,6 +352,15 @@ func testMoveGlobalUsers(t *testing.T, h *harness) {
 		got, err := h.s.GetUser(ctx, c.u.ID)
 		ok(t, err, "GetUser")
 		equal(t, got.CompanyID, c.company, c.u.Email+" company")
+	}
+	// The ADMIN's folders moved with it (the company's CLIENT ADMIN could read them); the client's stay.
+	for _, c := range []struct {
+		f       *bonafide.Folder
+		company string
+	}{{adminFolder, g.ID}, {clientFolder, def.ID}} {
+		got, err := h.s.GetFolder(ctx, c.f.ID)
+		ok(t, err, "GetFolder")
+		equal(t, got.CompanyID, c.company, "folder company")
 	}
 	n, err = bonafide.MoveGlobalUsers(ctx, h.s, secret, nil)
 	ok(t, err, "MoveGlobalUsers again")
