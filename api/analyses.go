@@ -1,6 +1,8 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,8 +14,6 @@ import (
 	"github.com/google/uuid"
 
 	"bonafide"
-	"bonafide/liveness"
-	"bonafide/media"
 )
 
 // analysisRequest is one entry of "analyses" (oz-api.md §5.1).
@@ -224,7 +224,7 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Retry-After", "1")
 		return bonafide.Errorf(bonafide.CodeThrottled, "Too many requests: %d Instant API analyses are running on this server; retry in a second, or use the asynchronous folder API", cap(s.instantSlots))
 	}
-	if s.engine == nil {
+	if s.analyzer == nil {
 		return bonafide.Errorf(bonafide.CodeNotRealized, "The Instant API is not enabled on this node")
 	}
 	if !canWrite(p) {
@@ -239,18 +239,15 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 		return &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: no file was sent"}
 	}
 	folderID := uuid.NewString()
-	var ms []*bonafide.Media
-	byField := map[string]*uploadFile{}
-	for _, f := range up.files {
-		kind, _, what := media.Sniff(f.head)
-		mk := map[media.Kind]bonafide.MediaKind{media.Image: bonafide.KindImage, media.Video: bonafide.KindVideo, media.ShotSet: bonafide.KindShotSet}[kind]
-		if mk == "" {
-			return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: the file %q is %s, not a photo, a video or a zip of frames", f.field, what)
-		}
-		m := &bonafide.Media{ID: uuid.NewString(), FolderID: folderID, Kind: mk, OriginalName: f.name, FieldName: f.field,
-			Tags: nonNil(up.payload.MediaTags[f.field]), MetaData: obj(up.payload.MediaMeta[f.field]), Created: s.now(), Updated: s.now()}
-		ms = append(ms, m)
-		byField[m.ID] = f
+	// The same sniffing and media rows as a stored folder; nothing is stored, so no file has a URL.
+	ms, err := s.newMedia(folderID, up)
+	if err != nil {
+		return err
+	}
+	files := map[string]*uploadFile{}
+	for i, m := range ms {
+		m.BlobKey, m.Created, m.Updated = "", s.now(), s.now()
+		files[m.ID] = up.files[i]
 	}
 	reqs := up.payload.Analyses
 	if len(reqs) == 0 {
@@ -260,45 +257,26 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	open := func(_ context.Context, m *bonafide.Media) ([]byte, error) { return files[m.ID].bytes() }
+	byID := mediaMap(ms)
 	var out []analysisBody
 	for _, a := range as {
 		a.Created, a.Updated = s.now(), s.now()
-		sources := bonafide.QualityMedia(a, ms)
-		a.State, a.Resolution = bonafide.StateFinished, bonafide.ResolutionSuccess
-		worst := 0.0
-		var images [][]byte
-		for _, m := range sources {
-			// One file in memory at a time: the engine takes bytes.
-			data, err := byField[m.ID].bytes()
-			if err != nil {
-				return err
+		res, err := s.analyzer.Run(r.Context(), a, ms, open)
+		if err != nil {
+			var me *bonafide.MediaError
+			if errors.As(err, &me) {
+				return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: the file %q could not be analysed: %s", me.Media.FieldName, cmp.Or(errText(me.Err), me.Msg))
 			}
-			res, err := s.engine.Analyze(r.Context(), liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags})
-			if err != nil {
-				var me *media.Error
-				if errors.As(err, &me) {
-					return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: the file %q could not be analysed: %s", m.FieldName, me.Error())
-				}
-				return err
-			}
-			conf := res.ConfidenceSpoofing
-			worst = max(worst, conf)
-			if res.ResolutionStatus == liveness.StatusDeclined {
-				a.Resolution = bonafide.ResolutionDeclined
-			}
-			a.Results = append(a.Results, bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf,
-				Resolution: res.ResolutionStatus, Details: res.Evidence()})
-			if res.BestShot != nil {
-				images = append(images, res.BestShot.JPEG)
-			} else {
-				images = append(images, nil)
-			}
+			return err
 		}
-		a.ResultsData, _ = json.Marshal(map[string]any{"confidence_spoofing": worst})
-		b := s.renderAnalysis(a, mediaMap(ms))
+		res.Apply(a)
+		b := s.renderAnalysis(a, byID)
+		// Best shots come back inline, matched to their result by media id.
 		for i := range b.ResultsMedia {
-			if images[i] != nil {
-				b.ResultsMedia[i].OutputImages = []imageBody{{ImageBase64: base64.StdEncoding.EncodeToString(images[i])}}
+			rb := &b.ResultsMedia[i]
+			if shot := res.BestShots[cmp.Or(rb.SourceVideoID, rb.SourceShotsSetID, rb.SourceImageID)]; len(shot) > 0 {
+				rb.OutputImages = []imageBody{{ImageBase64: base64.StdEncoding.EncodeToString(shot)}}
 			}
 		}
 		out = append(out, b)
@@ -315,4 +293,11 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 		"system_resolution": verdict, "time_created": epoch(s.now()), "time_updated": epoch(s.now()),
 		"meta_data": obj(up.payload.FolderMeta), "media": mb, "analyses": out})
 	return nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/google/uuid"
 
 	"bonafide"
-	"bonafide/media"
 )
 
 // upload is a parsed multipart request: files by field name and the payload.
@@ -40,7 +39,7 @@ type uploadFile struct {
 	head        []byte // the first sniffLen bytes, enough to tell what the file is
 }
 
-// sniffLen is how much of a file media.Sniff looks at (it reads at most the first 1 KiB).
+// sniffLen is how much of a file bonafide.SniffMedia looks at (it reads at most the first 1 KiB).
 const sniffLen = 4 << 10
 
 // bytes reads the spooled file (the engine takes bytes).
@@ -222,16 +221,8 @@ func isObject(raw json.RawMessage) bool {
 func (s *Server) newMedia(folderID string, up *upload) ([]*bonafide.Media, error) {
 	var out []*bonafide.Media
 	for _, f := range up.files {
-		kind, format, what := media.Sniff(f.head)
-		var mk bonafide.MediaKind
-		switch kind {
-		case media.Image:
-			mk = bonafide.KindImage
-		case media.Video:
-			mk = bonafide.KindVideo
-		case media.ShotSet:
-			mk = bonafide.KindShotSet
-		default:
+		mk, format, what := bonafide.SniffMedia(f.head)
+		if mk == "" {
 			if f.size == 0 {
 				return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: the file %q (%s) is empty", f.field, f.name)
 			}

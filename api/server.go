@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"bonafide"
-	"bonafide/liveness"
 )
 
 // Config tunes the server.
@@ -127,21 +126,22 @@ func (c *Config) defaults() {
 
 // Server serves the API.
 type Server struct {
-	cfg     Config
-	store   bonafide.Store
-	blobs   bonafide.Blobs
-	engine  *liveness.Engine
-	log     *slog.Logger
-	now     func() time.Time
-	metrics *Metrics
+	cfg   Config
+	store bonafide.Store
+	blobs bonafide.Blobs
+	// analyzer runs Instant API analyses; nil when this process runs none.
+	analyzer bonafide.Analyzer
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *Metrics
 
 	throttle *loginThrottle
 	// instantSlots holds one token per running Instant API analysis.
 	instantSlots chan struct{}
 }
 
-// New builds a server. engine may be nil when this process runs no instant analyses.
-func New(cfg Config, store bonafide.Store, blobs bonafide.Blobs, engine *liveness.Engine, log *slog.Logger, now func() time.Time) *Server {
+// New builds a server. analyzer may be nil when this process runs no instant analyses.
+func New(cfg Config, store bonafide.Store, blobs bonafide.Blobs, analyzer bonafide.Analyzer, log *slog.Logger, now func() time.Time) *Server {
 	cfg.defaults()
 	if now == nil {
 		now = time.Now
@@ -149,7 +149,7 @@ func New(cfg Config, store bonafide.Store, blobs bonafide.Blobs, engine *livenes
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{cfg: cfg, store: store, blobs: blobs, engine: engine, log: log, now: now,
+	return &Server{cfg: cfg, store: store, blobs: blobs, analyzer: analyzer, log: log, now: now,
 		metrics: NewMetrics(), throttle: newLoginThrottle(&cfg), instantSlots: make(chan struct{}, cfg.MaxInstant)}
 }
 
@@ -349,8 +349,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // version answers GET /api/version, the health probe Oz's deployment uses.
 func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
 	body := map[string]any{"version": s.cfg.Version, "core": s.cfg.Version}
-	if s.engine != nil {
-		info := s.engine.Info()
+	if s.analyzer != nil {
+		info := s.analyzer.Info()
 		var models []map[string]string
 		for _, m := range info.Models {
 			models = append(models, map[string]string{"name": m.File, "version": m.SHA256})

@@ -24,7 +24,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"bonafide"
-	"bonafide/liveness"
 )
 
 // AnalysisArgs is the job of running one analysis.
@@ -128,7 +127,7 @@ func (c *Config) defaults() {
 type Deps struct {
 	Store        bonafide.Store
 	Blobs        bonafide.Blobs
-	Engine       *liveness.Engine
+	Analyzer     bonafide.Analyzer // runs the analyses; nil in a process that runs none
 	Deliverer    Deliverer
 	Retryable    func(error) bool                                           // classifies delivery errors
 	RenderFolder func(ctx context.Context, folderID string) ([]byte, error) // the webhook body

@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"bonafide"
-	"bonafide/liveness"
-	"bonafide/media"
 )
 
 type analysisWorker struct {
@@ -66,79 +63,40 @@ func (w *analysisWorker) Work(ctx context.Context, job *river.Job[AnalysisArgs])
 	return nil
 }
 
-// run fills a's results; an error means the analysis failed.
+// run fills a's results through the analysis pipeline and stores the best shots; an error means
+// the analysis failed.
 func (w *analysisWorker) run(ctx context.Context, a *bonafide.Analysis) error {
-	if w.deps.Engine == nil {
+	if w.deps.Analyzer == nil {
 		return errNoEngine
 	}
 	all, err := w.deps.Store.ListMedia(ctx, a.FolderID)
 	if err != nil {
 		return err
 	}
-	sources := bonafide.QualityMedia(a, all)
-	params := ParseParams(a.Params)
-	a.Results = a.Results[:0]
-	worst := math.Inf(-1)
-	resolution := bonafide.ResolutionSuccess
-	for _, m := range sources {
-		data, err := w.deps.Blobs.Get(ctx, m.BlobKey)
-		if err != nil {
-			return fmt.Errorf("reading media %s: %w", m.ID, err)
+	out, err := w.deps.Analyzer.Run(ctx, a, all, func(ctx context.Context, m *bonafide.Media) ([]byte, error) {
+		return w.deps.Blobs.Get(ctx, m.BlobKey)
+	})
+	if err != nil {
+		var me *bonafide.MediaError
+		if errors.As(err, &me) {
+			return &mediaError{err}
 		}
-		res, err := w.deps.Engine.Analyze(ctx, liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags})
-		if err != nil {
-			var me *media.Error
-			if errors.As(err, &me) {
-				return &mediaError{fmt.Errorf("media %s (%s) could not be analysed: %s: %s", m.ID, m.OriginalName, me.Code, me.Msg)}
-			}
-			return fmt.Errorf("media %s: %w", m.ID, err)
-		}
-		r, err := w.result(ctx, a, m, res, params.ExtractBestShot)
-		if err != nil {
-			return err
-		}
-		a.Results = append(a.Results, r)
-		worst = math.Max(worst, res.ConfidenceSpoofing)
-		if res.ResolutionStatus == liveness.StatusDeclined {
-			resolution = bonafide.ResolutionDeclined
-		}
+		return err
 	}
-	a.State, a.Resolution = bonafide.StateFinished, resolution
-	if len(sources) == 0 {
-		// Oz: "OK without score" when no media suits the analysis.
-		a.ResultsData = json.RawMessage(`{"confidence_spoofing":null,"note":"no media with a video_selfie tag or a photo to analyse"}`)
-	} else {
-		a.ResultsData, _ = json.Marshal(map[string]any{"confidence_spoofing": worst})
-	}
-	return nil
-}
-
-func (w *analysisWorker) result(ctx context.Context, a *bonafide.Analysis, m *bonafide.Media, res *liveness.Result, bestShot bool) (bonafide.MediaResult, error) {
-	conf := res.ConfidenceSpoofing
-	r := bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf, Resolution: res.ResolutionStatus}
-	if bestShot && res.BestShot != nil && len(res.BestShot.JPEG) > 0 {
-		key := fmt.Sprintf("%s/best_shot_%s_%s.jpg", a.FolderID, a.ID, m.ID)
-		if err := w.deps.Blobs.Put(ctx, key, res.BestShot.JPEG, "image/jpeg"); err != nil {
-			return r, fmt.Errorf("storing the best shot: %w", err)
+	out.Apply(a)
+	for i := range a.Results {
+		r := &a.Results[i]
+		shot := out.BestShots[r.MediaID]
+		if len(shot) == 0 {
+			continue
+		}
+		key := fmt.Sprintf("%s/best_shot_%s_%s.jpg", a.FolderID, a.ID, r.MediaID)
+		if err := w.deps.Blobs.Put(ctx, key, shot, "image/jpeg"); err != nil {
+			return fmt.Errorf("storing the best shot: %w", err)
 		}
 		r.BestShotKey = key
 	}
-	r.Details = res.Evidence()
-	return r, nil
-}
-
-// Params are the per-analysis params we act on.
-type Params struct {
-	ExtractBestShot bool `json:"extract_best_shot"`
-}
-
-// ParseParams reads params with Oz's defaults (extract_best_shot is on by default since 6.0.1).
-func ParseParams(raw json.RawMessage) Params {
-	p := Params{ExtractBestShot: true}
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &p)
-	}
-	return p
+	return nil
 }
 
 // mediaError is a failure of the media itself: retrying will not help.

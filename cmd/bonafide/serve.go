@@ -21,6 +21,7 @@ import (
 	"bonafide/blob"
 	"bonafide/jobs"
 	"bonafide/liveness"
+	"bonafide/pipeline"
 	"bonafide/sqlite"
 	"bonafide/sweep"
 	"bonafide/webhook"
@@ -130,6 +131,7 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 		return err
 	}
 	defer closeEngine()
+	analyzer := pipeline.New(engine) // the one pipeline of the Instant API and the workers
 
 	ln, err := listen(sf.addr, sf.maxConnections)
 	if err != nil {
@@ -161,8 +163,8 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 		MetricsToken: sf.metricsToken, MetricsElsewhere: metricsLn != nil,
 		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
 		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax,
-		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, store, blobs, engine, log, nil)
-	queue, depth, err := be.queue(jobs.Deps{Store: store, Blobs: blobs, Engine: engine,
+		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, store, blobs, analyzer, log, nil)
+	queue, depth, err := be.queue(jobs.Deps{Store: store, Blobs: blobs, Analyzer: analyzer,
 		Deliverer: webhook.New(hookOpts), Retryable: webhook.Retryable, RenderFolder: srv.RenderFolder,
 		Observe: func(resolution string, seconds float64) {
 			srv.Metrics().Verdict(resolution)

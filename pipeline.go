@@ -1,0 +1,120 @@
+package bonafide
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+// Analyzer runs analyses: the one pipeline that the worker (stored analyses) and the Instant API
+// both call, so the same media and params give the same result on either path. Implemented by
+// package analysis over the engine.
+type Analyzer interface {
+	// Run analyses a over the folder's media all, picking the media its type uses (a.SourceMedia
+	// when given), and reads each picked media's bytes with open. It returns the result to store;
+	// it does not change a or store anything. An error means the analysis failed: a *MediaError
+	// when a media itself could not be analysed (retrying will not help), anything else an
+	// internal failure.
+	Run(ctx context.Context, a *Analysis, all []*Media, open OpenMedia) (*Outcome, error)
+	// Info names the engine and its models, for /api/version.
+	Info() EngineInfo
+}
+
+// OpenMedia reads one media's bytes (the engine takes bytes).
+type OpenMedia func(ctx context.Context, m *Media) ([]byte, error)
+
+// Outcome is the result of one analysis, ready to store (the worker) or to show (the Instant API).
+type Outcome struct {
+	State       string          // FINISHED
+	Resolution  string          // SUCCESS or DECLINED
+	ResultsData json.RawMessage // the analysis-level results_data
+	Results     []MediaResult   // one per analysed media, in the order analysed; BestShotKey empty
+	// BestShots are the best-shot JPEGs by media id, only when the analysis's params ask for
+	// them (extract_best_shot) and the engine found a face. The worker stores them, the Instant
+	// API inlines them.
+	BestShots map[string][]byte
+}
+
+// Apply copies the outcome onto a (state, resolution, results_data, results).
+func (o *Outcome) Apply(a *Analysis) {
+	a.State, a.Resolution, a.ResultsData = o.State, o.Resolution, o.ResultsData
+	a.Results = append([]MediaResult(nil), o.Results...)
+	a.Error = ""
+}
+
+// EngineInfo names the engine that made the scores and the models it ran.
+type EngineInfo struct {
+	Version string
+	Models  []ModelInfo
+}
+
+// ModelInfo is one model file and its content hash.
+type ModelInfo struct {
+	Name, File, SHA256 string
+}
+
+// MediaError says that a media could not be analysed (a corrupt or unsupported file, a video too
+// long, ...): a fault of the input, so retrying will not help.
+type MediaError struct {
+	Media *Media
+	Code  string // a stable reason code, e.g. CORRUPT_MEDIA
+	Msg   string // what is wrong with the file, for a person
+	Err   error  // the engine's error; its text names the file and the cause
+}
+
+func (e *MediaError) Error() string {
+	return fmt.Sprintf("media %s (%s) could not be analysed: %s: %s", e.Media.ID, e.Media.OriginalName, e.Code, e.Msg)
+}
+
+func (e *MediaError) Unwrap() error { return e.Err }
+
+// AnalysisParams are the per-analysis params Bonafide acts on.
+type AnalysisParams struct {
+	ExtractBestShot bool `json:"extract_best_shot"`
+}
+
+// ParseAnalysisParams reads params with Oz's defaults (extract_best_shot is on by default since
+// API 6.0.1). Unknown or mistyped params are ignored, as Oz does.
+func ParseAnalysisParams(raw json.RawMessage) AnalysisParams {
+	p := AnalysisParams{ExtractBestShot: true}
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &p)
+	}
+	return p
+}
+
+// NoMediaNote is the analysis-level note of an analysis that found no media to analyse: Oz's "OK
+// without score".
+const NoMediaNote = "no media with a video_selfie tag or a photo to analyse"
+
+// Verdict is the analysis-level verdict over its media results: DECLINED when any media was
+// declined, else SUCCESS; results_data's confidence_spoofing is the highest of the media's scores
+// (null when none has one), and with no media at all a note says so.
+func Verdict(results []MediaResult) (resolution string, resultsData json.RawMessage) {
+	resolution = ResolutionSuccess
+	worst, scored := math.Inf(-1), false
+	for _, r := range results {
+		if r.ConfidenceSpoofing != nil {
+			worst, scored = math.Max(worst, *r.ConfidenceSpoofing), true
+		}
+		if r.Resolution == ResolutionDeclined {
+			resolution = ResolutionDeclined
+		}
+	}
+	var body struct {
+		ConfidenceSpoofing *float64 `json:"confidence_spoofing"`
+		Note               string   `json:"note,omitempty"`
+	}
+	if scored {
+		body.ConfidenceSpoofing = &worst
+	}
+	if len(results) == 0 {
+		body.Note = NoMediaNote
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return resolution, json.RawMessage(`{}`) // only plain values: cannot fail
+	}
+	return resolution, data
+}

@@ -1,0 +1,100 @@
+// Package pipeline is the one analysis pipeline: the worker (stored analyses) and the Instant API
+// both run an analysis through Pipeline.Run, so the same media and params give the same result on
+// either path. It implements bonafide.Analyzer over the liveness engine; the API and the workers
+// see only that interface.
+//
+// Each analysis type is one entry of the registry in New: which media it uses and how one media
+// is analysed. The verdict over the media is bonafide.Verdict.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"bonafide"
+	"bonafide/liveness"
+	"bonafide/media"
+)
+
+var _ bonafide.Analyzer = (*Pipeline)(nil)
+
+// Pipeline runs analyses with one engine. It is safe for concurrent use.
+type Pipeline struct {
+	engine *liveness.Engine
+	types  map[string]analysisType
+}
+
+// analysisType is what differs between analysis types.
+type analysisType struct {
+	// sources picks the media the analysis uses from the folder's media.
+	sources func(a *bonafide.Analysis, all []*bonafide.Media) []*bonafide.Media
+	// analyze gives one media's result and, when params ask for it, its best shot (JPEG).
+	// (A method expression of Pipeline: the receiver comes first.)
+	analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error)
+}
+
+// New builds the pipeline over an engine (not nil). A new analysis type is one more entry here.
+func New(engine *liveness.Engine) *Pipeline {
+	return &Pipeline{engine: engine, types: map[string]analysisType{
+		"QUALITY": {sources: bonafide.QualityMedia, analyze: (*Pipeline).quality},
+	}}
+}
+
+// Info names the engine and its models.
+func (p *Pipeline) Info() bonafide.EngineInfo {
+	info := p.engine.Info()
+	out := bonafide.EngineInfo{Version: info.Version}
+	for _, m := range info.Models {
+		out.Models = append(out.Models, bonafide.ModelInfo{Name: m.Name, File: m.File, SHA256: m.SHA256})
+	}
+	return out
+}
+
+// Run analyses a over the folder's media all (see bonafide.Analyzer). Media are read and analysed
+// one at a time, so one file is in memory at once.
+func (p *Pipeline) Run(ctx context.Context, a *bonafide.Analysis, all []*bonafide.Media, open bonafide.OpenMedia) (*bonafide.Outcome, error) {
+	t, ok := p.types[strings.ToUpper(a.Type)]
+	if !ok {
+		return nil, bonafide.Errorf(bonafide.CodeNotRealized, "The analysis type %s is not available on this server", a.Type)
+	}
+	params := bonafide.ParseAnalysisParams(a.Params)
+	out := &bonafide.Outcome{State: bonafide.StateFinished, Results: []bonafide.MediaResult{}, BestShots: map[string][]byte{}}
+	for _, m := range t.sources(a, all) {
+		data, err := open(ctx, m)
+		if err != nil {
+			return nil, fmt.Errorf("reading media %s: %w", m.ID, err)
+		}
+		r, shot, err := t.analyze(p, ctx, m, data, params)
+		if err != nil {
+			return nil, err
+		}
+		out.Results = append(out.Results, r)
+		if len(shot) > 0 {
+			out.BestShots[m.ID] = shot
+		}
+	}
+	out.Resolution, out.ResultsData = bonafide.Verdict(out.Results)
+	return out, nil
+}
+
+// quality is liveness with a best shot: the engine's score, verdict and evidence for one media.
+func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error) {
+	res, err := p.engine.Analyze(ctx, liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags})
+	if err != nil {
+		var me *media.Error
+		if errors.As(err, &me) {
+			return bonafide.MediaResult{}, nil, &bonafide.MediaError{Media: m, Code: string(me.Code), Msg: me.Msg, Err: err}
+		}
+		return bonafide.MediaResult{}, nil, fmt.Errorf("media %s: %w", m.ID, err)
+	}
+	conf := res.ConfidenceSpoofing
+	r := bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf, Resolution: res.ResolutionStatus,
+		Details: res.Evidence()}
+	var shot []byte
+	if params.ExtractBestShot && res.BestShot != nil {
+		shot = res.BestShot.JPEG
+	}
+	return r, shot, nil
+}
