@@ -9,7 +9,7 @@ import (
 
 // Analyzer runs analyses: the one pipeline that the worker (stored analyses) and the Instant API
 // both call, so the same media and params give the same result on either path. Implemented by
-// package analysis over the engine.
+// package pipeline over the engine.
 type Analyzer interface {
 	// Run analyses a over the folder's media all, picking the media its type uses (a.SourceMedia
 	// when given), and reads each picked media's bytes with open. It returns the result to store;

@@ -39,3 +39,42 @@ func hasTagPrefix(tags []string, p string) bool {
 	}
 	return false
 }
+
+// AnalysisType is what the domain knows of an analysis type: which media of a folder it takes.
+// How it analyses one media is the Analyzer's (package pipeline keeps an entry per type here, and
+// its test checks that the two lists agree).
+type AnalysisType struct {
+	Name    string
+	About   string                                   // for messages: what the type does
+	Sources func(a *Analysis, all []*Media) []*Media // the media it takes when source_media is not given
+}
+
+// analysisTypes are the types this server runs. A new type is one entry here and one in
+// package pipeline.
+var analysisTypes = []AnalysisType{
+	{Name: "QUALITY", About: "liveness with best shot", Sources: QualityMedia},
+}
+
+// LookupAnalysisType finds a type by its name, case-insensitively.
+func LookupAnalysisType(name string) (AnalysisType, bool) {
+	for _, t := range analysisTypes {
+		if strings.EqualFold(t.Name, strings.TrimSpace(name)) {
+			return t, true
+		}
+	}
+	return AnalysisType{}, false
+}
+
+// AnalysisTypes lists the types this server runs.
+func AnalysisTypes() []AnalysisType { return append([]AnalysisType(nil), analysisTypes...) }
+
+// UnknownAnalysisType is the error for a type this server does not run (code 2, as Oz answers for
+// a type it does not offer).
+func UnknownAnalysisType(name string) *Error {
+	var names []string
+	for _, t := range analysisTypes {
+		names = append(names, t.Name+" ("+t.About+")")
+	}
+	return &Error{Code: CodeNotRealized, Details: map[string]string{"type": name},
+		Message: "The analysis type " + name + " is not available on this server: Bonafide runs " + strings.Join(names, ", ")}
+}

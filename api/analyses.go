@@ -24,9 +24,6 @@ type analysisRequest struct {
 	MetaData    json.RawMessage `json:"meta_data"`
 }
 
-// supportedTypes are the analyses this server runs.
-var supportedTypes = []string{"QUALITY"}
-
 // maxAnalysesPerRequest bounds the work one request can queue: Oz clients send one analysis per
 // type, a handful at most.
 const maxAnalysesPerRequest = 10
@@ -56,10 +53,9 @@ func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Med
 		if t == "" {
 			return nil, missingField(fmt.Sprintf("analyses.%d.type", i))
 		}
-		if !slices.Contains(supportedTypes, t) {
-			return nil, &bonafide.Error{Code: bonafide.CodeNotRealized,
-				Message: fmt.Sprintf("The analysis type %s is not available on this server: Bonafide runs QUALITY (liveness with best shot)", t),
-				Details: map[string]string{"type": t}}
+		at, ok := bonafide.LookupAnalysisType(t)
+		if !ok {
+			return nil, bonafide.UnknownAnalysisType(t)
 		}
 		for _, id := range req.SourceMedia {
 			if !slices.ContainsFunc(ms, func(m *bonafide.Media) bool { return m.ID == id }) {
@@ -78,7 +74,7 @@ func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Med
 			State: bonafide.StateProcessing, Params: obj(req.Params), MetaData: obj(req.MetaData), SourceMedia: req.SourceMedia}
 		if len(a.SourceMedia) == 0 {
 			// Without source_media the analysis takes every suitable media; name them now.
-			for _, m := range bonafide.QualityMedia(a, ms) {
+			for _, m := range at.Sources(a, ms) {
 				a.SourceMedia = append(a.SourceMedia, m.ID)
 			}
 		}

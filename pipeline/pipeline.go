@@ -26,20 +26,30 @@ type Pipeline struct {
 	types  map[string]analysisType
 }
 
-// analysisType is what differs between analysis types.
+// analysisType is how the pipeline runs one of the domain's analysis types
+// (bonafide.AnalysisTypes: which media it takes).
 type analysisType struct {
-	// sources picks the media the analysis uses from the folder's media.
-	sources func(a *bonafide.Analysis, all []*bonafide.Media) []*bonafide.Media
+	bonafide.AnalysisType
 	// analyze gives one media's result and, when params ask for it, its best shot (JPEG).
 	// (A method expression of Pipeline: the receiver comes first.)
 	analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error)
 }
 
-// New builds the pipeline over an engine (not nil). A new analysis type is one more entry here.
+// analyzers are how each analysis type analyses one media. A new type is one more entry here and
+// one in bonafide.AnalysisTypes (TestEveryTypeRuns checks that they agree).
+var analyzers = map[string]func(p *Pipeline, ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error){
+	"QUALITY": (*Pipeline).quality,
+}
+
+// New builds the pipeline over an engine (not nil).
 func New(engine *liveness.Engine) *Pipeline {
-	return &Pipeline{engine: engine, types: map[string]analysisType{
-		"QUALITY": {sources: bonafide.QualityMedia, analyze: (*Pipeline).quality},
-	}}
+	p := &Pipeline{engine: engine, types: map[string]analysisType{}}
+	for _, t := range bonafide.AnalysisTypes() {
+		if f, ok := analyzers[t.Name]; ok {
+			p.types[t.Name] = analysisType{AnalysisType: t, analyze: f}
+		}
+	}
+	return p
 }
 
 // Info names the engine and its models.
@@ -57,11 +67,11 @@ func (p *Pipeline) Info() bonafide.EngineInfo {
 func (p *Pipeline) Run(ctx context.Context, a *bonafide.Analysis, all []*bonafide.Media, open bonafide.OpenMedia) (*bonafide.Outcome, error) {
 	t, ok := p.types[strings.ToUpper(a.Type)]
 	if !ok {
-		return nil, bonafide.Errorf(bonafide.CodeNotRealized, "The analysis type %s is not available on this server", a.Type)
+		return nil, bonafide.UnknownAnalysisType(a.Type)
 	}
 	params := bonafide.ParseAnalysisParams(a.Params)
 	out := &bonafide.Outcome{State: bonafide.StateFinished, Results: []bonafide.MediaResult{}, BestShots: map[string][]byte{}}
-	for _, m := range t.sources(a, all) {
+	for _, m := range t.Sources(a, all) {
 		data, err := open(ctx, m)
 		if err != nil {
 			return nil, fmt.Errorf("reading media %s: %w", m.ID, err)
