@@ -3,58 +3,15 @@ package api
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-
 	"bonafide"
+	"bonafide/internal/password"
 )
-
-// Argon2id parameters (OWASP's minimum: 19 MiB, 2 passes, 1 lane).
-const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
-	argonThreads = 1
-	argonKeyLen  = 32
-)
-
-// HashPassword returns an encoded argon2id hash of the password.
-func HashPassword(password string) (string, error) {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
-}
-
-// CheckPassword compares in constant time.
-func CheckPassword(encoded, password string) bool {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
-	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false
-	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
-	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
-}
 
 // newToken returns 64 random bytes as 128 lowercase hex characters, like Oz's tokens.
 func newToken() (string, error) {
@@ -134,11 +91,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
 		return err
 	}
-	hash := dummyHash() // an unknown email costs the same argon2 time as a known one
+	hash := password.Dummy() // an unknown email costs the same argon2 time as a known one
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	if !CheckPassword(hash, body.Credentials.Password) || u == nil {
+	if !password.Check(hash, body.Credentials.Password) || u == nil {
 		s.throttle.fail(email, addr, s.now())
 		s.log.Info("login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
 		return bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
@@ -226,18 +183,6 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	}
 	return &principal{user: u, session: sess}, nil
 }
-
-// dummyHash is checked when the email is unknown, so that the answer takes as long as for a
-// known one.
-// It is made on the first login, not when the package loads (argon2 costs time and memory that
-// every command of the binary would otherwise pay).
-var dummyHash = sync.OnceValue(func() string {
-	h, err := HashPassword("bonafide: no such account")
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
 
 func missingField(name string) error {
 	return &bonafide.Error{Code: bonafide.CodeInvalidStructure,

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"bonafide"
+	"bonafide/internal/password"
 	"bonafide/webhook"
 )
 
@@ -470,7 +471,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if in.IsActive != nil {
 		u.Disabled = !*in.IsActive
 	}
-	hash, err := HashPassword(*in.Password)
+	hash, err := password.Hash(*in.Password)
 	if err != nil {
 		return err
 	}
@@ -598,7 +599,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		if newHash, err = HashPassword(*in.Password); err != nil {
+		if newHash, err = password.Hash(*in.Password); err != nil {
 			return err
 		}
 	}
@@ -645,7 +646,7 @@ func (s *Server) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u 
 	if wait, by := s.throttle.check(u.Email, addr, s.now()); wait > 0 {
 		return throttledError(w, wait, by)
 	}
-	if !CheckPassword(u.PasswordHash, *current) {
+	if !password.Check(u.PasswordHash, *current) {
 		s.throttle.fail(u.Email, addr, s.now())
 		s.log.Info("password change refused: wrong current password", "user_id", u.ID, "client", addr.String())
 		return invalidValue("current_password", "current_password is not your current password")

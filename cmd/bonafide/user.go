@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/google/uuid"
+
 	"bonafide"
-	"bonafide/api"
+	"bonafide/internal/password"
+	"bonafide/webhook"
 )
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -107,16 +111,60 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 	return 0
 }
 
+// globalCompany is the reserved company of the global roles.
+const globalCompany = bonafide.GlobalCompanyName
+
+// createUser makes a user in the named company, creating the company when missing.
+func createUser(ctx context.Context, store bonafide.Store, email, pw string, role bonafide.Role, company string) (*bonafide.User, error) {
+	if !role.Valid() {
+		return nil, fmt.Errorf("unknown role %q (ADMIN, OPERATOR, CLIENT, CLIENT ADMIN, CLIENT OPERATOR, CLIENT SERVICE)", role)
+	}
+	if len(pw) < 8 {
+		return nil, fmt.Errorf("the password must have at least 8 characters")
+	}
+	// Global roles belong to no client company: they share the reserved company globalCompany,
+	// which no client user joins, so a CLIENT ADMIN never sees or deletes an ADMIN's folders
+	// (their webhooks are still signed, with that company's secret). Client roles name theirs.
+	switch {
+	case role.Global() && company != "":
+		return nil, fmt.Errorf("%s is a global role and belongs to no client company: leave out --company", role)
+	case !role.Global() && company == "":
+		return nil, fmt.Errorf("%s users belong to a company: give --company NAME (created when missing)", role)
+	case !role.Global() && bonafide.IsGlobalCompanyName(company):
+		return nil, fmt.Errorf("the company %q is reserved for the global roles ADMIN and OPERATOR", globalCompany)
+	}
+	var c *bonafide.Company
+	var err error
+	if role.Global() {
+		c, err = bonafide.GlobalCompany(ctx, store, webhook.NewSecret)
+	} else {
+		c, err = bonafide.EnsureCompany(ctx, store, company, "", webhook.NewSecret)
+	}
+	if err != nil {
+		return nil, err
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return nil, err
+	}
+	u := &bonafide.User{ID: uuid.NewString(), CompanyID: c.ID, Email: strings.ToLower(email), Role: role,
+		PasswordHash: hash, CanQuality: true, CanBiometry: true}
+	if err := store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
 // resetPassword sets a user's password from the shell and ends every session it has.
-func resetPassword(ctx context.Context, store bonafide.Store, email, password string) error {
-	if len(password) < 8 {
+func resetPassword(ctx context.Context, store bonafide.Store, email, pw string) error {
+	if len(pw) < 8 {
 		return fmt.Errorf("the password must have at least 8 characters")
 	}
 	u, err := store.GetUserByEmail(ctx, email)
 	if err != nil {
 		return err
 	}
-	hash, err := api.HashPassword(password)
+	hash, err := password.Hash(pw)
 	if err != nil {
 		return err
 	}
