@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"bonafide"
@@ -72,15 +71,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if body.Credentials == nil {
 		return missingField("credentials")
 	}
-	email := strings.ToLower(strings.TrimSpace(body.Credentials.Email))
+	email := bonafide.NormalizeEmail(body.Credentials.Email)
 	if email == "" {
 		return missingField("credentials.email")
 	}
 	// Bounded before anything else: an address is at most 254 characters (RFC 5321), and a
 	// password longer than 1024 would only make argon2 work for an attacker.
-	if len(email) > maxEmailLen || len(body.Credentials.Password) > maxPasswordLen {
+	if len(email) > bonafide.MaxEmailLen || len(body.Credentials.Password) > bonafide.MaxPasswordLen {
 		return &bonafide.Error{Code: bonafide.CodeInvalidValue,
-			Message: fmt.Sprintf("Invalid param value: an email has at most %d characters and a password at most %d", maxEmailLen, maxPasswordLen),
+			Message: fmt.Sprintf("Invalid param value: an email has at most %d characters and a password at most %d", bonafide.MaxEmailLen, bonafide.MaxPasswordLen),
 			Details: map[string]string{"key_path": "credentials"}}
 	}
 	addr := s.clientAddr(r)
@@ -184,11 +183,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	return &principal{user: u, session: sess}, nil
 }
 
-func missingField(name string) error {
-	return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
-		Message: fmt.Sprintf("Could not locate field for key_path %s from provided dict data", name),
-		Details: map[string]string{"key_path": name}}
-}
+func missingField(name string) error { return bonafide.MissingField(name, "") }
 
 // epoch is a timestamp as float seconds with millisecond precision, as Oz sends them.
 func epoch(t time.Time) float64 {

@@ -7,25 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"bonafide"
 	"bonafide/internal/password"
 	"bonafide/webhook"
-)
-
-// Limits on account fields.
-const (
-	minPasswordLen = 8    // as `bonafide user create`
-	maxPasswordLen = 1024 // argon2id takes any length; this only bounds the work per request
-	maxNameLen     = 150
-	maxEmailLen    = 254
-	maxCompanyLen  = 200
 )
 
 // accountRoutes registers the users and companies endpoints.
@@ -95,8 +84,7 @@ func forbidden(format string, args ...any) error {
 }
 
 func invalidValue(field, format string, args ...any) error {
-	return &bonafide.Error{Code: bonafide.CodeInvalidValue, Message: "Invalid param value: " + fmt.Sprintf(format, args...),
-		Details: map[string]string{"key_path": field}}
+	return bonafide.InvalidValue(field, format, args...)
 }
 
 // --- request bodies ---------------------------------------------------------------------------
@@ -160,45 +148,6 @@ func typeName(kind string) string {
 	return kind
 }
 
-func checkEmail(email string) error {
-	if email == "" {
-		return invalidValue("email", "email is empty")
-	}
-	if len(email) > maxEmailLen {
-		return invalidValue("email", "email is longer than %d characters", maxEmailLen)
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") && !strings.HasSuffix(email, "@localhost") {
-		return invalidValue("email", "email %q is not an email address like name@example.com", email)
-	}
-	return nil
-}
-
-func checkPassword(pw string) error {
-	if n := utf8.RuneCountInString(pw); n < minPasswordLen {
-		return invalidValue("password", "password must have at least %d characters (it has %d)", minPasswordLen, n)
-	}
-	if len(pw) > maxPasswordLen {
-		return invalidValue("password", "password must have at most %d bytes", maxPasswordLen)
-	}
-	return nil
-}
-
-func checkName(field, v string) error {
-	if utf8.RuneCountInString(v) > maxNameLen {
-		return invalidValue(field, "%s is longer than %d characters", field, maxNameLen)
-	}
-	return nil
-}
-
-func parseRole(v string) (bonafide.Role, error) {
-	r := bonafide.Role(strings.ToUpper(strings.Join(strings.Fields(strings.ReplaceAll(v, "_", " ")), " ")))
-	if !r.Valid() {
-		return "", invalidValue("user_type", "user_type %q is not one of ADMIN, OPERATOR, CLIENT, CLIENT ADMIN, CLIENT OPERATOR, CLIENT SERVICE", v)
-	}
-	return r, nil
-}
-
 // legacyRole applies the pre-6.0 flags is_admin / is_service to a company-bound role.
 func legacyRole(role bonafide.Role, isAdmin, isService *bool) (bonafide.Role, error) {
 	if role.Global() || (isAdmin == nil && isService == nil) {
@@ -250,25 +199,36 @@ func (s *Server) globalCompany(ctx context.Context) (*bonafide.Company, error) {
 	return bonafide.GlobalCompany(ctx, s.store, webhook.NewSecret)
 }
 
-// placeByRole applies the rule of the reserved company to a user about to be stored: a global
-// role (ADMIN, OPERATOR) always belongs to the company "global" (requested is the company_id the
-// request named, nil when it named none), and a client role never does.
+// placeByRole applies bonafide.ValidateUserCompany to a user about to be stored, and puts a
+// global role (ADMIN, OPERATOR) into the reserved company "global". A client role's company is
+// u.CompanyID; a global role's is the company_id the request named (requested, nil when it named
+// none), so a user made ADMIN leaves its client company.
 func (s *Server) placeByRole(ctx context.Context, u *bonafide.User, requested *string) error {
 	g, err := s.globalCompany(ctx)
 	if err != nil {
 		return err
 	}
-	if u.Role.Global() {
-		if requested != nil && strings.TrimSpace(*requested) != "" && strings.TrimSpace(*requested) != g.ID {
-			return invalidValue("company_id", "%s users belong to the reserved company %q (company_id %s), never to a client company: leave out company_id",
-				u.Role, bonafide.GlobalCompanyName, g.ID)
+	ref := func(id string) *bonafide.Company {
+		if id == g.ID {
+			return g
 		}
-		u.CompanyID = g.ID
-		return nil
+		return &bonafide.Company{ID: id} // whether it exists is companyFor's to say
 	}
-	if u.CompanyID == g.ID {
-		return invalidValue("company_id", "company_id %s is the reserved company %q of the ADMIN and OPERATOR users; %s users belong to a client company",
-			g.ID, bonafide.GlobalCompanyName, u.Role)
+	var c *bonafide.Company
+	switch {
+	case u.Role.Global() && requested != nil && strings.TrimSpace(*requested) != "":
+		c = ref(strings.TrimSpace(*requested))
+	case u.Role.Global():
+	case u.CompanyID != "":
+		c = ref(u.CompanyID)
+	case requested != nil:
+		c = &bonafide.Company{} // named, but empty
+	}
+	if err := bonafide.ValidateUserCompany(u.Role, c); err != nil {
+		return err
+	}
+	if u.Role.Global() {
+		u.CompanyID = g.ID
 	}
 	return nil
 }
@@ -398,16 +358,16 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if in.Password == nil {
 		return missingField("password")
 	}
-	u := &bonafide.User{ID: uuid.NewString(), Email: strings.ToLower(strings.TrimSpace(*in.Email)),
+	u := &bonafide.User{ID: uuid.NewString(), Email: bonafide.NormalizeEmail(*in.Email),
 		Role: bonafide.RoleClient, CanQuality: true, CanBiometry: true}
-	if err := checkEmail(u.Email); err != nil {
+	if err := bonafide.ValidateEmail(u.Email); err != nil {
 		return err
 	}
-	if err := checkPassword(*in.Password); err != nil {
+	if err := bonafide.ValidatePassword(*in.Password); err != nil {
 		return err
 	}
 	if in.UserType != nil {
-		role, err := parseRole(*in.UserType)
+		role, err := bonafide.ParseRole(*in.UserType)
 		if err != nil {
 			return err
 		}
@@ -436,11 +396,6 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.placeByRole(r.Context(), u, in.CompanyID); err != nil {
 		return err
 	}
-	if u.CompanyID == "" && isClientRole(u.Role) {
-		return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
-			Message: fmt.Sprintf("Could not locate field for key_path company_id from provided dict data: %s users belong to a company", u.Role),
-			Details: map[string]string{"key_path": "company_id"}}
-	}
 	if u.CompanyID != "" {
 		if err := s.companyFor(r.Context(), u.CompanyID); err != nil {
 			return err
@@ -448,7 +403,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	for field, v := range map[string]*string{"first_name": in.FirstName, "last_name": in.LastName, "middle_name": in.MiddleName} {
 		if v != nil {
-			if err := checkName(field, *v); err != nil {
+			if err := bonafide.ValidatePersonName(field, *v); err != nil {
 				return err
 			}
 		}
@@ -509,20 +464,20 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		dst  *string
 	}{{"first_name", in.FirstName, &next.FirstName}, {"last_name", in.LastName, &next.LastName}, {"middle_name", in.MiddleName, &next.MiddleName}} {
 		if f.in != nil {
-			if err := checkName(f.name, *f.in); err != nil {
+			if err := bonafide.ValidatePersonName(f.name, *f.in); err != nil {
 				return err
 			}
 			*f.dst = strings.TrimSpace(*f.in)
 		}
 	}
 	if in.Email != nil {
-		next.Email = strings.ToLower(strings.TrimSpace(*in.Email))
-		if err := checkEmail(next.Email); err != nil {
+		next.Email = bonafide.NormalizeEmail(*in.Email)
+		if err := bonafide.ValidateEmail(next.Email); err != nil {
 			return err
 		}
 	}
 	if in.UserType != nil {
-		if next.Role, err = parseRole(*in.UserType); err != nil {
+		if next.Role, err = bonafide.ParseRole(*in.UserType); err != nil {
 			return err
 		}
 	} else if next.Role, err = legacyRole(next.Role, in.IsAdmin, in.IsService); err != nil {
@@ -586,12 +541,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if next.CompanyID == "" && isClientRole(next.Role) && (next.CompanyID != t.CompanyID || next.Role != t.Role) {
-		return invalidValue("company_id", "%s users belong to a company: give company_id", next.Role)
-	}
 	var newHash string
 	if in.Password != nil {
-		if err := checkPassword(*in.Password); err != nil {
+		if err := bonafide.ValidatePassword(*in.Password); err != nil {
 			return err
 		}
 		if self {
@@ -639,7 +591,7 @@ func (s *Server) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u 
 			Message: "Could not locate field for key_path current_password from provided dict data: changing your own password needs your current password",
 			Details: map[string]string{"key_path": "current_password"}}
 	}
-	if len(*current) > maxPasswordLen {
+	if len(*current) > bonafide.MaxPasswordLen {
 		return invalidValue("current_password", "current_password is not your current password")
 	}
 	addr := s.clientAddr(r)
@@ -717,36 +669,6 @@ func (s *Server) getCompany(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func checkCompanyName(name *string) (string, error) {
-	if name == nil {
-		return "", missingField("name")
-	}
-	n := strings.TrimSpace(*name)
-	if n == "" {
-		return "", invalidValue("name", "name is empty")
-	}
-	if utf8.RuneCountInString(n) > maxCompanyLen {
-		return "", invalidValue("name", "name is longer than %d characters", maxCompanyLen)
-	}
-	return n, nil
-}
-
-// nameTaken reports another company with the same name (case-insensitive); names identify
-// companies in `bonafide user create --company`.
-func (s *Server) nameTaken(ctx context.Context, name, except string) error {
-	cs, err := s.store.ListCompanies(ctx, name)
-	if err != nil {
-		return err
-	}
-	for _, c := range cs {
-		if c.ID != except && strings.EqualFold(c.Name, name) {
-			return &bonafide.Error{Code: bonafide.CodeAlreadyExist, Message: fmt.Sprintf("a company named %q already exists (%s)", c.Name, c.ID),
-				Details: map[string]string{"company_id": c.ID}}
-		}
-	}
-	return nil
-}
-
 // readCompanyName reads {name} from the body: valid, not the reserved name "global", and not the
 // name of another company than exceptID.
 func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, error) {
@@ -756,18 +678,14 @@ func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, erro
 	if err := decodeBody(r, &in); err != nil {
 		return "", err
 	}
-	name, err := checkCompanyName(in.Name)
+	if in.Name == nil {
+		return "", missingField("name")
+	}
+	name, err := bonafide.ValidateCompanyName(*in.Name)
 	if err != nil {
 		return "", err
 	}
-	if bonafide.IsGlobalCompanyName(name) {
-		return "", reservedName()
-	}
-	return name, s.nameTaken(r.Context(), name, exceptID)
-}
-
-func reservedName() error {
-	return invalidValue("name", "the name %q is reserved for the company of the ADMIN and OPERATOR users; choose another name", bonafide.GlobalCompanyName)
+	return name, bonafide.CompanyNameFree(r.Context(), s.store, name, exceptID)
 }
 
 // createCompany answers POST /api/companies (ADMIN): {name}; the webhook secret is generated.
