@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"bonafide"
 )
@@ -308,7 +307,4 @@ func (s *Server) folder(r *http.Request, id string) (*bonafide.Folder, error) {
 	return f, nil
 }
 
-func boolParam(r *http.Request, name string) bool {
-	v := strings.ToLower(r.URL.Query().Get(name))
-	return v == "true" || v == "1" || v == "yes"
-}
+func boolParam(r *http.Request, name string) bool { return bonafide.IsTrue(r.URL.Query().Get(name)) }

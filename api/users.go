@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -237,38 +236,20 @@ func (s *Server) placeByRole(ctx context.Context, u *bonafide.User, requested *s
 
 // page is the lamb pagination of an in-memory list (oz-api.md §1.5).
 type page struct {
-	offset, limit int
-	omitTotal     bool
+	bonafide.Page
+	omitTotal bool
 }
 
 func pageOf(r *http.Request) (page, error) {
 	q := r.URL.Query()
-	p := page{limit: 100, omitTotal: boolParam(r, "total_omit")}
-	var err error
-	if v := q.Get("offset"); v != "" {
-		if p.offset, err = strconv.Atoi(v); err != nil || p.offset < 0 {
-			return p, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid offset value for pagination")
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		if p.limit, err = strconv.Atoi(v); err != nil || p.limit < -1 {
-			return p, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid limit value for pagination")
-		}
-		if p.limit > 5000 {
-			return p, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid limit value for pagination - exceed max available")
-		}
-	}
-	return p, nil
+	p, err := bonafide.ParsePage(q.Get("offset"), q.Get("limit"))
+	return page{Page: p, omitTotal: boolParam(r, "total_omit")}, err
 }
 
 // write sends items[offset:offset+limit] in the pagination envelope.
 func writePage[T any](w http.ResponseWriter, p page, items []T) {
 	total := len(items)
-	lo := min(p.offset, total)
-	hi := total
-	if p.limit >= 0 {
-		hi = min(lo+p.limit, total)
-	}
+	lo, hi := p.Bounds(total)
 	out := items[lo:hi]
 	if out == nil {
 		out = []T{}
@@ -277,7 +258,7 @@ func writePage[T any](w http.ResponseWriter, p page, items []T) {
 	if !p.omitTotal {
 		tc = &total
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"offset": p.offset, "limit": p.limit, "total_count": tc, "items": out})
+	writeJSON(w, http.StatusOK, map[string]any{"offset": p.Offset, "limit": p.Limit, "total_count": tc, "items": out})
 }
 
 // listUsers answers GET /api/users[?company_id=].
