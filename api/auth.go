@@ -183,8 +183,6 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	return &principal{user: u, session: sess}, nil
 }
 
-func missingField(name string) error { return bonafide.MissingField(name, "") }
-
 // epoch is a timestamp as float seconds with millisecond precision, as Oz sends them.
 func epoch(t time.Time) float64 {
 	return float64(t.UnixMilli()) / 1000

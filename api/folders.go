@@ -408,15 +408,8 @@ func (s *Server) listFolders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case p.user.Role.Global():
-	case p.user.Role == bonafide.RoleClient:
-		flt.CompanyID, flt.UserID = p.user.CompanyID, p.user.ID
-	default:
-		if p.user.CompanyID == "" {
-			return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this %s account belongs to no company", p.user.Role)
-		}
-		flt.CompanyID = p.user.CompanyID
+	if flt.CompanyID, flt.UserID, err = folderScope(p); err != nil {
+		return err
 	}
 	folders, total, err := s.store.ListFolders(r.Context(), flt)
 	if err != nil {
