@@ -74,3 +74,26 @@ func CodeOf(err error) Code {
 	}
 	return CodeUnknown
 }
+
+// InvalidValue is code 4 for one field: the message starts as lamb's ("Invalid param value: ")
+// and says what is wrong, and the details name the field (key_path), as Oz does.
+func InvalidValue(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidValue, Message: "Invalid param value: " + fmt.Sprintf(format, args...),
+		Details: map[string]string{"key_path": field}}
+}
+
+// InvalidType is code 5 for one field of the wrong type.
+func InvalidType(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidType, Message: "Invalid param type: " + fmt.Sprintf(format, args...),
+		Details: map[string]string{"key_path": field}}
+}
+
+// MissingField is code 3 for a required field that is absent, in lamb's words; why, when given,
+// follows them.
+func MissingField(field, why string) *Error {
+	msg := fmt.Sprintf("Could not locate field for key_path %s from provided dict data", field)
+	if why != "" {
+		msg += ": " + why
+	}
+	return &Error{Code: CodeInvalidStructure, Message: msg, Details: map[string]string{"key_path": field}}
+}

@@ -3,58 +3,14 @@ package api
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-
 	"bonafide"
+	"bonafide/internal/password"
 )
-
-// Argon2id parameters (OWASP's minimum: 19 MiB, 2 passes, 1 lane).
-const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
-	argonThreads = 1
-	argonKeyLen  = 32
-)
-
-// HashPassword returns an encoded argon2id hash of the password.
-func HashPassword(password string) (string, error) {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
-}
-
-// CheckPassword compares in constant time.
-func CheckPassword(encoded, password string) bool {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
-	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false
-	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
-	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
-}
 
 // newToken returns 64 random bytes as 128 lowercase hex characters, like Oz's tokens.
 func newToken() (string, error) {
@@ -115,15 +71,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if body.Credentials == nil {
 		return missingField("credentials")
 	}
-	email := strings.ToLower(strings.TrimSpace(body.Credentials.Email))
+	email := bonafide.NormalizeEmail(body.Credentials.Email)
 	if email == "" {
 		return missingField("credentials.email")
 	}
 	// Bounded before anything else: an address is at most 254 characters (RFC 5321), and a
 	// password longer than 1024 would only make argon2 work for an attacker.
-	if len(email) > maxEmailLen || len(body.Credentials.Password) > maxPasswordLen {
+	if len(email) > bonafide.MaxEmailLen || len(body.Credentials.Password) > bonafide.MaxPasswordLen {
 		return &bonafide.Error{Code: bonafide.CodeInvalidValue,
-			Message: fmt.Sprintf("Invalid param value: an email has at most %d characters and a password at most %d", maxEmailLen, maxPasswordLen),
+			Message: fmt.Sprintf("Invalid param value: an email has at most %d characters and a password at most %d", bonafide.MaxEmailLen, bonafide.MaxPasswordLen),
 			Details: map[string]string{"key_path": "credentials"}}
 	}
 	addr := s.clientAddr(r)
@@ -134,11 +90,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
 		return err
 	}
-	hash := dummyHash() // an unknown email costs the same argon2 time as a known one
+	hash := password.Dummy() // an unknown email costs the same argon2 time as a known one
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	if !CheckPassword(hash, body.Credentials.Password) || u == nil {
+	if !password.Check(hash, body.Credentials.Password) || u == nil {
 		s.throttle.fail(email, addr, s.now())
 		s.log.Info("login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
 		return bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
@@ -225,24 +181,6 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		}
 	}
 	return &principal{user: u, session: sess}, nil
-}
-
-// dummyHash is checked when the email is unknown, so that the answer takes as long as for a
-// known one.
-// It is made on the first login, not when the package loads (argon2 costs time and memory that
-// every command of the binary would otherwise pay).
-var dummyHash = sync.OnceValue(func() string {
-	h, err := HashPassword("bonafide: no such account")
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
-
-func missingField(name string) error {
-	return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
-		Message: fmt.Sprintf("Could not locate field for key_path %s from provided dict data", name),
-		Details: map[string]string{"key_path": name}}
 }
 
 // epoch is a timestamp as float seconds with millisecond precision, as Oz sends them.

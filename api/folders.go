@@ -14,8 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -397,71 +395,12 @@ func (s *Server) getFolder(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) listFolders(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
 	q := r.URL.Query()
-	flt := bonafide.FolderFilter{Limit: 100, SortField: "time_created", WithTotal: true}
-	switch {
-	case p.user.Role.Global():
-	case p.user.Role == bonafide.RoleClient:
-		flt.CompanyID, flt.UserID = p.user.CompanyID, p.user.ID
-	default:
-		if p.user.CompanyID == "" {
-			return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this %s account belongs to no company", p.user.Role)
-		}
-		flt.CompanyID = p.user.CompanyID
+	flt, err := bonafide.ParseFolderQuery(q)
+	if err != nil {
+		return err
 	}
-	var err error
-	if v := q.Get("offset"); v != "" {
-		if flt.Offset, err = strconv.Atoi(v); err != nil || flt.Offset < 0 {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid offset value for pagination")
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		if flt.Limit, err = strconv.Atoi(v); err != nil || flt.Limit < -1 || flt.Limit == 0 && v != "0" {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid limit value for pagination")
-		}
-		if flt.Limit > 5000 {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid limit value for pagination - exceed max available")
-		}
-	}
-	flt.WithTotal = !boolParam(r, "total_omit")
-	if v := q.Get("sorting"); v != "" {
-		desc := strings.Split(v, ",")[0]
-		field, dir, _ := strings.Cut(strings.TrimSuffix(desc, "}"), "{")
-		if field != "time_created" && field != "time_updated" {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: sorting by %q is not supported (time_created or time_updated, with {asc} or {desc})", field)
-		}
-		flt.SortField, flt.SortAsc = field, dir == "asc"
-	}
-	for name, dst := range map[string]**time.Time{"time_created.min": &flt.CreatedMin, "time_created.max": &flt.CreatedMax,
-		"time_updated.min": &flt.UpdatedMin, "time_updated.max": &flt.UpdatedMax} {
-		if v := q.Get(name); v != "" {
-			sec, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: %s must be a UNIX timestamp, got %q", name, v)
-			}
-			t := time.UnixMilli(int64(sec * 1000)).UTC()
-			*dst = &t
-		}
-	}
-	for _, v := range q["meta_data"] {
-		if k, val, ok := strings.Cut(v, "!="); ok {
-			if flt.MetaNotEquals == nil {
-				flt.MetaNotEquals = map[string]string{}
-			}
-			flt.MetaNotEquals[k] = val
-		} else if k, val, ok := strings.Cut(v, "=="); ok {
-			if flt.MetaEquals == nil {
-				flt.MetaEquals = map[string]string{}
-			}
-			flt.MetaEquals[k] = val
-		} else {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: meta_data takes key==value or key!=value, got %q", v)
-		}
-	}
-	if v := q.Get("resolution_status"); v != "" {
-		if !slices.Contains([]string{"INITIAL", "PROCESSING", "FAILED", "FINISHED", "DECLINED", "SUCCESS", "OPERATOR_REQUIRED"}, v) {
-			return bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: resolution_status %q is not one of INITIAL, PROCESSING, FAILED, FINISHED, DECLINED, SUCCESS, OPERATOR_REQUIRED", v)
-		}
-		flt.ResolutionStatus = v
+	if flt.CompanyID, flt.UserID, err = folderScope(p); err != nil {
+		return err
 	}
 	folders, total, err := s.store.ListFolders(r.Context(), flt)
 	if err != nil {

@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"strings"
 
 	"bonafide"
 )
@@ -268,47 +266,4 @@ func (s *Server) RenderFolder(ctx context.Context, id string) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(b)
-}
-
-// canSee says whether the caller may read the folder: ADMIN and OPERATOR everything; CLIENT its
-// own folders; the other CLIENT roles their company's.
-func canSee(p *principal, f *bonafide.Folder) bool {
-	u := p.user
-	switch {
-	case u.Role.Global():
-		return true
-	case u.Role == bonafide.RoleClient:
-		return f.UserID == u.ID
-	default:
-		return u.CompanyID != "" && f.CompanyID == u.CompanyID
-	}
-}
-
-// canWrite says whether the caller may add to folders at all (operators only read).
-func canWrite(p *principal) bool {
-	r := p.user.Role
-	return r != bonafide.RoleOperator && r != bonafide.RoleClientOperator
-}
-
-// canDelete: ADMIN and CLIENT ADMIN delete folders and files.
-func canDelete(p *principal) bool {
-	r := p.user.Role
-	return r == bonafide.RoleAdmin || r == bonafide.RoleClientAdmin
-}
-
-// folder loads a folder the caller may see; another tenant's folder is "not exist", never data.
-func (s *Server) folder(r *http.Request, id string) (*bonafide.Folder, error) {
-	f, err := s.store.GetFolder(r.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	if !canSee(caller(r), f) {
-		return nil, bonafide.NotFound("folder", id)
-	}
-	return f, nil
-}
-
-func boolParam(r *http.Request, name string) bool {
-	v := strings.ToLower(r.URL.Query().Get(name))
-	return v == "true" || v == "1" || v == "yes"
 }

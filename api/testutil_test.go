@@ -28,6 +28,7 @@ import (
 
 	"bonafide"
 	"bonafide/blob"
+	"bonafide/internal/password"
 	"bonafide/sqlite"
 )
 
@@ -36,7 +37,7 @@ const tuPassword = "correct horse battery"
 
 // tuHash is tuPassword hashed once: argon2id is deliberately slow, more so under -race.
 var tuHash = sync.OnceValue(func() string {
-	h, err := HashPassword(tuPassword)
+	h, err := password.Hash(tuPassword)
 	if err != nil {
 		panic(err)
 	}

@@ -2,29 +2,14 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/mail"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"bonafide"
+	"bonafide/internal/password"
 	"bonafide/webhook"
-)
-
-// Limits on account fields.
-const (
-	minPasswordLen = 8    // as `bonafide user create`
-	maxPasswordLen = 1024 // argon2id takes any length; this only bounds the work per request
-	maxNameLen     = 150
-	maxEmailLen    = 254
-	maxCompanyLen  = 200
 )
 
 // accountRoutes registers the users and companies endpoints.
@@ -54,52 +39,6 @@ func (s *Server) accountRoutes(route func(method, path string, h handlerFunc, au
 	route("POST", "/api/companies/{id}/webhook_secret", s.rotateWebhookSecret, true)
 }
 
-// --- permissions --------------------------------------------------------------------------------
-
-// isClientRole reports the company-bound roles.
-func isClientRole(r bonafide.Role) bool { return r.Valid() && !r.Global() }
-
-// canSeeUser: yourself; ADMIN and OPERATOR everyone; CLIENT ADMIN and CLIENT OPERATOR their
-// company's users.
-func canSeeUser(p *principal, t *bonafide.User) bool {
-	u := p.user
-	switch {
-	case u.ID == t.ID, u.Role.Global():
-		return true
-	case u.Role == bonafide.RoleClientAdmin, u.Role == bonafide.RoleClientOperator:
-		return u.CompanyID != "" && t.CompanyID == u.CompanyID
-	}
-	return false
-}
-
-// canManageUser: ADMIN everyone; CLIENT ADMIN the company-bound users of its own company.
-func canManageUser(p *principal, t *bonafide.User) bool {
-	u := p.user
-	switch u.Role {
-	case bonafide.RoleAdmin:
-		return true
-	case bonafide.RoleClientAdmin:
-		return u.CompanyID != "" && t.CompanyID == u.CompanyID && !t.Role.Global()
-	}
-	return false
-}
-
-// canSeeCompany: ADMIN and OPERATOR every company; the others their own.
-func canSeeCompany(p *principal, companyID string) bool {
-	return p.user.Role.Global() || (p.user.CompanyID != "" && p.user.CompanyID == companyID)
-}
-
-func forbidden(format string, args ...any) error {
-	return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: "+format, args...)
-}
-
-func invalidValue(field, format string, args ...any) error {
-	return &bonafide.Error{Code: bonafide.CodeInvalidValue, Message: "Invalid param value: " + fmt.Sprintf(format, args...),
-		Details: map[string]string{"key_path": field}}
-}
-
-// --- request bodies ---------------------------------------------------------------------------
-
 // userRequest is the body of POST and PATCH /api/users. Pointers tell "absent" from "empty".
 // Both flag spellings are read (oz-api.md §2.5); is_admin and is_service are the pre-6.0 way of
 // saying CLIENT ADMIN and CLIENT SERVICE and only count when user_type is absent.
@@ -120,82 +59,6 @@ type userRequest struct {
 	IsAdmin         *bool   `json:"is_admin"`
 	IsService       *bool   `json:"is_service"`
 	IsActive        *bool   `json:"is_active"`
-}
-
-// decodeBody reads a JSON body leniently (any content type: old clients send form content types
-// with JSON bodies; an empty body is {}), and reports a field of the wrong type as
-// code 5 naming the field, and a body that is not an object as code 3.
-func decodeBody(r *http.Request, v any) error {
-	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
-					Message: "Invalid body structure: the body must be a JSON object, not a JSON " + te.Value}
-			}
-			return &bonafide.Error{Code: bonafide.CodeInvalidType,
-				Message: fmt.Sprintf("Invalid param type: %s must be a %s, not a JSON %s", te.Field, typeName(te.Type.Kind().String()), te.Value),
-				Details: map[string]string{"key_path": te.Field}}
-		}
-		return &bonafide.Error{Code: bonafide.CodeInvalidStructure, Message: "Invalid body structure: the body is not valid JSON: " + err.Error()}
-	}
-	return nil
-}
-
-func typeName(kind string) string {
-	switch kind {
-	case "bool":
-		return "boolean (true or false)"
-	case "ptr", "string":
-		return "string"
-	}
-	return kind
-}
-
-func checkEmail(email string) error {
-	if email == "" {
-		return invalidValue("email", "email is empty")
-	}
-	if len(email) > maxEmailLen {
-		return invalidValue("email", "email is longer than %d characters", maxEmailLen)
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") && !strings.HasSuffix(email, "@localhost") {
-		return invalidValue("email", "email %q is not an email address like name@example.com", email)
-	}
-	return nil
-}
-
-func checkPassword(pw string) error {
-	if n := utf8.RuneCountInString(pw); n < minPasswordLen {
-		return invalidValue("password", "password must have at least %d characters (it has %d)", minPasswordLen, n)
-	}
-	if len(pw) > maxPasswordLen {
-		return invalidValue("password", "password must have at most %d bytes", maxPasswordLen)
-	}
-	return nil
-}
-
-func checkName(field, v string) error {
-	if utf8.RuneCountInString(v) > maxNameLen {
-		return invalidValue(field, "%s is longer than %d characters", field, maxNameLen)
-	}
-	return nil
-}
-
-func parseRole(v string) (bonafide.Role, error) {
-	r := bonafide.Role(strings.ToUpper(strings.Join(strings.Fields(strings.ReplaceAll(v, "_", " ")), " ")))
-	if !r.Valid() {
-		return "", invalidValue("user_type", "user_type %q is not one of ADMIN, OPERATOR, CLIENT, CLIENT ADMIN, CLIENT OPERATOR, CLIENT SERVICE", v)
-	}
-	return r, nil
 }
 
 // legacyRole applies the pre-6.0 flags is_admin / is_service to a company-bound role.
@@ -249,74 +112,38 @@ func (s *Server) globalCompany(ctx context.Context) (*bonafide.Company, error) {
 	return bonafide.GlobalCompany(ctx, s.store, webhook.NewSecret)
 }
 
-// placeByRole applies the rule of the reserved company to a user about to be stored: a global
-// role (ADMIN, OPERATOR) always belongs to the company "global" (requested is the company_id the
-// request named, nil when it named none), and a client role never does.
+// placeByRole applies bonafide.ValidateUserCompany to a user about to be stored, and puts a
+// global role (ADMIN, OPERATOR) into the reserved company "global". A client role's company is
+// u.CompanyID; a global role's is the company_id the request named (requested, nil when it named
+// none), so a user made ADMIN leaves its client company.
 func (s *Server) placeByRole(ctx context.Context, u *bonafide.User, requested *string) error {
 	g, err := s.globalCompany(ctx)
 	if err != nil {
 		return err
 	}
-	if u.Role.Global() {
-		if requested != nil && strings.TrimSpace(*requested) != "" && strings.TrimSpace(*requested) != g.ID {
-			return invalidValue("company_id", "%s users belong to the reserved company %q (company_id %s), never to a client company: leave out company_id",
-				u.Role, bonafide.GlobalCompanyName, g.ID)
+	ref := func(id string) *bonafide.Company {
+		if id == g.ID {
+			return g
 		}
-		u.CompanyID = g.ID
-		return nil
+		return &bonafide.Company{ID: id} // whether it exists is companyFor's to say
 	}
-	if u.CompanyID == g.ID {
-		return invalidValue("company_id", "company_id %s is the reserved company %q of the ADMIN and OPERATOR users; %s users belong to a client company",
-			g.ID, bonafide.GlobalCompanyName, u.Role)
+	var c *bonafide.Company
+	switch {
+	case u.Role.Global() && requested != nil && strings.TrimSpace(*requested) != "":
+		c = ref(strings.TrimSpace(*requested))
+	case u.Role.Global():
+	case u.CompanyID != "":
+		c = ref(u.CompanyID)
+	case requested != nil:
+		c = &bonafide.Company{} // named, but empty
+	}
+	if err := bonafide.ValidateUserCompany(u.Role, c); err != nil {
+		return err
+	}
+	if u.Role.Global() {
+		u.CompanyID = g.ID
 	}
 	return nil
-}
-
-// --- users --------------------------------------------------------------------------------------
-
-// page is the lamb pagination of an in-memory list (oz-api.md §1.5).
-type page struct {
-	offset, limit int
-	omitTotal     bool
-}
-
-func pageOf(r *http.Request) (page, error) {
-	q := r.URL.Query()
-	p := page{limit: 100, omitTotal: boolParam(r, "total_omit")}
-	var err error
-	if v := q.Get("offset"); v != "" {
-		if p.offset, err = strconv.Atoi(v); err != nil || p.offset < 0 {
-			return p, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid offset value for pagination")
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		if p.limit, err = strconv.Atoi(v); err != nil || p.limit < -1 {
-			return p, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid limit value for pagination")
-		}
-		if p.limit > 5000 {
-			return p, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid limit value for pagination - exceed max available")
-		}
-	}
-	return p, nil
-}
-
-// write sends items[offset:offset+limit] in the pagination envelope.
-func writePage[T any](w http.ResponseWriter, p page, items []T) {
-	total := len(items)
-	lo := min(p.offset, total)
-	hi := total
-	if p.limit >= 0 {
-		hi = min(lo+p.limit, total)
-	}
-	out := items[lo:hi]
-	if out == nil {
-		out = []T{}
-	}
-	var tc *int
-	if !p.omitTotal {
-		tc = &total
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"offset": p.offset, "limit": p.limit, "total_count": tc, "items": out})
 }
 
 // listUsers answers GET /api/users[?company_id=].
@@ -326,19 +153,9 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	company := r.URL.Query().Get("company_id")
-	switch p.user.Role {
-	case bonafide.RoleAdmin, bonafide.RoleOperator:
-	case bonafide.RoleClientAdmin, bonafide.RoleClientOperator:
-		if company != "" && company != p.user.CompanyID {
-			return forbidden("%s users list only their own company's users", p.user.Role)
-		}
-		company = p.user.CompanyID
-		if company == "" {
-			return forbidden("your account belongs to no company")
-		}
-	default:
-		return forbidden("%s users cannot list users; GET /api/users/me shows your own account", p.user.Role)
+	company, err := userListScope(p, r.URL.Query().Get("company_id"))
+	if err != nil {
+		return err
 	}
 	us, err := s.store.ListUsers(r.Context(), company)
 	if err != nil {
@@ -358,19 +175,6 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// visibleUser loads a user the caller may see; any other is "not exist".
-func (s *Server) visibleUser(r *http.Request) (*bonafide.User, error) {
-	id := r.PathValue("id")
-	t, err := s.store.GetUser(r.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	if !canSeeUser(caller(r), t) {
-		return nil, bonafide.NotFound("user", id)
-	}
-	return t, nil
-}
-
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.visibleUser(r)
 	if err != nil {
@@ -384,7 +188,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 // in its own company (company_id defaults to it).
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if p.user.Role != bonafide.RoleAdmin && p.user.Role != bonafide.RoleClientAdmin {
+	if !canCreateUsers(p) {
 		return forbidden("only ADMIN and CLIENT ADMIN users create users")
 	}
 	var in userRequest
@@ -397,16 +201,16 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if in.Password == nil {
 		return missingField("password")
 	}
-	u := &bonafide.User{ID: uuid.NewString(), Email: strings.ToLower(strings.TrimSpace(*in.Email)),
+	u := &bonafide.User{ID: uuid.NewString(), Email: bonafide.NormalizeEmail(*in.Email),
 		Role: bonafide.RoleClient, CanQuality: true, CanBiometry: true}
-	if err := checkEmail(u.Email); err != nil {
+	if err := bonafide.ValidateEmail(u.Email); err != nil {
 		return err
 	}
-	if err := checkPassword(*in.Password); err != nil {
+	if err := bonafide.ValidatePassword(*in.Password); err != nil {
 		return err
 	}
 	if in.UserType != nil {
-		role, err := parseRole(*in.UserType)
+		role, err := bonafide.ParseRole(*in.UserType)
 		if err != nil {
 			return err
 		}
@@ -421,24 +225,14 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if in.CompanyID != nil {
 		u.CompanyID = strings.TrimSpace(*in.CompanyID)
 	}
-	if p.user.Role == bonafide.RoleClientAdmin {
-		if !isClientRole(u.Role) {
-			return forbidden("CLIENT ADMIN users create only CLIENT, CLIENT ADMIN, CLIENT OPERATOR and CLIENT SERVICE users, not %s", u.Role)
-		}
-		if u.CompanyID == "" {
-			u.CompanyID = p.user.CompanyID
-		}
-		if u.CompanyID != p.user.CompanyID {
-			return forbidden("CLIENT ADMIN users create users only in their own company (%s)", p.user.CompanyID)
-		}
+	if p.user.Role == bonafide.RoleClientAdmin && u.CompanyID == "" {
+		u.CompanyID = p.user.CompanyID // a CLIENT ADMIN's users join its company
+	}
+	if err := mayCreateUser(p, u); err != nil {
+		return err
 	}
 	if err := s.placeByRole(r.Context(), u, in.CompanyID); err != nil {
 		return err
-	}
-	if u.CompanyID == "" && isClientRole(u.Role) {
-		return &bonafide.Error{Code: bonafide.CodeInvalidStructure,
-			Message: fmt.Sprintf("Could not locate field for key_path company_id from provided dict data: %s users belong to a company", u.Role),
-			Details: map[string]string{"key_path": "company_id"}}
 	}
 	if u.CompanyID != "" {
 		if err := s.companyFor(r.Context(), u.CompanyID); err != nil {
@@ -447,7 +241,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	for field, v := range map[string]*string{"first_name": in.FirstName, "last_name": in.LastName, "middle_name": in.MiddleName} {
 		if v != nil {
-			if err := checkName(field, *v); err != nil {
+			if err := bonafide.ValidatePersonName(field, *v); err != nil {
 				return err
 			}
 		}
@@ -470,7 +264,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if in.IsActive != nil {
 		u.Disabled = !*in.IsActive
 	}
-	hash, err := HashPassword(*in.Password)
+	hash, err := password.Hash(*in.Password)
 	if err != nil {
 		return err
 	}
@@ -493,8 +287,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	self := t.ID == p.user.ID
-	manage := canManageUser(p, t)
-	if !manage && !self {
+	if !self && !canManageUser(p, t) {
 		return forbidden("only ADMIN, and CLIENT ADMIN within its company, change other users")
 	}
 	var in userRequest
@@ -508,20 +301,20 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		dst  *string
 	}{{"first_name", in.FirstName, &next.FirstName}, {"last_name", in.LastName, &next.LastName}, {"middle_name", in.MiddleName, &next.MiddleName}} {
 		if f.in != nil {
-			if err := checkName(f.name, *f.in); err != nil {
+			if err := bonafide.ValidatePersonName(f.name, *f.in); err != nil {
 				return err
 			}
 			*f.dst = strings.TrimSpace(*f.in)
 		}
 	}
 	if in.Email != nil {
-		next.Email = strings.ToLower(strings.TrimSpace(*in.Email))
-		if err := checkEmail(next.Email); err != nil {
+		next.Email = bonafide.NormalizeEmail(*in.Email)
+		if err := bonafide.ValidateEmail(next.Email); err != nil {
 			return err
 		}
 	}
 	if in.UserType != nil {
-		if next.Role, err = parseRole(*in.UserType); err != nil {
+		if next.Role, err = bonafide.ParseRole(*in.UserType); err != nil {
 			return err
 		}
 	} else if next.Role, err = legacyRole(next.Role, in.IsAdmin, in.IsService); err != nil {
@@ -557,21 +350,8 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if next.Disabled != t.Disabled {
 		changed = append(changed, "is_active")
 	}
-	if len(changed) > 0 {
-		switch {
-		case !manage:
-			return forbidden("you may change your own first_name, last_name, middle_name and password only, not %s", strings.Join(changed, ", "))
-		case self && (next.Role != t.Role || next.Disabled || next.CompanyID != t.CompanyID):
-			return forbidden("you cannot change your own user_type or company_id, or disable your own account; ask another administrator")
-		}
-	}
-	if p.user.Role == bonafide.RoleClientAdmin {
-		if !isClientRole(next.Role) {
-			return forbidden("CLIENT ADMIN users assign only CLIENT, CLIENT ADMIN, CLIENT OPERATOR and CLIENT SERVICE, not %s", next.Role)
-		}
-		if next.CompanyID != p.user.CompanyID {
-			return forbidden("CLIENT ADMIN users cannot move users to another company")
-		}
+	if err := mayChangeUser(p, t, &next, changed); err != nil {
+		return err
 	}
 	if in.CompanyID != nil || next.Role != t.Role || next.Role.Global() {
 		if err := s.placeByRole(r.Context(), &next, in.CompanyID); err != nil {
@@ -585,12 +365,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if next.CompanyID == "" && isClientRole(next.Role) && (next.CompanyID != t.CompanyID || next.Role != t.Role) {
-		return invalidValue("company_id", "%s users belong to a company: give company_id", next.Role)
-	}
 	var newHash string
 	if in.Password != nil {
-		if err := checkPassword(*in.Password); err != nil {
+		if err := bonafide.ValidatePassword(*in.Password); err != nil {
 			return err
 		}
 		if self {
@@ -598,7 +375,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		if newHash, err = HashPassword(*in.Password); err != nil {
+		if newHash, err = password.Hash(*in.Password); err != nil {
 			return err
 		}
 	}
@@ -638,14 +415,14 @@ func (s *Server) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u 
 			Message: "Could not locate field for key_path current_password from provided dict data: changing your own password needs your current password",
 			Details: map[string]string{"key_path": "current_password"}}
 	}
-	if len(*current) > maxPasswordLen {
+	if len(*current) > bonafide.MaxPasswordLen {
 		return invalidValue("current_password", "current_password is not your current password")
 	}
 	addr := s.clientAddr(r)
 	if wait, by := s.throttle.check(u.Email, addr, s.now()); wait > 0 {
 		return throttledError(w, wait, by)
 	}
-	if !CheckPassword(u.PasswordHash, *current) {
+	if !password.Check(u.PasswordHash, *current) {
 		s.throttle.fail(u.Email, addr, s.now())
 		s.log.Info("password change refused: wrong current password", "user_id", u.ID, "client", addr.String())
 		return invalidValue("current_password", "current_password is not your current password")
@@ -661,220 +438,13 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if t.ID == p.user.ID {
-		return forbidden("you cannot disable your own account; ask another administrator")
-	}
-	if !canManageUser(p, t) {
-		return forbidden("only ADMIN, and CLIENT ADMIN within its company, disable users")
+	if err := mayDisableUser(p, t); err != nil {
+		return err
 	}
 	if err := bonafide.DisableUser(r.Context(), s.store, t); err != nil {
 		return err
 	}
 	s.log.Info("user disabled", "user_id", t.ID, "by", p.user.ID)
 	writeJSON(w, http.StatusOK, s.renderUser(t))
-	return nil
-}
-
-// --- companies ----------------------------------------------------------------------------------
-
-// listCompanies answers GET /api/companies[?search_text=]: substring of the name, or an exact id.
-func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
-	p := caller(r)
-	pg, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	cs, err := s.store.ListCompanies(r.Context(), strings.TrimSpace(r.URL.Query().Get("search_text")))
-	if err != nil {
-		return err
-	}
-	items := []companyBody{}
-	for _, c := range cs {
-		if canSeeCompany(p, c.ID) {
-			items = append(items, renderCompany(c))
-		}
-	}
-	writePage(w, pg, items)
-	return nil
-}
-
-// visibleCompany loads a company the caller may see; any other is "not exist".
-func (s *Server) visibleCompany(r *http.Request) (*bonafide.Company, error) {
-	id := r.PathValue("id")
-	if !canSeeCompany(caller(r), id) {
-		return nil, bonafide.NotFound("company", id)
-	}
-	return s.store.GetCompany(r.Context(), id)
-}
-
-func (s *Server) getCompany(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.visibleCompany(r)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, renderCompany(c))
-	return nil
-}
-
-func checkCompanyName(name *string) (string, error) {
-	if name == nil {
-		return "", missingField("name")
-	}
-	n := strings.TrimSpace(*name)
-	if n == "" {
-		return "", invalidValue("name", "name is empty")
-	}
-	if utf8.RuneCountInString(n) > maxCompanyLen {
-		return "", invalidValue("name", "name is longer than %d characters", maxCompanyLen)
-	}
-	return n, nil
-}
-
-// nameTaken reports another company with the same name (case-insensitive); names identify
-// companies in `bonafide user create --company`.
-func (s *Server) nameTaken(ctx context.Context, name, except string) error {
-	cs, err := s.store.ListCompanies(ctx, name)
-	if err != nil {
-		return err
-	}
-	for _, c := range cs {
-		if c.ID != except && strings.EqualFold(c.Name, name) {
-			return &bonafide.Error{Code: bonafide.CodeAlreadyExist, Message: fmt.Sprintf("a company named %q already exists (%s)", c.Name, c.ID),
-				Details: map[string]string{"company_id": c.ID}}
-		}
-	}
-	return nil
-}
-
-// readCompanyName reads {name} from the body: valid, not the reserved name "global", and not the
-// name of another company than exceptID.
-func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, error) {
-	var in struct {
-		Name *string `json:"name"`
-	}
-	if err := decodeBody(r, &in); err != nil {
-		return "", err
-	}
-	name, err := checkCompanyName(in.Name)
-	if err != nil {
-		return "", err
-	}
-	if bonafide.IsGlobalCompanyName(name) {
-		return "", reservedName()
-	}
-	return name, s.nameTaken(r.Context(), name, exceptID)
-}
-
-func reservedName() error {
-	return invalidValue("name", "the name %q is reserved for the company of the ADMIN and OPERATOR users; choose another name", bonafide.GlobalCompanyName)
-}
-
-// createCompany answers POST /api/companies (ADMIN): {name}; the webhook secret is generated.
-func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
-	p := caller(r)
-	if p.user.Role != bonafide.RoleAdmin {
-		return forbidden("only ADMIN users create companies")
-	}
-	name, err := s.readCompanyName(r, "")
-	if err != nil {
-		return err
-	}
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		return err
-	}
-	c := &bonafide.Company{ID: uuid.NewString(), Name: name, WebhookSecret: secret}
-	if err := s.store.CreateCompany(r.Context(), c); err != nil {
-		return err
-	}
-	s.log.Info("company created", "company_id", c.ID, "by", p.user.ID)
-	writeJSON(w, http.StatusCreated, renderCompany(c))
-	return nil
-}
-
-// patchCompany answers PATCH /api/companies/{id} (ADMIN): {name}.
-func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
-	p := caller(r)
-	c, err := s.visibleCompany(r)
-	if err != nil {
-		return err
-	}
-	if p.user.Role != bonafide.RoleAdmin {
-		return forbidden("only ADMIN users change companies")
-	}
-	if bonafide.IsGlobalCompanyName(c.Name) {
-		return forbidden("the company %q is reserved for the ADMIN and OPERATOR users and keeps its name", bonafide.GlobalCompanyName)
-	}
-	name, err := s.readCompanyName(r, c.ID)
-	if err != nil {
-		return err
-	}
-	c.Name = name
-	if err := s.store.UpdateCompany(r.Context(), c); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, renderCompany(c))
-	return nil
-}
-
-// deleteCompany answers DELETE /api/companies/{id}: not realized (disable the users instead).
-func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) error {
-	p := caller(r)
-	c, err := s.visibleCompany(r)
-	if err != nil {
-		return err
-	}
-	if p.user.Role != bonafide.RoleAdmin {
-		return forbidden("only ADMIN users delete companies")
-	}
-	if bonafide.IsGlobalCompanyName(c.Name) {
-		return forbidden("the company %q of the ADMIN and OPERATOR users cannot be deleted", bonafide.GlobalCompanyName)
-	}
-	return bonafide.Errorf(bonafide.CodeNotRealized,
-		"Deleting a company is not realized on this server: its folders and users would be orphaned; disable its users with DELETE /api/users/{id} instead")
-}
-
-// secretCompany loads a company whose webhook secret the caller may read: ADMIN, or the company's
-// CLIENT ADMIN.
-func (s *Server) secretCompany(r *http.Request) (*bonafide.Company, error) {
-	p := caller(r)
-	c, err := s.visibleCompany(r)
-	if err != nil {
-		return nil, err
-	}
-	if p.user.Role != bonafide.RoleAdmin && !(p.user.Role == bonafide.RoleClientAdmin && p.user.CompanyID == c.ID) {
-		return nil, forbidden("only ADMIN and the company's CLIENT ADMIN read its webhook secret")
-	}
-	return c, nil
-}
-
-// getWebhookSecret answers GET /api/companies/{id}/webhook_secret: the Standard Webhooks secret
-// ("whsec_...") that signs this company's webhook deliveries.
-func (s *Server) getWebhookSecret(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.secretCompany(r)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"company_id": c.ID, "webhook_secret": c.WebhookSecret})
-	return nil
-}
-
-// rotateWebhookSecret answers POST /api/companies/{id}/webhook_secret with a new secret; deliveries
-// signed from now on use it.
-func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.secretCompany(r)
-	if err != nil {
-		return err
-	}
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		return err
-	}
-	c.WebhookSecret = secret
-	if err := s.store.UpdateCompany(r.Context(), c); err != nil {
-		return err
-	}
-	s.log.Info("webhook secret rotated", "company_id", c.ID, "by", caller(r).user.ID)
-	writeJSON(w, http.StatusOK, map[string]string{"company_id": c.ID, "webhook_secret": c.WebhookSecret})
 	return nil
 }

@@ -328,50 +328,6 @@ func randomPassword() (string, error) {
 	return strings.ReplaceAll(uuid.NewString(), "-", "")[:20], nil
 }
 
-// globalCompany is the reserved company of the global roles.
-const globalCompany = bonafide.GlobalCompanyName
-
-// createUser makes a user in the named company, creating the company when missing.
-func createUser(ctx context.Context, store bonafide.Store, email, password string, role bonafide.Role, company string) (*bonafide.User, error) {
-	if !role.Valid() {
-		return nil, fmt.Errorf("unknown role %q (ADMIN, OPERATOR, CLIENT, CLIENT ADMIN, CLIENT OPERATOR, CLIENT SERVICE)", role)
-	}
-	if len(password) < 8 {
-		return nil, fmt.Errorf("the password must have at least 8 characters")
-	}
-	// Global roles belong to no client company: they share the reserved company globalCompany,
-	// which no client user joins, so a CLIENT ADMIN never sees or deletes an ADMIN's folders
-	// (their webhooks are still signed, with that company's secret). Client roles name theirs.
-	switch {
-	case role.Global() && company != "":
-		return nil, fmt.Errorf("%s is a global role and belongs to no client company: leave out --company", role)
-	case !role.Global() && company == "":
-		return nil, fmt.Errorf("%s users belong to a company: give --company NAME (created when missing)", role)
-	case !role.Global() && bonafide.IsGlobalCompanyName(company):
-		return nil, fmt.Errorf("the company %q is reserved for the global roles ADMIN and OPERATOR", globalCompany)
-	}
-	var c *bonafide.Company
-	var err error
-	if role.Global() {
-		c, err = bonafide.GlobalCompany(ctx, store, webhook.NewSecret)
-	} else {
-		c, err = bonafide.EnsureCompany(ctx, store, company, "", webhook.NewSecret)
-	}
-	if err != nil {
-		return nil, err
-	}
-	hash, err := api.HashPassword(password)
-	if err != nil {
-		return nil, err
-	}
-	u := &bonafide.User{ID: uuid.NewString(), CompanyID: c.ID, Email: strings.ToLower(email), Role: role,
-		PasswordHash: hash, CanQuality: true, CanBiometry: true}
-	if err := store.CreateUser(ctx, u); err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
 const serveUsage = `Usage: bonafide serve [flags]
 
 Runs the Oz-compatible liveness API on --addr (default :8000) with the embedded defaults: SQLite

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/google/uuid"
+
 	"bonafide"
-	"bonafide/api"
+	"bonafide/internal/password"
+	"bonafide/webhook"
 )
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -58,10 +62,10 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 			fmt.Fprintf(stderr, "bonafide user create: %v\n", err)
 			return 1
 		}
-		if *company == "" {
+		if u.Role.Global() {
 			fmt.Fprintf(stdout, "created %s %s (%s), a global role (company %q)\n", u.Role, u.Email, u.ID, globalCompany)
 		} else {
-			fmt.Fprintf(stdout, "created %s %s (%s) in company %s\n", u.Role, u.Email, u.ID, *company)
+			fmt.Fprintf(stdout, "created %s %s (%s) in company %s\n", u.Role, u.Email, u.ID, strings.TrimSpace(*company))
 		}
 	case "list":
 		users, err := store.ListUsers(ctx, "")
@@ -80,7 +84,7 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 			fmt.Fprintln(stderr, "bonafide user disable: --email is required")
 			return 2
 		}
-		u, err := store.GetUserByEmail(ctx, *email)
+		u, err := store.GetUserByEmail(ctx, bonafide.NormalizeEmail(*email))
 		if err != nil {
 			fmt.Fprintf(stderr, "bonafide user disable: %v\n", err)
 			return 1
@@ -107,16 +111,69 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 	return 0
 }
 
-// resetPassword sets a user's password from the shell and ends every session it has.
-func resetPassword(ctx context.Context, store bonafide.Store, email, password string) error {
-	if len(password) < 8 {
-		return fmt.Errorf("the password must have at least 8 characters")
+// globalCompany is the reserved company of the global roles.
+const globalCompany = bonafide.GlobalCompanyName
+
+// createUser makes a user in the named company, creating the company when missing. It checks
+// the user with the rules POST /api/users applies (bonafide.ValidateEmail, ValidatePassword,
+// ValidateUserCompany, ValidateCompanyName), so both refuse the same users with the same words.
+//
+// Global roles belong to no client company: they share the reserved company globalCompany,
+// which no client user joins, so a CLIENT ADMIN never sees or deletes an ADMIN's folders
+// (their webhooks are still signed, with that company's secret). Client roles name theirs.
+func createUser(ctx context.Context, store bonafide.Store, email, pw string, role bonafide.Role, company string) (*bonafide.User, error) {
+	email = bonafide.NormalizeEmail(email)
+	if err := bonafide.ValidateEmail(email); err != nil {
+		return nil, err
 	}
-	u, err := store.GetUserByEmail(ctx, email)
+	if err := bonafide.ValidatePassword(pw); err != nil {
+		return nil, err
+	}
+	role, err := bonafide.ParseRole(string(role)) // "client_admin" is CLIENT ADMIN, as in the API
+	if err != nil {
+		return nil, err
+	}
+	var named *bonafide.Company
+	if company = strings.TrimSpace(company); company != "" {
+		named = &bonafide.Company{Name: company}
+	}
+	if err := bonafide.ValidateUserCompany(role, named); err != nil {
+		return nil, err
+	}
+	var c *bonafide.Company
+	if role.Global() {
+		c, err = bonafide.GlobalCompany(ctx, store, webhook.NewSecret)
+	} else {
+		if company, err = bonafide.ValidateCompanyName(company); err != nil {
+			return nil, err
+		}
+		c, err = bonafide.EnsureCompany(ctx, store, company, "", webhook.NewSecret)
+	}
+	if err != nil {
+		return nil, err
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return nil, err
+	}
+	u := &bonafide.User{ID: uuid.NewString(), CompanyID: c.ID, Email: email, Role: role,
+		PasswordHash: hash, CanQuality: true, CanBiometry: true}
+	if err := store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// resetPassword sets a user's password from the shell and ends every session it has.
+func resetPassword(ctx context.Context, store bonafide.Store, email, pw string) error {
+	if err := bonafide.ValidatePassword(pw); err != nil {
+		return err
+	}
+	u, err := store.GetUserByEmail(ctx, bonafide.NormalizeEmail(email))
 	if err != nil {
 		return err
 	}
-	hash, err := api.HashPassword(password)
+	hash, err := password.Hash(pw)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"bonafide"
-	"bonafide/api"
+	"bonafide/internal/password"
 )
 
 // `bonafide user password` resets a password through bonafide.ChangePassword: the new one logs
@@ -67,7 +67,7 @@ func TestUserPasswordEndsSessions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !api.CheckPassword(u.PasswordHash, "second-password") || api.CheckPassword(u.PasswordHash, "first-password") {
+			if !password.Check(u.PasswordHash, "second-password") || password.Check(u.PasswordHash, "first-password") {
 				t.Error("the new password does not log in, or the old one still does")
 			}
 			if code, _, _ := run(t, args("user", "password", "--email", "nobody@example.com", "--password", "second-password")...); code != 1 {

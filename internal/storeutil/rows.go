@@ -291,27 +291,19 @@ type FolderQuery struct {
 	MetaNotEquals []string // the keys of filter.MetaNotEquals, sorted
 }
 
-// ParseFolderFilter validates the resolution status and sort field of filter.
+// ParseFolderFilter reads filter for the SQL of a store; its resolution status and sort field
+// are checked by the rules the API parses them with (bonafide.ParseFolderStatus,
+// bonafide.ValidateFolderSort).
 func ParseFolderFilter(filter bonafide.FolderFilter) (FolderQuery, error) {
-	q := FolderQuery{MetaEquals: SortedKeys(filter.MetaEquals), MetaNotEquals: SortedKeys(filter.MetaNotEquals)}
-	if st := strings.ToUpper(strings.TrimSpace(filter.ResolutionStatus)); st != "" {
-		switch st {
-		case bonafide.StatusInitial, bonafide.StateProcessing, bonafide.StateFailed, bonafide.StateFinished:
-		case bonafide.ResolutionSuccess, bonafide.ResolutionDeclined, bonafide.ResolutionOperatorRequired:
-			q.Verdict = true
-		default:
-			return FolderQuery{}, bonafide.Errorf(bonafide.CodeInvalidValue, "unknown resolution_status %q", filter.ResolutionStatus)
-		}
-		q.Status = st
+	status, verdict, err := bonafide.ParseFolderStatus(filter.ResolutionStatus)
+	if err != nil {
+		return FolderQuery{}, err
 	}
-	switch filter.SortField {
-	case "", "time_created":
-	case "time_updated":
-		q.ByUpdated = true
-	default:
-		return FolderQuery{}, bonafide.Errorf(bonafide.CodeInvalidValue, "cannot sort folders by %q", filter.SortField)
+	if err := bonafide.ValidateFolderSort(filter.SortField); err != nil {
+		return FolderQuery{}, err
 	}
-	return q, nil
+	return FolderQuery{Status: status, Verdict: verdict, ByUpdated: filter.SortField == bonafide.SortTimeUpdated,
+		MetaEquals: SortedKeys(filter.MetaEquals), MetaNotEquals: SortedKeys(filter.MetaNotEquals)}, nil
 }
 
 // SortedKeys is m's keys in order.

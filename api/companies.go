@@ -1,0 +1,127 @@
+package api
+
+// The companies endpoints: /api/companies[/{id}].
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"bonafide"
+	"bonafide/webhook"
+)
+
+// listCompanies answers GET /api/companies[?search_text=]: substring of the name, or an exact id.
+func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r)
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	cs, err := s.store.ListCompanies(r.Context(), strings.TrimSpace(r.URL.Query().Get("search_text")))
+	if err != nil {
+		return err
+	}
+	items := []companyBody{}
+	for _, c := range cs {
+		if canSeeCompany(p, c.ID) {
+			items = append(items, renderCompany(c))
+		}
+	}
+	writePage(w, pg, items)
+	return nil
+}
+
+func (s *Server) getCompany(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.visibleCompany(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, renderCompany(c))
+	return nil
+}
+
+// readCompanyName reads {name} from the body: valid, not the reserved name "global", and not the
+// name of another company than exceptID.
+func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, error) {
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return "", err
+	}
+	if in.Name == nil {
+		return "", missingField("name")
+	}
+	name, err := bonafide.ValidateCompanyName(*in.Name)
+	if err != nil {
+		return "", err
+	}
+	return name, bonafide.CompanyNameFree(r.Context(), s.store, name, exceptID)
+}
+
+// createCompany answers POST /api/companies (ADMIN): {name}; the webhook secret is generated.
+func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r)
+	if !canManageCompanies(p) {
+		return forbidden("only ADMIN users create companies")
+	}
+	name, err := s.readCompanyName(r, "")
+	if err != nil {
+		return err
+	}
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		return err
+	}
+	c := &bonafide.Company{ID: uuid.NewString(), Name: name, WebhookSecret: secret}
+	if err := s.store.CreateCompany(r.Context(), c); err != nil {
+		return err
+	}
+	s.log.Info("company created", "company_id", c.ID, "by", p.user.ID)
+	writeJSON(w, http.StatusCreated, renderCompany(c))
+	return nil
+}
+
+// patchCompany answers PATCH /api/companies/{id} (ADMIN): {name}.
+func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r)
+	c, err := s.visibleCompany(r)
+	if err != nil {
+		return err
+	}
+	if !canManageCompanies(p) {
+		return forbidden("only ADMIN users change companies")
+	}
+	if bonafide.IsGlobalCompanyName(c.Name) {
+		return forbidden("the company %q is reserved for the ADMIN and OPERATOR users and keeps its name", bonafide.GlobalCompanyName)
+	}
+	name, err := s.readCompanyName(r, c.ID)
+	if err != nil {
+		return err
+	}
+	c.Name = name
+	if err := s.store.UpdateCompany(r.Context(), c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, renderCompany(c))
+	return nil
+}
+
+// deleteCompany answers DELETE /api/companies/{id}: not realized (disable the users instead).
+func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r)
+	c, err := s.visibleCompany(r)
+	if err != nil {
+		return err
+	}
+	if !canManageCompanies(p) {
+		return forbidden("only ADMIN users delete companies")
+	}
+	if bonafide.IsGlobalCompanyName(c.Name) {
+		return forbidden("the company %q of the ADMIN and OPERATOR users cannot be deleted", bonafide.GlobalCompanyName)
+	}
+	return bonafide.Errorf(bonafide.CodeNotRealized,
+		"Deleting a company is not realized on this server: its folders and users would be orphaned; disable its users with DELETE /api/users/{id} instead")
+}
