@@ -244,11 +244,11 @@ func TestNoEnqueuer(t *testing.T) {
 		t.Fatalf("%d analyses stored without an enqueuer", n)
 	}
 	fake := &storetest.FakeEnqueuer{}
-	s.SetEnqueuer(fakeEnqueuer{fake})
-	if err := s.CreateAnalyses(ctx, []*bonafide.Analysis{a}); err != nil {
+	// The same database through a store built with an enqueuer (New does not open anything).
+	withEnq := New(s.DB(), Options{Enqueuer: fakeEnqueuer{fake}})
+	if err := withEnq.CreateAnalyses(ctx, []*bonafide.Analysis{a}); err != nil {
 		t.Fatal(err)
 	}
-	s.SetEnqueuer(nil)
 	if err := s.FinishAnalysis(ctx, &bonafide.Analysis{ID: a.ID, State: bonafide.StateFinished, Resolution: bonafide.ResolutionSuccess}); err == nil {
 		t.Fatal("FinishAnalysis needing a webhook succeeded without an enqueuer")
 	}
@@ -293,7 +293,7 @@ func TestRiverInSameTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	enq := &riverEnqueuer{client: client}
-	s.SetEnqueuer(enq)
+	s = New(s.DB(), Options{Enqueuer: enq})
 	f := &bonafide.Folder{}
 	if err := s.CreateFolder(ctx, f, nil); err != nil {
 		t.Fatal(err)

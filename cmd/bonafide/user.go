@@ -9,6 +9,7 @@ import (
 
 	"bonafide"
 	"bonafide/api"
+	"bonafide/jobs"
 )
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -40,12 +41,13 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 		return code
 	}
 	sf.resolve()
-	be, err := openStore(ctx, &sf, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	db, err := openDatabase(ctx, &sf, jobs.Config{Logger: log}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide user: %v\n", err)
 		return 1
 	}
-	store := be.store
+	store := db.Store()
 	defer store.Close()
 	switch sub {
 	case "create":
