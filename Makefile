@@ -20,6 +20,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/bonafide
 
 test: setup
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt -l lists files to format:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
 

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"bonafide"
-	"bonafide/webhook"
 )
 
 // listCompanies answers GET /api/companies[?search_text=]: substring of the name, or an exact id.
@@ -71,7 +70,7 @@ func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	secret, err := webhook.NewSecret()
+	secret, err := bonafide.NewWebhookSecret()
 	if err != nil {
 		return err
 	}

@@ -62,10 +62,7 @@ func TestAnalysesPerRequestBounded(t *testing.T) {
 	if !strings.Contains(r.Str("error_message"), "at most") {
 		t.Errorf("%s: the message should say the limit", r)
 	}
-	env.Enq.mu.Lock()
-	queued := len(env.Enq.analyses)
-	env.Enq.mu.Unlock()
-	if n := queued; n != 0 {
+	if n := len(env.Enq.Analyses()); n != 0 {
 		t.Fatalf("a refused request queued %d analyses", n)
 	}
 

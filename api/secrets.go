@@ -5,7 +5,7 @@ package api
 import (
 	"net/http"
 
-	"bonafide/webhook"
+	"bonafide"
 )
 
 // getWebhookSecret answers GET /api/companies/{id}/webhook_secret: the Standard Webhooks secret
@@ -26,7 +26,7 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	secret, err := webhook.NewSecret()
+	secret, err := bonafide.NewWebhookSecret()
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -29,6 +28,7 @@ import (
 	"bonafide"
 	"bonafide/blob"
 	"bonafide/internal/password"
+	"bonafide/internal/testkit"
 	"bonafide/sqlite"
 )
 
@@ -44,51 +44,12 @@ var tuHash = sync.OnceValue(func() string {
 	return h
 })
 
-// tuEnqueuer is a fake sqlite.Enqueuer that records the ids it is given and enqueues nothing. It is
-// used because these tests check the HTTP layer and tenancy, not the job queue: analyses stay
-// PROCESSING. The real River queue is tested end to end elsewhere (jobs, cmd/bonafide).
-type tuEnqueuer struct {
-	mu       sync.Mutex
-	analyses []string
-	webhooks []string
-}
-
-func (e *tuEnqueuer) EnqueueAnalyses(_ context.Context, _ *sql.Tx, ids []string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.analyses = append(e.analyses, ids...)
-	return nil
-}
-
-func (e *tuEnqueuer) EnqueueWebhook(_ context.Context, _ *sql.Tx, folderID, _ string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.webhooks = append(e.webhooks, folderID)
-	return nil
-}
-
-var _ sqlite.Enqueuer = (*tuEnqueuer)(nil)
+// The enqueuer is testkit's recording fake: these tests check the HTTP layer and tenancy, not the
+// job queue, so analyses stay PROCESSING. The real River queue is tested in jobs and cmd/bonafide.
+var _ sqlite.Enqueuer = testkit.SQLEnqueuer{}
 
 // tuCtx is the context of direct store calls in tests.
 func tuCtx() context.Context { return context.Background() }
-
-// tuClock is a settable clock; it starts at the real time.
-type tuClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *tuClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *tuClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // tuEnv is a real server (SQLite in a temp dir, file blobs, real HTTP on 127.0.0.1) and its parts.
 type tuEnv struct {
@@ -96,8 +57,8 @@ type tuEnv struct {
 	URL    string
 	API    *Server
 	Store  *sqlite.Store
-	Enq    *tuEnqueuer
-	Clock  *tuClock
+	Enq    *testkit.Enqueuer
+	Clock  *testkit.Clock // a settable clock; it starts at the real time
 	client *http.Client
 }
 
@@ -105,9 +66,9 @@ type tuEnv struct {
 func tuServer(t *testing.T, cfg ...func(*Config)) *tuEnv {
 	t.Helper()
 	ctx := context.Background()
-	enq := &tuEnqueuer{}
+	enq := &testkit.Enqueuer{}
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "bonafide.db"), sqlite.Options{Enqueuer: enq, Logger: discard})
+	store, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "bonafide.db"), sqlite.Options{Enqueuer: enq.SQL(), Logger: discard})
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
@@ -124,7 +85,7 @@ func tuServer(t *testing.T, cfg ...func(*Config)) *tuEnv {
 	for _, f := range cfg {
 		f(&c)
 	}
-	clock := &tuClock{t: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	srv := New(c, store, blobs, nil /* no engine */, discard, clock.Now)
 	ts.Config.Handler = srv.Handler()
 	ts.Start()

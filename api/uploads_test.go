@@ -22,6 +22,7 @@ import (
 
 	"bonafide"
 	"bonafide/blob"
+	"bonafide/internal/testkit"
 	"bonafide/sqlite"
 )
 
@@ -207,7 +208,7 @@ func TestUploadMemoryBounded(t *testing.T) {
 func BenchmarkUpload15MB(b *testing.B) {
 	ctx := context.Background()
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "bonafide.db"), sqlite.Options{Enqueuer: &tuEnqueuer{}, Logger: discard})
+	store, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "bonafide.db"), sqlite.Options{Enqueuer: (&testkit.Enqueuer{}).SQL(), Logger: discard})
 	if err != nil {
 		b.Fatal(err)
 	}

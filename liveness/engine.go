@@ -74,9 +74,6 @@ type Engine struct {
 	bufs   *buffers
 }
 
-// modelNames are the models the engine needs.
-var modelNames = []string{"detect", "landmark", "liveness", "eye", "pose", "expression", "feature"}
-
 // New builds an engine over loaded models.
 func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 	cfg := DefaultConfig()
@@ -101,7 +98,7 @@ func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 		return nil, err
 	}
 	e.info = EngineInfo{Version: Version, Calibration: e.fusion.Name}
-	for _, n := range modelNames {
+	for _, n := range onnx.Names {
 		m := rt.Model(n)
 		if m == nil {
 			return nil, fmt.Errorf("liveness: model %q is not loaded", n)
@@ -316,7 +313,7 @@ func (e *Engine) decide(r *Result, tags []string) {
 	ctxScale := median(scales)
 	sig := map[string]*Signal{}
 	sig["passive"] = &Signal{Name: "passive", Score: ptr(pAgg), Value: pAgg,
-		Detail: fmt.Sprintf("trimmed mean of P(attack) of fr_liveness.onnx over %d frames (median context %.2fx of the face box)", len(passive), ctxScale)}
+		Detail: fmt.Sprintf("trimmed mean of P(attack) of %s over %d frames (median context %.2fx of the face box)", onnx.Registry[onnx.Liveness].File, len(passive), ctxScale)}
 	if len(passive) == 0 {
 		// The face was only seen on frames the passive model did not run on: no evidence of life.
 		pAgg = 1
@@ -329,7 +326,7 @@ func (e *Engine) decide(r *Result, tags []string) {
 		sig["passive"] = &Signal{Name: "passive", Value: pAgg,
 			Detail: fmt.Sprintf("not used: the face fills the frame (median context %.2fx of the face box), so passive_padded stands in for the in-frame crop", ctxScale)}
 		sig["passive_padded"] = &Signal{Name: "passive_padded", Score: ptr(v), Value: v,
-			Detail: fmt.Sprintf("the face fills the frame: trimmed mean of P(attack) of fr_liveness.onnx on the full 2.7x crop with the frame's edges repeated, over %d frames", len(padded))}
+			Detail: fmt.Sprintf("the face fills the frame: trimmed mean of P(attack) of %s on the full 2.7x crop with the frame's edges repeated, over %d frames", onnx.Registry[onnx.Liveness].File, len(padded))}
 		sig["fills_frame"] = &Signal{Name: "fills_frame", Score: ptr(1), Value: ctxScale,
 			Detail: "1: the face fills the frame, so the fusion uses its own offset for the padded passive view (its scores sit on another scale); value: the median context"}
 		pAgg = v
@@ -396,7 +393,7 @@ func (e *Engine) decide(r *Result, tags []string) {
 		sim := splitSimilarity(embs)
 		s := clamp((identityHigh-sim)/(identityHigh-identityLow), 0, 1)
 		sig["identity"] = &Signal{Name: "identity", Score: ptr(s), Value: sim,
-			Detail: fmt.Sprintf("lowest cosine similarity between the mean fr_feature.onnx embeddings before and after any point of the clip (%d sampled frames, at least 2 on each side)", len(embs))}
+			Detail: fmt.Sprintf("lowest cosine similarity between the mean %s embeddings before and after any point of the clip (%d sampled frames, at least 2 on each side)", onnx.Registry[onnx.Feature].File, len(embs))}
 		if s >= 0.5 {
 			add(ReasonIdentityChanged, "the face does not look like the same person throughout (similarity %.2f)", sim)
 		}

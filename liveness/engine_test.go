@@ -16,32 +16,19 @@ import (
 
 	"bonafide/internal/assets"
 	"bonafide/internal/synth"
+	"bonafide/internal/testkit"
 	"bonafide/liveness"
 	"bonafide/media"
-	"bonafide/onnx"
-)
-
-var (
-	rtOnce sync.Once
-	rt     *onnx.Runtime
-	rtErr  error
 )
 
 // engine returns an engine over the real models; the runtime is shared by the package's tests.
 func engine(t testing.TB, mod ...func(*liveness.Config)) *liveness.Engine {
 	t.Helper()
-	assets.Require(t, assets.LibraryPath(), assets.ModelDir())
-	rtOnce.Do(func() {
-		rt, rtErr = onnx.Open(onnx.Options{LibraryPath: assets.LibraryPath(), ModelDir: assets.ModelDir()})
-	})
-	if rtErr != nil {
-		t.Fatal(rtErr)
-	}
 	cfg := liveness.DefaultConfig()
 	for _, m := range mod {
 		m(&cfg)
 	}
-	e, err := liveness.New(rt, cfg)
+	e, err := liveness.New(testkit.Runtime(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

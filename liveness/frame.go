@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+
+	"bonafide/onnx"
 )
 
 // Quality holds the per-frame quality figures of the primary face.
@@ -132,7 +134,7 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	if opts.full || opts.backup {
 		wg.Go(func() {
 			r, scale := padRect(img, f.Box)
-			out, err := e.runScaled("liveness", img, r, padSize, padSize, padTensor)
+			out, err := e.runScaled(onnx.Liveness, img, r, padSize, padSize, padTensor)
 			if err != nil {
 				padErr = err
 				return
@@ -143,7 +145,7 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 				return
 			}
 			// The face fills the frame: the full 2.7x context with the frame's edges repeated.
-			out, err = e.runScaled("liveness", img, paddedPadRect(f.Box), padSize, padSize, padTensor)
+			out, err = e.runScaled(onnx.Liveness, img, paddedPadRect(f.Box), padSize, padSize, padTensor)
 			if err != nil {
 				padErr = err
 				return
@@ -175,7 +177,7 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 // faceChain runs landmarks, eye state, head pose and, when asked, expression and embedding.
 func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameResult) error {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	out, err := e.runScaled("landmark", img, landmarkRect(img, f.Box), lmSize, lmSize, landmarkTensor)
+	out, err := e.runScaled(onnx.Landmark, img, landmarkRect(img, f.Box), lmSize, lmSize, landmarkTensor)
 	if err != nil {
 		return err
 	}
@@ -191,7 +193,7 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 			eyes = [2]float64{}
 			break
 		}
-		out, err = e.runScaled("eye", img, r, eyeSize, eyeSize, eyeTensor)
+		out, err = e.runScaled(onnx.Eye, img, r, eyeSize, eyeSize, eyeTensor)
 		if err != nil {
 			return err
 		}
@@ -202,7 +204,7 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 	}
 
 	if opts.full {
-		out, err = e.runScaled("pose", img, poseRect(f.Box, img.Rect), poseSize, poseSize, poseTensor)
+		out, err = e.runScaled(onnx.Pose, img, poseRect(f.Box, img.Rect), poseSize, poseSize, poseTensor)
 		if err != nil {
 			return err
 		}
@@ -212,7 +214,7 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 	}
 
 	if opts.expression {
-		out, err = e.runScaled("expression", img, exprRect(f.Box, img.Rect), exprSize, exprSize, exprTensor)
+		out, err = e.runScaled(onnx.Expression, img, exprRect(f.Box, img.Rect), exprSize, exprSize, exprTensor)
 		if err != nil {
 			return err
 		}
@@ -221,7 +223,7 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 	}
 	if opts.embedding {
 		if fc, ok := featureCrop(img, lm); ok {
-			out, err = e.run("feature", func(in []float32) { featureTensor(fc, in) })
+			out, err = e.run(onnx.Feature, func(in []float32) { featureTensor(fc, in) })
 			if err != nil {
 				return err
 			}

@@ -9,7 +9,7 @@ import (
 
 	"bonafide/internal/assets"
 	"bonafide/internal/synth"
-	"bonafide/onnx"
+	"bonafide/internal/testkit"
 )
 
 // The sign of yaw decides left from right. We report a turn to the person's own left as positive;
@@ -19,12 +19,7 @@ import (
 // always flip with the mirror, which is why the turn checks use the landmarks).
 func TestYawSignFollowsTheNose(t *testing.T) {
 	assets.Require(t, assets.ModelDir(), assets.LibraryPath(), assets.ClmtrackrMedia())
-	rt, err := onnx.Open(onnx.Options{LibraryPath: assets.LibraryPath(), ModelDir: assets.ModelDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	e, err := New(rt)
+	e, err := New(testkit.Runtime(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"bonafide/internal/assets"
-	"bonafide/onnx"
+	"bonafide/internal/testkit"
 )
 
 // refTolerance is the largest absolute difference allowed between a Go model output and the
@@ -31,17 +31,7 @@ var refPhotos = []string{"audrey.jpg", "franck_02159.jpg", "cage.jpg"}
 // refEngine opens every model and builds an engine, failing (not skipping) when setup was not run.
 func refEngine(t *testing.T) *Engine {
 	t.Helper()
-	need := []string{assets.LibraryPath()}
-	for _, s := range onnx.Registry {
-		need = append(need, filepath.Join(assets.ModelDir(), s.File))
-	}
-	assets.Require(t, need...)
-	rt, err := onnx.Open(onnx.Options{LibraryPath: assets.LibraryPath(), ModelDir: assets.ModelDir()})
-	if err != nil {
-		t.Fatalf("open models: %v", err)
-	}
-	t.Cleanup(rt.Close)
-	e, err := New(rt)
+	e, err := New(testkit.Runtime(t))
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}

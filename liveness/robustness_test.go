@@ -14,6 +14,7 @@ import (
 
 	"bonafide/internal/assets"
 	"bonafide/internal/synth"
+	"bonafide/internal/testkit"
 	"bonafide/liveness"
 )
 
@@ -48,16 +49,13 @@ func faceBox(t *testing.T, r *liveness.Result) liveness.Box {
 // ffmpegTo runs ffmpeg on the source with a filter graph (and extra output options) into out.
 func ffmpegTo(t *testing.T, src robustSource, out string, args ...string) {
 	t.Helper()
-	cmd := append([]string{"-nostdin", "-v", "error", "-y", "-i", src.path}, args...)
+	cmd := append([]string{"-i", src.path}, args...)
 	if src.video {
 		cmd = append(cmd, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-an")
 	} else {
 		cmd = append(cmd, "-frames:v", "1")
 	}
-	cmd = append(cmd, out)
-	if b, err := exec.Command("ffmpeg", cmd...).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg %v: %v: %s", cmd, err, b)
-	}
+	testkit.FFmpeg(t, append(cmd, out)...)
 }
 
 // withEXIFOrientation inserts an APP1 Exif segment with the given orientation after a JPEG's SOI.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/image/draw"
+
+	"bonafide/internal/testkit"
 )
 
 // benchPhoto returns a w x h picture with gradients and noise, closer to a photo for a JPEG coder than
@@ -48,7 +50,7 @@ func BenchmarkDecodeJPEG640(b *testing.B) {
 // BenchmarkVideo720p50Frames is a 5 s 1280x720 H.264 clip (30 fps) from bytes to 50 RGBA frames: ffprobe,
 // one ffmpeg process, and the pipe.
 func BenchmarkVideo720p50Frames(b *testing.B) {
-	data := ffmpegMake(b, "720p.mp4", "-f", "lavfi", "-i", "testsrc=size=1280x720:rate=30:duration=5",
+	data := testkit.FFmpegFile(b, "720p.mp4", "-f", "lavfi", "-i", "testsrc=size=1280x720:rate=30:duration=5",
 		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p")
 	d := NewDecoder(DefaultLimits())
 	ctx := context.Background()

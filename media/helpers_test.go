@@ -12,11 +12,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Test media is generated here, never committed: images with the stdlib encoders, videos with ffmpeg's
@@ -149,34 +146,6 @@ func buildZip(t testing.TB, files []zipFile) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// requireFFmpeg fails the test when ffmpeg or ffprobe is missing: video tests use the real programs.
-func requireFFmpeg(t testing.TB) {
-	t.Helper()
-	for _, tool := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed for the video tests (Debian: apt-get install ffmpeg): %v", tool, err)
-		}
-	}
-}
-
-// ffmpegMake runs ffmpeg with args and output file name out in a temp dir and returns the file's bytes.
-func ffmpegMake(t testing.TB, out string, args ...string) []byte {
-	t.Helper()
-	requireFFmpeg(t)
-	path := filepath.Join(t.TempDir(), out)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ffmpeg", append(append([]string{"-nostdin", "-v", "error", "-y"}, args...), path)...)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(args, " "), err, msg)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // decodeAll opens data and collects its frames; the error is Open's or Frames'.

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/image/bmp"
+
+	"bonafide/internal/testkit"
 )
 
 func TestImageFormats(t *testing.T) {
@@ -40,7 +42,7 @@ func TestImageFormats(t *testing.T) {
 			if out, _ := exec.Command("ffmpeg", "-hide_banner", "-encoders").Output(); !bytes.Contains(out, []byte("libwebp")) {
 				t.Skip("this ffmpeg has no libwebp encoder, so no WebP test file can be made")
 			}
-			return ffmpegMake(t, "x.webp", "-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1")
+			return testkit.FFmpegFile(t, "x.webp", "-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1")
 		}, false},
 		// The name lies; the bytes decide.
 		{"really-a-png.jpg", "png", func(t *testing.T) []byte { return encodePNG(t, pic) }, true},

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bonafide/internal/testkit"
 )
 
 // childLimits reads /proc/PID/limits of this process's running child whose command is comm.
@@ -101,7 +103,7 @@ func TestToolLimitsEnforced(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the 1080p clip takes a few seconds to encode")
 	}
-	hd := ffmpegMake(t, "hd.mp4", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=10:duration=30",
+	hd := testkit.FFmpegFile(t, "hd.mp4", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=10:duration=30",
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
 	l = DefaultLimits()
 	l.MaxFileBytes = int64(len(hd)) + 1

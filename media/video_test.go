@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bonafide/internal/testkit"
 )
 
 func TestVideoContainers(t *testing.T) {
@@ -35,7 +37,7 @@ func TestVideoContainers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
-			data := ffmpegMake(t, tt.file, append(append([]string{}, src...), tt.args...)...)
+			data := testkit.FFmpegFile(t, tt.file, append(append([]string{}, src...), tt.args...)...)
 			l := DefaultLimits()
 			l.MaxFrames = 20
 			// The name says nothing: the bytes decide.
@@ -69,7 +71,7 @@ func TestVideoContainers(t *testing.T) {
 func TestVideoEvenlySpaced(t *testing.T) {
 	t.Parallel()
 	// 100 frames at 25 fps; frame n has luma 16+2n (limited range), so RGB ~ 2.33n.
-	data := ffmpegMake(t, "ramp.mp4", "-f", "lavfi", "-i", "color=c=black:size=64x48:rate=25:duration=4",
+	data := testkit.FFmpegFile(t, "ramp.mp4", "-f", "lavfi", "-i", "color=c=black:size=64x48:rate=25:duration=4",
 		"-vf", "geq=lum='16+2*N':cb=128:cr=128", "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p")
 	frameOf := func(img *image.RGBA) int {
 		c := img.RGBAAt(32, 24)
@@ -129,7 +131,7 @@ func equalInts(a, b []int) bool {
 // that the frames come out turned, at the swapped size.
 func TestVideoRotation(t *testing.T) {
 	t.Parallel()
-	plain := ffmpegMake(t, "plain.mp4", "-f", "lavfi", "-i", "color=c=blue:size=320x240:rate=25:duration=1",
+	plain := testkit.FFmpegFile(t, "plain.mp4", "-f", "lavfi", "-i", "color=c=blue:size=320x240:rate=25:duration=1",
 		"-vf", "drawbox=x=0:y=0:w=40:h=40:color=red:t=fill", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
 	dir := t.TempDir()
 	if err := writeFile(dir+"/plain.mp4", plain); err != nil {
@@ -149,7 +151,7 @@ func TestVideoRotation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.rotateTag, func(t *testing.T) {
 			t.Parallel()
-			data := ffmpegMake(t, "rot.mp4", "-i", dir+"/plain.mp4", "-c", "copy", "-metadata:s:v", "rotate="+tt.rotateTag)
+			data := testkit.FFmpegFile(t, "rot.mp4", "-i", dir+"/plain.mp4", "-c", "copy", "-metadata:s:v", "rotate="+tt.rotateTag)
 			l := DefaultLimits()
 			l.MaxFrames = 3
 			info, frames, err := decodeAll(t, NewDecoder(l), "rot.mp4", data)
@@ -172,7 +174,7 @@ func TestVideoRotation(t *testing.T) {
 
 func TestVideoDownscale(t *testing.T) {
 	t.Parallel()
-	data := ffmpegMake(t, "wide.mp4", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=1",
+	data := testkit.FFmpegFile(t, "wide.mp4", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=1",
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
 	l := DefaultLimits()
 	l.MaxFrameSide = 100
@@ -191,7 +193,7 @@ func TestVideoDownscale(t *testing.T) {
 
 func TestBadVideos(t *testing.T) {
 	t.Parallel()
-	requireFFmpeg(t)
+	testkit.RequireTools(t, "ffmpeg", "ffprobe")
 	small := func(f func(*Limits)) Limits {
 		l := DefaultLimits()
 		f(&l)
@@ -205,25 +207,25 @@ func TestBadVideos(t *testing.T) {
 		says string
 	}{
 		{"audio.mp4", func(t *testing.T) []byte {
-			return ffmpegMake(t, "audio.mp4", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac")
+			return testkit.FFmpegFile(t, "audio.mp4", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac")
 		}, nil, CodeNoVideoStream, "no video stream (it has only audio)"},
 		{"audio.mkv", func(t *testing.T) []byte {
-			return ffmpegMake(t, "audio.mkv", "-f", "lavfi", "-i", "sine=duration=1")
+			return testkit.FFmpegFile(t, "audio.mkv", "-f", "lavfi", "-i", "sine=duration=1")
 		}, nil, CodeNoVideoStream, "no video stream"},
 		{"empty.avi", func(t *testing.T) []byte {
-			return ffmpegMake(t, "empty.avi", "-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "0", "-c:v", "mjpeg")
+			return testkit.FFmpegFile(t, "empty.avi", "-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "0", "-c:v", "mjpeg")
 		}, nil, CodeZeroLength, "no frames"},
 		{"empty.mp4", func(t *testing.T) []byte {
-			return ffmpegMake(t, "empty.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "0", "-c:v", "libx264")
+			return testkit.FFmpegFile(t, "empty.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "0", "-c:v", "libx264")
 		}, nil, CodeZeroLength, "empty"},
 		{"unknown-codec.avi", func(t *testing.T) []byte {
 			// A real MJPEG AVI whose codec tag is changed to one no decoder knows.
-			data := ffmpegMake(t, "m.avi", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1", "-c:v", "mjpeg")
+			data := testkit.FFmpegFile(t, "m.avi", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1", "-c:v", "mjpeg")
 			return []byte(strings.ReplaceAll(string(data), "MJPG", "ZZZZ"))
 		}, nil, CodeUnsupportedCodec, `"ZZZZ" is not one ffmpeg knows`},
 		{"cut.mp4", func(t *testing.T) []byte {
 			// ffmpeg writes the index (moov) at the end: cutting the file loses it.
-			data := ffmpegMake(t, "c.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=2", "-c:v", "libx264")
+			data := testkit.FFmpegFile(t, "c.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=2", "-c:v", "libx264")
 			return data[:len(data)/2]
 		}, nil, CodeCorrupt, "could not be read"},
 		{"garbage.mkv", func(t *testing.T) []byte {
@@ -234,19 +236,19 @@ func TestBadVideos(t *testing.T) {
 			return data
 		}, nil, CodeCorrupt, ""},
 		{"long.mp4", func(t *testing.T) []byte {
-			return ffmpegMake(t, "long.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=3", "-c:v", "libx264")
+			return testkit.FFmpegFile(t, "long.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=3", "-c:v", "libx264")
 		}, NewDecoder(small(func(l *Limits) { l.MaxVideoSeconds = 2 })), CodeTooLong, "3.0 s long, more than the 2 s allowed"},
 		{"wide.mp4", func(t *testing.T) []byte {
-			return ffmpegMake(t, "wide.mp4", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=5:duration=1", "-c:v", "libx264")
+			return testkit.FFmpegFile(t, "wide.mp4", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=5:duration=1", "-c:v", "libx264")
 		}, NewDecoder(small(func(l *Limits) { l.MaxPixels = 100_000 })), CodeTooManyPixels, "640x480"},
 		{"noffmpeg.mp4", func(t *testing.T) []byte {
-			return ffmpegMake(t, "x.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264")
+			return testkit.FFmpegFile(t, "x.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264")
 		}, &Decoder{FFmpeg: "/nonexistent/ffmpeg"}, CodeDecoderMissing, "apt-get install ffmpeg"},
 		{"noffprobe.mp4", func(t *testing.T) []byte {
-			return ffmpegMake(t, "x.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264")
+			return testkit.FFmpegFile(t, "x.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264")
 		}, &Decoder{FFprobe: "bonafide-no-such-ffprobe"}, CodeDecoderMissing, "install ffmpeg"},
 		{"slow.mp4", func(t *testing.T) []byte {
-			return ffmpegMake(t, "x.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264")
+			return testkit.FFmpegFile(t, "x.mp4", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264")
 		}, NewDecoder(small(func(l *Limits) { l.Timeout = time.Nanosecond })), CodeTimeout, "longer than"},
 	}
 	for _, tt := range tests {
@@ -277,7 +279,7 @@ var (
 func testClip(t *testing.T) []byte {
 	t.Helper()
 	shortClipOnce.Do(func() {
-		shortClip = ffmpegMake(t, "short.mp4", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=2",
+		shortClip = testkit.FFmpegFile(t, "short.mp4", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=2",
 			"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
 	})
 	if shortClip == nil {
@@ -417,7 +419,7 @@ func TestParseProbe(t *testing.T) {
 
 func TestParseCodecs(t *testing.T) {
 	t.Parallel()
-	requireFFmpeg(t)
+	testkit.RequireTools(t, "ffmpeg", "ffprobe")
 	out, err := exec.Command("ffprobe", "-v", "error", "-hide_banner", "-codecs").Output()
 	if err != nil {
 		t.Fatal(err)

@@ -44,33 +44,48 @@ type Spec struct {
 	Outputs []IO
 }
 
+// The models' short names: the one list of them (the engine, `bonafide version` and the tests
+// refer to these).
+const (
+	Detect     = "detect"     // face boxes (UltraFace RFB-320)
+	Landmark   = "landmark"   // 68 landmarks
+	Liveness   = "liveness"   // passive anti-spoof
+	Eye        = "eye"        // eye open/closed
+	Pose       = "pose"       // head pose
+	Expression = "expression" // facial expression
+	Feature    = "feature"    // face embedding
+)
+
+// Names lists every model of the registry, in the engine's order.
+var Names = []string{Detect, Landmark, Liveness, Eye, Pose, Expression, Feature}
+
 // Registry is every model the engine knows, pinned to the files of the npm package faceplugin@1.0.3.
 var Registry = map[string]Spec{
-	"detect": {Name: "detect", File: "fr_detect.onnx",
+	Detect: {Name: Detect, File: "fr_detect.onnx",
 		SHA256:  "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854",
 		Inputs:  []IO{{"input", []int64{1, 3, 240, 320}}},
 		Outputs: []IO{{"scores", []int64{1, 4420, 2}}, {"boxes", []int64{1, 4420, 4}}}},
-	"landmark": {Name: "landmark", File: "fr_landmark.onnx",
+	Landmark: {Name: Landmark, File: "fr_landmark.onnx",
 		SHA256:  "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258",
 		Inputs:  []IO{{"input", []int64{1, 1, 64, 64}}},
 		Outputs: []IO{{"output", []int64{1, 136}}}},
-	"liveness": {Name: "liveness", File: "fr_liveness.onnx",
+	Liveness: {Name: Liveness, File: "fr_liveness.onnx",
 		SHA256:  "afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d",
 		Inputs:  []IO{{"input", []int64{1, 3, 128, 128}}},
 		Outputs: []IO{{"output", []int64{1, 3}}}},
-	"eye": {Name: "eye", File: "fr_eye.onnx",
+	Eye: {Name: Eye, File: "fr_eye.onnx",
 		SHA256:  "1afcea006abc1ccac3c517022abde0aa092bed74ff3c9fe6878483ef9e6e38de",
 		Inputs:  []IO{{"input", []int64{1, 1, 24, 24}}},
 		Outputs: []IO{{"output", []int64{1, 2}}}},
-	"pose": {Name: "pose", File: "fr_pose.onnx",
+	Pose: {Name: Pose, File: "fr_pose.onnx",
 		SHA256:  "72d032ec941b7153bf8d3f2c03a4c165453cc7e63d479041ec7c6ef087e5839d",
 		Inputs:  []IO{{"input", []int64{1, 3, 224, 224}}},
 		Outputs: []IO{{"output", []int64{1, 66}}, {"617", []int64{1, 66}}, {"618", []int64{1, 66}}}},
-	"expression": {Name: "expression", File: "fr_expression.onnx",
+	Expression: {Name: Expression, File: "fr_expression.onnx",
 		SHA256:  "88959314d9dc14d6c968cca31dc068e4350bf1944154e3bdd2eece5d0f318d05",
 		Inputs:  []IO{{"input", []int64{1, 3, 224, 224}}},
 		Outputs: []IO{{"output", []int64{1, 7}}}},
-	"feature": {Name: "feature", File: "fr_feature.onnx",
+	Feature: {Name: Feature, File: "fr_feature.onnx",
 		SHA256:  "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581",
 		Inputs:  []IO{{"input", []int64{1, 3, 112, 112}}},
 		Outputs: []IO{{"output", []int64{1, 512}}}},

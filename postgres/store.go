@@ -39,7 +39,7 @@ type Enqueuer interface {
 // Options configure a Store.
 type Options struct {
 	Now         func() time.Time // clock; time.Now when nil
-	Enqueuer    Enqueuer         // may also be set later with SetEnqueuer
+	Enqueuer    Enqueuer         // the job queue's inserting side (jobs.NewPostgresEnqueuer); required to create analyses
 	Logger      *slog.Logger     // for migrations; slog.Default() when nil
 	SkipMigrate bool             // do not apply migrations on Open (`bonafide migrate` does it)
 }
@@ -48,7 +48,7 @@ type Options struct {
 type Store struct {
 	pool  *pgxpool.Pool
 	codec storeutil.Codec
-	enq   storeutil.Holder[Enqueuer]
+	enq   Enqueuer // fixed at New
 }
 
 var _ bonafide.Store = (*Store)(nil)
@@ -56,12 +56,24 @@ var _ bonafide.Store = (*Store)(nil)
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// Open connects to the database named by url (postgres://... or postgresql://...) and, unless
-// opts.SkipMigrate, applies our migrations and River's (see Migrate).
+// Open connects to (and migrates) the database named by url (Connect) and builds the store over
+// it (New).
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	pool, err := Connect(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	return New(pool, opts), nil
+}
+
+// Connect opens the pool of the database named by url (postgres://... or postgresql://...) and,
+// unless opts.SkipMigrate, applies our migrations and River's (see Migrate). The server connects
+// first, builds the job queue's inserting side over the pool, then the store with that enqueuer
+// (New).
 //
 // The pool size is pgx's pool_max_conns when the URL sets it, else max(8, 4*GOMAXPROCS): API
 // requests, River's producers and its LISTEN connection share it. It must be at least 2.
-func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+func Connect(ctx context.Context, url string, opts Options) (*pgxpool.Pool, error) {
 	cfg, err := poolConfig(url)
 	if err != nil {
 		return nil, err
@@ -80,9 +92,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{pool: pool, codec: storeutil.Codec{Clock: opts.Now, JSON: storeutil.JSON{Unstorable: jsonbUnstorable}}}
-	s.enq.Set(opts.Enqueuer)
-	return s, nil
+	return pool, nil
+}
+
+// New builds the store over a pool that Connect opened (and migrated); the store owns the pool
+// from now on (Close closes it).
+func New(pool *pgxpool.Pool, opts Options) *Store {
+	return &Store{pool: pool, enq: opts.Enqueuer,
+		codec: storeutil.Codec{Clock: opts.Now, JSON: storeutil.JSON{Unstorable: jsonbUnstorable}}}
 }
 
 // poolConfig parses a postgres URL and applies our pool defaults.
@@ -219,10 +236,12 @@ func migrateOurs(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
 // Pool is the underlying connection pool, for the River client (riverpgxv5.New(store.Pool())).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// SetEnqueuer installs the job enqueuer; the River client needs Pool() first, hence after Open.
-func (s *Store) SetEnqueuer(e Enqueuer) { s.enq.Set(e) }
-
-func (s *Store) enqueuer() (Enqueuer, error) { return s.enq.Get("postgres") }
+func (s *Store) enqueuer() (Enqueuer, error) {
+	if s.enq == nil {
+		return nil, errors.New("postgres: the store was opened without a job enqueuer (Options.Enqueuer)")
+	}
+	return s.enq, nil
+}
 
 // Close closes the pool. It always returns nil (bonafide.Store wants an error).
 func (s *Store) Close() error {

@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"bonafide"
+	"bonafide/internal/testkit"
 	"bonafide/storetest"
 )
 
@@ -175,10 +176,10 @@ func count(t *testing.T, db interface {
 	return n
 }
 
-// fakeEnqueuer adapts storetest.FakeEnqueuer to this store's pgx.Tx, and checks inside the transaction
+// fakeEnqueuer adapts testkit.Enqueuer to this store's pgx.Tx, and checks inside the transaction
 // what the store promises: the analyses being enqueued are already written, and nothing of the folder
 // is processing when its webhook is enqueued.
-type fakeEnqueuer struct{ f *storetest.FakeEnqueuer }
+type fakeEnqueuer struct{ f *testkit.Enqueuer }
 
 func (e fakeEnqueuer) EnqueueAnalyses(ctx context.Context, tx pgx.Tx, ids []string) error {
 	for _, id := range ids {
@@ -390,12 +391,12 @@ func TestNoEnqueuer(t *testing.T) {
 	if n := count(t, s.Pool(), `SELECT count(*) FROM analyses`); n != 0 {
 		t.Fatalf("%d analyses stored without an enqueuer", n)
 	}
-	fake := &storetest.FakeEnqueuer{}
-	s.SetEnqueuer(fakeEnqueuer{fake})
-	if err := s.CreateAnalyses(ctx, []*bonafide.Analysis{a}); err != nil {
+	fake := &testkit.Enqueuer{}
+	// The same database through a store built with an enqueuer (New does not open anything).
+	withEnq := New(s.Pool(), Options{Enqueuer: fakeEnqueuer{fake}})
+	if err := withEnq.CreateAnalyses(ctx, []*bonafide.Analysis{a}); err != nil {
 		t.Fatal(err)
 	}
-	s.SetEnqueuer(nil)
 	if err := s.FinishAnalysis(ctx, &bonafide.Analysis{ID: a.ID, State: bonafide.StateFinished, Resolution: bonafide.ResolutionSuccess}); err == nil {
 		t.Fatal("FinishAnalysis needing a webhook succeeded without an enqueuer")
 	}
@@ -440,7 +441,7 @@ func TestRiverInSameTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	enq := &riverEnqueuer{client: client}
-	s.SetEnqueuer(enq)
+	s = New(s.Pool(), Options{Enqueuer: enq})
 	f := &bonafide.Folder{}
 	if err := s.CreateFolder(ctx, f, nil); err != nil {
 		t.Fatal(err)
@@ -477,7 +478,7 @@ func TestRiverInSameTx(t *testing.T) {
 func TestConcurrentFinish(t *testing.T) {
 	u := freshSchema(t)
 	ctx := t.Context()
-	fake := &storetest.FakeEnqueuer{}
+	fake := &testkit.Enqueuer{}
 	nodes := []*Store{open(t, u, Options{Enqueuer: fakeEnqueuer{fake}}), open(t, u, Options{Enqueuer: fakeEnqueuer{fake}, SkipMigrate: true})}
 	for _, s := range nodes {
 		defer s.Close()
@@ -533,7 +534,7 @@ func TestConcurrentFinish(t *testing.T) {
 // the ListFolders resolution filter on the conformance scenario.
 func TestFolderStatusAgreesWithSQL(t *testing.T) {
 	ctx := t.Context()
-	enq, clock := &storetest.FakeEnqueuer{}, storetest.NewClock(storetest.Epoch)
+	enq, clock := &testkit.Enqueuer{}, testkit.NewClock(storetest.Epoch)
 	s := open(t, freshSchema(t), Options{Now: clock.Now, Enqueuer: fakeEnqueuer{enq}})
 	defer s.Close()
 	want := storetest.ResolutionScenario(t, s, enq, clock)

@@ -38,7 +38,7 @@ type Enqueuer interface {
 // Options configure a Store.
 type Options struct {
 	Now      func() time.Time // clock; time.Now when nil
-	Enqueuer Enqueuer         // may also be set later with SetEnqueuer
+	Enqueuer Enqueuer         // the job queue's inserting side (jobs.NewSQLiteEnqueuer); required to create analyses
 	Logger   *slog.Logger     // for River's migrator; slog.Default() when nil
 }
 
@@ -46,7 +46,7 @@ type Options struct {
 type Store struct {
 	db    *sql.DB
 	codec storeutil.Codec
-	enq   storeutil.Holder[Enqueuer]
+	enq   Enqueuer // fixed at New
 }
 
 var _ bonafide.Store = (*Store)(nil)
@@ -54,9 +54,20 @@ var _ bonafide.Store = (*Store)(nil)
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// Open opens (creating if needed) the database named by url and applies our migrations and River's.
-// url is sqlite:///abs/path/bonafide.db, sqlite://relative/path.db or sqlite::memory:.
+// Open opens and migrates the database named by url (OpenDB) and builds the store over it (New).
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	db, err := OpenDB(ctx, url, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return New(db, opts), nil
+}
+
+// OpenDB opens (creating if needed) the database named by url and applies our migrations and
+// River's. url is sqlite:///abs/path/bonafide.db, sqlite://relative/path.db or sqlite::memory:.
+// The server opens the database first, builds the job queue's inserting side over it, then the
+// store with that enqueuer (New).
+func OpenDB(ctx context.Context, url string, logger *slog.Logger) (*sql.DB, error) {
 	path, err := parseURL(url)
 	if err != nil {
 		return nil, err
@@ -82,13 +93,17 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := migrateRiver(ctx, db, opts.Logger); err != nil {
+	if err := migrateRiver(ctx, db, logger); err != nil {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, codec: storeutil.Codec{Clock: opts.Now}}
-	s.enq.Set(opts.Enqueuer)
-	return s, nil
+	return db, nil
+}
+
+// New builds the store over a database that OpenDB opened and migrated; the store owns db from
+// now on (Close closes it).
+func New(db *sql.DB, opts Options) *Store {
+	return &Store{db: db, codec: storeutil.Codec{Clock: opts.Now}, enq: opts.Enqueuer}
 }
 
 // parseURL returns the file path (or ":memory:") of a sqlite: URL.
@@ -181,10 +196,12 @@ func migrateRiver(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 // DB is the underlying pool (one connection), for the River client and the jobs package.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// SetEnqueuer installs the job enqueuer; the River client needs DB() first, hence after Open.
-func (s *Store) SetEnqueuer(e Enqueuer) { s.enq.Set(e) }
-
-func (s *Store) enqueuer() (Enqueuer, error) { return s.enq.Get("sqlite") }
+func (s *Store) enqueuer() (Enqueuer, error) {
+	if s.enq == nil {
+		return nil, errors.New("sqlite: the store was opened without a job enqueuer (Options.Enqueuer)")
+	}
+	return s.enq, nil
+}
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }

@@ -17,16 +17,17 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"bonafide"
+	"bonafide/internal/testkit"
 	"bonafide/storetest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
 
-// fakeEnqueuer adapts storetest.FakeEnqueuer (a fake: the real River enqueuer belongs to the jobs
+// fakeEnqueuer adapts testkit.Enqueuer (a fake: the real River enqueuer belongs to the jobs
 // package) to this store's *sql.Tx, and checks inside the transaction what the store promises: the
 // analyses being enqueued are already written, and nothing of the folder is processing when its
 // webhook is enqueued.
-type fakeEnqueuer struct{ f *storetest.FakeEnqueuer }
+type fakeEnqueuer struct{ f *testkit.Enqueuer }
 
 func (e fakeEnqueuer) EnqueueAnalyses(ctx context.Context, tx *sql.Tx, ids []string) error {
 	for _, id := range ids {
@@ -142,7 +143,7 @@ func TestOpenTwice(t *testing.T) {
 
 func TestOpenURLs(t *testing.T) {
 	ctx := t.Context()
-	s := open(t, "sqlite::memory:", Options{Enqueuer: fakeEnqueuer{&storetest.FakeEnqueuer{}}})
+	s := open(t, "sqlite::memory:", Options{Enqueuer: fakeEnqueuer{&testkit.Enqueuer{}}})
 	f := &bonafide.Folder{}
 	if err := s.CreateFolder(ctx, f, nil); err != nil {
 		t.Fatal(err)
@@ -176,7 +177,7 @@ func TestOpenRelative(t *testing.T) {
 // writers really contend for SQLite's lock: busy_timeout and BEGIN IMMEDIATE must make all succeed.
 func TestConcurrentWriters(t *testing.T) {
 	url := tempURL(t)
-	enq := fakeEnqueuer{&storetest.FakeEnqueuer{}}
+	enq := fakeEnqueuer{&testkit.Enqueuer{}}
 	a := open(t, url, Options{Enqueuer: enq})
 	defer a.Close()
 	b := open(t, url, Options{Enqueuer: enq})
@@ -243,12 +244,12 @@ func TestNoEnqueuer(t *testing.T) {
 	if n := count(t, s.DB(), `SELECT count(*) FROM analyses`); n != 0 {
 		t.Fatalf("%d analyses stored without an enqueuer", n)
 	}
-	fake := &storetest.FakeEnqueuer{}
-	s.SetEnqueuer(fakeEnqueuer{fake})
-	if err := s.CreateAnalyses(ctx, []*bonafide.Analysis{a}); err != nil {
+	fake := &testkit.Enqueuer{}
+	// The same database through a store built with an enqueuer (New does not open anything).
+	withEnq := New(s.DB(), Options{Enqueuer: fakeEnqueuer{fake}})
+	if err := withEnq.CreateAnalyses(ctx, []*bonafide.Analysis{a}); err != nil {
 		t.Fatal(err)
 	}
-	s.SetEnqueuer(nil)
 	if err := s.FinishAnalysis(ctx, &bonafide.Analysis{ID: a.ID, State: bonafide.StateFinished, Resolution: bonafide.ResolutionSuccess}); err == nil {
 		t.Fatal("FinishAnalysis needing a webhook succeeded without an enqueuer")
 	}
@@ -293,7 +294,7 @@ func TestRiverInSameTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	enq := &riverEnqueuer{client: client}
-	s.SetEnqueuer(enq)
+	s = New(s.DB(), Options{Enqueuer: enq})
 	f := &bonafide.Folder{}
 	if err := s.CreateFolder(ctx, f, nil); err != nil {
 		t.Fatal(err)
@@ -329,7 +330,7 @@ func TestRiverInSameTx(t *testing.T) {
 // the ListFolders resolution filter on the conformance scenario.
 func TestFolderStatusAgreesWithSQL(t *testing.T) {
 	ctx := t.Context()
-	enq, clock := &storetest.FakeEnqueuer{}, storetest.NewClock(storetest.Epoch)
+	enq, clock := &testkit.Enqueuer{}, testkit.NewClock(storetest.Epoch)
 	s := open(t, tempURL(t), Options{Now: clock.Now, Enqueuer: fakeEnqueuer{enq}})
 	defer s.Close()
 	want := storetest.ResolutionScenario(t, s, enq, clock)

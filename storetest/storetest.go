@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bonafide"
+	"bonafide/internal/testkit"
 )
 
 // Epoch is where every test clock starts.
@@ -51,7 +52,7 @@ func Run(t *testing.T, open Opener) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := &harness{enq: &FakeEnqueuer{}, clock: NewClock(Epoch)}
+			h := &harness{enq: &testkit.Enqueuer{}, clock: testkit.NewClock(Epoch)}
 			h.s = open(t, Env{Enqueuer: h.enq, Now: h.clock.Now})
 			t.Cleanup(func() {
 				if err := h.s.Close(); err != nil {
@@ -65,8 +66,8 @@ func Run(t *testing.T, open Opener) {
 
 type harness struct {
 	s     bonafide.Store
-	enq   *FakeEnqueuer
-	clock *Clock
+	enq   *testkit.Enqueuer
+	clock *testkit.Clock
 }
 
 // --- helpers ----------------------------------------------------------------------------------
@@ -1045,7 +1046,7 @@ func testListFoldersResolution(t *testing.T, h *harness) {
 // ResolutionScenario builds the folders of the resolution test in s and returns, for each filter value,
 // the IDs of the folders it must select (newest first). A store package uses it to check that its own
 // Go status derivation agrees with its SQL filter.
-func ResolutionScenario(t *testing.T, s bonafide.Store, enq *FakeEnqueuer, clock *Clock) map[string][]string {
+func ResolutionScenario(t *testing.T, s bonafide.Store, enq *testkit.Enqueuer, clock *testkit.Clock) map[string][]string {
 	t.Helper()
 	return resolutionScenario(t, &harness{s: s, enq: enq, clock: clock})
 }

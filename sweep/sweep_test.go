@@ -3,7 +3,6 @@ package sweep_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"io"
 	"log/slog"
 	"os"
@@ -16,14 +15,10 @@ import (
 
 	"bonafide"
 	"bonafide/blob"
+	"bonafide/internal/testkit"
 	"bonafide/sqlite"
 	"bonafide/sweep"
 )
-
-type noEnqueue struct{}
-
-func (noEnqueue) EnqueueAnalyses(context.Context, *sql.Tx, []string) error      { return nil }
-func (noEnqueue) EnqueueWebhook(context.Context, *sql.Tx, string, string) error { return nil }
 
 type env struct {
 	t     *testing.T
@@ -35,7 +30,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "b.db"), sqlite.Options{Enqueuer: noEnqueue{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "b.db"), sqlite.Options{Enqueuer: (&testkit.Enqueuer{}).SQL(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

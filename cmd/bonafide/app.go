@@ -158,7 +158,7 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintln(stdout, liveness.Version)
-	for _, name := range []string{"detect", "landmark", "liveness", "eye", "pose", "expression", "feature"} {
+	for _, name := range onnx.Names {
 		s := onnx.Registry[name]
 		fmt.Fprintf(stdout, "  %-10s %-20s sha256:%s\n", name, s.File, s.SHA256)
 	}

@@ -34,12 +34,12 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	sf.resolve()
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	be, err := openStore(ctx, &sf, log)
+	db, err := openDatabase(ctx, &sf, jobs.Config{Logger: log}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide migrate: %v\n", err)
 		return 1
 	}
-	be.store.Close()
+	db.Store().Close()
 	fmt.Fprintf(stdout, "schema up to date: %s\n", redact(sf.databaseURL))
 	if strings.HasPrefix(sf.blobURL, "s3://") {
 		b, err := blob.Open(ctx, sf.blobURL)
@@ -88,23 +88,19 @@ func runMigrateData(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	src, err := openStore(ctx, &serverFlags{databaseURL: *from}, log)
+	src, err := openDatabase(ctx, &serverFlags{databaseURL: *from}, jobs.Config{Logger: log}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide migrate-data: source: %v\n", err)
 		return 1
 	}
-	defer src.store.Close()
-	dst, err := openStore(ctx, &serverFlags{databaseURL: *to}, log)
+	defer src.Store().Close()
+	// The target's store queues the jobs of analyses still processing (worked by its servers).
+	dst, err := openDatabase(ctx, &serverFlags{databaseURL: *to}, jobs.Config{Logger: log}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide migrate-data: target: %v\n", err)
 		return 1
 	}
-	defer dst.store.Close()
-	// The target's queue takes the jobs of analyses still processing; it is not started here.
-	if _, _, err := dst.queue(jobs.Deps{Store: dst.store}, jobs.Config{Logger: log}); err != nil {
-		fmt.Fprintf(stderr, "bonafide migrate-data: target queue: %v\n", err)
-		return 1
-	}
+	defer dst.Store().Close()
 	sb, err := blob.Open(ctx, *fromBlob)
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide migrate-data: %v\n", err)
@@ -121,7 +117,7 @@ func runMigrateData(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *quiet {
 		progress = io.Discard
 	}
-	st, err := migrateData(ctx, src.store, dst.store, sb, tb, progress)
+	st, err := migrateData(ctx, src.Store(), dst.Store(), sb, tb, progress)
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide migrate-data: %v\n", err)
 		return 1

@@ -12,6 +12,7 @@ import (
 
 	"bonafide"
 	"bonafide/api"
+	"bonafide/jobs"
 )
 
 // `bonafide user create` and POST /api/users check users with the same rules (bonafide.Validate*,
@@ -31,17 +32,18 @@ func TestUserRulesCLIAndAPIAgree(t *testing.T) {
 	var sf serverFlags
 	sf.dataDir = dir
 	sf.resolve()
-	be, err := openStore(ctx, &sf, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := openDatabase(ctx, &sf, jobs.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer be.store.Close()
-	acme, err := bonafide.CompanyNamed(ctx, be.store, "acme")
+	store := db.Store()
+	defer store.Close()
+	acme, err := bonafide.CompanyNamed(ctx, store, "acme")
 	if err != nil || acme == nil {
 		t.Fatalf("company acme: %v %v", acme, err)
 	}
 	companyID := map[string]string{"acme": acme.ID, "global": bonafide.GlobalCompanyID}
-	srv := httptest.NewServer(api.New(api.Config{}, be.store, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil).Handler())
+	srv := httptest.NewServer(api.New(api.Config{}, store, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil).Handler())
 	defer srv.Close()
 	post := func(path, token string, body any, out any) int {
 		t.Helper()
@@ -126,13 +128,13 @@ func TestUserRulesCLIAndAPIAgree(t *testing.T) {
 			if !strings.Contains(got.Message, c.words) {
 				t.Errorf("message %q should say %q", got.Message, c.words)
 			}
-			if _, err := createUser(ctx, be.store, c.email, c.pw, bonafide.Role(c.role), c.comp); bonafide.CodeOf(err) != c.code {
+			if _, err := createUser(ctx, store, c.email, c.pw, bonafide.Role(c.role), c.comp); bonafide.CodeOf(err) != c.code {
 				t.Errorf("createUser: %v (code %d), want code %d", err, bonafide.CodeOf(err), c.code)
 			}
 		})
 	}
 	// Neither path created a refused user.
-	users, err := be.store.ListUsers(ctx, "")
+	users, err := store.ListUsers(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}

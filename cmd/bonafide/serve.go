@@ -22,59 +22,9 @@ import (
 	"bonafide/jobs"
 	"bonafide/liveness"
 	"bonafide/pipeline"
-	"bonafide/sqlite"
 	"bonafide/sweep"
 	"bonafide/webhook"
 )
-
-// queueRunner is the part of a jobs.Queue that serve drives.
-type queueRunner interface {
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-}
-
-// backend is an opened database: the store, and how to put the job queue on it.
-type backend struct {
-	store bonafide.Store
-	// queue builds the River queue over this database's driver, installs it as the store's
-	// enqueuer, and returns it with a function that counts its jobs by state.
-	queue func(deps jobs.Deps, cfg jobs.Config) (queueRunner, func(context.Context) (map[string]int, error), error)
-	// embedded: one process owns this database (SQLite), so whatever is half done at start was
-	// left by a process that died.
-	embedded bool
-}
-
-// openStore opens (and migrates) the database the URL names: sqlite:// embedded, postgres:// for
-// scale-out.
-func openStore(ctx context.Context, f *serverFlags, log *slog.Logger) (*backend, error) {
-	switch {
-	case strings.HasPrefix(f.databaseURL, "sqlite:"):
-		st, err := sqlite.Open(ctx, f.databaseURL, sqlite.Options{Logger: log})
-		if err != nil {
-			return nil, err
-		}
-		return &backend{store: st, embedded: true, queue: func(deps jobs.Deps, cfg jobs.Config) (queueRunner, func(context.Context) (map[string]int, error), error) {
-			q, err := jobs.NewSQLite(st.DB(), deps, cfg)
-			if err != nil {
-				return nil, nil, err
-			}
-			// One process owns the embedded database: a job still marked running was left by a
-			// process that died, and is retried now rather than after the rescue delay.
-			n, err := q.RetryOrphaned(ctx)
-			if err != nil {
-				return nil, nil, err
-			}
-			if n > 0 {
-				log.Info("retrying jobs left running by the previous process", "jobs", n)
-			}
-			st.SetEnqueuer(q)
-			return q, func(ctx context.Context) (map[string]int, error) { return jobs.Depth(ctx, st.DB()) }, nil
-		}}, nil
-	case strings.HasPrefix(f.databaseURL, "postgres:") || strings.HasPrefix(f.databaseURL, "postgresql:"):
-		return openPostgres(ctx, f, log)
-	}
-	return nil, fmt.Errorf("database URL %q: use sqlite:///path/bonafide.db (embedded) or postgres://user@host/db (scale-out)", redact(f.databaseURL))
-}
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var sf Config
@@ -106,11 +56,16 @@ func serveFlags(sf *Config, ef *engineFlags, stderr io.Writer) *cmdFlags {
 }
 
 func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, stdout io.Writer) error {
-	be, err := openStore(ctx, sf, log)
+	// The wiring, in order: the database (opened and migrated) with its store, which inserts jobs
+	// through the queue's insert-only client; the blobs, the engine and the API server; then the
+	// queue's workers, which need the store and the server's folder rendering.
+	qcfg := jobs.Config{AnalysisWorkers: sf.analysisWorkers, JobTimeout: sf.jobTimeout, RescueAfter: sf.rescueAfter,
+		WebhookBackoff: sf.webhookBackoff, Logger: log}
+	db, err := openDatabase(ctx, sf, qcfg, log)
 	if err != nil {
 		return err
 	}
-	store := be.store
+	store := db.Store()
 	defer store.Close()
 	blobs, err := blob.Open(ctx, sf.blobURL)
 	if err != nil {
@@ -157,32 +112,42 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	if err := os.MkdirAll(sf.uploadDir, 0o700); err != nil {
 		return fmt.Errorf("%s: %w", setting("upload-dir"), err)
 	}
-	clearSpool(sf.uploadDir, be.embedded, log)
+	clearSpool(sf.uploadDir, db.Embedded(), log)
 	srv := api.New(api.Config{BaseURL: base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
 		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version, UploadDir: sf.uploadDir,
 		MetricsToken: sf.metricsToken, MetricsElsewhere: metricsLn != nil,
 		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
 		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax,
 		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, store, blobs, analyzer, log, nil)
-	queue, depth, err := be.queue(jobs.Deps{Store: store, Blobs: blobs, Analyzer: analyzer,
+	queue, err := db.Workers(jobs.Deps{Store: store, Blobs: blobs, Analyzer: analyzer,
 		Deliverer: webhook.New(hookOpts), Retryable: webhook.Retryable, RenderFolder: srv.RenderFolder,
 		Observe: func(resolution string, seconds float64) {
 			srv.Metrics().Verdict(resolution)
 			srv.Metrics().AnalysisDuration.Observe(seconds)
-		}},
-		jobs.Config{AnalysisWorkers: sf.analysisWorkers, JobTimeout: sf.jobTimeout, RescueAfter: sf.rescueAfter,
-			WebhookBackoff: sf.webhookBackoff, Logger: log})
+		}}, qcfg)
 	if err != nil {
 		return err
 	}
-	srv.Metrics().RegisterQueueDepth(depth)
+	srv.Metrics().RegisterQueueDepth(db.Depth)
+	if db.Embedded() {
+		// One process owns the embedded database: a job still marked running was left by a
+		// process that died, and is retried now rather than after the rescue delay. (In
+		// scale-out, the heartbeat hands back the running jobs of a node that stopped beating.)
+		n, err := queue.RetryOrphaned(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("retrying jobs left running by the previous process", "jobs", n)
+		}
+	}
 	// Stored files no row refers to (an upload cut by a crash, a dead job's best shot) are removed
 	// hourly, once they are older than the grace (an hour, or twice the job timeout). In embedded
 	// mode this process alone writes the database and the files, and nothing is being written
 	// before the queue and the listener start: every unreferenced file goes now.
 	sweeper := sweep.New(store, blobs, log)
 	sweeper.Grace = max(sweep.DefaultGrace, 2*sf.jobTimeout)
-	if be.embedded {
+	if db.Embedded() {
 		if n, err := sweeper.SweepAll(ctx); err != nil {
 			log.Warn("start-up sweep of unreferenced files failed", "err", err)
 		} else if n > 0 {

@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"bonafide/internal/assets"
 	"bonafide/internal/synth"
+	"bonafide/internal/testkit"
 )
 
 func runSynthT(t *testing.T, args ...string) (int, string, string) {
@@ -23,43 +22,6 @@ func runSynthT(t *testing.T, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := runSynth(ctx, args, &out, &errb)
 	return code, out.String(), errb.String()
-}
-
-// synthProbe is what ffprobe says about a video's first video stream (frames counted by decoding)
-// and its container comment.
-type synthProbe struct {
-	codec         string
-	width, height int
-	frames        int
-	comment       string
-}
-
-func probeSynth(t *testing.T, path string) synthProbe {
-	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
-		"-show_entries", "stream=codec_name,width,height,nb_read_frames:format_tags=comment",
-		"-of", "default=noprint_wrappers=1", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
-	}
-	var p synthProbe
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		n, _ := strconv.Atoi(v)
-		switch k {
-		case "codec_name":
-			p.codec = v
-		case "width":
-			p.width = n
-		case "height":
-			p.height = n
-		case "nb_read_frames":
-			p.frames = n
-		case "TAG:comment":
-			p.comment = v
-		}
-	}
-	return p
 }
 
 func TestSynthMakesAttackVideos(t *testing.T) {
@@ -90,13 +52,13 @@ func TestSynthMakesAttackVideos(t *testing.T) {
 				t.Errorf("stdout does not name the output and warn: %q", stdout)
 			}
 			w, h, _ := synthParseSize(tc.args[slices.Index(tc.args, "--size")+1])
-			p := probeSynth(t, out)
+			p := testkit.FFprobe(t, out)
 			t.Logf("%s: %+v", tc.name, p)
-			if p.codec != "h264" || p.width != w || p.height != h || p.frames != tc.n {
+			if p.Codec != "h264" || p.Width != w || p.Height != h || p.Frames != tc.n {
 				t.Errorf("ffprobe: %+v, want h264 %dx%d with %d frames", p, w, h, tc.n)
 			}
-			if p.comment != synth.MetadataComment {
-				t.Errorf("container comment %q, want the synthetic-media tag", p.comment)
+			if p.Comment != synth.MetadataComment {
+				t.Errorf("container comment %q, want the synthetic-media tag", p.Comment)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"bonafide"
 	"bonafide/internal/password"
+	"bonafide/jobs"
 	"bonafide/webhook"
 )
 
@@ -44,12 +45,13 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 		return code
 	}
 	sf.resolve()
-	be, err := openStore(ctx, &sf, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	db, err := openDatabase(ctx, &sf, jobs.Config{Logger: log}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide user: %v\n", err)
 		return 1
 	}
-	store := be.store
+	store := db.Store()
 	defer store.Close()
 	switch sub {
 	case "create":

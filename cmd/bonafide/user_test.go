@@ -11,6 +11,7 @@ import (
 
 	"bonafide"
 	"bonafide/internal/password"
+	"bonafide/jobs"
 )
 
 // `bonafide user password` resets a password through bonafide.ChangePassword: the new one logs
@@ -38,17 +39,17 @@ func TestUserPasswordEndsSessions(t *testing.T) {
 				sf.databaseURL = fl[3]
 			}
 			sf.resolve()
-			be, err := openStore(ctx, &sf, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			db, err := openDatabase(ctx, &sf, jobs.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer be.store.Close()
-			u, err := be.store.GetUserByEmail(ctx, "alice@example.com")
+			defer db.Store().Close()
+			u, err := db.Store().GetUserByEmail(ctx, "alice@example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, tok := range []string{"tok-a", "tok-b"} {
-				if err := be.store.CreateSession(ctx, &bonafide.Session{TokenHash: tok, UserID: u.ID, Expires: time.Now().Add(time.Hour)}); err != nil {
+				if err := db.Store().CreateSession(ctx, &bonafide.Session{TokenHash: tok, UserID: u.ID, Expires: time.Now().Add(time.Hour)}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -59,11 +60,11 @@ func TestUserPasswordEndsSessions(t *testing.T) {
 				t.Fatalf("password: %d %s %s", code, out, errs)
 			}
 			for _, tok := range []string{"tok-a", "tok-b"} {
-				if _, err := be.store.GetSession(ctx, tok); bonafide.CodeOf(err) != bonafide.CodeNotExist {
+				if _, err := db.Store().GetSession(ctx, tok); bonafide.CodeOf(err) != bonafide.CodeNotExist {
 					t.Errorf("session %s after a password reset: %v, want gone", tok, err)
 				}
 			}
-			u, err = be.store.GetUserByEmail(ctx, "alice@example.com")
+			u, err = db.Store().GetUserByEmail(ctx, "alice@example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,35 +86,35 @@ func TestStartupMovesLegacyAdmin(t *testing.T) {
 	var sf serverFlags
 	sf.dataDir = t.TempDir()
 	sf.resolve()
-	be, err := openStore(ctx, &sf, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := openDatabase(ctx, &sf, jobs.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer be.store.Close()
+	defer db.Store().Close()
 	def := &bonafide.Company{Name: "default"}
-	if err := be.store.CreateCompany(ctx, def); err != nil {
+	if err := db.Store().CreateCompany(ctx, def); err != nil {
 		t.Fatal(err)
 	}
 	admin := &bonafide.User{Email: "admin@bonafide.local", Role: bonafide.RoleAdmin, CompanyID: def.ID}
-	if err := be.store.CreateUser(ctx, admin); err != nil {
+	if err := db.Store().CreateUser(ctx, admin); err != nil {
 		t.Fatal(err)
 	}
-	if err := be.store.CreateSession(ctx, &bonafide.Session{TokenHash: "old", UserID: admin.ID, Expires: time.Now().Add(-time.Minute)}); err != nil {
+	if err := db.Store().CreateSession(ctx, &bonafide.Session{TokenHash: "old", UserID: admin.ID, Expires: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	purge, err := startAccounts(ctx, be.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	purge, err := startAccounts(ctx, db.Store(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	purge.Stop()
-	got, err := be.store.GetUser(ctx, admin.ID)
+	got, err := db.Store().GetUser(ctx, admin.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.CompanyID != bonafide.GlobalCompanyID {
 		t.Errorf("the ADMIN is in company %s after start-up, want global", got.CompanyID)
 	}
-	if _, err := be.store.GetSession(ctx, "old"); bonafide.CodeOf(err) != bonafide.CodeNotExist {
+	if _, err := db.Store().GetSession(ctx, "old"); bonafide.CodeOf(err) != bonafide.CodeNotExist {
 		t.Errorf("an expired session survived start-up: %v", err)
 	}
 }

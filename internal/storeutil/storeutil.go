@@ -8,7 +8,6 @@ package storeutil
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -104,31 +103,4 @@ func Wrap(store, op string, err error) error {
 		return err
 	}
 	return fmt.Errorf("%s: %s: %w", store, op, err)
-}
-
-// --- enqueuer ---------------------------------------------------------------------------------
-
-// Holder holds a store's job enqueuer (E is the store's Enqueuer interface), which may be set
-// after the store opens.
-type Holder[E any] struct {
-	mu  sync.RWMutex
-	enq E
-}
-
-// Set installs e (nil removes it).
-func (h *Holder[E]) Set(e E) {
-	h.mu.Lock()
-	h.enq = e
-	h.mu.Unlock()
-}
-
-// Get returns the enqueuer, or an error naming store when none is set.
-func (h *Holder[E]) Get(store string) (E, error) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if any(h.enq) == nil {
-		var zero E
-		return zero, fmt.Errorf("%s: no job enqueuer set (call SetEnqueuer before creating analyses)", store)
-	}
-	return h.enq, nil
 }

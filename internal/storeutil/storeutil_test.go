@@ -196,27 +196,6 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
-type enqueuer interface{ Name() string }
-
-type named string
-
-func (n named) Name() string { return string(n) }
-
-func TestHolder(t *testing.T) {
-	var h Holder[enqueuer]
-	if _, err := h.Get("st"); err == nil || !strings.HasPrefix(err.Error(), "st: no job enqueuer set") {
-		t.Fatalf("empty holder: %v", err)
-	}
-	h.Set(named("x"))
-	if e, err := h.Get("st"); err != nil || e.Name() != "x" {
-		t.Fatalf("Get = %v, %v", e, err)
-	}
-	h.Set(nil)
-	if _, err := h.Get("st"); err == nil {
-		t.Fatal("holder reset to nil still gives an enqueuer")
-	}
-}
-
 func TestErrors(t *testing.T) {
 	if err := Wrap("st", "op", nil); err != nil {
 		t.Errorf("Wrap(nil) = %v", err)

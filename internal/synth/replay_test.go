@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"bonafide/internal/assets"
+	"bonafide/internal/testkit"
 )
 
 func solid(w, h int, c color.RGBA) *image.RGBA {
@@ -255,7 +256,7 @@ func TestRealFaceReplayAttack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	o := ReplayOptions{Seed: 42, Tilt: 0.04, Seconds: 2}
-	if err := ReplayAttackVideo(ctx, tool(t, "ffmpeg"), []image.Image{photo}, o, out); err != nil {
+	if err := ReplayAttackVideo(ctx, testkit.Tool(t, "ffmpeg"), []image.Image{photo}, o, out); err != nil {
 		t.Fatal(err)
 	}
 	checkVideo(t, out, o.FrameCount(), 640, 480)

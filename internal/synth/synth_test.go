@@ -7,14 +7,13 @@ import (
 	"image/color"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"bonafide/internal/assets"
+	"bonafide/internal/testkit"
 )
 
 // testPhoto is a 200x260 "portrait": a colour gradient with a dark ellipse for a face.
@@ -32,15 +31,6 @@ func testPhoto() *image.RGBA {
 		}
 	}
 	return img
-}
-
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is needed on PATH: %v", name, err)
-	}
-	return p
 }
 
 // centroid is the mean position of pixels that differ from bg by more than a small threshold.
@@ -182,47 +172,17 @@ func TestHomographyIdentityWithoutTilt(t *testing.T) {
 	}
 }
 
-type probe struct {
-	codec      string
-	w, h, nfrm int
-}
-
-func ffprobe(t *testing.T, path string) probe {
-	t.Helper()
-	out, err := exec.Command(tool(t, "ffprobe"), "-v", "error", "-select_streams", "v:0", "-count_frames",
-		"-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "default=noprint_wrappers=1", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
-	}
-	var p probe
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		n, _ := strconv.Atoi(v)
-		switch k {
-		case "codec_name":
-			p.codec = v
-		case "width":
-			p.w = n
-		case "height":
-			p.h = n
-		case "nb_read_frames":
-			p.nfrm = n
-		}
-	}
-	return p
-}
-
 func checkVideo(t *testing.T, path string, n, w, h int) {
 	t.Helper()
-	p := ffprobe(t, path)
+	p := testkit.FFprobe(t, path)
 	t.Logf("%s: %+v", path, p)
-	if p.codec != "h264" || p.w != w || p.h != h || absInt(p.nfrm-n) > 1 {
+	if p.Codec != "h264" || p.Width != w || p.Height != h || absInt(p.Frames-n) > 1 {
 		t.Errorf("%s: ffprobe says %+v, want h264 %dx%d with %d frames", path, p, w, h, n)
 	}
 }
 
 func TestEncodeVideo(t *testing.T) {
-	ffmpeg := tool(t, "ffmpeg")
+	ffmpeg := testkit.Tool(t, "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	o := PrintOptions{Width: 320, Height: 240, FPS: 20, Seconds: 2, Seed: 5, Tilt: 0.04}
@@ -234,7 +194,7 @@ func TestEncodeVideo(t *testing.T) {
 }
 
 func TestEncodeVideoErrors(t *testing.T) {
-	ffmpeg := tool(t, "ffmpeg")
+	ffmpeg := testkit.Tool(t, "ffmpeg")
 	ctx := context.Background()
 	dir := t.TempDir()
 	frame := image.NewRGBA(image.Rect(0, 0, 64, 48))
@@ -282,7 +242,7 @@ func TestRealFacePrintAttack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	o := PrintOptions{Seed: 42, Tilt: 0.05}
-	if err := PrintAttackVideo(ctx, tool(t, "ffmpeg"), photo, o, out); err != nil {
+	if err := PrintAttackVideo(ctx, testkit.Tool(t, "ffmpeg"), photo, o, out); err != nil {
 		t.Fatal(err)
 	}
 	checkVideo(t, out, o.FrameCount(), 640, 480)
