@@ -40,7 +40,6 @@ const SecretPrefix = bonafide.WebhookSecretPrefix
 // tolerance <= 0. It is the value recommended by the specification.
 const DefaultTolerance = 5 * time.Minute
 
-
 // Errors returned (wrapped) by Sign and Verify. Test with errors.Is.
 var (
 	// ErrInvalidSecret means the secret is empty or not "whsec_" + base64.
