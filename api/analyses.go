@@ -30,9 +30,6 @@ const maxAnalysesPerRequest = 10
 
 // buildAnalyses validates the requested analyses against the folder's media.
 func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Media, reqs []analysisRequest) ([]*bonafide.Analysis, error) {
-	if !p.user.CanQuality {
-		return nil, bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this account may not start quality analyses")
-	}
 	if len(reqs) > maxAnalysesPerRequest {
 		return nil, &bonafide.Error{Code: bonafide.CodeInvalidValue,
 			Message: fmt.Sprintf("Invalid param value: %d analyses in one request; at most %d", len(reqs), maxAnalysesPerRequest),
@@ -56,6 +53,9 @@ func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Med
 		at, ok := bonafide.LookupAnalysisType(t)
 		if !ok {
 			return nil, bonafide.UnknownAnalysisType(t)
+		}
+		if !canStartAnalysis(p, t) {
+			return nil, bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this account may not start %s analyses", strings.ToLower(t))
 		}
 		for _, id := range req.SourceMedia {
 			if !slices.ContainsFunc(ms, func(m *bonafide.Media) bool { return m.ID == id }) {

@@ -201,6 +201,19 @@ func canWrite(p *principal) bool {
 	return r != bonafide.RoleOperator && r != bonafide.RoleClientOperator
 }
 
+// canStartAnalysis says whether the caller's account may start analyses of the type (the
+// account's can_start_analysis_* flags): QUALITY needs can_start_analysis_quality, BIOMETRY
+// can_start_analysis_biometry; other types need no flag.
+func canStartAnalysis(p *principal, analysisType string) bool {
+	switch strings.ToUpper(analysisType) {
+	case "QUALITY":
+		return p.user.CanQuality
+	case "BIOMETRY":
+		return p.user.CanBiometry
+	}
+	return true
+}
+
 // canDelete: ADMIN and CLIENT ADMIN delete folders and files.
 func canDelete(p *principal) bool {
 	r := p.user.Role
