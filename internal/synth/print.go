@@ -60,19 +60,24 @@ const (
 	printBrightness = 0.93  // brightness reduction of the print
 )
 
+// clipDefaults fills an attack clip's size (640x480), frame rate (25) and length (4 s) where unset.
+func clipDefaults(width, height, fps *int, seconds *float64) {
+	if *width <= 0 {
+		*width = 640
+	}
+	if *height <= 0 {
+		*height = 480
+	}
+	if *fps <= 0 {
+		*fps = 25
+	}
+	if *seconds <= 0 {
+		*seconds = 4
+	}
+}
+
 func (o PrintOptions) withDefaults() PrintOptions {
-	if o.Width <= 0 {
-		o.Width = 640
-	}
-	if o.Height <= 0 {
-		o.Height = 480
-	}
-	if o.FPS <= 0 {
-		o.FPS = 25
-	}
-	if o.Seconds <= 0 {
-		o.Seconds = 4
-	}
+	clipDefaults(&o.Width, &o.Height, &o.FPS, &o.Seconds)
 	if o.PaperMargin == 0 {
 		o.PaperMargin = 12
 	} else if o.PaperMargin < 0 {

@@ -59,18 +59,7 @@ var (
 )
 
 func (o ReplayOptions) withDefaults() ReplayOptions {
-	if o.Width <= 0 {
-		o.Width = 640
-	}
-	if o.Height <= 0 {
-		o.Height = 480
-	}
-	if o.FPS <= 0 {
-		o.FPS = 25
-	}
-	if o.Seconds <= 0 {
-		o.Seconds = 4
-	}
+	clipDefaults(&o.Width, &o.Height, &o.FPS, &o.Seconds)
 	if o.ContentFPS <= 0 {
 		o.ContentFPS = float64(o.FPS)
 	}
