@@ -3,9 +3,7 @@ package media
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -32,26 +30,7 @@ func png16(t testing.TB, w, h int) []byte {
 }
 
 // pngHeader16 is a PNG of only a signature, an IHDR claiming w x h 16-bit RGBA pixels and IEND.
-func pngHeader16(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1A\n")
-	chunk := func(typ string, data []byte) {
-		_ = binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		crc := crc32.NewIEEE()
-		crc.Write([]byte(typ))
-		crc.Write(data)
-		b.WriteString(typ)
-		b.Write(data)
-		_ = binary.Write(&b, binary.BigEndian, crc.Sum32())
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 16, 6 // 16-bit RGBA
-	chunk("IHDR", ihdr)
-	chunk("IEND", nil)
-	return b.Bytes()
-}
+func pngHeader16(w, h uint32) []byte { return pngHeaderDepth(w, h, 16) }
 
 // The decoder budgets bytes, not pixels: a 16-bit PNG decodes to 8 bytes per pixel, so one with as
 // many pixels as an accepted 8-bit image is refused from its header when that exceeds

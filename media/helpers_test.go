@@ -101,7 +101,10 @@ func withEXIFOrientation(t testing.TB, jpg []byte, orientation int, order binary
 
 // pngHeaderOnly returns a PNG made of its signature, an IHDR claiming w x h RGBA pixels (with a right
 // CRC), and IEND: a header that promises a huge image with no data behind it.
-func pngHeaderOnly(w, h uint32) []byte {
+func pngHeaderOnly(w, h uint32) []byte { return pngHeaderDepth(w, h, 8) }
+
+// pngHeaderDepth is pngHeaderOnly with depth bits per RGBA channel.
+func pngHeaderDepth(w, h uint32, depth byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1A\n")
 	chunk := func(typ string, data []byte) {
@@ -116,7 +119,7 @@ func pngHeaderOnly(w, h uint32) []byte {
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	ihdr[8], ihdr[9] = depth, 6 // RGBA
 	chunk("IHDR", ihdr)
 	chunk("IEND", nil)
 	return b.Bytes()
