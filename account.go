@@ -1,6 +1,7 @@
 package bonafide
 
 import (
+	"bonafide/internal/periodic"
 	"context"
 	"errors"
 	"fmt"
@@ -173,16 +174,7 @@ func (p *SessionPurge) Start(ctx context.Context) {
 	p.purge(ctx) // the first purge is done when Start returns
 	go func() {
 		defer close(p.done)
-		t := time.NewTicker(p.Every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				p.purge(ctx)
-			}
-		}
+		periodic.Every(ctx, p.Every, p.Every, p.purge)
 	}()
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"bonafide/internal/periodic"
 )
 
 // Heartbeat defaults of scale-out mode: a node refreshes its row in bonafide_nodes every
@@ -41,26 +43,20 @@ func (h *heartbeat) start(ctx context.Context) error {
 		return err
 	}
 	ctx, h.stop = context.WithCancel(context.WithoutCancel(ctx))
-	h.done.Go(func() {
-		t := time.NewTicker(h.interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if err := h.beat(ctx); err != nil && ctx.Err() == nil {
-				h.log.Warn("node heartbeat failed", "node", h.id(), "err", err)
-			}
-			if n, err := h.takeOver(ctx); err != nil && ctx.Err() == nil {
-				h.log.Warn("taking over the jobs of stopped nodes failed", "err", err)
-			} else if n > 0 {
-				h.log.Info("took over the running jobs of a stopped node", "jobs", n)
-			}
-		}
-	})
+	h.done.Go(func() { periodic.Every(ctx, h.interval, h.interval, h.tick) })
 	return nil
+}
+
+// tick beats and takes over the jobs of the nodes that stopped beating.
+func (h *heartbeat) tick(ctx context.Context) {
+	if err := h.beat(ctx); err != nil && ctx.Err() == nil {
+		h.log.Warn("node heartbeat failed", "node", h.id(), "err", err)
+	}
+	if n, err := h.takeOver(ctx); err != nil && ctx.Err() == nil {
+		h.log.Warn("taking over the jobs of stopped nodes failed", "err", err)
+	} else if n > 0 {
+		h.log.Info("took over the running jobs of a stopped node", "jobs", n)
+	}
 }
 
 // halt stops beating and marks this node dead at once: after a clean stop it runs no job, and

@@ -50,10 +50,15 @@ var challengeTags = map[string]string{
 
 // faceFrames returns the frames where landmarks were measured.
 func faceFrames(frames []FrameResult) []FrameResult {
+	return keepFrames(frames, func(f *FrameResult) bool { return f.landmarks != nil })
+}
+
+// keepFrames returns the frames for which keep holds, in order.
+func keepFrames(frames []FrameResult, keep func(*FrameResult) bool) []FrameResult {
 	var out []FrameResult
-	for _, f := range frames {
-		if f.landmarks != nil {
-			out = append(out, f)
+	for i := range frames {
+		if keep(&frames[i]) {
+			out = append(out, frames[i])
 		}
 	}
 	return out
@@ -61,13 +66,7 @@ func faceFrames(frames []FrameResult) []FrameResult {
 
 // fullFrames returns the frames where the passive model and head pose ran as well.
 func fullFrames(frames []FrameResult) []FrameResult {
-	var out []FrameResult
-	for _, f := range frames {
-		if f.landmarks != nil && f.Yaw != nil && f.Passive != nil {
-			out = append(out, f)
-		}
-	}
-	return out
+	return keepFrames(frames, func(f *FrameResult) bool { return f.landmarks != nil && f.Yaw != nil && f.Passive != nil })
 }
 
 // checkChallenges evaluates every gesture tag against the frames.
@@ -146,13 +145,7 @@ func checkChallenges(tags []string, frames []FrameResult) []Challenge {
 
 // withLandmarkYaw keeps the frames whose landmark yaw was measured.
 func withLandmarkYaw(ff []FrameResult) []FrameResult {
-	var out []FrameResult
-	for _, f := range ff {
-		if f.YawLandmarks != nil {
-			out = append(out, f)
-		}
-	}
-	return out
+	return keepFrames(ff, func(f *FrameResult) bool { return f.YawLandmarks != nil })
 }
 
 // baseline is the median of the first fifth of the frames (at least one).

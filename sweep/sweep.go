@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"bonafide"
+	"bonafide/internal/periodic"
 )
 
 // Defaults.
@@ -72,14 +73,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // Run sweeps First after it starts and then Every, until ctx ends; it logs what each sweep removed
 // and returns nil when ctx ends. A failed sweep is logged and tried again at the next tick.
 func (s *Sweeper) Run(ctx context.Context) error {
-	timer := time.NewTimer(orDefault(s.First, DefaultFirst))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		}
+	periodic.Every(ctx, orDefault(s.First, DefaultFirst), orDefault(s.Every, DefaultEvery), func(ctx context.Context) {
 		start := time.Now()
 		removed, err := s.Sweep(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -87,8 +81,8 @@ func (s *Sweeper) Run(ctx context.Context) error {
 		} else if err == nil {
 			s.log().Info("swept unreferenced files", "removed", removed, "took", time.Since(start).Round(time.Millisecond))
 		}
-		timer.Reset(orDefault(s.Every, DefaultEvery))
-	}
+	})
+	return nil
 }
 
 // Sweep lists every stored file once and removes those older than Grace that no row refers to. It

@@ -22,7 +22,7 @@ var (
 	// engine is the analysis code: bytes or frames in, scores and reasons out.
 	engine = []string{"liveness", "media", "onnx", "eval"}
 	// shared helpers that adapters may use.
-	helpers = []string{"internal/storeutil", "internal/assets", "internal/synth", "internal/oascheck", "internal/password"}
+	helpers = []string{"internal/storeutil", "internal/assets", "internal/synth", "internal/oascheck", "internal/password", "internal/periodic"}
 	// test support: imported by tests only (storetest is the stores' conformance suite).
 	testSupport = []string{"internal/testkit", "storetest", "internal/importcheck"}
 	commands    = []string{"cmd/bonafide"}
