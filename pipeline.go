@@ -64,6 +64,9 @@ type MediaError struct {
 }
 
 func (e *MediaError) Error() string {
+	if e.Media == nil || e.Media.ID == "" { // about the analysis's media as a whole
+		return fmt.Sprintf("%s: %s", e.Code, e.Msg)
+	}
 	return fmt.Sprintf("media %s (%s) could not be analysed: %s: %s", e.Media.ID, e.Media.OriginalName, e.Code, e.Msg)
 }
 

@@ -31,6 +31,31 @@ func QualityMedia(a *Analysis, all []*Media) []*Media {
 	return out
 }
 
+// BiometryMedia picks the media a BIOMETRY analysis compares: its source_media when given, else
+// every photo and video of the folder except the back of an ID card (photo_id_back), shot sets
+// included (oz-api.md 5.5).
+func BiometryMedia(a *Analysis, all []*Media) []*Media {
+	if len(a.SourceMedia) > 0 {
+		return QualityMedia(a, all) // the listed media, in order
+	}
+	var out []*Media
+	for _, m := range all {
+		if !hasTag(m.Tags, "photo_id_back") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func hasTag(tags []string, t string) bool {
+	for _, x := range tags {
+		if strings.EqualFold(strings.TrimSpace(x), t) {
+			return true
+		}
+	}
+	return false
+}
+
 func hasTagPrefix(tags []string, p string) bool {
 	for _, t := range tags {
 		if strings.HasPrefix(strings.ToLower(t), p) {
@@ -53,6 +78,7 @@ type AnalysisType struct {
 // package pipeline.
 var analysisTypes = []AnalysisType{
 	{Name: "QUALITY", About: "liveness with best shot", Sources: QualityMedia},
+	{Name: "BIOMETRY", About: "face match between the folder's media", Sources: BiometryMedia},
 }
 
 // LookupAnalysisType finds a type by its name, case-insensitively.

@@ -160,9 +160,14 @@ func (s *Server) renderAnalysis(a *bonafide.Analysis, media map[string]*bonafide
 			Signals    json.RawMessage `json:"signals"`
 			Challenges json.RawMessage `json:"challenges"`
 			Engine     json.RawMessage `json:"engine"`
+			// An analysis whose results are not per media (BIOMETRY: per pair) gives its own.
+			ResultsData map[string]any `json:"results_data"`
 		}
 		if json.Unmarshal(r.Details, &d) == nil {
 			rb.Reasons, rb.Signals, rb.Challenges, rb.Engine = d.Reasons, d.Signals, d.Challenges, d.Engine
+			if d.ResultsData != nil {
+				rb.ResultsData = d.ResultsData
+			}
 		}
 		b.ResultsMedia = append(b.ResultsMedia, rb)
 	}

@@ -29,6 +29,7 @@ const eyeOpenIndex = 0
 // Config tunes the engine. The zero value is not valid: start from DefaultConfig.
 type Config struct {
 	Threshold         float64      // confidence_spoofing at or above this is DECLINED (Oz: 0.5)
+	BiometryThreshold float64      // a face-match confidence at or above this is the same person (Oz: 0.85)
 	DeclineMultiple   bool         // several faces of similar size decline the media
 	MultipleFaceRatio float64      // second face area / primary area (raw detector boxes) that counts as "similar size"
 	MultipleFaceScore float64      // detector score a second face needs to count
@@ -50,6 +51,7 @@ func DefaultConfig() Config {
 	limits.MaxFrameSide = 720
 	return Config{
 		Threshold:         0.5,
+		BiometryThreshold: DefaultBiometryThreshold,
 		DeclineMultiple:   true,
 		MultipleFaceRatio: 0.5,
 		MultipleFaceScore: 0.9,
@@ -82,6 +84,9 @@ func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 	}
 	if cfg.Threshold <= 0 || cfg.Threshold > 1 {
 		return nil, fmt.Errorf("liveness: threshold %v must be in (0, 1]", cfg.Threshold)
+	}
+	if cfg.BiometryThreshold <= 0 || cfg.BiometryThreshold > 1 {
+		return nil, fmt.Errorf("liveness: biometry threshold %v must be in (0, 1]", cfg.BiometryThreshold)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1

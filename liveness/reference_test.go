@@ -214,6 +214,12 @@ func TestReferencePreprocessingMatchesNode(t *testing.T) {
 			t.Fatalf("%s: feature alignment failed", name)
 		}
 		add(name, "feature", fc, featureTensor, false)
+		// Biometry's five-point similarity alignment (Embed) feeds the same model and tensor.
+		fc5, ok := featureCrop5(img, lm)
+		if !ok {
+			t.Fatalf("%s: five-point feature alignment failed", name)
+		}
+		add(name+" 5pt", "feature", fc5, featureTensor, false)
 
 		// How often Go's float-rounded gray differs from OpenCV's fixed-point gray on these crops.
 		for _, c := range append([]*image.RGBA{lmCrop}, eyeCrops...) {

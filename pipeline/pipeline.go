@@ -3,8 +3,8 @@
 // either path. It implements bonafide.Analyzer over the liveness engine; the API and the workers
 // see only that interface.
 //
-// Each analysis type is one entry of the registry in New: which media it uses and how one media
-// is analysed. The verdict over the media is bonafide.Verdict.
+// Each analysis type is one entry of the registry analyzers: how it runs over the media it uses.
+// QUALITY analyses each media and its verdict is bonafide.Verdict; BIOMETRY compares every pair.
 package pipeline
 
 import (
@@ -30,15 +30,18 @@ type Pipeline struct {
 // (bonafide.AnalysisTypes: which media it takes).
 type analysisType struct {
 	bonafide.AnalysisType
-	// analyze gives one media's result and, when params ask for it, its best shot (JPEG).
-	// (A method expression of Pipeline: the receiver comes first.)
-	analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error)
+	run runner
 }
 
-// analyzers are how each analysis type analyses one media. A new type is one more entry here and
-// one in bonafide.AnalysisTypes (TestEveryTypeRuns checks that they agree).
-var analyzers = map[string]func(p *Pipeline, ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error){
-	"QUALITY": (*Pipeline).quality,
+// runner runs one analysis over the media its type picked. (A method expression of Pipeline:
+// the receiver comes first.)
+type runner func(p *Pipeline, ctx context.Context, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error)
+
+// analyzers are how each analysis type runs. A new type is one more entry here and one in
+// bonafide.AnalysisTypes (TestEveryTypeRuns checks that they agree).
+var analyzers = map[string]runner{
+	"QUALITY":  perMedia((*Pipeline).quality),
+	"BIOMETRY": (*Pipeline).biometry,
 }
 
 // New builds the pipeline over an engine (not nil).
@@ -46,7 +49,7 @@ func New(engine *liveness.Engine) *Pipeline {
 	p := &Pipeline{engine: engine, types: map[string]analysisType{}}
 	for _, t := range bonafide.AnalysisTypes() {
 		if f, ok := analyzers[t.Name]; ok {
-			p.types[t.Name] = analysisType{AnalysisType: t, analyze: f}
+			p.types[t.Name] = analysisType{AnalysisType: t, run: f}
 		}
 	}
 	return p
@@ -62,31 +65,37 @@ func (p *Pipeline) Info() bonafide.EngineInfo {
 	return out
 }
 
-// Run analyses a over the folder's media all (see bonafide.Analyzer). Media are read and analysed
-// one at a time, so one file is in memory at once.
+// Run analyses a over the folder's media all (see bonafide.Analyzer).
 func (p *Pipeline) Run(ctx context.Context, a *bonafide.Analysis, all []*bonafide.Media, open bonafide.OpenMedia) (*bonafide.Outcome, error) {
 	t, ok := p.types[strings.ToUpper(a.Type)]
 	if !ok {
 		return nil, bonafide.UnknownAnalysisType(a.Type)
 	}
-	params := bonafide.ParseAnalysisParams(a.Params)
-	out := &bonafide.Outcome{State: bonafide.StateFinished, Results: []bonafide.MediaResult{}, BestShots: map[string][]byte{}}
-	for _, m := range t.Sources(a, all) {
-		data, err := open(ctx, m)
-		if err != nil {
-			return nil, fmt.Errorf("reading media %s: %w", m.ID, err)
+	return t.run(p, ctx, t.Sources(a, all), open, bonafide.ParseAnalysisParams(a.Params))
+}
+
+// perMedia runs an analysis whose media are analysed one by one and whose verdict is
+// bonafide.Verdict. Media are read and analysed one at a time, so one file is in memory at once.
+func perMedia(analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error)) runner {
+	return func(p *Pipeline, ctx context.Context, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error) {
+		out := &bonafide.Outcome{State: bonafide.StateFinished, Results: []bonafide.MediaResult{}, BestShots: map[string][]byte{}}
+		for _, m := range ms {
+			data, err := open(ctx, m)
+			if err != nil {
+				return nil, fmt.Errorf("reading media %s: %w", m.ID, err)
+			}
+			r, shot, err := analyze(p, ctx, m, data, params)
+			if err != nil {
+				return nil, err
+			}
+			out.Results = append(out.Results, r)
+			if len(shot) > 0 {
+				out.BestShots[m.ID] = shot
+			}
 		}
-		r, shot, err := t.analyze(p, ctx, m, data, params)
-		if err != nil {
-			return nil, err
-		}
-		out.Results = append(out.Results, r)
-		if len(shot) > 0 {
-			out.BestShots[m.ID] = shot
-		}
+		out.Resolution, out.ResultsData = bonafide.Verdict(out.Results)
+		return out, nil
 	}
-	out.Resolution, out.ResultsData = bonafide.Verdict(out.Results)
-	return out, nil
 }
 
 // quality is liveness with a best shot: the engine's score, verdict and evidence for one media.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -107,9 +108,14 @@ func TestRunErrors(t *testing.T) {
 		t.Fatalf("read failure: %v", err)
 	}
 	// A type without an entry in the registry.
-	_, err = p.Run(ctx, &bonafide.Analysis{Type: "BIOMETRY"}, nil, files(nil))
+	_, err = p.Run(ctx, &bonafide.Analysis{Type: "COLLECTION"}, nil, files(nil))
 	if bonafide.CodeOf(err) != bonafide.CodeNotRealized {
 		t.Fatalf("unknown type: %v", err)
+	}
+	// BIOMETRY without two faces fails as the media's fault (not retried), saying why.
+	_, err = p.Run(ctx, &bonafide.Analysis{Type: "BIOMETRY"}, nil, files(nil))
+	if !errors.As(err, &me) || me.Code != pipeline.BiometryCode || !strings.Contains(err.Error(), "at least two") {
+		t.Fatalf("biometry without media: %v", err)
 	}
 	if info := p.Info(); info.Version == "" || len(info.Models) == 0 || info.Models[0].SHA256 == "" {
 		t.Fatalf("info: %+v", info)
