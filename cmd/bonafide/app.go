@@ -72,6 +72,7 @@ type engineFlags struct {
 	threads     int
 	workers     int
 	threshold   float64
+	biometry    float64 // the BIOMETRY threshold
 	frames      int
 	calibration string
 	// limits, when set (serve), turns the engine's default media limits into the configured ones.
@@ -90,9 +91,10 @@ func (f *engineFlags) register(fs *cmdFlags, frameWorkers bool) {
 		fs.bind("workers")
 	}
 	fs.Float64Var(&f.threshold, "threshold", def.Threshold, "confidence_spoofing at or above this is DECLINED, in (0, 1]")
+	fs.Float64Var(&f.biometry, "biometry-threshold", def.BiometryThreshold, "BIOMETRY: a pair whose match confidence is at or above this is the same person (SUCCESS), in (0, 1]")
 	fs.IntVar(&f.frames, "frames", def.Limits.MaxFrames, "frames taken from a video or shot set, evenly spaced")
 	fs.StringVar(&f.calibration, "calibration", "", "fusion calibration JSON from 'bonafide eval --fit'")
-	fs.bind("models", "ort-lib", "threads", "threshold", "frames", "calibration")
+	fs.bind("models", "ort-lib", "threads", "threshold", "biometry-threshold", "frames", "calibration")
 }
 
 // validate checks the engine settings, naming each flag and its variable.
@@ -100,6 +102,9 @@ func (f *engineFlags) validate() error {
 	var errs []error
 	if f.threshold <= 0 || f.threshold > 1 {
 		errs = append(errs, fmt.Errorf("%s must be in (0, 1], got %v", setting("threshold"), f.threshold))
+	}
+	if f.biometry <= 0 || f.biometry > 1 {
+		errs = append(errs, fmt.Errorf("%s must be in (0, 1], got %v", setting("biometry-threshold"), f.biometry))
 	}
 	if f.frames < 1 {
 		errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", setting("frames"), f.frames))
@@ -124,6 +129,7 @@ func (f *engineFlags) open() (*liveness.Engine, func(), error) {
 	}
 	cfg := liveness.DefaultConfig()
 	cfg.Threshold = f.threshold
+	cfg.BiometryThreshold = f.biometry
 	cfg.Workers = f.workers
 	if f.limits != nil {
 		cfg.Limits = f.limits(cfg.Limits)
