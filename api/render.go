@@ -265,5 +265,5 @@ func (s *Server) RenderFolder(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(b)
+	return ozJSON(b)
 }

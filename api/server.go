@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -338,12 +337,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, statusOf(e.Code), errorBody{Code: e.Code, Message: e.Message, Details: e.Details, Details2: e.Details})
 }
 
+// writeJSON writes v as Oz writes JSON (ozJSON).
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := ozJSON(v)
+	if err != nil {
+		// Only a value that cannot be JSON gets here: a bug, answered as code 0.
+		data = []byte(`{"error_code": 0, "error_message": "Unknown server side error occurred", "error_details": null, "details": null}` + "\n")
+		status = http.StatusInternalServerError
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	_, _ = w.Write(data)
 }
 
 // version answers GET /api/version, the health probe Oz's deployment uses.
