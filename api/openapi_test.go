@@ -306,7 +306,8 @@ func TestOpenAPIResponses(t *testing.T) {
 	env.tuDo("GET", "/api/folders/"+folderID+"/analyses", client.Token, nil).tuExpect(200, 0)
 	env.tuDo("GET", "/api/folders/"+folderID+"/analyses/?type=QUALITY&state.exclude=PROCESSING", client.Token, nil).tuExpect(200, 0)
 	env.tuDo("POST", "/api/folders/"+folderID+"/analyses", client.Token, []byte(`{"analyses": [`)).tuExpect(400, 3)
-	env.tuDo("POST", "/api/folders/"+folderID+"/analyses", client.Token, map[string]any{"analyses": []map[string]string{{"type": "biometry"}}}).tuExpect(501, 2)
+	env.tuDo("POST", "/api/folders/"+folderID+"/analyses", client.Token, map[string]any{"analyses": []map[string]string{{"type": "FOO"}}}).tuExpect(400, 4)
+	env.tuDo("POST", "/api/folders/"+folderID+"/analyses", client.Token, map[string]any{"analyses": []map[string]string{{"type": "liveness"}, {"type": "documents"}}}).tuExpect(201, 0)
 	env.tuDo("POST", "/api/instant/folders", client.Token, tuMultipart(t, map[string][]byte{"photo1": jpeg}, nil)).tuExpect(501, 2)
 
 	// Folder reads, with every flag, both slash forms, and the list in both total modes.

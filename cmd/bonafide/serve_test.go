@@ -494,7 +494,7 @@ func TestServeBadInput(t *testing.T) {
 	body, ct = multipartBody(t, map[string]string{"photo1": small}, "")
 	s.call("POST", "/api/folders/", token, body, ct, &f2)
 	var e errJSON
-	if st := s.call("POST", "/api/folders/"+f1.FolderID+"/analyses", token, strings.NewReader(`{"analyses":[{"type":"documents"}]}`), "application/json", &e); st != 501 || e.Code != 2 || !strings.Contains(e.Message, "DOCUMENTS") {
+	if st := s.call("POST", "/api/folders/"+f1.FolderID+"/analyses", token, strings.NewReader(`{"analyses":[{"type":"quality"},{"type":"foo"}]}`), "application/json", &e); st != 400 || e.Code != 4 || !strings.Contains(e.Message, "FOO") {
 		t.Fatalf("unknown type: %d %+v", st, e)
 	}
 	req := `{"analyses":[{"type":"quality","source_media":["` + f2.Media[0].MediaID + `"]}]}`

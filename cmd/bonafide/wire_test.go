@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bonafide"
 )
 
 // rawResp is an answer as bytes.
@@ -67,5 +69,48 @@ func TestServeWireJSON(t *testing.T) {
 	v := s.raw("GET", "/api/folders/?with_analyses=true", string(m[1]), nil, "")
 	if v.status != 200 || !strings.Contains(string(v.body), `"limit": 100, "offset": 0, "total_count": 0}`) {
 		t.Fatalf("folder list %d: %s", v.status, v.body)
+	}
+}
+
+// The iOS SDK's document flow sends quality + documents + biometry in one request (and old
+// clients say "liveness"): every type Bonafide runs runs, the others are FAILED analyses saying
+// so, and the liveness verdict still comes.
+func TestServeWireMixedTypes(t *testing.T) {
+	live, _ := seedMedia(t)
+	s := startServer(t, t.TempDir())
+	token := s.login("admin@example.com", "admin-password")
+	body, ct := multipartBody(t, map[string]string{"video1": live}, `{"media:tags": {"video1": ["video_selfie", "video_selfie_blank"]}}`)
+	var f folderJSON
+	if st := s.call("POST", "/api/folders/", token, body, ct, &f); st != 201 {
+		t.Fatalf("upload: %d", st)
+	}
+	req := `{"analyses": [{"type": "liveness"}, {"type": "documents"}, {"type": "biometry"}]}`
+	var started []struct {
+		analysisJSON
+		Type string `json:"type"`
+	}
+	if st := s.call("POST", "/api/folders/"+f.FolderID+"/analyses/", token, strings.NewReader(req), "application/json", &started); st != 201 || len(started) != 3 {
+		t.Fatalf("mixed request: %d %+v", st, started)
+	}
+	for _, a := range started {
+		if _, runs := bonafide.LookupAnalysisType(a.Type); runs {
+			continue
+		}
+		if a.State != "FAILED" || !strings.Contains(a.Error, a.Type) {
+			t.Errorf("%s is not run here, yet: %+v", a.Type, a)
+		}
+	}
+	if started[0].Type != "QUALITY" {
+		t.Fatalf("liveness is not QUALITY: %+v", started[0])
+	}
+	if q := s.poll(token, started[0].AnalyseID, 90*time.Second); q.State != "FINISHED" || q.ResolutionStatus != "SUCCESS" {
+		t.Fatalf("the liveness part of a mixed request: %+v", q)
+	}
+	var e struct {
+		Code    int    `json:"error_code"`
+		Message string `json:"error_message"`
+	}
+	if st := s.call("POST", "/api/folders/"+f.FolderID+"/analyses/", token, strings.NewReader(`{"analyses": [{"type": "quality"}, {"type": "FOO"}]}`), "application/json", &e); st != 400 || e.Code != 4 || !strings.Contains(e.Message, "FOO") {
+		t.Fatalf("FOO: %d %+v", st, e)
 	}
 }
