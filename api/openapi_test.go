@@ -318,7 +318,14 @@ func TestOpenAPIResponses(t *testing.T) {
 	env.tuDo("GET", "/api/folders?meta_data=transaction_id==t-1&resolution_status=FINISHED", admin.Token, nil).tuExpect(200, 0)
 	env.tuDo("GET", "/api/folders?limit=6000", client.Token, nil).tuExpect(400, 4)
 	env.tuDo("GET", "/api/folders/"+uuid.NewString(), client.Token, nil).tuExpect(404, 10)
-	env.tuDo("PUT", "/api/folders", client.Token, nil).tuExpect(404, 10)
+	if r := env.tuDo("PUT", "/api/folders", client.Token, nil).tuExpect(405, 1); r.Header.Get("Allow") != "GET, HEAD, POST, OPTIONS" {
+		t.Errorf("%s: Allow %q", r, r.Header.Get("Allow"))
+	}
+	if r := env.tuDo("POST", "/api/analyses/"+a1+"/", client.Token, nil).tuExpect(405, 1); r.Header.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("%s: Allow %q", r, r.Header.Get("Allow"))
+	}
+	env.tuDo("DELETE", "/static/"+folderID+"/x.jpg", client.Token, nil).tuExpect(405, 1)
+	env.tuDo("PUT", "/api/no/such/endpoint", client.Token, nil).tuExpect(404, 10)
 	env.tuDo("GET", "/api/no/such/endpoint/", client.Token, nil).tuExpect(404, 10)
 
 	// Users and companies.

@@ -83,3 +83,23 @@ func TestOzJSONOnTheWire(t *testing.T) {
 		t.Errorf("webhook body not in Oz's spacing: %s", body)
 	}
 }
+
+// with_analyses=true always gives analyses, [] for a folder without any.
+func TestWithAnalysesAlwaysThere(t *testing.T) {
+	env := tuServer(t)
+	env.client.Transport = oaChecker(t).Transport(nil, t)
+	company := env.tuCompany("Acme")
+	u := env.tuUserLoggedIn(bonafide.RoleClient, company.ID, "client@example.com")
+	id := env.tuFolder(u)["folder_id"].(string)
+	r := env.tuDo("GET", "/api/folders/"+id+"?with_analyses=true", u.Token, nil).tuExpect(200, 0)
+	if a, ok := r.Obj()["analyses"].([]any); !ok || len(a) != 0 || !strings.Contains(string(r.Body), `"analyses": []`) {
+		t.Errorf("%s: want \"analyses\": []", r)
+	}
+	items := env.tuDo("GET", "/api/folders?with_analyses=true", u.Token, nil).tuExpect(200, 0).Items()
+	if a, ok := items[0]["analyses"].([]any); !ok || len(a) != 0 {
+		t.Errorf("list item without analyses: %v", items[0])
+	}
+	if _, ok := env.tuDo("GET", "/api/folders/"+id, u.Token, nil).tuExpect(200, 0).Obj()["analyses"]; ok {
+		t.Errorf("analyses without with_analyses=true")
+	}
+}

@@ -203,9 +203,32 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.MetricsHandler())
 	}
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &bonafide.Error{Code: bonafide.CodeNotAllowed, Details: map[string]any{"allow": allow},
+				Message: fmt.Sprintf("HTTP method not allowed on this endpoint: %s %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", "))}
+		}
 		return bonafide.Errorf(bonafide.CodeNotExist, "no endpoint %s %s", r.Method, r.URL.Path)
 	}, false))
 	return s.cors(s.metrics.Instrument(s.bodyIdle(mux)))
+}
+
+// allowedMethods lists the methods some route serves r's path with (OPTIONS, the CORS preflight,
+// always); none when no route has the path. It asks the mux itself, so it cannot disagree with
+// the registrations.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := *r
+		probe.Method = m
+		if _, pattern := mux.Handler(&probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return append(out, http.MethodOptions)
 }
 
 // bodyIdle gives every request body a read deadline that each arriving byte pushes back by

@@ -70,6 +70,26 @@ func TestServeWireJSON(t *testing.T) {
 	if v.status != 200 || !strings.Contains(string(v.body), `"limit": 100, "offset": 0, "total_count": 0}`) {
 		t.Fatalf("folder list %d: %s", v.status, v.body)
 	}
+	token := string(m[1])
+
+	// A known path with a method it does not serve: 405, code 1, and Allow.
+	n := s.raw("PUT", "/api/folders/", token, nil, "")
+	if n.status != 405 || !strings.HasPrefix(string(n.body), `{"error_code": 1, `) || n.header.Get("Allow") != "GET, HEAD, POST, OPTIONS" {
+		t.Fatalf("PUT /api/folders/: %d %q %s", n.status, n.header.Get("Allow"), n.body)
+	}
+	if u := s.raw("PUT", "/api/nothing/here", token, nil, ""); u.status != 404 {
+		t.Fatalf("unknown path: %d %s", u.status, u.body)
+	}
+
+	// with_analyses=true on a folder without analyses: "analyses": [].
+	var f folderJSON
+	if st := s.call("POST", "/api/folders", token, nil, "", &f); st != 201 {
+		t.Fatalf("empty folder: %d", st)
+	}
+	g := s.raw("GET", "/api/folders/"+f.FolderID+"?with_analyses=true", token, nil, "")
+	if g.status != 200 || !strings.Contains(string(g.body), `"analyses": []`) {
+		t.Fatalf("with_analyses=true: %d %s", g.status, g.body)
+	}
 }
 
 // The iOS SDK's document flow sends quality + documents + biometry in one request (and old
