@@ -134,3 +134,33 @@ func TestServeWireMixedTypes(t *testing.T) {
 		t.Fatalf("FOO: %d %+v", st, e)
 	}
 }
+
+// POST /api/authorize/refresh keeps the old pair until the new pair is first used.
+func TestServeWireRefresh(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ExpireToken string `json:"expire_token"`
+	}
+	if st := s.call("POST", "/api/authorize/auth", "", strings.NewReader(`{"credentials": {"email": "admin@example.com", "password": "admin-password"}}`), "application/json", &tok); st != 200 {
+		t.Fatalf("login: %d", st)
+	}
+	var fresh struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st := s.call("POST", "/api/authorize/refresh/", tok.AccessToken, strings.NewReader(`{"expire_token": "`+tok.ExpireToken+`"}`), "application/json", &fresh); st != 200 || fresh.AccessToken == "" {
+		t.Fatalf("refresh: %d", st)
+	}
+	if st := s.call("GET", "/api/users/me", tok.AccessToken, nil, "", nil); st != 200 {
+		t.Fatalf("the old pair before the new one is used: %d", st)
+	}
+	if st := s.call("GET", "/api/users/me", fresh.AccessToken, nil, "", nil); st != 200 {
+		t.Fatalf("the new pair: %d", st)
+	}
+	var e struct {
+		Code int `json:"error_code"`
+	}
+	if st := s.call("GET", "/api/users/me", tok.AccessToken, nil, "", &e); st != 401 || e.Code != 7 {
+		t.Fatalf("the old pair after the new one was used: %d %+v", st, e)
+	}
+}
