@@ -69,6 +69,9 @@ type Session struct {
 	Expires    time.Time
 	LongLived  bool
 	Created    time.Time
+	// Replaces is the token hash of the session this one was refreshed from: that pair stays
+	// valid until this one is first used (RetireReplaced), as Oz documents.
+	Replaces string
 }
 
 // MediaKind is how a media is analysed.
@@ -186,6 +189,10 @@ type Store interface {
 	GetSessionByExpireHash(ctx context.Context, expireHash string) (*Session, error)
 	ExtendSession(ctx context.Context, tokenHash string, expires time.Time) error
 	DeleteSession(ctx context.Context, tokenHash string) error
+	// RetireReplaced is the first use of a refreshed session: it deletes the session that
+	// tokenHash's replaces (if still there) and clears the link, in one transaction. A session
+	// without the link is left as it is; an unknown one is NotExist.
+	RetireReplaced(ctx context.Context, tokenHash string) error
 	// DeleteUserSessions logs a user out everywhere but the session whose token hash is
 	// exceptTokenHash ("" keeps none).
 	DeleteUserSessions(ctx context.Context, userID, exceptTokenHash string) error

@@ -46,13 +46,17 @@ func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Med
 			}
 		}
 		req.SourceMedia = unique
-		t := strings.ToUpper(strings.TrimSpace(req.Type))
+		t := bonafide.CanonicalAnalysisType(req.Type)
 		if t == "" {
 			return nil, missingField(fmt.Sprintf("analyses.%d.type", i))
 		}
-		at, ok := bonafide.LookupAnalysisType(t)
-		if !ok {
-			return nil, bonafide.UnknownAnalysisType(t)
+		// A type this server runs is queued; an Oz type it does not run becomes a FAILED
+		// analysis saying so, and the others of the request still run; any other name is
+		// refused with the whole request.
+		at, runs := bonafide.LookupAnalysisType(t)
+		oz, isOz := bonafide.LookupOzAnalysisType(t)
+		if !runs && !isOz {
+			return nil, bonafide.NotAnOzAnalysisType(strings.ToUpper(strings.TrimSpace(req.Type)))
 		}
 		if !canStartAnalysis(p, t) {
 			return nil, bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this account may not start %s analyses", strings.ToLower(t))
@@ -72,6 +76,11 @@ func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Med
 		}
 		a := &bonafide.Analysis{ID: uuid.NewString(), FolderID: folderID, GroupID: group, Type: t,
 			State: bonafide.StateProcessing, Params: obj(req.Params), MetaData: obj(req.MetaData), SourceMedia: req.SourceMedia}
+		if !runs {
+			a.State, a.Error, a.ResultsData = bonafide.StateFailed, bonafide.NotRunAnalysis(oz), json.RawMessage(`{}`)
+			out = append(out, a)
+			continue
+		}
 		if len(a.SourceMedia) == 0 {
 			// Without source_media the analysis takes every suitable media; name them now.
 			for _, m := range at.Sources(a, ms) {
@@ -258,6 +267,10 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 	var out []analysisBody
 	for _, a := range as {
 		a.Created, a.Updated = s.now(), s.now()
+		if a.State == bonafide.StateFailed { // a type this server does not run
+			out = append(out, s.renderAnalysis(a, byID))
+			continue
+		}
 		res, err := s.analyzer.Run(r.Context(), a, ms, open)
 		if err != nil {
 			var me *bonafide.MediaError

@@ -35,8 +35,9 @@ type tokenBody struct {
 	User        userBody `json:"user"`
 }
 
-// issue creates a session for u and returns the response body.
-func (s *Server) issue(r *http.Request, u *bonafide.User) (*tokenBody, error) {
+// issue creates a session for u and returns the response body; replaces is the token hash of the
+// session a refresh replaces ("" for a login).
+func (s *Server) issue(r *http.Request, u *bonafide.User, replaces string) (*tokenBody, error) {
 	access, err := newToken()
 	if err != nil {
 		return nil, err
@@ -50,7 +51,7 @@ func (s *Server) issue(r *http.Request, u *bonafide.User) (*tokenBody, error) {
 		ttl = s.cfg.ServiceTTL
 	}
 	sess := &bonafide.Session{TokenHash: hashToken(access), ExpireHash: hashToken(expire), UserID: u.ID,
-		Expires: s.now().Add(ttl), LongLived: u.IsService(), Created: s.now()}
+		Expires: s.now().Add(ttl), LongLived: u.IsService(), Created: s.now(), Replaces: replaces}
 	if err := s.store.CreateSession(r.Context(), sess); err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if u.Disabled {
 		return bonafide.Errorf(bonafide.CodeUserBlocked, "User profile is blocked")
 	}
-	tb, err := s.issue(r, u)
+	tb, err := s.issue(r, u, "")
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// refresh answers POST /api/authorize/refresh: a new pair for the caller's own session.
+// refresh answers POST /api/authorize/refresh: a new pair for the caller's own session. The old
+// pair stays valid until the new one is first used (authenticate retires it then), as Oz
+// documents: a client that loses the answer can still use its old pair.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		ExpireToken string `json:"expire_token"`
@@ -133,11 +136,8 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if old.UserID != p.user.ID {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to refresh this session")
 	}
-	tb, err := s.issue(r, p.user)
+	tb, err := s.issue(r, p.user, old.TokenHash)
 	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteSession(r.Context(), old.TokenHash); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, tb)
@@ -170,6 +170,13 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	}
 	if u.Disabled {
 		return nil, bonafide.Errorf(bonafide.CodeUserBlocked, "User profile is blocked")
+	}
+	if sess.Replaces != "" {
+		// The first use of a refreshed pair: the pair it replaces dies now.
+		if err := s.store.RetireReplaced(r.Context(), sess.TokenHash); err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
+			return nil, err
+		}
+		sess.Replaces = ""
 	}
 	if !sess.LongLived {
 		// Sliding expiry; write at most every 10 s per session.

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ import (
 type upload struct {
 	files   []*uploadFile
 	payload payload
+	// notes say what of the request was ignored (tags for a file that was not sent); they go to
+	// the folder's technical_meta_data.
+	notes []string
 }
 
 // uploadFile is one file part, spooled to a temporary file while the request is handled.
@@ -153,9 +157,13 @@ func (s *Server) readUpload(r *http.Request) (_ *upload, err error) {
 		if field == "" {
 			continue
 		}
-		if part.FileName() == "" && field == "additional_info" {
-			data, _ := io.ReadAll(io.LimitReader(part, 64<<10))
-			up.payload.AdditionalInfo, _ = json.Marshal(string(data))
+		if part.FileName() == "" {
+			// A part without a file name is a form field, as Django reads it, not a media:
+			// additional_info is kept (the Web SDK's client environment), others are ignored.
+			if field == "additional_info" {
+				data, _ := io.ReadAll(io.LimitReader(part, 64<<10))
+				up.payload.AdditionalInfo, _ = json.Marshal(string(data))
+			}
 			continue
 		}
 		if len(up.files) >= s.cfg.MaxFiles {
@@ -172,23 +180,21 @@ func (s *Server) readUpload(r *http.Request) (_ *upload, err error) {
 		if err != nil {
 			return nil, err
 		}
-		name := part.FileName()
-		if name == "" {
-			name = field
-		}
-		f.field, f.name = field, path.Base(name)
+		f.field, f.name = field, path.Base(part.FileName())
 		up.files = append(up.files, f)
 	}
-	for field := range up.payload.MediaTags {
-		if !seen[field] {
-			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: media:tags names the field %q, but no file was sent under that name (fields sent: %s)", field, strings.Join(fieldNames(up.files), ", "))
+	// Tags or meta_data for a file that was not sent (a client's optional photo) are ignored, as
+	// Oz does, with a note.
+	for _, absent := range []struct {
+		key    string
+		fields []string
+	}{{"media:tags", unsent(up.payload.MediaTags, seen)}, {"media:meta_data", unsent(up.payload.MediaMeta, seen)}} {
+		for _, field := range absent.fields {
+			up.notes = append(up.notes, fmt.Sprintf("%s names the field %q, but no file was sent under that name (files sent: %s); ignored", absent.key, field, strings.Join(fieldNames(up.files), ", ")))
 		}
 	}
 	for field, meta := range up.payload.MediaMeta {
-		if !seen[field] {
-			return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: media:meta_data names the field %q, but no file was sent under that name", field)
-		}
-		if !isObject(meta) {
+		if seen[field] && !isObject(meta) {
 			return nil, bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: media:meta_data of %q must be a JSON object", field)
 		}
 	}
@@ -196,6 +202,32 @@ func (s *Server) readUpload(r *http.Request) (_ *upload, err error) {
 		return nil, bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: folder:meta_data must be a JSON object")
 	}
 	return up, nil
+}
+
+// unsent lists, sorted, the fields of m under which no file was sent.
+func unsent[V any](m map[string]V, seen map[string]bool) []string {
+	var out []string
+	for field := range m {
+		if !seen[field] {
+			out = append(out, field)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// withNotes appends notes to the "notes" list of a technical_meta_data object.
+func withNotes(tech json.RawMessage, notes []string) json.RawMessage {
+	if len(notes) == 0 {
+		return tech
+	}
+	m := map[string]json.RawMessage{}
+	_ = json.Unmarshal(obj(tech), &m)
+	var all []string
+	_ = json.Unmarshal(m["notes"], &all)
+	m["notes"], _ = json.Marshal(append(all, notes...))
+	out, _ := json.Marshal(m)
+	return out
 }
 
 func fieldNames(fs []*uploadFile) []string {
@@ -302,8 +334,12 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := &bonafide.Folder{ID: uuid.NewString(), CompanyID: p.user.CompanyID, UserID: p.user.ID,
 		MetaData: obj(up.payload.FolderMeta), ResolutionEndpoint: up.payload.ResolutionEndpoint}
+	f.TechnicalMetaData = withNotes(nil, up.notes)
 	if len(up.payload.AdditionalInfo) > 0 {
-		f.TechnicalMetaData, _ = json.Marshal(map[string]json.RawMessage{"additional_info": up.payload.AdditionalInfo})
+		tech := map[string]json.RawMessage{}
+		_ = json.Unmarshal(obj(f.TechnicalMetaData), &tech)
+		tech["additional_info"] = up.payload.AdditionalInfo
+		f.TechnicalMetaData, _ = json.Marshal(tech)
 	}
 	ms, err := s.newMedia(f.ID, up)
 	if err != nil {
@@ -538,6 +574,12 @@ func (s *Server) addMedia(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.AddMedia(r.Context(), f.ID, ms); err != nil {
 		s.discardMedia(r.Context(), ms)
 		return err
+	}
+	if len(up.notes) > 0 {
+		f.TechnicalMetaData = withNotes(f.TechnicalMetaData, up.notes)
+		if err := s.store.UpdateFolder(r.Context(), f); err != nil {
+			return err
+		}
 	}
 	out := []mediaBody{}
 	for _, m := range ms {

@@ -306,7 +306,8 @@ func TestOpenAPIResponses(t *testing.T) {
 	env.tuDo("GET", "/api/folders/"+folderID+"/analyses", client.Token, nil).tuExpect(200, 0)
 	env.tuDo("GET", "/api/folders/"+folderID+"/analyses/?type=QUALITY&state.exclude=PROCESSING", client.Token, nil).tuExpect(200, 0)
 	env.tuDo("POST", "/api/folders/"+folderID+"/analyses", client.Token, []byte(`{"analyses": [`)).tuExpect(400, 3)
-	env.tuDo("POST", "/api/folders/"+folderID+"/analyses", client.Token, map[string]any{"analyses": []map[string]string{{"type": "collection"}}}).tuExpect(501, 2)
+	env.tuDo("POST", "/api/folders/"+folderID+"/analyses", client.Token, map[string]any{"analyses": []map[string]string{{"type": "FOO"}}}).tuExpect(400, 4)
+	env.tuDo("POST", "/api/folders/"+folderID+"/analyses", client.Token, map[string]any{"analyses": []map[string]string{{"type": "liveness"}, {"type": "documents"}}}).tuExpect(201, 0)
 	env.tuDo("POST", "/api/instant/folders", client.Token, tuMultipart(t, map[string][]byte{"photo1": jpeg}, nil)).tuExpect(501, 2)
 
 	// Folder reads, with every flag, both slash forms, and the list in both total modes.
@@ -317,7 +318,14 @@ func TestOpenAPIResponses(t *testing.T) {
 	env.tuDo("GET", "/api/folders?meta_data=transaction_id==t-1&resolution_status=FINISHED", admin.Token, nil).tuExpect(200, 0)
 	env.tuDo("GET", "/api/folders?limit=6000", client.Token, nil).tuExpect(400, 4)
 	env.tuDo("GET", "/api/folders/"+uuid.NewString(), client.Token, nil).tuExpect(404, 10)
-	env.tuDo("PUT", "/api/folders", client.Token, nil).tuExpect(404, 10)
+	if r := env.tuDo("PUT", "/api/folders", client.Token, nil).tuExpect(405, 1); r.Header.Get("Allow") != "GET, HEAD, POST, OPTIONS" {
+		t.Errorf("%s: Allow %q", r, r.Header.Get("Allow"))
+	}
+	if r := env.tuDo("POST", "/api/analyses/"+a1+"/", client.Token, nil).tuExpect(405, 1); r.Header.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("%s: Allow %q", r, r.Header.Get("Allow"))
+	}
+	env.tuDo("DELETE", "/static/"+folderID+"/x.jpg", client.Token, nil).tuExpect(405, 1)
+	env.tuDo("PUT", "/api/no/such/endpoint", client.Token, nil).tuExpect(404, 10)
 	env.tuDo("GET", "/api/no/such/endpoint/", client.Token, nil).tuExpect(404, 10)
 
 	// Users and companies.

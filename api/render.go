@@ -196,7 +196,7 @@ type folderBody struct {
 	ResolutionEndpoint *string         `json:"resolution_endpoint"`
 	IsArchive          bool            `json:"is_archive"`
 	Media              []mediaBody     `json:"media"`
-	Analyses           []analysisBody  `json:"analyses,omitempty"`
+	Analyses           *[]analysisBody `json:"analyses,omitempty"` // with_analyses=true: always there, [] when none
 	User               *userBody       `json:"user,omitempty"`
 	Company            *companyBody    `json:"company,omitempty"`
 }
@@ -240,10 +240,11 @@ func (s *Server) renderFolder(ctx context.Context, f *bonafide.Folder, o folderO
 		b.Media = append(b.Media, s.renderMedia(m))
 	}
 	if o.analyses {
-		b.Analyses = []analysisBody{}
+		list := []analysisBody{}
 		for _, a := range as {
-			b.Analyses = append(b.Analyses, s.renderAnalysis(a, byID))
+			list = append(list, s.renderAnalysis(a, byID))
 		}
+		b.Analyses = &list
 	}
 	if o.user {
 		if u, err := s.store.GetUser(ctx, f.UserID); err == nil {
@@ -270,5 +271,5 @@ func (s *Server) RenderFolder(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(b)
+	return ozJSON(b)
 }

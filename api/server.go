@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -204,9 +203,32 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.MetricsHandler())
 	}
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &bonafide.Error{Code: bonafide.CodeNotAllowed, Details: map[string]any{"allow": allow},
+				Message: fmt.Sprintf("HTTP method not allowed on this endpoint: %s %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", "))}
+		}
 		return bonafide.Errorf(bonafide.CodeNotExist, "no endpoint %s %s", r.Method, r.URL.Path)
 	}, false))
 	return s.cors(s.metrics.Instrument(s.bodyIdle(mux)))
+}
+
+// allowedMethods lists the methods some route serves r's path with (OPTIONS, the CORS preflight,
+// always); none when no route has the path. It asks the mux itself, so it cannot disagree with
+// the registrations.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := *r
+		probe.Method = m
+		if _, pattern := mux.Handler(&probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return append(out, http.MethodOptions)
 }
 
 // bodyIdle gives every request body a read deadline that each arriving byte pushes back by
@@ -338,12 +360,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, statusOf(e.Code), errorBody{Code: e.Code, Message: e.Message, Details: e.Details, Details2: e.Details})
 }
 
+// writeJSON writes v as Oz writes JSON (ozJSON).
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := ozJSON(v)
+	if err != nil {
+		// Only a value that cannot be JSON gets here: a bug, answered as code 0.
+		data = []byte(`{"error_code": 0, "error_message": "Unknown server side error occurred", "error_details": null, "details": null}` + "\n")
+		status = http.StatusInternalServerError
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	_, _ = w.Write(data)
 }
 
 // version answers GET /api/version, the health probe Oz's deployment uses.

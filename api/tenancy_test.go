@@ -380,8 +380,9 @@ func TestTrailingSlash(t *testing.T) {
 	env.tuDo("GET", "/api/no/such/route", u.Token, nil).tuExpect(http.StatusNotFound, int(bonafide.CodeNotExist))
 }
 
-// TestAuthRefresh: a refreshed pair works and replaces the old one; another user's session cannot
-// be refreshed.
+// TestAuthRefresh: a refreshed pair works and replaces the old one, which stays valid until the
+// new pair is first used (Oz: "the old pair is deleted the first time the new pair is used");
+// another user's session cannot be refreshed.
 func TestAuthRefresh(t *testing.T) {
 	env := tuServer(t)
 	c := env.tuCompany("Acme")
@@ -393,10 +394,13 @@ func TestAuthRefresh(t *testing.T) {
 	if len(access) != 128 || expire == "" || access == alice.Token {
 		t.Fatalf("refresh: %s", r)
 	}
+	// Until the new pair is used, the old one still works (a client that lost the answer).
+	env.tuDo("GET", "/api/users/me", alice.Token, nil).tuExpect(http.StatusOK, 0)
+	env.tuDo("GET", "/api/users/me", alice.Token, nil).tuExpect(http.StatusOK, 0)
 	if got := env.tuDo("GET", "/api/users/me", access, nil).tuExpect(http.StatusOK, 0).Str("user_id"); got != alice.ID {
 		t.Fatalf("new token is user %s, want %s", got, alice.ID)
 	}
-	// The old pair is gone.
+	// The new pair's first use retired the old one.
 	env.tuDo("GET", "/api/users/me", alice.Token, nil).tuExpect(http.StatusUnauthorized, int(bonafide.CodeAuthInvalid))
 	env.tuDo("POST", "/api/authorize/refresh", access, map[string]string{"expire_token": alice.ExpireToken}).
 		tuExpect(http.StatusUnauthorized, int(bonafide.CodeAuthInvalid))

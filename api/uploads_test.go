@@ -107,7 +107,7 @@ func TestRefusedUploadWritesNothing(t *testing.T) {
 		{"second file is empty", tuOrderedForm(t, "", [2]string{"photo1", jpg}, [2]string{"empty", ""}), bonafide.CodeInvalidValue},
 		{"too many files", tuOrderedForm(t, "", [2]string{"a", jpg}, [2]string{"b", jpg}, [2]string{"c", jpg}, [2]string{"d", jpg}), bonafide.CodeInvalidValue},
 		{"bad analyses", tuOrderedForm(t, `{"analyses":[{"type":"QUALITY","params":"not an object"}]}`, [2]string{"photo1", jpg}), bonafide.CodeInvalidType},
-		{"tags name a missing file", tuOrderedForm(t, `{"media:tags":{"nope":["photo_selfie"]}}`, [2]string{"photo1", jpg}), bonafide.CodeInvalidValue},
+		{"an analysis type Oz does not have", tuOrderedForm(t, `{"analyses":[{"type":"FOO"}]}`, [2]string{"photo1", jpg}), bonafide.CodeInvalidValue},
 	}
 	for _, c := range cases {
 		env.tuDo("POST", "/api/folders", u.Token, c.form).tuExpect(400, int(c.code))
@@ -240,4 +240,53 @@ func BenchmarkUpload15MB(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(total)/float64(n)/(1<<20), "MB-alloc/op")
+}
+
+// Multipart as Oz reads it: a part without a file name is a form field (ignored, never a media),
+// and tags or meta_data naming a file that was not sent are ignored with a note in the folder's
+// technical_meta_data, on create and on adding media.
+func TestUploadFormFieldsAndAbsentTags(t *testing.T) {
+	env := tuServer(t)
+	env.client.Transport = oaChecker(t).Transport(nil, t)
+	company := env.tuCompany("acme")
+	u := env.tuUserLoggedIn(bonafide.RoleClient, company.ID, "client@example.com")
+	jpg := tuJPEG(t)
+	form := func(payload string) tuForm {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, _ := mw.CreateFormFile("photo1", "selfie.jpg")
+		_, _ = fw.Write(jpg)
+		_ = mw.WriteField("transaction_id", "rn-42") // a React Native client's text part
+		_ = mw.WriteField("additional_info", "web sdk env")
+		_ = mw.WriteField("payload", payload)
+		_ = mw.Close()
+		return tuForm{body: buf.Bytes(), contentType: mw.FormDataContentType()}
+	}
+	f := env.tuDo("POST", "/api/folders", u.Token, form(`{"media:tags": {"photo1": ["photo_selfie"], "photo_id": ["photo_id", "photo_id_front"]}, "media:meta_data": {"photo_id": {"a": 1}}}`)).tuExpect(201, 0).Obj()
+	media := f["media"].([]any)
+	if len(media) != 1 || media[0].(map[string]any)["original_name"] != "selfie.jpg" {
+		t.Fatalf("a text part became a media, or the file was lost: %v", media)
+	}
+	tech := f["technical_meta_data"].(map[string]any)
+	notes, _ := tech["notes"].([]any)
+	if len(notes) != 2 || !strings.Contains(notes[0].(string), `media:tags names the field "photo_id"`) || !strings.Contains(notes[1].(string), "media:meta_data") {
+		t.Errorf("notes: %v", tech)
+	}
+	if tech["additional_info"] != "web sdk env" {
+		t.Errorf("additional_info lost beside the notes: %v", tech)
+	}
+	// Adding media: the note goes to the folder.
+	folderID := f["folder_id"].(string)
+	env.tuDo("POST", "/api/folders/"+folderID+"/media", u.Token, form(`{"media:tags": {"photo9": ["photo_selfie"]}}`)).tuExpect(201, 0)
+	got := env.tuDo("GET", "/api/folders/"+folderID, u.Token, nil).tuExpect(200, 0).Obj()
+	notes, _ = got["technical_meta_data"].(map[string]any)["notes"].([]any)
+	if len(notes) != 3 || !strings.Contains(notes[2].(string), "photo9") {
+		t.Errorf("notes after adding media: %v", got["technical_meta_data"])
+	}
+	// Only text parts: no file.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("photo1", "not a file")
+	_ = mw.Close()
+	env.tuDo("POST", "/api/folders/"+folderID+"/media", u.Token, tuForm{body: buf.Bytes(), contentType: mw.FormDataContentType()}).tuExpect(400, 3)
 }

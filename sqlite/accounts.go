@@ -197,16 +197,16 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 
 // --- sessions ---------------------------------------------------------------------------------
 
-const sessionCols = `token_hash, expire_hash, user_id, expires_at, long_lived, created_at`
+const sessionCols = `token_hash, expire_hash, user_id, expires_at, long_lived, created_at, replaces`
 
 func scanSession(r scanner) (*bonafide.Session, error) {
 	var ss bonafide.Session
-	var expire *string
+	var expire, replaces *string
 	var expires, created int64
-	if err := r.Scan(&ss.TokenHash, &expire, &ss.UserID, &expires, &ss.LongLived, &created); err != nil {
+	if err := r.Scan(&ss.TokenHash, &expire, &ss.UserID, &expires, &ss.LongLived, &created, &replaces); err != nil {
 		return nil, err
 	}
-	ss.ExpireHash = storeutil.Deref(expire)
+	ss.ExpireHash, ss.Replaces = storeutil.Deref(expire), storeutil.Deref(replaces)
 	ss.Expires, ss.Created = storeutil.FromStamp(expires), storeutil.FromStamp(created)
 	return &ss, nil
 }
@@ -216,8 +216,8 @@ func (s *Store) CreateSession(ctx context.Context, ss *bonafide.Session) error {
 	if err := s.codec.PrepareSession(ss); err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		ss.TokenHash, storeutil.NullStr(ss.ExpireHash), ss.UserID, storeutil.Stamp(ss.Expires), b2i(ss.LongLived), storeutil.Stamp(ss.Created))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ss.TokenHash, storeutil.NullStr(ss.ExpireHash), ss.UserID, storeutil.Stamp(ss.Expires), b2i(ss.LongLived), storeutil.Stamp(ss.Created), storeutil.NullStr(ss.Replaces))
 	switch {
 	case err == nil:
 		return nil
@@ -279,6 +279,25 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 		return storeutil.ErrNoSession()
 	}
 	return nil
+}
+
+// RetireReplaced deletes the session that tokenHash's was refreshed from and clears the link.
+func (s *Store) RetireReplaced(ctx context.Context, tokenHash string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var replaces *string
+		err := tx.QueryRowContext(ctx, `SELECT replaces FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&replaces)
+		if errors.Is(err, sql.ErrNoRows) {
+			return storeutil.ErrNoSession()
+		}
+		if err != nil || replaces == nil {
+			return wrap("retire replaced session", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, *replaces); err != nil {
+			return wrap("retire replaced session", err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET replaces = NULL WHERE token_hash = ?`, tokenHash)
+		return wrap("retire replaced session", err)
+	})
 }
 
 // DeleteUserSessions removes every session of a user but exceptTokenHash's (after a password

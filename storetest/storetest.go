@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		{"UserUpdate", testUserUpdate},
 		{"Sessions", testSessions},
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
+		{"RetireReplaced", testRetireReplaced},
 		{"MoveGlobalUsers", testMoveGlobalUsers},
 		{"FolderRoundTrip", testFolderRoundTrip},
 		{"FolderCreateAtomic", testFolderCreateAtomic},
@@ -373,6 +374,38 @@ func testMoveGlobalUsers(t *testing.T, h *harness) {
 	again, err := bonafide.EnsureCompany(ctx, h.s, "GLOBAL", bonafide.GlobalCompanyID, secret)
 	ok(t, err, "EnsureCompany")
 	equal(t, again.ID, g.ID, "EnsureCompany id")
+}
+
+// A refreshed session names the one it replaces; both are valid until RetireReplaced, which
+// deletes the old one and clears the link (a second call changes nothing).
+func testRetireReplaced(t *testing.T, h *harness) {
+	ctx := t.Context()
+	u := &bonafide.User{Email: "r@example.com", Role: bonafide.RoleClient}
+	ok(t, h.s.CreateUser(ctx, u), "CreateUser")
+	old := &bonafide.Session{TokenHash: "old", ExpireHash: "old-exp", UserID: u.ID, Expires: Epoch.Add(time.Hour)}
+	ok(t, h.s.CreateSession(ctx, old), "CreateSession old")
+	neu := &bonafide.Session{TokenHash: "new", ExpireHash: "new-exp", UserID: u.ID, Expires: Epoch.Add(time.Hour), Replaces: "old"}
+	ok(t, h.s.CreateSession(ctx, neu), "CreateSession new")
+	got, err := h.s.GetSession(ctx, "new")
+	ok(t, err, "GetSession new")
+	equal(t, got, neu, "GetSession new")
+	_, err = h.s.GetSession(ctx, "old")
+	ok(t, err, "the old session is valid before the new one is used")
+
+	ok(t, h.s.RetireReplaced(ctx, "new"), "RetireReplaced")
+	_, err = h.s.GetSession(ctx, "old")
+	wantNotFound(t, err, "GetSession old after RetireReplaced")
+	_, err = h.s.GetSessionByExpireHash(ctx, "old-exp")
+	wantNotFound(t, err, "GetSessionByExpireHash old after RetireReplaced")
+	got, err = h.s.GetSession(ctx, "new")
+	ok(t, err, "GetSession new after RetireReplaced")
+	equal(t, got.Replaces, "", "Replaces after RetireReplaced")
+
+	ok(t, h.s.RetireReplaced(ctx, "new"), "RetireReplaced again")
+	wantNotFound(t, h.s.RetireReplaced(ctx, "nope"), "RetireReplaced unknown session")
+	// A session whose replaced one is already gone (deleted, expired) just loses the link.
+	ok(t, h.s.CreateSession(ctx, &bonafide.Session{TokenHash: "orphan", UserID: u.ID, Expires: Epoch.Add(time.Hour), Replaces: "gone"}), "CreateSession orphan")
+	ok(t, h.s.RetireReplaced(ctx, "orphan"), "RetireReplaced orphan")
 }
 
 // Expired sessions are purged; live ones and a session expiring exactly now (still refused by

@@ -463,9 +463,6 @@ func TestServeBadInput(t *testing.T) {
 		{"payload that is not JSON", func() (io.Reader, string) {
 			return multipartBody(t, map[string]string{"photo1": small}, "{not json")
 		}, 3, 400, "payload"},
-		{"tags for a field with no file", func() (io.Reader, string) {
-			return multipartBody(t, map[string]string{"photo1": small}, `{"media:tags":{"video9":["video_selfie"]}}`)
-		}, 4, 400, "video9"},
 		{"more files than allowed", func() (io.Reader, string) {
 			return multipartBody(t, map[string]string{"a": small, "b": small, "c": small}, "")
 		}, 4, 400, "at most 2 files"},
@@ -487,6 +484,27 @@ func TestServeBadInput(t *testing.T) {
 		})
 	}
 
+	// Tags for a field with no file (a client's optional photo) are ignored, with a note in the
+	// folder's technical_meta_data; a text part beside the files is a form field, not a media.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("photo1", "franck.jpg")
+	data, _ := os.ReadFile(small)
+	_, _ = fw.Write(data)
+	_ = mw.WriteField("transaction_id", "rn-42")
+	_ = mw.WriteField("payload", `{"media:tags":{"photo1":["photo_selfie"],"video9":["video_selfie"]}}`)
+	_ = mw.Close()
+	var tagged struct {
+		folderJSON
+		Tech struct {
+			Notes []string `json:"notes"`
+		} `json:"technical_meta_data"`
+	}
+	if st := s.call("POST", "/api/folders/", token, &buf, mw.FormDataContentType(), &tagged); st != 201 || len(tagged.Media) != 1 ||
+		len(tagged.Tech.Notes) != 1 || !strings.Contains(tagged.Tech.Notes[0], "video9") {
+		t.Fatalf("tags for a field with no file, and a text field: %d %+v", st, tagged)
+	}
+
 	// Unknown analysis type and source_media of another folder.
 	body, ct := multipartBody(t, map[string]string{"video1": live}, `{"media:tags":{"video1":["video_selfie_blank"]}}`)
 	var f1, f2 folderJSON
@@ -494,7 +512,7 @@ func TestServeBadInput(t *testing.T) {
 	body, ct = multipartBody(t, map[string]string{"photo1": small}, "")
 	s.call("POST", "/api/folders/", token, body, ct, &f2)
 	var e errJSON
-	if st := s.call("POST", "/api/folders/"+f1.FolderID+"/analyses", token, strings.NewReader(`{"analyses":[{"type":"documents"}]}`), "application/json", &e); st != 501 || e.Code != 2 || !strings.Contains(e.Message, "DOCUMENTS") {
+	if st := s.call("POST", "/api/folders/"+f1.FolderID+"/analyses", token, strings.NewReader(`{"analyses":[{"type":"quality"},{"type":"foo"}]}`), "application/json", &e); st != 400 || e.Code != 4 || !strings.Contains(e.Message, "FOO") {
 		t.Fatalf("unknown type: %d %+v", st, e)
 	}
 	req := `{"analyses":[{"type":"quality","source_media":["` + f2.Media[0].MediaID + `"]}]}`

@@ -1,0 +1,3 @@
+-- Bonafide schema, version 2: a refreshed session names the session it replaces; that one stays
+-- valid until the new one is first used (POST /api/authorize/refresh, oz-api.md §2.3).
+ALTER TABLE sessions ADD COLUMN replaces TEXT;
