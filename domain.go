@@ -233,6 +233,10 @@ type Store interface {
 	// nothing and returns ErrAlreadyFinished (the first finish wins).
 	FinishAnalysis(ctx context.Context, a *Analysis) error
 
+	// Setting returns the stored value of a server-wide setting, storing value first when there is
+	// none: every process of an installation gets the value the first one stored.
+	Setting(ctx context.Context, name, value string) (string, error)
+
 	Close() error
 }
 

@@ -51,7 +51,7 @@ type mediaBody struct {
 	Updated           float64            `json:"time_updated"`
 }
 
-func (s *Server) url(key string) string { return s.cfg.BaseURL + "/static/" + key }
+func (s *Server) url(key string) string { return s.signedURL(key) }
 
 func (s *Server) renderMedia(m *bonafide.Media) mediaBody {
 	b := mediaBody{MediaID: m.ID, FolderID: m.FolderID, MediaType: m.Kind, OriginalName: m.OriginalName,

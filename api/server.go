@@ -66,6 +66,12 @@ type Config struct {
 	// caller serves MetricsHandler on its own address.
 	MetricsToken     string
 	MetricsElsewhere bool
+
+	// URLKey signs the media and best-shot URLs the API renders (signing.go); URLLifetime is how
+	// long one works (default 1 h). Without a key, New makes one for this process only: in
+	// production serve passes the installation's key, which every node shares.
+	URLKey      string
+	URLLifetime time.Duration
 }
 
 // withDefaults returns a copy with every unset field at its default.
@@ -83,6 +89,9 @@ func (c *Config) defaults() {
 	}
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = 15 * time.Minute
+	}
+	if c.URLLifetime <= 0 {
+		c.URLLifetime = DefaultURLLifetime
 	}
 	if c.ServiceTTL <= 0 {
 		c.ServiceTTL = 5 * 365 * 24 * time.Hour
@@ -137,6 +146,7 @@ type Server struct {
 	throttle *loginThrottle
 	// instantSlots holds one token per running Instant API analysis.
 	instantSlots chan struct{}
+	urlKey       []byte // signs media URLs
 }
 
 // New builds a server. analyzer may be nil when this process runs no instant analyses.
@@ -148,8 +158,12 @@ func New(cfg Config, store bonafide.Store, blobs bonafide.Blobs, analyzer bonafi
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.URLKey == "" {
+		cfg.URLKey, _ = NewURLKey() // this process only; serve passes the installation's key
+	}
 	return &Server{cfg: cfg, store: store, blobs: blobs, analyzer: analyzer, log: log, now: now,
-		metrics: NewMetrics(), throttle: newLoginThrottle(&cfg), instantSlots: make(chan struct{}, cfg.MaxInstant)}
+		metrics: NewMetrics(), throttle: newLoginThrottle(&cfg), instantSlots: make(chan struct{}, cfg.MaxInstant),
+		urlKey: []byte(cfg.URLKey)}
 }
 
 // Metrics returns the server's Prometheus collectors.
@@ -194,7 +208,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST", "/api/instant/folders", s.instant, true)
 	s.accountRoutes(route)
 
-	mux.Handle("GET /static/{key...}", s.wrap(s.static, true))
+	mux.Handle("GET /static/{key...}", s.wrap(s.staticSigned, false))
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))

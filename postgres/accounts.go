@@ -197,6 +197,18 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Setting returns the stored value of name, storing value first when there is none.
+func (s *Store) Setting(ctx context.Context, name, value string) (string, error) {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
+		return "", wrap("store setting", err)
+	}
+	var v string
+	if err := s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v); err != nil {
+		return "", wrap("read setting", err)
+	}
+	return v, nil
+}
+
 // --- sessions ---------------------------------------------------------------------------------
 
 const sessionCols = `token_hash, expire_hash, user_id, expires_at, long_lived, created_at, replaces`

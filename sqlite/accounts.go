@@ -195,6 +195,18 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Setting returns the stored value of name, storing value first when there is none.
+func (s *Store) Setting(ctx context.Context, name, value string) (string, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
+		return "", wrap("store setting", err)
+	}
+	var v string
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&v); err != nil {
+		return "", wrap("read setting", err)
+	}
+	return v, nil
+}
+
 // --- sessions ---------------------------------------------------------------------------------
 
 const sessionCols = `token_hash, expire_hash, user_id, expires_at, long_lived, created_at, replaces`

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
 		{"RetireReplaced", testRetireReplaced},
 		{"MoveGlobalUsers", testMoveGlobalUsers},
+		{"Setting", testSetting},
 		{"FolderRoundTrip", testFolderRoundTrip},
 		{"FolderCreateAtomic", testFolderCreateAtomic},
 		{"FolderUpdate", testFolderUpdate},
@@ -1115,4 +1116,18 @@ func testReferencedBlobKeys(t *testing.T, h *harness) {
 	got, err = h.s.ReferencedBlobKeys(ctx, nil)
 	ok(t, err, "ReferencedBlobKeys of none")
 	equal(t, len(got), 0, "nothing referenced among no keys")
+}
+
+// A setting is stored once: the first value wins, every later caller reads it.
+func testSetting(t *testing.T, h *harness) {
+	ctx := t.Context()
+	v, err := h.s.Setting(ctx, "url_signing_key", "first")
+	ok(t, err, "Setting")
+	equal(t, v, "first", "the first value is stored")
+	v, err = h.s.Setting(ctx, "url_signing_key", "second")
+	ok(t, err, "Setting again")
+	equal(t, v, "first", "a later value does not replace it")
+	v, err = h.s.Setting(ctx, "other", "x")
+	ok(t, err, "Setting other")
+	equal(t, v, "x", "settings are by name")
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"bonafide/api"
 	"bonafide/jobs"
 	"bonafide/media"
 )
@@ -147,6 +148,10 @@ type Config struct {
 	loginBackoffMax time.Duration
 	// uploadDir is where uploads are spooled while a request is handled (default <data-dir>/uploads).
 	uploadDir string
+	// urlKey signs media URLs (default: a key made at the first start and kept in the database, so
+	// every node shares it); urlLifetime is how long a rendered URL works.
+	urlKey      string
+	urlLifetime time.Duration
 }
 
 // serverFlags is the historical name of Config in `user` and `migrate`.
@@ -184,6 +189,9 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.IntVar(&f.loginFailures, "login-failures", 5, "failed logins of one account before each further try waits (1 s, doubling)")
 	fs.DurationVar(&f.loginBackoffMax, "login-backoff-max", time.Minute, "longest wait between login tries of one account")
 	fs.StringVar(&f.uploadDir, "upload-dir", "", "where uploads are spooled while a request is handled (default: uploads under --data-dir)")
+	fs.StringVar(&f.urlKey, "url-signing-key", "", "key that signs media URLs, at least 32 characters (default: made at the first start and kept in the database)")
+	fs.DurationVar(&f.urlLifetime, "url-lifetime", api.DefaultURLLifetime, "how long a media or best-shot URL works without the token header, 1m..168h")
+	fs.bind("url-signing-key", "url-lifetime")
 	fs.bind("addr", "data-dir", "database-url", "blob-url", "base-url", "analysis-workers", "job-timeout",
 		"rescue-after", "session-ttl", "webhook-backoff", "webhook-allow-private", "max-files", "max-file-mb",
 		"max-connections", "metrics-addr", "metrics-token", "ffmpeg-memory-mb", "ffmpeg-cpu-time",
@@ -317,6 +325,12 @@ func (f *Config) validate() error {
 		bad("trusted-proxies", "%v", err)
 	} else if f.trustedProxies != "" && f.trustedProxyHeader == "" {
 		bad("trusted-proxies", "is set but %s is not: name the header the proxy writes", setting("trusted-proxy-header"))
+	}
+	if f.urlKey != "" && len(f.urlKey) < 32 {
+		bad("url-signing-key", "must have at least 32 characters, got %d", len(f.urlKey))
+	}
+	if f.urlLifetime < time.Minute || f.urlLifetime > 7*24*time.Hour {
+		bad("url-lifetime", "must be between 1m and 168h, got %s", f.urlLifetime)
 	}
 	if f.loginFailures < 1 {
 		bad("login-failures", "must be at least 1, got %d", f.loginFailures)

@@ -113,8 +113,13 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 		return fmt.Errorf("%s: %w", setting("upload-dir"), err)
 	}
 	clearSpool(sf.uploadDir, db.Embedded(), log)
+	urlKey, err := signingKey(ctx, store, sf.urlKey)
+	if err != nil {
+		return err
+	}
 	srv := api.New(api.Config{BaseURL: base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
 		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version, UploadDir: sf.uploadDir,
+		URLKey: urlKey, URLLifetime: sf.urlLifetime,
 		MetricsToken: sf.metricsToken, MetricsElsewhere: metricsLn != nil,
 		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
 		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax,
@@ -196,6 +201,19 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	defer cancel()
 	_ = httpSrv.Shutdown(sctx)
 	return queue.Stop(sctx)
+}
+
+// signingKey is the key that signs media URLs: the configured one, or the installation's, made at
+// the first start and kept in the database so that every node signs and checks with the same key.
+func signingKey(ctx context.Context, store bonafide.Store, configured string) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	fresh, err := api.NewURLKey()
+	if err != nil {
+		return "", err
+	}
+	return store.Setting(ctx, "url_signing_key", fresh)
 }
 
 // clearSpool removes upload spool files left by a process that died mid-request: all of them in
