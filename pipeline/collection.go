@@ -111,7 +111,7 @@ func (p *Pipeline) collection(ctx context.Context, a *bonafide.Analysis, ms []*b
 			matched = append(matched, hit.PersonID)
 		}
 		if len(found) == 0 {
-			details, _ := json.Marshal(map[string]any{"results_data": map[string]any{"confidence": nil, "threshold": threshold}})
+			details, _ := json.Marshal(map[string]any{"results_data": map[string]any{"matches": 0, "threshold": threshold}})
 			out.Results = append(out.Results, bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, Resolution: bonafide.ResolutionSuccess, Details: details})
 		}
 	}
