@@ -56,6 +56,11 @@ func newFaceSet(version int64, vs []FaceVector) *faceSet {
 func (x *FaceIndex) Search(ctx context.Context, src CollectionSource, collectionID string, q []float32, minCos float64, limit int) ([]FaceMatch, error) {
 	c, err := src.GetCollection(ctx, collectionID)
 	if err != nil {
+		if CodeOf(err) == CodeNotExist { // deleted: forget its vectors
+			x.mu.Lock()
+			delete(x.cols, collectionID)
+			x.mu.Unlock()
+		}
 		return nil, err
 	}
 	x.mu.Lock()
