@@ -237,6 +237,8 @@ type Store interface {
 	// none: every process of an installation gets the value the first one stored.
 	Setting(ctx context.Context, name, value string) (string, error)
 
+	CollectionStore
+
 	Close() error
 }
 

@@ -79,6 +79,7 @@ type AnalysisType struct {
 var analysisTypes = []AnalysisType{
 	{Name: "QUALITY", About: "liveness with best shot", Sources: QualityMedia},
 	{Name: "BIOMETRY", About: "face match between the folder's media", Sources: BiometryMedia},
+	{Name: "COLLECTION", About: "search of the folder's faces in a blacklist collection", Sources: BiometryMedia},
 }
 
 // LookupAnalysisType finds a type by its name, case-insensitively.

@@ -97,6 +97,7 @@ type payload struct {
 	Analyses           []analysisRequest          `json:"analyses"`
 	ResolutionEndpoint string                     `json:"resolution_endpoint"`
 	AdditionalInfo     json.RawMessage            `json:"additional_info"`
+	PersonMeta         json.RawMessage            `json:"person:meta_data"` // persons of a collection
 }
 
 // readUpload parses a multipart body, enforcing the file count and size limits. Each file part is

@@ -121,6 +121,8 @@ type resultBody struct {
 	Signals          json.RawMessage `json:"signals,omitempty"`
 	Challenges       json.RawMessage `json:"challenges,omitempty"`
 	Engine           json.RawMessage `json:"engine,omitempty"`
+	PersonID         string          `json:"person_id,omitempty"`     // COLLECTION: the person matched
+	CollectionID     string          `json:"collection_id,omitempty"` // COLLECTION: the collection searched
 }
 
 func (s *Server) renderAnalysis(a *bonafide.Analysis, media map[string]*bonafide.Media) analysisBody {
@@ -160,11 +162,14 @@ func (s *Server) renderAnalysis(a *bonafide.Analysis, media map[string]*bonafide
 			Signals    json.RawMessage `json:"signals"`
 			Challenges json.RawMessage `json:"challenges"`
 			Engine     json.RawMessage `json:"engine"`
+			PersonID   string          `json:"person_id"`
+			Collection string          `json:"collection_id"`
 			// An analysis whose results are not per media (BIOMETRY: per pair) gives its own.
 			ResultsData map[string]any `json:"results_data"`
 		}
 		if json.Unmarshal(r.Details, &d) == nil {
 			rb.Reasons, rb.Signals, rb.Challenges, rb.Engine = d.Reasons, d.Signals, d.Challenges, d.Engine
+			rb.PersonID, rb.CollectionID = d.PersonID, d.Collection
 			if d.ResultsData != nil {
 				rb.ResultsData = d.ResultsData
 			}

@@ -206,6 +206,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET", "/api/folders/{id}/analyses", s.listAnalyses, true)
 	route("GET", "/api/analyses/{id}", s.getAnalysis, true)
 	route("POST", "/api/instant/folders", s.instant, true)
+	s.collectionRoutes(route)
 	s.accountRoutes(route)
 
 	mux.Handle("GET /static/{key...}", s.wrap(s.staticSigned, false))

@@ -25,6 +25,7 @@ type tuTenant struct {
 
 	folderID, mediaID, analysisID, staticURL string
 	folder2ID                                string // created by client2
+	collectionID, personID, imageID          string // a blacklist of the company with one person
 }
 
 func (tn *tuTenant) roles() []*tuUser {
@@ -33,7 +34,8 @@ func (tn *tuTenant) roles() []*tuUser {
 
 // secrets are strings of this tenant that must never show up in another tenant's answers.
 func (tn *tuTenant) secrets() []string {
-	out := []string{tn.company.ID, tn.company.WebhookSecret, tn.folderID, tn.folder2ID, tn.mediaID, tn.analysisID}
+	out := []string{tn.company.ID, tn.company.WebhookSecret, tn.folderID, tn.folder2ID, tn.mediaID, tn.analysisID,
+		tn.collectionID, tn.personID, tn.imageID}
 	for _, u := range tn.roles() {
 		out = append(out, u.ID, u.Email)
 	}
@@ -70,6 +72,16 @@ func tuTenantSetup(t *testing.T, env *tuEnv, name string) *tuTenant {
 	}
 	tn.analysisID = env.tuStartAnalysis(tn.client, tn.folderID)
 	tn.folder2ID = env.tuFolder(tn.client2)["folder_id"].(string)
+	col := &bonafide.Collection{CompanyID: tn.company.ID, Alias: "blacklist " + name}
+	if err := env.Store.CreateCollection(tuCtx(), col); err != nil {
+		t.Fatalf("CreateCollection: %v", err)
+	}
+	im := &bonafide.PersonImage{OriginalName: "p.jpg", Embedding: []float32{1, 0}}
+	person := &bonafide.Person{CollectionID: col.ID}
+	if err := env.Store.CreatePerson(tuCtx(), person, []*bonafide.PersonImage{im}); err != nil {
+		t.Fatalf("CreatePerson: %v", err)
+	}
+	tn.collectionID, tn.personID, tn.imageID = col.ID, person.ID, im.ID
 	return tn
 }
 
@@ -127,6 +139,21 @@ func tuVictimRoutes(t *testing.T, v *tuTenant) []tuRoute {
 		{"GET", "/api/companies/" + v.company.ID + "/webhook_secret", nil},
 		{"POST", "/api/companies/" + v.company.ID + "/webhook_secret", nil},
 	}
+	c, p := "/api/collections/"+v.collectionID, "/api/collections/"+v.collectionID+"/persons/"+v.personID
+	rs = append(rs,
+		tuRoute{"GET", c, nil},
+		tuRoute{"DELETE", c, nil},
+		tuRoute{"GET", c + "/meta_data", nil},
+		tuRoute{"POST", c + "/meta_data", map[string]string{"pwned": "yes"}},
+		tuRoute{"PATCH", c + "/meta_data", map[string]string{"pwned": "yes"}},
+		tuRoute{"DELETE", c + "/meta_data", nil},
+		tuRoute{"POST", c + "/persons", jpg},
+		tuRoute{"GET", c + "/persons", nil},
+		tuRoute{"GET", p, nil},
+		tuRoute{"DELETE", p, nil},
+		tuRoute{"POST", p + "/images", jpg},
+		tuRoute{"GET", p + "/images", nil},
+		tuRoute{"DELETE", p + "/images/" + v.imageID, nil})
 	for _, u := range v.roles() {
 		rs = append(rs,
 			tuRoute{"GET", "/api/users/" + u.ID, nil},

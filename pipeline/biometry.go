@@ -26,7 +26,7 @@ type biometryMedia struct {
 // biometry compares every pair of the media with a face (oz-api.md 5.5): one result per pair,
 // results_data min_confidence (the least similar pair, which decides) and max_confidence. Fewer
 // than two media with a face fail the analysis.
-func (p *Pipeline) biometry(ctx context.Context, ms []*bonafide.Media, open bonafide.OpenMedia, _ bonafide.AnalysisParams) (*bonafide.Outcome, error) {
+func (p *Pipeline) biometry(ctx context.Context, _ *bonafide.Analysis, ms []*bonafide.Media, open bonafide.OpenMedia, _ bonafide.AnalysisParams) (*bonafide.Outcome, error) {
 	type face struct {
 		m   *bonafide.Media
 		emb *liveness.FaceEmbedding

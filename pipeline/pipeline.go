@@ -24,6 +24,16 @@ var _ bonafide.Analyzer = (*Pipeline)(nil)
 type Pipeline struct {
 	engine *liveness.Engine
 	types  map[string]analysisType
+	// collections is where COLLECTION reads folders and collections (nil: it fails, as in the
+	// Instant API); index holds the searched collections' vectors.
+	collections bonafide.CollectionSource
+	index       bonafide.FaceIndex
+}
+
+// WithCollections lets the pipeline run COLLECTION analyses over the store's collections.
+func (p *Pipeline) WithCollections(src bonafide.CollectionSource) *Pipeline {
+	p.collections = src
+	return p
 }
 
 // analysisType is how the pipeline runs one of the domain's analysis types
@@ -35,13 +45,14 @@ type analysisType struct {
 
 // runner runs one analysis over the media its type picked. (A method expression of Pipeline:
 // the receiver comes first.)
-type runner func(p *Pipeline, ctx context.Context, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error)
+type runner func(p *Pipeline, ctx context.Context, a *bonafide.Analysis, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error)
 
 // analyzers are how each analysis type runs. A new type is one more entry here and one in
 // bonafide.AnalysisTypes (TestEveryTypeRuns checks that they agree).
 var analyzers = map[string]runner{
-	"QUALITY":  perMedia((*Pipeline).quality),
-	"BIOMETRY": (*Pipeline).biometry,
+	"QUALITY":    perMedia((*Pipeline).quality),
+	"BIOMETRY":   (*Pipeline).biometry,
+	"COLLECTION": (*Pipeline).collection,
 }
 
 // New builds the pipeline over an engine (not nil).
@@ -71,13 +82,13 @@ func (p *Pipeline) Run(ctx context.Context, a *bonafide.Analysis, all []*bonafid
 	if !ok {
 		return nil, bonafide.UnknownAnalysisType(a.Type)
 	}
-	return t.run(p, ctx, t.Sources(a, all), open, bonafide.ParseAnalysisParams(a.Params))
+	return t.run(p, ctx, a, t.Sources(a, all), open, bonafide.ParseAnalysisParams(a.Params))
 }
 
 // perMedia runs an analysis whose media are analysed one by one and whose verdict is
 // bonafide.Verdict. Media are read and analysed one at a time, so one file is in memory at once.
 func perMedia(analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error)) runner {
-	return func(p *Pipeline, ctx context.Context, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error) {
+	return func(p *Pipeline, ctx context.Context, _ *bonafide.Analysis, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error) {
 		out := &bonafide.Outcome{State: bonafide.StateFinished, Results: []bonafide.MediaResult{}, BestShots: map[string][]byte{}}
 		for _, m := range ms {
 			data, err := open(ctx, m)

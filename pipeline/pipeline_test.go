@@ -108,9 +108,14 @@ func TestRunErrors(t *testing.T) {
 		t.Fatalf("read failure: %v", err)
 	}
 	// A type without an entry in the registry.
-	_, err = p.Run(ctx, &bonafide.Analysis{Type: "COLLECTION"}, nil, files(nil))
+	_, err = p.Run(ctx, &bonafide.Analysis{Type: "DOCUMENTS"}, nil, files(nil))
 	if bonafide.CodeOf(err) != bonafide.CodeNotRealized {
 		t.Fatalf("unknown type: %v", err)
+	}
+	// COLLECTION without a store (the Instant API) fails as not available, the media's fault.
+	_, err = p.Run(ctx, &bonafide.Analysis{Type: "COLLECTION"}, nil, files(nil))
+	if !errors.As(err, &me) || me.Code != pipeline.CollectionUnavailable {
+		t.Fatalf("collection without a store: %v", err)
 	}
 	// BIOMETRY without two faces fails as the media's fault (not retried), saying why.
 	_, err = p.Run(ctx, &bonafide.Analysis{Type: "BIOMETRY"}, nil, files(nil))

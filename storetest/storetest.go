@@ -50,6 +50,8 @@ func Run(t *testing.T, open Opener) {
 		{"ListFoldersMeta", testListFoldersMeta},
 		{"ListFoldersResolution", testListFoldersResolution},
 		{"ReferencedBlobKeys", testReferencedBlobKeys},
+		{"Collections", testCollections},
+		{"Persons", testPersons},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -86,7 +86,8 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 		return err
 	}
 	defer closeEngine()
-	analyzer := pipeline.New(engine) // the one pipeline of the Instant API and the workers
+	// The one pipeline of the Instant API and the workers; COLLECTION reads the store.
+	analyzer := pipeline.New(engine).WithCollections(store)
 
 	ln, err := listen(sf.addr, sf.maxConnections)
 	if err != nil {

@@ -1,0 +1,164 @@
+package bonafide
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+)
+
+// FaceMatch is one person found by a search: its best-matching image and the cosine similarity.
+type FaceMatch struct {
+	PersonID, ImageID string
+	Cosine            float64
+}
+
+// FaceIndex holds each searched collection's vectors in memory for brute-force 1:N search (a dot
+// product over unit vectors). Before each search it reads the collection's stored version and
+// reloads the vectors when it moved, so a person added through another node is found at once. It
+// is safe for concurrent use.
+type FaceIndex struct {
+	mu   sync.Mutex
+	cols map[string]*faceSet
+}
+
+// faceSet is one collection's vectors, flat: row i is data[i*dim:(i+1)*dim].
+type faceSet struct {
+	version int64
+	dim     int
+	persons []string
+	images  []string
+	data    []float32
+}
+
+// NewFaceSet builds a searchable set from vectors (all of one length; others are left out).
+func newFaceSet(version int64, vs []FaceVector) *faceSet {
+	s := &faceSet{version: version}
+	for _, v := range vs {
+		if len(v.Vector) == 0 {
+			continue
+		}
+		if s.dim == 0 {
+			s.dim = len(v.Vector)
+		}
+		if len(v.Vector) != s.dim {
+			continue
+		}
+		s.persons = append(s.persons, v.PersonID)
+		s.images = append(s.images, v.ImageID)
+		s.data = append(s.data, v.Vector...)
+	}
+	return s
+}
+
+// Search finds the persons of the collection whose best image has a cosine similarity of at
+// least minCos with q, best first, at most limit (< 1: all).
+func (x *FaceIndex) Search(ctx context.Context, src CollectionSource, collectionID string, q []float32, minCos float64, limit int) ([]FaceMatch, error) {
+	c, err := src.GetCollection(ctx, collectionID)
+	if err != nil {
+		if CodeOf(err) == CodeNotExist { // deleted: forget its vectors
+			x.mu.Lock()
+			delete(x.cols, collectionID)
+			x.mu.Unlock()
+		}
+		return nil, err
+	}
+	x.mu.Lock()
+	s := x.cols[collectionID]
+	x.mu.Unlock()
+	if s == nil || s.version != c.Version {
+		version, vs, err := src.CollectionVectors(ctx, collectionID)
+		if err != nil {
+			return nil, err
+		}
+		s = newFaceSet(version, vs)
+		x.mu.Lock()
+		if x.cols == nil {
+			x.cols = map[string]*faceSet{}
+		}
+		x.cols[collectionID] = s
+		x.mu.Unlock()
+	}
+	return s.search(q, minCos, limit), nil
+}
+
+// search scans the set in one chunk per CPU.
+func (s *faceSet) search(q []float32, minCos float64, limit int) []FaceMatch {
+	n := len(s.persons)
+	if n == 0 || len(q) != s.dim {
+		return nil
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/4096))
+	hits := make([][]int32, workers)
+	scores := make([][]float32, workers)
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*chunk, min(n, (w+1)*chunk)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			thr := float32(minCos)
+			for i := lo; i < hi; i++ {
+				if d := dot(q, s.data[i*s.dim:(i+1)*s.dim]); d >= thr {
+					hits[w] = append(hits[w], int32(i))
+					scores[w] = append(scores[w], d)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	best := map[string]FaceMatch{}
+	for w := range workers {
+		for j, i := range hits[w] {
+			p := s.persons[i]
+			if m, ok := best[p]; !ok || float64(scores[w][j]) > m.Cosine {
+				best[p] = FaceMatch{PersonID: p, ImageID: s.images[i], Cosine: float64(scores[w][j])}
+			}
+		}
+	}
+	out := make([]FaceMatch, 0, len(best))
+	for _, m := range best {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b FaceMatch) int {
+		switch {
+		case a.Cosine > b.Cosine:
+			return -1
+		case a.Cosine < b.Cosine:
+			return 1
+		}
+		return compareStrings(a.PersonID, b.PersonID)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// dot is the dot product of two vectors of one length, unrolled by four.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
+}

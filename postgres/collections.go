@@ -1,0 +1,365 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"bonafide"
+	"bonafide/internal/storeutil"
+)
+
+// --- collections (blacklists) -------------------------------------------------------------------
+
+const (
+	pkCollection  = "collections_pkey"
+	pkPerson      = "persons_pkey"
+	pkPersonImage = "person_images_pkey"
+)
+
+const collectionCols = `id, company_id, alias, meta_data::text, version, created_at, updated_at`
+
+func scanCollection(r scanner) (*bonafide.Collection, error) {
+	var c bonafide.Collection
+	var meta string
+	var created, updated int64
+	if err := r.Scan(&c.ID, &c.CompanyID, &c.Alias, &meta, &c.Version, &created, &updated); err != nil {
+		return nil, err
+	}
+	c.MetaData, c.Created, c.Updated = []byte(meta), storeutil.FromStamp(created), storeutil.FromStamp(updated)
+	return &c, nil
+}
+
+// CreateCollection inserts c, filling its ID and times.
+func (s *Store) CreateCollection(ctx context.Context, c *bonafide.Collection) error {
+	storeutil.FillID(&c.ID)
+	s.codec.SetTimes(&c.Created, &c.Updated)
+	meta, err := s.codec.Text("meta_data", c.MetaData, "{}")
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO collections (id, company_id, alias, meta_data, version, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.CompanyID, c.Alias, meta, c.Version, storeutil.Stamp(c.Created), storeutil.Stamp(c.Updated))
+	if isUnique(err, pkCollection) {
+		return storeutil.AlreadyExists("collection", c.ID)
+	}
+	if err != nil {
+		return wrap("create collection", err)
+	}
+	c.MetaData = []byte(meta)
+	return nil
+}
+
+// GetCollection returns one collection.
+func (s *Store) GetCollection(ctx context.Context, id string) (*bonafide.Collection, error) {
+	c, err := scanCollection(s.pool.QueryRow(ctx, `SELECT `+collectionCols+` FROM collections WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFoundIf(err, "get collection", "collection", id)
+	}
+	return c, nil
+}
+
+// ListCollections lists a company's collections ("" all), oldest first.
+func (s *Store) ListCollections(ctx context.Context, companyID string) ([]*bonafide.Collection, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+collectionCols+` FROM collections
+		WHERE $1 = '' OR company_id = $1 ORDER BY created_at, seq`, companyID)
+	if err != nil {
+		return nil, wrap("list collections", err)
+	}
+	defer rows.Close()
+	out := []*bonafide.Collection{}
+	for rows.Next() {
+		c, err := scanCollection(rows)
+		if err != nil {
+			return nil, wrap("list collections", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrap("list collections", rows.Err())
+}
+
+// UpdateCollection writes alias and meta_data.
+func (s *Store) UpdateCollection(ctx context.Context, c *bonafide.Collection) error {
+	meta, err := s.codec.Text("meta_data", c.MetaData, "{}")
+	if err != nil {
+		return err
+	}
+	c.Updated = s.codec.Now()
+	tag, err := s.pool.Exec(ctx, `UPDATE collections SET alias = $1, meta_data = $2, updated_at = $3 WHERE id = $4`,
+		c.Alias, meta, storeutil.Stamp(c.Updated), c.ID)
+	if err != nil {
+		return wrap("update collection", err)
+	}
+	c.MetaData = []byte(meta)
+	return mustAffect(tag, "collection", c.ID)
+}
+
+// DeleteCollection deletes the collection, its persons and their images.
+func (s *Store) DeleteCollection(ctx context.Context, id string) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM person_images WHERE collection_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM persons WHERE collection_id = $1`, id); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM collections WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(tag, "collection", id)
+	})
+	return wrap("delete collection", err)
+}
+
+// bumpCollection moves a collection's version (its persons or images changed); it locks the
+// collection row until the transaction ends, so changes of one collection are serialized.
+func (s *Store) bumpCollection(ctx context.Context, tx pgx.Tx, id string) error {
+	tag, err := tx.Exec(ctx, `UPDATE collections SET version = version + 1, updated_at = GREATEST(updated_at, $1) WHERE id = $2`,
+		storeutil.Stamp(s.codec.Now()), id)
+	if err != nil {
+		return err
+	}
+	return mustAffect(tag, "collection", id)
+}
+
+// --- persons ------------------------------------------------------------------------------------
+
+const personCols = `id, collection_id, meta_data::text, created_at, updated_at`
+
+func scanPerson(r scanner) (*bonafide.Person, error) {
+	var p bonafide.Person
+	var meta string
+	var created, updated int64
+	if err := r.Scan(&p.ID, &p.CollectionID, &meta, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.MetaData, p.Created, p.Updated = []byte(meta), storeutil.FromStamp(created), storeutil.FromStamp(updated)
+	return &p, nil
+}
+
+// CreatePerson inserts the person and its images in one transaction.
+func (s *Store) CreatePerson(ctx context.Context, p *bonafide.Person, images []*bonafide.PersonImage) error {
+	storeutil.FillID(&p.ID)
+	s.codec.SetTimes(&p.Created, &p.Updated)
+	meta, err := s.codec.Text("meta_data", p.MetaData, "{}")
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if err := s.bumpCollection(ctx, tx, p.CollectionID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO persons (id, collection_id, meta_data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)`,
+			p.ID, p.CollectionID, meta, storeutil.Stamp(p.Created), storeutil.Stamp(p.Updated))
+		if isUnique(err, pkPerson) {
+			return storeutil.AlreadyExists("person", p.ID)
+		}
+		if err != nil {
+			return err
+		}
+		return s.insertImages(ctx, tx, p, images)
+	})
+	if err != nil {
+		return wrap("create person", err)
+	}
+	p.MetaData = []byte(meta)
+	return nil
+}
+
+func (s *Store) insertImages(ctx context.Context, tx pgx.Tx, p *bonafide.Person, images []*bonafide.PersonImage) error {
+	for _, im := range images {
+		storeutil.FillID(&im.ID)
+		im.PersonID, im.CollectionID = p.ID, p.CollectionID
+		if im.Created.IsZero() {
+			im.Created = s.codec.Now()
+		}
+		im.Created = storeutil.Norm(im.Created)
+		tags, err := storeutil.Array(s.codec.JSON, "tags", im.Tags)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO person_images (id, person_id, collection_id, original_name, content_type, size,
+			sha256, tags, embedding, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, im.ID, im.PersonID, im.CollectionID,
+			im.OriginalName, im.ContentType, im.Size, im.SHA256, tags, bonafide.EncodeVector(im.Embedding), storeutil.Stamp(im.Created))
+		if isUnique(err, pkPersonImage) {
+			return storeutil.AlreadyExists("person_image", im.ID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetPerson returns one person.
+func (s *Store) GetPerson(ctx context.Context, id string) (*bonafide.Person, error) {
+	p, err := scanPerson(s.pool.QueryRow(ctx, `SELECT `+personCols+` FROM persons WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFoundIf(err, "get person", "person", id)
+	}
+	return p, nil
+}
+
+// ListPersons lists a collection's persons, oldest first.
+func (s *Store) ListPersons(ctx context.Context, collectionID string) ([]*bonafide.Person, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+personCols+` FROM persons WHERE collection_id = $1 ORDER BY created_at, seq`, collectionID)
+	if err != nil {
+		return nil, wrap("list persons", err)
+	}
+	defer rows.Close()
+	out := []*bonafide.Person{}
+	for rows.Next() {
+		p, err := scanPerson(rows)
+		if err != nil {
+			return nil, wrap("list persons", err)
+		}
+		out = append(out, p)
+	}
+	return out, wrap("list persons", rows.Err())
+}
+
+// DeletePerson deletes the person and its images.
+func (s *Store) DeletePerson(ctx context.Context, id string) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var cid string
+		if err := tx.QueryRow(ctx, `SELECT collection_id FROM persons WHERE id = $1`, id).Scan(&cid); err != nil {
+			return notFoundIf(err, "delete person", "person", id)
+		}
+		if err := s.bumpCollection(ctx, tx, cid); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM person_images WHERE person_id = $1`, id); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM persons WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(tag, "person", id)
+	})
+	return wrap("delete person", err)
+}
+
+// AddPersonImages adds images to a person.
+func (s *Store) AddPersonImages(ctx context.Context, personID string, images []*bonafide.PersonImage) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		p, err := scanPerson(tx.QueryRow(ctx, `SELECT `+personCols+` FROM persons WHERE id = $1`, personID))
+		if err != nil {
+			return notFoundIf(err, "add person images", "person", personID)
+		}
+		if err := s.bumpCollection(ctx, tx, p.CollectionID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE persons SET updated_at = GREATEST(updated_at, $1) WHERE id = $2`, storeutil.Stamp(s.codec.Now()), personID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(tag, "person", personID); err != nil { // deleted meanwhile
+			return err
+		}
+		return s.insertImages(ctx, tx, p, images)
+	})
+	return wrap("add person images", err)
+}
+
+const imageCols = `id, person_id, collection_id, original_name, content_type, size, sha256, tags::text, embedding, created_at`
+
+func scanImage(r scanner) (*bonafide.PersonImage, error) {
+	var im bonafide.PersonImage
+	var tags string
+	var emb []byte
+	var created int64
+	if err := r.Scan(&im.ID, &im.PersonID, &im.CollectionID, &im.OriginalName, &im.ContentType, &im.Size, &im.SHA256, &tags, &emb, &created); err != nil {
+		return nil, err
+	}
+	var err error
+	if im.Tags, err = storeutil.DecodeArray[string]("tags", tags); err != nil {
+		return nil, err
+	}
+	if im.Embedding, err = bonafide.DecodeVector(emb); err != nil {
+		return nil, err
+	}
+	im.Created = storeutil.FromStamp(created)
+	return &im, nil
+}
+
+// GetPersonImage returns one image.
+func (s *Store) GetPersonImage(ctx context.Context, id string) (*bonafide.PersonImage, error) {
+	im, err := scanImage(s.pool.QueryRow(ctx, `SELECT `+imageCols+` FROM person_images WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFoundIf(err, "get person image", "person_image", id)
+	}
+	return im, nil
+}
+
+// ListPersonImages lists a person's images, oldest first.
+func (s *Store) ListPersonImages(ctx context.Context, personID string) ([]*bonafide.PersonImage, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+imageCols+` FROM person_images WHERE person_id = $1 ORDER BY created_at, seq`, personID)
+	if err != nil {
+		return nil, wrap("list person images", err)
+	}
+	defer rows.Close()
+	out := []*bonafide.PersonImage{}
+	for rows.Next() {
+		im, err := scanImage(rows)
+		if err != nil {
+			return nil, wrap("list person images", err)
+		}
+		out = append(out, im)
+	}
+	return out, wrap("list person images", rows.Err())
+}
+
+// DeletePersonImage deletes one image.
+func (s *Store) DeletePersonImage(ctx context.Context, id string) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var cid string
+		if err := tx.QueryRow(ctx, `SELECT collection_id FROM person_images WHERE id = $1`, id).Scan(&cid); err != nil {
+			return notFoundIf(err, "delete person image", "person_image", id)
+		}
+		if err := s.bumpCollection(ctx, tx, cid); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM person_images WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(tag, "person_image", id)
+	})
+	return wrap("delete person image", err)
+}
+
+// CollectionVectors returns the collection's version and its embeddings, read in one
+// repeatable-read transaction (one snapshot).
+func (s *Store) CollectionVectors(ctx context.Context, collectionID string) (version int64, out []bonafide.FaceVector, err error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return 0, nil, wrap("collection vectors", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := tx.QueryRow(ctx, `SELECT version FROM collections WHERE id = $1`, collectionID).Scan(&version); err != nil {
+		return 0, nil, notFoundIf(err, "collection vectors", "collection", collectionID)
+	}
+	rows, err := tx.Query(ctx, `SELECT person_id, id, embedding FROM person_images
+		WHERE collection_id = $1 AND embedding IS NOT NULL ORDER BY created_at, seq`, collectionID)
+	if err != nil {
+		return 0, nil, wrap("collection vectors", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v bonafide.FaceVector
+		var emb []byte
+		if err := rows.Scan(&v.PersonID, &v.ImageID, &emb); err != nil {
+			return 0, nil, wrap("collection vectors", err)
+		}
+		if v.Vector, err = bonafide.DecodeVector(emb); err != nil {
+			return 0, nil, wrap("collection vectors", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, wrap("collection vectors", err)
+	}
+	return version, out, nil
+}
