@@ -357,12 +357,17 @@ func (s *Server) addPersonImages(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.AddPersonImages(r.Context(), p.ID, images); err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusCreated, renderPersonImages(images))
+	return nil
+}
+
+// renderPersonImages is the bare array of a person's images.
+func renderPersonImages(images []*bonafide.PersonImage) []personImageBody {
 	out := []personImageBody{}
 	for _, im := range images {
 		out = append(out, renderPersonImage(im))
 	}
-	writeJSON(w, http.StatusCreated, out)
-	return nil
+	return out
 }
 
 func (s *Server) listPersonImages(w http.ResponseWriter, r *http.Request) error {
@@ -374,11 +379,7 @@ func (s *Server) listPersonImages(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	out := []personImageBody{}
-	for _, im := range images {
-		out = append(out, renderPersonImage(im))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, renderPersonImages(images))
 	return nil
 }
 
