@@ -223,23 +223,15 @@ type analysisJSON struct {
 	} `json:"results_media"`
 }
 
-// poll waits until the analysis is no longer PROCESSING, as Oz's SDK does every second.
+// poll waits until the analysis is no longer PROCESSING, as Oz's SDK does every second, and fails
+// the test past timeout.
 func (s *server) poll(token, id string, timeout time.Duration) analysisJSON {
 	s.t.Helper()
-	end := time.Now().Add(timeout)
-	for {
-		var a analysisJSON
-		if code := s.call("GET", "/api/analyses/"+id, token, nil, "", &a); code != 200 {
-			s.t.Fatalf("poll %s: %d", id, code)
-		}
-		if a.State != "PROCESSING" {
-			return a
-		}
-		if time.Now().After(end) {
-			s.t.Fatalf("analysis %s still PROCESSING after %s", id, timeout)
-		}
-		time.Sleep(250 * time.Millisecond)
+	a := pollQuiet(s, token, id, timeout)
+	if a.State == "PROCESSING" {
+		s.t.Fatalf("analysis %s still PROCESSING after %s", id, timeout)
 	}
+	return a
 }
 
 // seedMedia returns a live webcam clip and a printed-photo attack video.
