@@ -233,15 +233,21 @@ func (q *Queue[TTx]) RetryOrphaned(ctx context.Context) (int, error) {
 	}
 	var abandoned []string
 	for i, job := range stuck {
-		if p.State[i] == string(rivertype.JobStateDiscarded) && job.Kind == (AnalysisArgs{}).Kind() {
-			var args AnalysisArgs
-			if json.Unmarshal(job.EncodedArgs, &args) == nil {
-				abandoned = append(abandoned, args.AnalysisID)
-			}
+		if id, ok := abandonedAnalysis(job.Kind, p.State[i], job.EncodedArgs); ok {
+			abandoned = append(abandoned, id)
 		}
 	}
 	abandonOrphans(ctx, q.deps, q.cfg.Logger, abandoned)
 	return len(stuck), nil
+}
+
+// abandonedAnalysis is the analysis of a job that was just discarded (every attempt used up).
+func abandonedAnalysis(kind, state string, args []byte) (string, bool) {
+	var a AnalysisArgs
+	if state != string(rivertype.JobStateDiscarded) || kind != a.Kind() || json.Unmarshal(args, &a) != nil {
+		return "", false
+	}
+	return a.AnalysisID, true
 }
 
 // abandonOrphans ends FAILED the analyses whose jobs were discarded because every attempt was cut

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -120,9 +119,8 @@ func (h *heartbeat) takeOver(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("jobs: take over the jobs of stopped nodes: %w", err)
 		}
 		n++
-		var a AnalysisArgs
-		if state == "discarded" && kind == a.Kind() && json.Unmarshal(args, &a) == nil {
-			abandoned = append(abandoned, a.AnalysisID)
+		if id, ok := abandonedAnalysis(kind, state, args); ok {
+			abandoned = append(abandoned, id)
 		}
 	}
 	rows.Close()
