@@ -70,8 +70,11 @@ type CollectionStore interface {
 	// collection's version.
 	CreatePerson(ctx context.Context, p *Person, images []*PersonImage) error
 	GetPerson(ctx context.Context, id string) (*Person, error)
-	// ListPersons lists a collection's persons, oldest first.
-	ListPersons(ctx context.Context, collectionID string) ([]*Person, error)
+	// ListPersons lists one page of a collection's persons, oldest first.
+	ListPersons(ctx context.Context, collectionID string, page Page) ([]*Person, error)
+	// UpdatePerson writes the person's meta_data; Updated is set to now. The collection's
+	// version stays (the search does not read meta_data).
+	UpdatePerson(ctx context.Context, p *Person) error
 	// DeletePerson deletes the person and its images and moves the collection's version.
 	DeletePerson(ctx context.Context, id string) error
 	// AddPersonImages adds images to a person and moves the collection's version.

@@ -13,13 +13,24 @@ type FaceMatch struct {
 	Cosine            float64
 }
 
+// DefaultFaceIndexBytes is the memory a FaceIndex keeps for collections by default: 1 GiB, about
+// 500,000 face images of 512 dimensions.
+const DefaultFaceIndexBytes = 1 << 30
+
 // FaceIndex holds each searched collection's vectors in memory for brute-force 1:N search (a dot
 // product over unit vectors). Before each search it reads the collection's stored version and
-// reloads the vectors when it moved, so a person added through another node is found at once. It
-// is safe for concurrent use.
+// reloads the vectors when it moved, so a person added through another node is found at once.
+// The collections it keeps take at most MaxBytes together: the least recently searched are let go
+// (and read again from the store when next searched); a single collection larger than the budget
+// is searched and not kept. It is safe for concurrent use.
 type FaceIndex struct {
-	mu   sync.Mutex
-	cols map[string]*faceSet
+	// MaxBytes bounds the vectors kept (0: DefaultFaceIndexBytes).
+	MaxBytes int64
+
+	mu    sync.Mutex
+	cols  map[string]*faceSet
+	used  int64 // bytes of the sets in cols
+	clock int64 // search counter, for least-recently-used order
 }
 
 // faceSet is one collection's vectors, flat: row i is data[i*dim:(i+1)*dim].
@@ -29,6 +40,54 @@ type faceSet struct {
 	persons []string
 	images  []string
 	data    []float32
+	bytes   int64
+	last    int64 // FaceIndex.clock at its last search
+}
+
+// Kept reports how many collections and bytes of vectors the index holds now.
+func (x *FaceIndex) Kept() (collections int, bytes int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.cols), x.used
+}
+
+// keep stores s as collectionID's set, then lets the least recently searched others go until the
+// kept sets fit the budget; a set larger than the whole budget is not kept.
+func (x *FaceIndex) keep(collectionID string, s *faceSet) {
+	budget := x.MaxBytes
+	if budget <= 0 {
+		budget = DefaultFaceIndexBytes
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.forget(collectionID)
+	if s.bytes > budget {
+		return
+	}
+	if x.cols == nil {
+		x.cols = map[string]*faceSet{}
+	}
+	x.clock++
+	s.last = x.clock
+	x.cols[collectionID] = s
+	x.used += s.bytes
+	for x.used > budget {
+		oldest := ""
+		for id, c := range x.cols {
+			if id != collectionID && (oldest == "" || c.last < x.cols[oldest].last) {
+				oldest = id
+			}
+		}
+		x.forget(oldest)
+	}
+}
+
+// forget drops a collection's set; x.mu is held.
+func (x *FaceIndex) forget(collectionID string) {
+	if old, ok := x.cols[collectionID]; ok {
+		x.used -= old.bytes
+		delete(x.cols, collectionID)
+	}
 }
 
 // NewFaceSet builds a searchable set from vectors (all of one length; others are left out).
@@ -47,6 +106,8 @@ func newFaceSet(version int64, vs []FaceVector) *faceSet {
 		s.persons = append(s.persons, v.PersonID)
 		s.images = append(s.images, v.ImageID)
 		s.data = append(s.data, v.Vector...)
+		// The vector, the two IDs and their string headers.
+		s.bytes += int64(4*len(v.Vector) + len(v.PersonID) + len(v.ImageID) + 32)
 	}
 	return s
 }
@@ -58,13 +119,17 @@ func (x *FaceIndex) Search(ctx context.Context, src CollectionSource, collection
 	if err != nil {
 		if CodeOf(err) == CodeNotExist { // deleted: forget its vectors
 			x.mu.Lock()
-			delete(x.cols, collectionID)
+			x.forget(collectionID)
 			x.mu.Unlock()
 		}
 		return nil, err
 	}
 	x.mu.Lock()
 	s := x.cols[collectionID]
+	if s != nil {
+		x.clock++
+		s.last = x.clock
+	}
 	x.mu.Unlock()
 	if s == nil || s.version != c.Version {
 		version, vs, err := src.CollectionVectors(ctx, collectionID)
@@ -72,12 +137,7 @@ func (x *FaceIndex) Search(ctx context.Context, src CollectionSource, collection
 			return nil, err
 		}
 		s = newFaceSet(version, vs)
-		x.mu.Lock()
-		if x.cols == nil {
-			x.cols = map[string]*faceSet{}
-		}
-		x.cols[collectionID] = s
-		x.mu.Unlock()
+		x.keep(collectionID, s)
 	}
 	return s.search(q, minCos, limit), nil
 }

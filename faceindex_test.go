@@ -72,6 +72,69 @@ func TestFaceIndexSearch(t *testing.T) {
 	}
 }
 
+// manySources serves several collections, each its own fakeSource.
+type manySources map[string]*fakeSource
+
+func (m manySources) GetFolder(ctx context.Context, id string) (*Folder, error) {
+	return nil, NotFound("folder", id)
+}
+func (m manySources) GetCollection(ctx context.Context, id string) (*Collection, error) {
+	return m[id].GetCollection(ctx, id)
+}
+func (m manySources) CollectionVectors(ctx context.Context, id string) (int64, []FaceVector, error) {
+	return m[id].CollectionVectors(ctx, id)
+}
+
+func TestFaceIndexMemoryBudget(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	src := manySources{}
+	for _, id := range []string{"a", "b", "c", "huge"} {
+		n := 100
+		if id == "huge" {
+			n = 400
+		}
+		f := &fakeSource{version: 1}
+		for i := range n {
+			f.vs = append(f.vs, FaceVector{PersonID: fmt.Sprintf("%s%d", id, i), ImageID: fmt.Sprintf("%si%d", id, i), Vector: randUnit(r, 512)})
+		}
+		src[id] = f
+	}
+	one := newFaceSet(1, src["a"].vs).bytes
+	x := FaceIndex{MaxBytes: 2*one + one/2} // room for two collections of 100
+	search := func(id string) {
+		t.Helper()
+		q := src[id].vs[7].Vector
+		got, err := x.Search(t.Context(), src, id, q, 0.99, 0)
+		if err != nil || len(got) != 1 || got[0].PersonID != id+"7" {
+			t.Fatalf("search %s = %+v, %v", id, got, err)
+		}
+	}
+	search("a")
+	search("b")
+	search("a") // a is now the more recent
+	search("c") // over budget: b goes
+	if n, used := x.Kept(); n != 2 || used > x.MaxBytes {
+		t.Fatalf("kept %d collections, %d bytes (budget %d)", n, used, x.MaxBytes)
+	}
+	search("a")
+	if src["a"].loads != 1 {
+		t.Errorf("a loaded %d times, want once (it stayed)", src["a"].loads)
+	}
+	search("b")
+	if src["b"].loads != 2 {
+		t.Errorf("b loaded %d times, want twice (it was let go)", src["b"].loads)
+	}
+	// A collection larger than the whole budget is searched, and not kept.
+	search("huge")
+	search("huge")
+	if src["huge"].loads != 2 {
+		t.Errorf("huge loaded %d times, want on every search", src["huge"].loads)
+	}
+	if _, used := x.Kept(); used > x.MaxBytes {
+		t.Errorf("kept %d bytes over the budget %d", used, x.MaxBytes)
+	}
+}
+
 func TestVectorEncoding(t *testing.T) {
 	v := []float32{1, -0.5, 3.25}
 	got, err := DecodeVector(EncodeVector(v))

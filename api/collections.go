@@ -27,9 +27,11 @@ func (s *Server) collectionRoutes(route func(method, path string, h handlerFunc,
 	route("POST", "/api/collections/{id}/persons", s.createPerson, true)
 	route("GET", "/api/collections/{id}/persons", s.listPersons, true)
 	route("GET", "/api/collections/{id}/persons/{pid}", s.getPerson, true)
+	route("PATCH", "/api/collections/{id}/persons/{pid}", s.updatePerson, true)
 	route("DELETE", "/api/collections/{id}/persons/{pid}", s.deletePerson, true)
 	route("POST", "/api/collections/{id}/persons/{pid}/images", s.addPersonImages, true)
 	route("GET", "/api/collections/{id}/persons/{pid}/images", s.listPersonImages, true)
+	route("GET", "/api/collections/{id}/persons/{pid}/images/{iid}", s.getPersonImage, true)
 	route("DELETE", "/api/collections/{id}/persons/{pid}/images/{iid}", s.deletePersonImage, true)
 }
 
@@ -297,7 +299,11 @@ func (s *Server) listPersons(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := s.store.ListPersons(r.Context(), c.ID)
+	pg, err := bonafide.ParsePage(r.URL.Query().Get("offset"), r.URL.Query().Get("limit"))
+	if err != nil {
+		return err
+	}
+	ps, err := s.store.ListPersons(r.Context(), c.ID, pg)
 	if err != nil {
 		return err
 	}
@@ -312,6 +318,45 @@ func (s *Server) listPersons(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) error {
 	_, p, err := s.person(r)
 	if err != nil {
+		return err
+	}
+	images, err := s.store.ListPersonImages(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, renderPerson(p, images))
+	return nil
+}
+
+// updatePerson answers PATCH /api/collections/{id}/persons/{pid}: {"person:meta_data": {...}}
+// (or "meta_data") replaces the person's meta_data.
+func (s *Server) updatePerson(w http.ResponseWriter, r *http.Request) error {
+	_, p, err := s.person(r)
+	if err != nil {
+		return err
+	}
+	if !canWrite(caller(r)) {
+		return forbidden("operators only read collections")
+	}
+	var in struct {
+		PersonMeta json.RawMessage `json:"person:meta_data"`
+		Meta       json.RawMessage `json:"meta_data"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	meta := in.PersonMeta
+	if len(meta) == 0 {
+		meta = in.Meta
+	}
+	if len(meta) == 0 {
+		return missingField("person:meta_data")
+	}
+	if !isObject(meta) {
+		return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: person:meta_data must be a JSON object")
+	}
+	p.MetaData = meta
+	if err := s.store.UpdatePerson(r.Context(), p); err != nil {
 		return err
 	}
 	images, err := s.store.ListPersonImages(r.Context(), p.ID)
@@ -383,21 +428,39 @@ func (s *Server) listPersonImages(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Server) deletePersonImage(w http.ResponseWriter, r *http.Request) error {
+// personImage resolves {id}/{pid}/{iid} to an image of that person (404 otherwise).
+func (s *Server) personImage(r *http.Request) (*bonafide.PersonImage, error) {
 	_, p, err := s.person(r)
+	if err != nil {
+		return nil, err
+	}
+	iid := r.PathValue("iid")
+	im, err := s.store.GetPersonImage(r.Context(), iid)
+	if err != nil {
+		return nil, err
+	}
+	if im.PersonID != p.ID {
+		return nil, bonafide.NotFound("person_image", iid)
+	}
+	return im, nil
+}
+
+func (s *Server) getPersonImage(w http.ResponseWriter, r *http.Request) error {
+	im, err := s.personImage(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, renderPersonImage(im))
+	return nil
+}
+
+func (s *Server) deletePersonImage(w http.ResponseWriter, r *http.Request) error {
+	im, err := s.personImage(r)
 	if err != nil {
 		return err
 	}
 	if !canDelete(caller(r)) {
 		return forbidden("only ADMIN and CLIENT ADMIN delete person images")
-	}
-	iid := r.PathValue("iid")
-	im, err := s.store.GetPersonImage(r.Context(), iid)
-	if err != nil {
-		return err
-	}
-	if im.PersonID != p.ID {
-		return bonafide.NotFound("person_image", iid)
 	}
 	if err := s.store.DeletePersonImage(r.Context(), im.ID); err != nil {
 		return err

@@ -30,9 +30,11 @@ type Pipeline struct {
 	index       bonafide.FaceIndex
 }
 
-// WithCollections lets the pipeline run COLLECTION analyses over the store's collections.
-func (p *Pipeline) WithCollections(src bonafide.CollectionSource) *Pipeline {
+// WithCollections lets the pipeline run COLLECTION analyses over the store's collections, keeping
+// at most memory bytes of their vectors (0: bonafide.DefaultFaceIndexBytes).
+func (p *Pipeline) WithCollections(src bonafide.CollectionSource, memory int64) *Pipeline {
 	p.collections = src
+	p.index.MaxBytes = memory
 	return p
 }
 

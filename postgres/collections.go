@@ -202,8 +202,13 @@ func (s *Store) GetPerson(ctx context.Context, id string) (*bonafide.Person, err
 }
 
 // ListPersons lists a collection's persons, oldest first.
-func (s *Store) ListPersons(ctx context.Context, collectionID string) ([]*bonafide.Person, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+personCols+` FROM persons WHERE collection_id = $1 ORDER BY created_at, seq`, collectionID)
+func (s *Store) ListPersons(ctx context.Context, collectionID string, page bonafide.Page) ([]*bonafide.Person, error) {
+	var limit *int // NULL: no limit
+	if page.Limit >= 0 {
+		limit = &page.Limit
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+personCols+` FROM persons WHERE collection_id = $1 ORDER BY created_at, seq LIMIT $2 OFFSET $3`,
+		collectionID, limit, max(page.Offset, 0))
 	if err != nil {
 		return nil, wrap("list persons", err)
 	}
@@ -217,6 +222,21 @@ func (s *Store) ListPersons(ctx context.Context, collectionID string) ([]*bonafi
 		out = append(out, p)
 	}
 	return out, wrap("list persons", rows.Err())
+}
+
+// UpdatePerson writes the person's meta_data.
+func (s *Store) UpdatePerson(ctx context.Context, p *bonafide.Person) error {
+	meta, err := s.codec.Text("meta_data", p.MetaData, "{}")
+	if err != nil {
+		return err
+	}
+	p.Updated = s.codec.Now()
+	tag, err := s.pool.Exec(ctx, `UPDATE persons SET meta_data = $1, updated_at = $2 WHERE id = $3`, meta, storeutil.Stamp(p.Updated), p.ID)
+	if err != nil {
+		return wrap("update person", err)
+	}
+	p.MetaData = []byte(meta)
+	return mustAffect(tag, "person", p.ID)
 }
 
 // DeletePerson deletes the person and its images.

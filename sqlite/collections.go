@@ -194,8 +194,9 @@ func (s *Store) GetPerson(ctx context.Context, id string) (*bonafide.Person, err
 }
 
 // ListPersons lists a collection's persons, oldest first.
-func (s *Store) ListPersons(ctx context.Context, collectionID string) ([]*bonafide.Person, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons WHERE collection_id = ? ORDER BY created_at, rowid`, collectionID)
+func (s *Store) ListPersons(ctx context.Context, collectionID string, page bonafide.Page) ([]*bonafide.Person, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+personCols+` FROM persons WHERE collection_id = ? ORDER BY created_at, rowid LIMIT ? OFFSET ?`,
+		collectionID, page.Limit, max(page.Offset, 0)) // LIMIT -1: no limit
 	if err != nil {
 		return nil, wrap("list persons", err)
 	}
@@ -209,6 +210,21 @@ func (s *Store) ListPersons(ctx context.Context, collectionID string) ([]*bonafi
 		out = append(out, p)
 	}
 	return out, wrap("list persons", rows.Err())
+}
+
+// UpdatePerson writes the person's meta_data.
+func (s *Store) UpdatePerson(ctx context.Context, p *bonafide.Person) error {
+	meta, err := s.codec.Text("meta_data", p.MetaData, "{}")
+	if err != nil {
+		return err
+	}
+	p.Updated = s.codec.Now()
+	res, err := s.db.ExecContext(ctx, `UPDATE persons SET meta_data = ?, updated_at = ? WHERE id = ?`, meta, storeutil.Stamp(p.Updated), p.ID)
+	if err != nil {
+		return wrap("update person", err)
+	}
+	p.MetaData = []byte(meta)
+	return wrap("update person", mustAffect(res, "person", p.ID))
 }
 
 // DeletePerson deletes the person and its images.

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -120,10 +122,35 @@ func testPersons(t *testing.T, h *harness) {
 	if v2 == v1 {
 		t.Fatal("AddPersonImages did not move the version")
 	}
-	persons, err := h.s.ListPersons(ctx, c.ID)
+	persons, err := h.s.ListPersons(ctx, c.ID, bonafide.Page{Limit: -1})
 	ok(t, err, "ListPersons")
 	equal(t, len(persons), 2, "ListPersons")
 	equal(t, []string{persons[0].ID, persons[1].ID}, []string{p.ID, p2.ID}, "ListPersons oldest first")
+	for _, pg := range []struct {
+		page bonafide.Page
+		want []string
+	}{{bonafide.Page{Limit: 1}, []string{p.ID}}, {bonafide.Page{Offset: 1, Limit: 5}, []string{p2.ID}}, {bonafide.Page{Offset: 2, Limit: -1}, nil}, {bonafide.Page{Limit: 0}, nil}} {
+		got, err := h.s.ListPersons(ctx, c.ID, pg.page)
+		ok(t, err, "ListPersons page")
+		var ids []string
+		for _, q := range got {
+			ids = append(ids, q.ID)
+		}
+		equal(t, ids, pg.want, fmt.Sprintf("ListPersons %+v", pg.page))
+	}
+
+	before := version()
+	h.clock.Advance(time.Second)
+	p2.MetaData = json.RawMessage(`{"person_info": {"first_name": "Ann"}}`)
+	ok(t, h.s.UpdatePerson(ctx, p2), "UpdatePerson")
+	got2, err := h.s.GetPerson(ctx, p2.ID)
+	ok(t, err, "GetPerson after UpdatePerson")
+	equal(t, got2, p2, "UpdatePerson stored")
+	if !got2.Updated.After(got2.Created) {
+		t.Errorf("UpdatePerson did not move Updated: %v, created %v", got2.Updated, got2.Created)
+	}
+	equal(t, version(), before, "UpdatePerson keeps the collection's version")
+	wantNotFound(t, h.s.UpdatePerson(ctx, &bonafide.Person{ID: "no-such"}), "UpdatePerson missing")
 	_, vs, _ = h.s.CollectionVectors(ctx, c.ID)
 	equal(t, len(vs), 2, "vectors of two persons")
 

@@ -249,3 +249,82 @@ func BenchmarkClusterThroughput(b *testing.B) {
 		})
 	}
 }
+
+// TestClusterCollection: two nodes on one PostgreSQL and one bucket. A blacklist changed through one
+// node is searched right by both: each node keeps the collection's vectors in memory and reloads
+// them when the stored version moved. Several searches before and after each change, so each node
+// runs some of them with its vectors already loaded (River hands a job to whichever node is free).
+func TestClusterCollection(t *testing.T) {
+	pg, s3 := os.Getenv("BONAFIDE_TEST_POSTGRES_URL"), os.Getenv("BONAFIDE_TEST_S3_URL")
+	if pg == "" || s3 == "" {
+		t.Skip("BONAFIDE_TEST_POSTGRES_URL and BONAFIDE_TEST_S3_URL are not set (.ci/run sets them): skipping the scale-out test")
+	}
+	m := assets.ClmtrackrMedia()
+	assets.Require(t, m)
+	env := []string{"BONAFIDE_DATABASE_URL=" + freshDatabase(t, pg), "BONAFIDE_BLOB_URL=" + freshBucket(t, s3), "BONAFIDE_ANALYSIS_WORKERS=1"}
+	nodes := []*server{startServer(t, t.TempDir(), env...), startServer(t, t.TempDir(), env...)}
+	tokens := []string{nodes[0].login("admin@example.com", "admin-password"), nodes[1].login("admin@example.com", "admin-password")}
+
+	var col struct {
+		CollectionID string `json:"collection_id"`
+	}
+	if code := nodes[0].call("POST", "/api/collections/", tokens[0], strings.NewReader(`{"alias": "blacklist"}`), "application/json", &col); code != 201 {
+		t.Fatalf("create collection: %d", code)
+	}
+	addPerson := func(n int, photo string) string {
+		t.Helper()
+		body, ct := multipartBody(t, map[string]string{"image1": filepath.Join(m, photo)}, `{}`)
+		var p struct {
+			PersonID string `json:"person_id"`
+		}
+		if code := nodes[n].call("POST", "/api/collections/"+col.CollectionID+"/persons/", tokens[n], body, ct, &p); code != 201 {
+			t.Fatalf("add %s on node %d: %d", photo, n, code)
+		}
+		return p.PersonID
+	}
+	// searches runs COLLECTION for the photo, four times through each node, and returns the
+	// resolutions seen.
+	searches := func(photo string) map[string]int {
+		t.Helper()
+		seen := map[string]int{}
+		var ids []string
+		for i := range 8 {
+			n := i % 2
+			body, ct := multipartBody(t, map[string]string{"photo1": filepath.Join(m, photo)}, `{"media:tags": {"photo1": ["photo_selfie"]}}`)
+			var f folderJSON
+			if code := nodes[n].call("POST", "/api/folders/", tokens[n], body, ct, &f); code != 201 {
+				t.Fatalf("folder on node %d: %d", n, code)
+			}
+			req := `{"analyses": [{"type": "collection", "params": {"collection_id": "` + col.CollectionID + `"}}]}`
+			var started []analysisJSON
+			if code := nodes[n].call("POST", "/api/folders/"+f.FolderID+"/analyses/", tokens[n], strings.NewReader(req), "application/json", &started); code != 201 {
+				t.Fatalf("start on node %d: %d", n, code)
+			}
+			ids = append(ids, started[0].AnalyseID)
+		}
+		for i, id := range ids {
+			n := i % 2
+			nodes[n].poll(tokens[n], id, 2*time.Minute)
+			var a struct {
+				ResolutionStatus string `json:"resolution_status"`
+			}
+			nodes[n].call("GET", "/api/analyses/"+id, tokens[n], nil, "", &a)
+			seen[a.ResolutionStatus]++
+		}
+		return seen
+	}
+	addPerson(0, "cage.jpg")
+	if got := searches("franck_03909.jpg"); got["SUCCESS"] != 8 {
+		t.Fatalf("franck before he is listed: %v, want 8 SUCCESS", got)
+	}
+	franck := addPerson(1, "franck_02159.jpg") // through the other node
+	if got := searches("franck_03909.jpg"); got["DECLINED"] != 8 {
+		t.Fatalf("franck after node 1 listed him: %v, want 8 DECLINED", got)
+	}
+	if code := nodes[0].call("DELETE", "/api/collections/"+col.CollectionID+"/persons/"+franck, tokens[0], nil, "", nil); code != 200 {
+		t.Fatalf("delete on node 0: %d", code)
+	}
+	if got := searches("franck_03909.jpg"); got["SUCCESS"] != 8 {
+		t.Fatalf("franck after node 0 removed him: %v, want 8 SUCCESS", got)
+	}
+}

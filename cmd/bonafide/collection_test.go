@@ -48,7 +48,8 @@ func TestServeCollection(t *testing.T) {
 		PersonID string          `json:"person_id"`
 		MetaData json.RawMessage `json:"meta_data"`
 		Images   []struct {
-			FaceFound bool `json:"face_found"`
+			PersonImageID string `json:"person_image_id"`
+			FaceFound     bool   `json:"face_found"`
 		} `json:"images"`
 	}
 	if code := s.call("POST", "/api/collections/"+col.CollectionID+"/persons/", acme, body, ct, &person); code != 201 || person.PersonID == "" || len(person.Images) != 1 || !person.Images[0].FaceFound {
@@ -62,9 +63,51 @@ func TestServeCollection(t *testing.T) {
 		t.Fatalf("get person: %d", code)
 	}
 
+	// The person's meta_data replaced; one image read back; persons paged.
+	pp := "/api/collections/" + col.CollectionID + "/persons/" + person.PersonID
+	var patched struct {
+		MetaData struct {
+			PersonInfo struct {
+				LastName string `json:"last_name"`
+			} `json:"person_info"`
+		} `json:"meta_data"`
+	}
+	if code := s.call("PATCH", pp, acme, strings.NewReader(`{"person:meta_data": {"person_info": {"last_name": "Doe"}}}`), "application/json", &patched); code != 200 || patched.MetaData.PersonInfo.LastName != "Doe" {
+		t.Fatalf("PATCH person: %d %+v", code, patched)
+	}
+	if code := s.call("PATCH", pp, acme, strings.NewReader(`{"person:meta_data": [1]}`), "application/json", nil); code != 400 {
+		t.Fatalf("PATCH person with an array: %d, want 400", code)
+	}
+	var image struct {
+		PersonImageID string `json:"person_image_id"`
+		FaceFound     bool   `json:"face_found"`
+	}
+	if code := s.call("GET", pp+"/images/"+person.Images[0].PersonImageID, acme, nil, "", &image); code != 200 || image.PersonImageID != person.Images[0].PersonImageID || !image.FaceFound {
+		t.Fatalf("GET person image: %d %+v", code, image)
+	}
+	body, ct = multipartBody(t, map[string]string{"image1": filepath.Join(m, "cage.jpg")}, `{}`)
+	var second struct {
+		PersonID string `json:"person_id"`
+	}
+	if code := s.call("POST", "/api/collections/"+col.CollectionID+"/persons/", acme, body, ct, &second); code != 201 {
+		t.Fatalf("add a second person: %d", code)
+	}
+	var page []struct {
+		PersonID string `json:"person_id"`
+	}
+	if code := s.call("GET", "/api/collections/"+col.CollectionID+"/persons/?offset=1&limit=1", acme, nil, "", &page); code != 200 || len(page) != 1 || page[0].PersonID != second.PersonID {
+		t.Fatalf("persons offset 1 limit 1: %d %+v", code, page)
+	}
+	if code := s.call("GET", "/api/collections/"+col.CollectionID+"/persons/"+second.PersonID, acme, nil, "", nil); code != 200 {
+		t.Fatalf("get the second person: %d", code)
+	}
+	if code := s.call("DELETE", "/api/collections/"+col.CollectionID+"/persons/"+second.PersonID, acme, nil, "", nil); code != 200 {
+		t.Fatalf("delete the second person: %d", code)
+	}
+
 	// Another company: the collection and its person do not exist for it, its list is empty.
 	for _, path := range []string{"/api/collections/" + col.CollectionID, "/api/collections/" + col.CollectionID + "/persons/",
-		"/api/collections/" + col.CollectionID + "/persons/" + person.PersonID} {
+		"/api/collections/" + col.CollectionID + "/persons/" + person.PersonID, pp + "/images/" + person.Images[0].PersonImageID} {
 		if code := s.call("GET", path, other, nil, "", nil); code != 404 {
 			t.Fatalf("other company GET %s: %d, want 404", path, code)
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"bonafide"
 	"bonafide/api"
 	"bonafide/jobs"
 	"bonafide/media"
@@ -152,6 +153,8 @@ type Config struct {
 	// every node shares it); urlLifetime is how long a rendered URL works.
 	urlKey      string
 	urlLifetime time.Duration
+	// collectionMemoryMB bounds the collection vectors each node keeps in memory for COLLECTION.
+	collectionMemoryMB int
 }
 
 // serverFlags is the historical name of Config in `user` and `migrate`.
@@ -191,7 +194,8 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.StringVar(&f.uploadDir, "upload-dir", "", "where uploads are spooled while a request is handled (default: uploads under --data-dir)")
 	fs.StringVar(&f.urlKey, "url-signing-key", "", "key that signs media URLs, at least 32 characters (default: made at the first start and kept in the database)")
 	fs.DurationVar(&f.urlLifetime, "url-lifetime", api.DefaultURLLifetime, "how long a media or best-shot URL works without the token header, 1m..168h")
-	fs.bind("url-signing-key", "url-lifetime")
+	fs.IntVar(&f.collectionMemoryMB, "collection-memory-mb", bonafide.DefaultFaceIndexBytes>>20, "MiB of collection face vectors each node keeps in memory for COLLECTION searches (about 2 KiB a face); the least recently searched collections are let go beyond it")
+	fs.bind("url-signing-key", "url-lifetime", "collection-memory-mb")
 	fs.bind("addr", "data-dir", "database-url", "blob-url", "base-url", "analysis-workers", "job-timeout",
 		"rescue-after", "session-ttl", "webhook-backoff", "webhook-allow-private", "max-files", "max-file-mb",
 		"max-connections", "metrics-addr", "metrics-token", "ffmpeg-memory-mb", "ffmpeg-cpu-time",
@@ -331,6 +335,9 @@ func (f *Config) validate() error {
 	}
 	if f.urlLifetime < time.Minute || f.urlLifetime > 7*24*time.Hour {
 		bad("url-lifetime", "must be between 1m and 168h, got %s", f.urlLifetime)
+	}
+	if f.collectionMemoryMB < 1 {
+		bad("collection-memory-mb", "must be at least 1, got %d", f.collectionMemoryMB)
 	}
 	if f.loginFailures < 1 {
 		bad("login-failures", "must be at least 1, got %d", f.loginFailures)

@@ -47,6 +47,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	input := fs.Arg(0)
+	if eval.IsPairsManifest(input) {
+		if *fit {
+			fmt.Fprintln(stderr, "bonafide eval: --fit fits the liveness fusion; a pairs manifest (path_a, path_b, same) measures face verification")
+			return 2
+		}
+		return runVerification(ctx, input, &ef, *workers, *out, *quiet, stdout, stderr)
+	}
 	entries, err := eval.Load(input)
 	if err != nil {
 		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
@@ -153,6 +160,74 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// runVerification measures face verification (the BIOMETRY analysis) on a pairs manifest.
+func runVerification(ctx context.Context, input string, ef *engineFlags, workers int, out string, quiet bool, stdout, stderr io.Writer) int {
+	pairs, err := eval.LoadPairs(input)
+	if err != nil {
+		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+		return 1
+	}
+	ef.workers = 1
+	eng, closeFn, err := ef.open()
+	if err != nil {
+		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+		return 1
+	}
+	defer closeFn()
+	var progress io.Writer
+	if !quiet {
+		progress = stderr
+	}
+	start := time.Now()
+	cal := liveness.DefaultBiometryCalibration()
+	scores, err := eval.ScorePairs(ctx, eng, cal, pairs, workers, progress)
+	if err != nil {
+		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+		return 1
+	}
+	for _, s := range scores {
+		if s.Error != "" {
+			fmt.Fprintf(stderr, "bonafide eval: skipped: %s\n", s.Error)
+		}
+	}
+	// The report names media as the manifest did: relative to its folder.
+	base := filepath.Dir(input)
+	for i := range scores {
+		scores[i].A, scores[i].B = relativeTo(base, scores[i].A), relativeTo(base, scores[i].B)
+		for j, f := range scores[i].NoFace {
+			scores[i].NoFace[j] = relativeTo(base, f)
+		}
+	}
+	v := eval.Verify(scores, eng.Config().BiometryThreshold)
+	v.Title = "Bonafide face verification report"
+	v.Created = time.Now().UTC()
+	v.Input = input
+	v.Engine = liveness.Version
+	v.Calibration = fmt.Sprintf("sigmoid(%.4f cos %+.4f): %s", cal.Slope, cal.Bias, cal.About)
+	v.Seconds = time.Since(start).Seconds()
+	if err := eval.WriteVerification(out, &v); err != nil {
+		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
+		return 1
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "pairs\t%d genuine, %d impostor, %d left out\n", v.Genuine, v.Impostor, v.Errors)
+	fmt.Fprintf(tw, "ROC AUC\t%.4f\n", v.AUC)
+	fmt.Fprintf(tw, "at %.2f\tFMR %s, FNMR %s, accuracy %s\n", v.Threshold, pct(v.FMR), pct(v.FNMR), pct(v.Accuracy))
+	fmt.Fprintf(tw, "EER\t%.2f%% at %.3f\n", 100*v.EER, v.EERThreshold)
+	fmt.Fprintf(tw, "no face\t%s of the pairs\n", pct(v.FTA))
+	_ = tw.Flush()
+	fmt.Fprintf(stdout, "%d pairs in %.1f s; report in %s\n", len(pairs), v.Seconds, filepath.Join(out, eval.MarkdownFile))
+	return 0
+}
+
+// relativeTo is path relative to base when it lies under base, else path.
+func relativeTo(base, path string) string {
+	if rel, err := filepath.Rel(base, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
+
 func printSummary(w io.Writer, r *eval.Report) {
 	if r.Synthetic {
 		fmt.Fprintln(w, "NOTE: attacks include synthetic media made by 'bonafide synth': these figures are a development check, not accuracy.")
@@ -207,6 +282,12 @@ MANIFEST is a TSV or CSV file with a header: path, label (live|attack), species 
 mask, cutout or any word), optional subject and tags. DIR is laid out as live/... and
 attack/<species>/.... Results are cached by file sha256 and engine fingerprint, so a second run
 with another threshold or calibration takes seconds.
+
+A pairs manifest (a header with path_a, path_b, same: 1 for the same person, 0 for two people)
+measures face verification instead, as the BIOMETRY analysis decides: every media embedded once,
+each pair's calibrated confidence, ROC AUC, false match and false non-match rates at
+--biometry-threshold with their Wilson intervals, EER, and the DET curve (report.md, metrics.json,
+pairs.tsv, roc.png in --out).
 
 --fit fits the fusion and writes a calibration JSON that 'bonafide analyze --calibration' loads;
 the report then shows the fusion's cross-validated (out-of-fold) scores.

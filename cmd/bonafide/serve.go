@@ -87,7 +87,7 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	}
 	defer closeEngine()
 	// The one pipeline of the Instant API and the workers; COLLECTION reads the store.
-	analyzer := pipeline.New(engine).WithCollections(store)
+	analyzer := pipeline.New(engine).WithCollections(store, int64(sf.collectionMemoryMB)<<20)
 
 	ln, err := listen(sf.addr, sf.maxConnections)
 	if err != nil {
