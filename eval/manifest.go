@@ -51,37 +51,9 @@ func ParseManifest(r io.Reader, base, name string) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eval: %s: %w", name, err)
 	}
-	text := strings.TrimPrefix(string(data), "\ufeff")
-	first, _, _ := strings.Cut(text, "\n")
-	cr := csv.NewReader(strings.NewReader(text))
-	if strings.Contains(first, "\t") {
-		cr.Comma = '\t'
-	}
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
-	cr.Comment = '#'
-	rows, err := cr.ReadAll()
+	rows, get, err := readTable(data, name, "columns: path, label, species, subject, tags", "path", "label")
 	if err != nil {
-		return nil, fmt.Errorf("eval: %s is not a readable TSV or CSV file: %w", name, err)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("eval: %s is empty: it needs a header with at least the columns path and label", name)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	for _, need := range []string{"path", "label"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("eval: %s: the header %q has no %q column (columns: path, label, species, subject, tags)", name, strings.Join(rows[0], ","), need)
-		}
-	}
-	get := func(row []string, key string) string {
-		i, ok := col[key]
-		if !ok || i >= len(row) {
-			return ""
-		}
-		return strings.TrimSpace(row[i])
+		return nil, err
 	}
 	var out []Entry
 	for n, row := range rows[1:] {
@@ -108,6 +80,45 @@ func ParseManifest(r io.Reader, base, name string) ([]Entry, error) {
 		return nil, fmt.Errorf("eval: %s has a header but no rows", name)
 	}
 	return out, nil
+}
+
+// readTable parses a TSV (when the header has a tab) or CSV file whose header names at least the
+// columns need (any case, any order; # starts a comment line). get reads a row's cell by column
+// name ("" when absent); about describes the format for messages.
+func readTable(data []byte, name, about string, need ...string) (rows [][]string, get func(row []string, key string) string, err error) {
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	first, _, _ := strings.Cut(text, "\n")
+	cr := csv.NewReader(strings.NewReader(text))
+	if strings.Contains(first, "\t") {
+		cr.Comma = '\t'
+	}
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	cr.Comment = '#'
+	rows, err = cr.ReadAll()
+	if err != nil {
+		return nil, nil, fmt.Errorf("eval: %s is not a readable TSV or CSV file: %w", name, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, fmt.Errorf("eval: %s is empty: it needs a header with at least the columns %s", name, strings.Join(need, ", "))
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	for _, n := range need {
+		if _, ok := col[n]; !ok {
+			return nil, nil, fmt.Errorf("eval: %s: the header %q has no %q column (%s)", name, strings.Join(rows[0], ","), n, about)
+		}
+	}
+	get = func(row []string, key string) string {
+		i, ok := col[key]
+		if !ok || i >= len(row) {
+			return ""
+		}
+		return strings.TrimSpace(row[i])
+	}
+	return rows, get, nil
 }
 
 func label(l, species string) (string, string, string) {

@@ -57,35 +57,50 @@ type Stats struct {
 // that cannot be analysed gets its Error set; the run goes on.
 func (r *Runner) Run(ctx context.Context, entries []Entry) ([]Sample, Stats, error) {
 	start := time.Now()
-	workers := max(1, r.Workers)
 	samples := make([]Sample, len(entries))
-	var bar *progressbar.ProgressBar
-	if r.Progress != nil {
-		bar = progressbar.NewOptions(len(entries),
-			progressbar.OptionSetWriter(r.Progress),
-			progressbar.OptionSetDescription("analysing"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("media"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(r.Progress) }),
-		)
-	}
 	var hits, errs atomic.Int64
+	err := forEach(ctx, len(entries), r.Workers, newBar(r.Progress, len(entries), "analysing"), func(i int) {
+		s, hit := r.one(ctx, entries[i])
+		samples[i] = s
+		if hit {
+			hits.Add(1)
+		}
+		if s.Error != "" {
+			errs.Add(1)
+		}
+	})
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	return samples, Stats{Cached: int(hits.Load()), Errors: int(errs.Load()), Seconds: time.Since(start).Seconds()}, nil
+}
+
+// newBar is the progress bar of n media on w (nil: none).
+func newBar(w io.Writer, n int, desc string) *progressbar.ProgressBar {
+	if w == nil {
+		return nil
+	}
+	return progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("media"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}
+
+// forEach calls fn(i) for i in [0, n), workers at a time, advancing bar (nil: none) after each;
+// it stops handing out work when ctx ends and returns ctx's error then.
+func forEach(ctx context.Context, n, workers int, bar *progressbar.ProgressBar, fn func(i int)) error {
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range workers {
+	for range max(1, workers) {
 		wg.Go(func() {
 			for i := range jobs {
-				s, hit := r.one(ctx, entries[i])
-				samples[i] = s
-				if hit {
-					hits.Add(1)
-				}
-				if s.Error != "" {
-					errs.Add(1)
-				}
+				fn(i)
 				if bar != nil {
 					_ = bar.Add(1)
 				}
@@ -93,7 +108,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) ([]Sample, Stats, err
 		})
 	}
 feed:
-	for i := range entries {
+	for i := range n {
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
@@ -102,10 +117,7 @@ feed:
 	}
 	close(jobs)
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, Stats{}, err
-	}
-	return samples, Stats{Cached: int(hits.Load()), Errors: int(errs.Load()), Seconds: time.Since(start).Seconds()}, nil
+	return ctx.Err()
 }
 
 // one analyses an entry, through the cache.

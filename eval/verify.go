@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,10 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"bonafide/liveness"
 	"bonafide/media"
@@ -58,35 +54,9 @@ func LoadPairs(path string) ([]Pair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
-	text := strings.TrimPrefix(string(data), "\ufeff")
-	first, _, _ := strings.Cut(text, "\n")
-	cr := csv.NewReader(strings.NewReader(text))
-	if strings.Contains(first, "\t") {
-		cr.Comma = '\t'
-	}
-	cr.FieldsPerRecord = -1
-	cr.Comment = '#'
-	rows, err := cr.ReadAll()
+	rows, get, err := readTable(data, path, "a pairs manifest has path_a, path_b, same", "path_a", "path_b", "same")
 	if err != nil {
-		return nil, fmt.Errorf("eval: %s is not a readable TSV or CSV file: %w", path, err)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("eval: %s is empty: a pairs manifest needs the header path_a, path_b, same", path)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	for _, need := range []string{"path_a", "path_b", "same"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("eval: %s: the header %q has no %q column (a pairs manifest has path_a, path_b, same)", path, strings.Join(rows[0], ","), need)
-		}
-	}
-	get := func(row []string, key string) string {
-		if i := col[key]; i < len(row) {
-			return strings.TrimSpace(row[i])
-		}
-		return ""
+		return nil, err
 	}
 	base := filepath.Dir(path)
 	abs := func(p string) string {
@@ -161,51 +131,24 @@ func ScorePairs(ctx context.Context, e Embedder, cal liveness.BiometryCalibratio
 		err string
 	}
 	got := make([]embedded, len(paths))
-	var bar *progressbar.ProgressBar
-	if progress != nil {
-		bar = progressbar.NewOptions(len(paths), progressbar.OptionSetWriter(progress),
-			progressbar.OptionSetDescription("embedding"), progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(), progressbar.OptionSetItsString("media"),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }))
-	}
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, workers) {
-		wg.Go(func() {
-			for i := range jobs {
-				got[i] = func() embedded {
-					data, err := os.ReadFile(paths[i])
-					if err != nil {
-						return embedded{err: fmt.Sprintf("%s: cannot read: %v", paths[i], unwrapPath(err))}
-					}
-					emb, err := e.Embed(ctx, liveness.Input{Name: paths[i], Data: data})
-					if err != nil {
-						var me *media.Error
-						if errors.As(err, &me) {
-							return embedded{err: fmt.Sprintf("%s (%s)", me.Error(), me.Code)}
-						}
-						return embedded{err: fmt.Sprintf("%s: %v", paths[i], err)}
-					}
-					return embedded{vec: emb.Vector}
-				}()
-				if bar != nil {
-					_ = bar.Add(1)
-				}
-			}
-		})
-	}
-feed:
-	for i := range paths {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
+	err := forEach(ctx, len(paths), workers, newBar(progress, len(paths), "embedding"), func(i int) {
+		data, err := os.ReadFile(paths[i])
+		if err != nil {
+			got[i] = embedded{err: fmt.Sprintf("%s: cannot read: %v", paths[i], unwrapPath(err))}
+			return
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		emb, err := e.Embed(ctx, liveness.Input{Name: paths[i], Data: data})
+		var me *media.Error
+		switch {
+		case errors.As(err, &me):
+			got[i] = embedded{err: fmt.Sprintf("%s (%s)", me.Error(), me.Code)}
+		case err != nil:
+			got[i] = embedded{err: fmt.Sprintf("%s: %v", paths[i], err)}
+		default:
+			got[i] = embedded{vec: emb.Vector}
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
 	index := map[string]embedded{}
