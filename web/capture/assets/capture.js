@@ -379,5 +379,7 @@
     show('intro');
   }
 
+  // A new link opened in the same tab changes only the fragment: start again with its token.
+  window.addEventListener('hashchange', () => location.reload());
   main();
 })();
