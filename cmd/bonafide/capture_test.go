@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -97,7 +98,13 @@ func TestCapturePageInBrowser(t *testing.T) {
 	ctx := browsertest.New(t, browsertest.WithFakeCamera(clip), browsertest.WithWindowSize(480, 860), browsertest.WithTimeout(5*time.Minute))
 	s := startServer(t, t.TempDir())
 	token := s.login("admin@example.com", "admin-password")
+	hooks := make(chan []byte, 8)
 	back := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/hook" {
+			data, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			hooks <- data
+			return
+		}
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, "<!doctype html><title>back</title><p>back at the integrator</p>")
 	}))
@@ -118,7 +125,7 @@ func TestCapturePageInBrowser(t *testing.T) {
 	}
 
 	live := s.captureSession(token, map[string]any{"actions": []string{"video_selfie_blank"}, "return_url": back.URL + "/done",
-		"folder_meta_data": map[string]string{"order": "o-1"}})
+		"folder_meta_data": map[string]string{"order": "o-1"}, "resolution_endpoint": back.URL + "/hook"})
 	t.Run("live person", func(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(live.URL)); err != nil {
 			t.Fatal(err)
@@ -170,6 +177,15 @@ func TestCapturePageInBrowser(t *testing.T) {
 			t.Fatalf("folder: %d %+v", code, f)
 		}
 		waitPage(t, ctx, fmt.Sprintf(`location.href === %q`, back.URL+"/done"), 20*time.Second)
+		select {
+		case body := <-hooks:
+			var hook folderJSON
+			if err := json.Unmarshal(body, &hook); err != nil || hook.FolderID != live.FolderID || hook.SystemResolution != "SUCCESS" || len(hook.Media) != 1 {
+				t.Fatalf("webhook: %v %s", err, body)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("no webhook for the capture session's folder")
+		}
 	})
 
 	t.Run("used link", func(t *testing.T) {

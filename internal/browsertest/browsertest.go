@@ -127,19 +127,22 @@ func New(t testing.TB, opts ...Option) context.Context {
 }
 
 // WaitFor polls the JavaScript expression until it is true (a boolean), or the context ends; the
-// error then says what the page showed.
+// error then says what the page showed. An expression that throws (the next page still loading,
+// with no body yet) counts as not yet true.
 func WaitFor(ctx context.Context, expr string, interval time.Duration) error {
+	var last error
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
-		if err != nil {
-			return fmt.Errorf("evaluating %s: %w", expr, err)
-		}
-		if ok {
+		if err == nil && ok {
 			return nil
 		}
+		last = err
 		select {
 		case <-ctx.Done():
 			state, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`document.body ? document.body.dataset.screen + ": " + document.body.innerText : ""`))
+			if last != nil {
+				return fmt.Errorf("waiting for %s: %w (last evaluation: %v; page: %q)", expr, ctx.Err(), last, state)
+			}
 			return fmt.Errorf("waiting for %s: %w (page: %q)", expr, ctx.Err(), state)
 		case <-time.After(interval):
 		}
