@@ -234,3 +234,84 @@ func TestCapturePageInBrowser(t *testing.T) {
 		}
 	})
 }
+
+// The page's errors in a real browser: a link that is not valid (in French, by ?lang=fr), and a
+// camera the browser refuses (headless chromium without the fake permission prompt denies it).
+func TestCapturePageErrorsInBrowser(t *testing.T) {
+	clip := captureClip(t)
+	ctx := browsertest.New(t, browsertest.WithFlag("use-fake-device-for-media-stream", true),
+		browsertest.WithFlag("use-file-for-fake-video-capture", clip), browsertest.WithFlag("deny-permission-prompts", true),
+		browsertest.WithWindowSize(480, 860), browsertest.WithTimeout(2*time.Minute))
+	s := startServer(t, t.TempDir())
+	token := s.login("admin@example.com", "admin-password")
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+capture.Path+"?lang=fr#"+strings.Repeat("0", 64))); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, `document.body.dataset.screen === "error" && document.body.dataset.error === "errInvalid"`, 20*time.Second)
+	if got := pageState(ctx); !strings.Contains(got, "Ce lien n'est pas valide") {
+		t.Fatalf("the French error: %s", got)
+	}
+	if lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`)); lang != "fr" {
+		t.Fatalf("html lang %q", lang)
+	}
+
+	c := s.captureSession(token, map[string]any{"actions": []string{"video_selfie_blank"}})
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.URL)); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, `document.body.dataset.screen === "intro"`, 20*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click("#start")); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, `document.body.dataset.screen === "error" && document.body.dataset.error === "errCameraDenied"`, 20*time.Second)
+	if st := s.getCaptureSession(token, c.SessionID).State; st != "OPENED" {
+		t.Fatalf("state %s: a refused camera uploads nothing", st)
+	}
+}
+
+// A clip longer than the session gave its gesture (a recording made beforehand, say) fails it:
+// uploaded through the link by a client of its own, an 8 s clip for a 3 s gesture of a live
+// person ends DECLINED with CHALLENGE_NOT_MET, where the first 3 s of the same clip pass.
+func TestCaptureClipTooLong(t *testing.T) {
+	src := filepath.Join(assets.ClmtrackrMedia(), "franck.mp4")
+	assets.Require(t, src)
+	dir := t.TempDir()
+	long, short := filepath.Join(dir, "long.webm"), filepath.Join(dir, "short.webm")
+	testkit.FFmpeg(t, "-ss", "60", "-i", src, "-t", "8", "-an", "-c:v", "libvpx", "-b:v", "1M", long)
+	testkit.FFmpeg(t, "-ss", "60", "-i", src, "-t", "3", "-an", "-c:v", "libvpx", "-b:v", "1M", short)
+	s := startServer(t, t.TempDir())
+	token := s.login("admin@example.com", "admin-password")
+	for _, tc := range []struct {
+		clip, want string
+	}{{short, "SUCCESS"}, {long, "DECLINED"}} {
+		c := s.captureSession(token, map[string]any{"actions": []string{"video_selfie_blank"}, "gesture_seconds": 3})
+		_, capToken, _ := strings.Cut(c.URL, "#")
+		body, ct := multipartBody(t, map[string]string{"gesture1": tc.clip}, "")
+		req, _ := http.NewRequest("POST", s.url+"/api/capture/link/media", body)
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-Capture-Token", capToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var up struct {
+			AnalysisID string `json:"analysis_id"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&up)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("upload: %d", resp.StatusCode)
+		}
+		a := s.poll(token, up.AnalysisID, 60*time.Second)
+		if a.ResolutionStatus != tc.want {
+			t.Fatalf("%s: %s, want %s", filepath.Base(tc.clip), a.ResolutionStatus, tc.want)
+		}
+		var raw map[string]any
+		s.call("GET", "/api/analyses/"+up.AnalysisID, token, nil, "", &raw)
+		data, _ := json.Marshal(raw)
+		if tooLong := strings.Contains(string(data), "longer than the 4.5 s allowed"); tooLong != (tc.want == "DECLINED") {
+			t.Fatalf("%s: the over-long reason is %v: %s", filepath.Base(tc.clip), tooLong, data)
+		}
+	}
+}
