@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -24,17 +23,16 @@ const (
 
 // Limits and defaults of capture sessions.
 const (
-	DefaultCaptureTTL      = 10 * time.Minute // how long a capture link works when expires_in is not given
-	MaxCaptureTTL          = 24 * time.Hour
-	MinCaptureTTL          = 30 * time.Second
-	DefaultGestureSeconds  = 3.0 // how long the page records each gesture
-	MinGestureSeconds      = 1.0
-	MaxGestureSeconds      = 10.0
-	MaxCaptureActions      = 5 // gestures one session may ask for
-	DefaultRandomGestures  = 2 // gestures drawn when neither actions nor random is given
-	CaptureResultLifetime  = 15 * time.Minute
-	GestureSlackSeconds    = 1.5 // a clip may exceed the asked time by this much (recorder start and stop)
-	CaptureBlankGestureTag = "video_selfie_blank"
+	DefaultCaptureTTL     = 10 * time.Minute // how long a capture link works when expires_in is not given
+	MaxCaptureTTL         = 24 * time.Hour
+	MinCaptureTTL         = 30 * time.Second
+	DefaultGestureSeconds = 3.0 // how long the page records each gesture
+	MinGestureSeconds     = 1.0
+	MaxGestureSeconds     = 10.0
+	MaxCaptureActions     = 5 // gestures one session may ask for
+	DefaultRandomGestures = 2 // gestures drawn when neither actions nor random is given
+	CaptureResultLifetime = 15 * time.Minute
+	GestureSlackSeconds   = 1.5 // a clip may exceed the asked time by this much (recorder start and stop)
 )
 
 // CaptureGestures are the Oz gesture tags a capture session may ask for, each with what the
@@ -135,28 +133,4 @@ type CaptureStore interface {
 	// when the stored state is still from (compare and set); otherwise it changes nothing and
 	// returns ErrCaptureState. Updated is set to now.
 	UpdateCaptureSession(ctx context.Context, c *CaptureSession, from string) error
-}
-
-// GestureAction is what the capture page asks the person to do for a gesture tag, in English
-// (the page has its own translations).
-func GestureAction(tag string) string {
-	switch strings.ToLower(tag) {
-	case "video_selfie_blank":
-		return "look at the camera"
-	case "video_selfie_left":
-		return "turn your head left"
-	case "video_selfie_right":
-		return "turn your head right"
-	case "video_selfie_down":
-		return "tilt your head down"
-	case "video_selfie_high":
-		return "tilt your head up"
-	case "video_selfie_smile":
-		return "smile"
-	case "video_selfie_eyes":
-		return "blink"
-	case "video_selfie_scan":
-		return "turn your head from side to side"
-	}
-	return ""
 }
