@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"bonafide/internal/assets"
@@ -218,6 +219,38 @@ func TestCapturePageInBrowser(t *testing.T) {
 		}
 		if data, _ := json.Marshal(raw); !strings.Contains(string(data), `"CHALLENGE_NOT_MET"`) {
 			t.Fatalf("analysis without CHALLENGE_NOT_MET: %s", data)
+		}
+	})
+
+	t.Run("upload fails, then the retry works", func(t *testing.T) {
+		retry := s.captureSession(token, map[string]any{"actions": []string{"video_selfie_blank"}})
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatal(err)
+		}
+		offline := []*network.Conditions{{URLPattern: s.url + "/api/capture/link/media", Offline: true, DownloadThroughput: -1, UploadThroughput: -1}}
+		if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: offline}); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(retry.URL)); err != nil {
+			t.Fatal(err)
+		}
+		waitPage(t, ctx, `document.body.dataset.screen === "intro"`, 20*time.Second)
+		if err := chromedp.Do(ctx, chromedp.Click("#start")); err != nil {
+			t.Fatal(err)
+		}
+		waitPage(t, ctx, `document.body.dataset.screen === "upload" && document.body.dataset.error === "uploadFailed" && !document.getElementById("retry").hidden`, 60*time.Second)
+		if st := s.getCaptureSession(token, retry.SessionID).State; st != "OPENED" {
+			t.Fatalf("state %s after a failed upload, want OPENED", st)
+		}
+		if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: []*network.Conditions{}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.Click("#retry")); err != nil {
+			t.Fatal(err)
+		}
+		waitPage(t, ctx, `document.body.dataset.screen === "verdict"`, 90*time.Second)
+		if c := s.getCaptureSession(token, retry.SessionID); c.State != "FINISHED" || c.ResolutionStatus == nil || *c.ResolutionStatus != "SUCCESS" {
+			t.Fatalf("session after the retry: %+v", c)
 		}
 	})
 
