@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"bonafide/internal/assets"
@@ -268,8 +269,9 @@ func TestCapturePageInBrowser(t *testing.T) {
 	})
 }
 
-// The page's errors in a real browser: a link that is not valid (in French, by ?lang=fr), and a
-// camera the browser refuses (headless chromium without the fake permission prompt denies it).
+// The page's errors in a real browser: a link that is not valid (in French, by ?lang=fr), a
+// camera the browser refuses (headless chromium without the fake permission prompt denies it), and
+// a browser without MediaRecorder.
 func TestCapturePageErrorsInBrowser(t *testing.T) {
 	clip := captureClip(t)
 	ctx := browsertest.New(t, browsertest.WithFlag("use-fake-device-for-media-stream", true),
@@ -301,6 +303,16 @@ func TestCapturePageErrorsInBrowser(t *testing.T) {
 	if st := s.getCaptureSession(token, c.SessionID).State; st != "OPENED" {
 		t.Fatalf("state %s: a refused camera uploads nothing", st)
 	}
+
+	// A browser without MediaRecorder is told so before anything else.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: "delete window.MediaRecorder;"}); err != nil {
+		t.Fatal(err)
+	}
+	c = s.captureSession(token, map[string]any{"actions": []string{"video_selfie_blank"}})
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.URL)); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, `document.body.dataset.screen === "error" && document.body.dataset.error === "errUnsupported"`, 20*time.Second)
 }
 
 // A clip longer than the session gave its gesture (a recording made beforehand, say) fails it:
