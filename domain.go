@@ -238,6 +238,7 @@ type Store interface {
 	Setting(ctx context.Context, name, value string) (string, error)
 
 	CollectionStore
+	CaptureStore
 
 	Close() error
 }

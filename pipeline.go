@@ -75,6 +75,10 @@ func (e *MediaError) Unwrap() error { return e.Err }
 // AnalysisParams are the per-analysis params Bonafide acts on.
 type AnalysisParams struct {
 	ExtractBestShot bool `json:"extract_best_shot"`
+	// MaxClipSeconds, when above 0, is the longest a video may last (a capture session's time per
+	// gesture plus slack): a longer clip fails its gesture (CHALLENGE_NOT_MET, DECLINED), as a
+	// recording made before the gestures were known would.
+	MaxClipSeconds float64 `json:"max_clip_seconds"`
 }
 
 // ParseAnalysisParams reads params with Oz's defaults (extract_best_shot is on by default since

@@ -72,6 +72,10 @@ type Config struct {
 	// production serve passes the installation's key, which every node shares.
 	URLKey      string
 	URLLifetime time.Duration
+
+	// Pages are handlers served beside the API, by mux pattern (serve mounts the capture page,
+	// web/capture, at "/capture/"); they get the same CORS, metrics and body guards.
+	Pages map[string]http.Handler
 }
 
 // withDefaults returns a copy with every unset field at its default.
@@ -207,8 +211,12 @@ func (s *Server) Handler() http.Handler {
 	route("GET", "/api/analyses/{id}", s.getAnalysis, true)
 	route("POST", "/api/instant/folders", s.instant, true)
 	s.collectionRoutes(route)
+	s.captureRoutes(route)
 	s.accountRoutes(route)
 
+	for pattern, h := range s.cfg.Pages {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("GET /static/{key...}", s.wrap(s.staticSigned, false))
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -285,7 +293,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS, PATCH, DELETE")
-		h.Set("Access-Control-Allow-Headers", "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,x-forensic-access-token,x-forensics-access-token")
+		h.Set("Access-Control-Allow-Headers", "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,x-forensic-access-token,x-forensics-access-token,x-capture-token")
 		h.Set("X-Frame-Options", "SAMEORIGIN")
 		h.Set("X-Content-Type-Options", "nosniff") // media and best shots are served as their sniffed type, never guessed by the browser
 		if r.Method == http.MethodOptions {

@@ -26,6 +26,7 @@ type tuTenant struct {
 	folderID, mediaID, analysisID, staticURL string
 	folder2ID                                string // created by client2
 	collectionID, personID, imageID          string // a blacklist of the company with one person
+	captureID                                string // a capture session of the client's
 }
 
 func (tn *tuTenant) roles() []*tuUser {
@@ -35,7 +36,7 @@ func (tn *tuTenant) roles() []*tuUser {
 // secrets are strings of this tenant that must never show up in another tenant's answers.
 func (tn *tuTenant) secrets() []string {
 	out := []string{tn.company.ID, tn.company.WebhookSecret, tn.folderID, tn.folder2ID, tn.mediaID, tn.analysisID,
-		tn.collectionID, tn.personID, tn.imageID}
+		tn.collectionID, tn.personID, tn.imageID, tn.captureID}
 	for _, u := range tn.roles() {
 		out = append(out, u.ID, u.Email)
 	}
@@ -82,6 +83,12 @@ func tuTenantSetup(t *testing.T, env *tuEnv, name string) *tuTenant {
 		t.Fatalf("CreatePerson: %v", err)
 	}
 	tn.collectionID, tn.personID, tn.imageID = col.ID, person.ID, im.ID
+	cs := &bonafide.CaptureSession{CompanyID: tn.company.ID, UserID: tn.client.ID, FolderID: tn.folderID, Actions: []string{"video_selfie_left"},
+		GestureSeconds: 3, TokenHash: hashToken("capture " + name), State: bonafide.CaptureCreated, Expires: time.Now().Add(time.Hour)}
+	if err := env.Store.CreateCaptureSession(tuCtx(), cs); err != nil {
+		t.Fatalf("CreateCaptureSession: %v", err)
+	}
+	tn.captureID = cs.ID
 	return tn
 }
 
@@ -153,7 +160,8 @@ func tuVictimRoutes(t *testing.T, v *tuTenant) []tuRoute {
 		tuRoute{"DELETE", p, nil},
 		tuRoute{"POST", p + "/images", jpg},
 		tuRoute{"GET", p + "/images", nil},
-		tuRoute{"DELETE", p + "/images/" + v.imageID, nil})
+		tuRoute{"DELETE", p + "/images/" + v.imageID, nil},
+		tuRoute{"GET", "/api/capture/sessions/" + v.captureID, nil})
 	for _, u := range v.roles() {
 		rs = append(rs,
 			tuRoute{"GET", "/api/users/" + u.ID, nil},

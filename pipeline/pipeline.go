@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"bonafide"
@@ -121,6 +122,9 @@ func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, data []byte, 
 		}
 		return bonafide.MediaResult{}, nil, fmt.Errorf("media %s: %w", m.ID, err)
 	}
+	if params.MaxClipSeconds > 0 && m.Kind == bonafide.KindVideo {
+		overLong(res, params.MaxClipSeconds)
+	}
 	conf := res.ConfidenceSpoofing
 	r := bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf, Resolution: res.ResolutionStatus,
 		Details: res.Evidence()}
@@ -129,4 +133,20 @@ func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, data []byte, 
 		shot = res.BestShot.JPEG
 	}
 	return r, shot, nil
+}
+
+// overLong declines a video that lasts longer than max seconds (the time a capture session gave
+// its gesture): the duration is the container's, or the last analysed frame's time when the
+// container does not say (a browser's MediaRecorder WebM often does not).
+func overLong(res *liveness.Result, max float64) {
+	d := res.Media.Duration
+	for _, f := range res.Frames {
+		d = math.Max(d, f.Time)
+	}
+	if d <= max {
+		return
+	}
+	res.ResolutionStatus = liveness.StatusDeclined
+	res.Reasons = append(res.Reasons, liveness.Reason{Code: liveness.ReasonChallengeNotMet,
+		Message: fmt.Sprintf("the clip lasts %.1f s, longer than the %.1f s allowed for its gesture", d, max)})
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Bonafide needs at run and test time, idempotently:
 #   - ffmpeg/ffprobe (apt, when missing and running as root)
+#   - chromium, the browser the capture page's tests drive (apt, when missing and running as root;
+#     BONAFIDE_SKIP_CHROMIUM=1 skips it, for a server that never runs the tests)
 #   - the pinned npm packages of scripts/packages.tsv, fetched with `npm pack`, verified by sha256 and
 #     unpacked into $BONAFIDE_CACHE (default ~/.cache/bonafide).
 # A second run checks the checksums and does nothing else.
@@ -22,7 +24,26 @@ if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; 
   fi
 fi
 
-# 2. pinned npm packages
+# 2. chromium (the capture page's browser tests; they fail without it when CI=true)
+chromium_path() {
+  if [ -n "${BONAFIDE_CHROMIUM:-}" ]; then printf '%s' "$BONAFIDE_CHROMIUM"; return; fi
+  for c in /usr/bin/chromium chromium chromium-browser google-chrome; do
+    if command -v "$c" >/dev/null 2>&1; then command -v "$c"; return; fi
+  done
+}
+if [ "${BONAFIDE_SKIP_CHROMIUM:-}" != 1 ] && [ -z "$(chromium_path)" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium with apt-get (for the capture page's browser tests; about 300 MB)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || die "apt-get could not install chromium; install the Debian package 'chromium' by hand (or set BONAFIDE_SKIP_CHROMIUM=1 when you do not run the tests)"
+  elif [ "${CI:-}" = true ]; then
+    die "chromium is missing and CI=true: the browser tests need it (Debian: sudo apt-get install chromium; or set BONAFIDE_CHROMIUM to a Chromium binary)"
+  else
+    say "chromium is missing: the capture page's browser tests will be skipped (Debian: sudo apt-get install chromium; or set BONAFIDE_CHROMIUM)"
+  fi
+fi
+
+# 3. pinned npm packages
 command -v npm >/dev/null 2>&1 || die "npm is missing: install Node.js 20 with npm (Debian: apt-get install nodejs npm)"
 mkdir -p "$cache/npm" "$cache/pkg"
 while IFS=$'\t' read -r name version sum _; do
@@ -53,7 +74,7 @@ while IFS=$'\t' read -r name version sum _; do
   printf '%s' "$sum" > "$dest/.verified"
 done < "$here/packages.tsv"
 
-# 3. stable paths the Go code and the reference tests use
+# 4. stable paths the Go code and the reference tests use
 case "$(uname -m)" in
   x86_64|amd64) arch=x64 ;;
   aarch64|arm64) arch=arm64 ;;

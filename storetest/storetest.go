@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReferencedBlobKeys", testReferencedBlobKeys},
 		{"Collections", testCollections},
 		{"Persons", testPersons},
+		{"CaptureSessions", testCaptureSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"bonafide/liveness"
 	"bonafide/pipeline"
 	"bonafide/sweep"
+	"bonafide/web/capture"
 	"bonafide/webhook"
 )
 
@@ -120,7 +121,7 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	}
 	srv := api.New(api.Config{BaseURL: base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
 		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version, UploadDir: sf.uploadDir,
-		URLKey: urlKey, URLLifetime: sf.urlLifetime,
+		URLKey: urlKey, URLLifetime: sf.urlLifetime, Pages: map[string]http.Handler{capture.Path: capture.Handler()},
 		MetricsToken: sf.metricsToken, MetricsElsewhere: metricsLn != nil,
 		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
 		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax,

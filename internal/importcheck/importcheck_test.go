@@ -18,13 +18,13 @@ const module = "bonafide"
 var (
 	root = module
 	// adapters implement the root interfaces over one dependency each; only cmd/bonafide wires them.
-	adapters = []string{"api", "blob", "jobs", "pipeline", "postgres", "sqlite", "sweep", "webhook"}
+	adapters = []string{"api", "blob", "jobs", "pipeline", "postgres", "sqlite", "sweep", "webhook", "web/capture"}
 	// engine is the analysis code: bytes or frames in, scores and reasons out.
 	engine = []string{"liveness", "media", "onnx", "eval"}
 	// shared helpers that adapters may use.
 	helpers = []string{"internal/storeutil", "internal/assets", "internal/synth", "internal/oascheck", "internal/password", "internal/periodic"}
 	// test support: imported by tests only (storetest is the stores' conformance suite).
-	testSupport = []string{"internal/testkit", "storetest", "internal/importcheck"}
+	testSupport = []string{"internal/testkit", "storetest", "internal/importcheck", "internal/browsertest"}
 	commands    = []string{"cmd/bonafide"}
 )
 

@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+
+	"bonafide"
+	"bonafide/internal/storeutil"
+)
+
+// --- capture sessions ---------------------------------------------------------------------------
+
+const captureCols = `id, company_id, user_id, folder_id, actions, gesture_seconds, return_url, show_result,
+	token_hash, result_hash, result_expires_at, state, analysis_id, expires_at, created_at, updated_at`
+
+func scanCapture(r scanner) (*bonafide.CaptureSession, error) {
+	var c bonafide.CaptureSession
+	var actions string
+	var result *string
+	var resultExpires, expires, created, updated int64
+	if err := r.Scan(&c.ID, &c.CompanyID, &c.UserID, &c.FolderID, &actions, &c.GestureSeconds, &c.ReturnURL, &c.ShowResult,
+		&c.TokenHash, &result, &resultExpires, &c.State, &c.AnalysisID, &expires, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.Actions, err = storeutil.DecodeArray[string]("actions", actions); err != nil {
+		return nil, err
+	}
+	c.ResultHash = storeutil.Deref(result)
+	if resultExpires != 0 {
+		c.ResultExpires = storeutil.FromStamp(resultExpires)
+	}
+	c.Expires, c.Created, c.Updated = storeutil.FromStamp(expires), storeutil.FromStamp(created), storeutil.FromStamp(updated)
+	return &c, nil
+}
+
+// resultStamp is a result token's expiry as stored (0: none yet).
+func resultStamp(c *bonafide.CaptureSession) int64 {
+	if c.ResultExpires.IsZero() {
+		return 0
+	}
+	return storeutil.Stamp(c.ResultExpires)
+}
+
+// CreateCaptureSession inserts c, filling its ID and times.
+func (s *Store) CreateCaptureSession(ctx context.Context, c *bonafide.CaptureSession) error {
+	storeutil.FillID(&c.ID)
+	s.codec.SetTimes(&c.Created, &c.Updated)
+	actions, err := storeutil.Array(s.codec.JSON, "actions", c.Actions)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO capture_sessions (`+captureCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.CompanyID, c.UserID, c.FolderID, actions, c.GestureSeconds, c.ReturnURL, c.ShowResult,
+		c.TokenHash, storeutil.NullStr(c.ResultHash), resultStamp(c), c.State, c.AnalysisID,
+		storeutil.Stamp(c.Expires), storeutil.Stamp(c.Created), storeutil.Stamp(c.Updated))
+	if isPrimaryKey(err) || isUnique(err) {
+		return storeutil.AlreadyExists("capture session", c.ID)
+	}
+	if err != nil {
+		return wrap("create capture session", err)
+	}
+	c.Expires = storeutil.Norm(c.Expires)
+	return nil
+}
+
+// GetCaptureSession returns one capture session.
+func (s *Store) GetCaptureSession(ctx context.Context, id string) (*bonafide.CaptureSession, error) {
+	c, err := scanCapture(s.db.QueryRowContext(ctx, `SELECT `+captureCols+` FROM capture_sessions WHERE id = ?`, id))
+	if err != nil {
+		return nil, notFoundIf(err, "get capture session", "capture session", id)
+	}
+	return c, nil
+}
+
+// CaptureSessionByToken finds the session whose capture or result token has the hash.
+func (s *Store) CaptureSessionByToken(ctx context.Context, hash string) (*bonafide.CaptureSession, error) {
+	c, err := scanCapture(s.db.QueryRowContext(ctx, `SELECT `+captureCols+` FROM capture_sessions
+		WHERE token_hash = ? OR result_hash = ?`, hash, hash))
+	if err != nil {
+		return nil, notFoundIf(err, "find capture session", "capture session", "with this token")
+	}
+	return c, nil
+}
+
+// UpdateCaptureSession writes the changing fields when the stored state is still from.
+func (s *Store) UpdateCaptureSession(ctx context.Context, c *bonafide.CaptureSession, from string) error {
+	now := s.codec.Now()
+	res, err := s.db.ExecContext(ctx, `UPDATE capture_sessions SET state = ?, result_hash = ?, result_expires_at = ?,
+		analysis_id = ?, expires_at = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		c.State, storeutil.NullStr(c.ResultHash), resultStamp(c), c.AnalysisID, storeutil.Stamp(c.Expires), storeutil.Stamp(now), c.ID, from)
+	if isUnique(err) {
+		return storeutil.AlreadyExists("capture session result token", c.ID)
+	}
+	if err != nil {
+		return wrap("update capture session", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap("update capture session", err)
+	} else if n == 0 {
+		if _, err := s.GetCaptureSession(ctx, c.ID); err != nil {
+			return err
+		}
+		return bonafide.ErrCaptureState
+	}
+	c.Updated = now
+	return nil
+}
