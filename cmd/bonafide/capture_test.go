@@ -89,6 +89,53 @@ func screenshotDir(t *testing.T) string {
 	return filepath.Join("..", "..", dir) // the test runs in cmd/bonafide
 }
 
+// saveScreenshot writes the browser's page as dir/name (a 128-colour palette keeps the README's
+// PNGs small).
+func saveScreenshot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(t.TempDir(), "raw.png")
+	if err := os.WriteFile(raw, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, name)
+	testkit.FFmpeg(t, "-i", raw, "-vf", "split[a][b];[a]palettegen=max_colors=128[p];[b][p]paletteuse=dither=none", out)
+	if info, err := os.Stat(out); err == nil {
+		t.Logf("wrote %s (%d bytes)", out, info.Size())
+	}
+}
+
+// TestCaptureScreenshot makes the README's picture of the capture page (only with
+// BONAFIDE_SCREENSHOTS=dir): Chromium's own fake camera (its test pattern, no person: nothing
+// third-party in the picture), so the page is guiding ("no face").
+func TestCaptureScreenshot(t *testing.T) {
+	dir := screenshotDir(t)
+	if dir == "" {
+		t.Skip("BONAFIDE_SCREENSHOTS is not set")
+	}
+	ctx := browsertest.New(t, browsertest.WithFlag("use-fake-device-for-media-stream", true),
+		browsertest.WithFlag("use-fake-ui-for-media-stream", true), browsertest.WithWindowSize(480, 860))
+	s := startServer(t, t.TempDir())
+	token := s.login("admin@example.com", "admin-password")
+	c := s.captureSession(token, map[string]any{"actions": []string{"video_selfie_blank", "video_selfie_left"}})
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.URL)); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, `document.body.dataset.screen === "intro"`, 20*time.Second)
+	saveScreenshot(t, ctx, dir, "capture-intro.png")
+	if err := chromedp.Do(ctx, chromedp.Click("#start")); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, `document.getElementById("hint").textContent !== ""`, 30*time.Second)
+	saveScreenshot(t, ctx, dir, "capture.png")
+}
+
 // The capture page in a real browser (Debian's chromium, headless, its fake camera playing a live
 // clip): a session made through the API is opened, the person is guided and recorded, the clip
 // uploaded and analysed, the verdict shown, and the page goes back to return_url. The session is
@@ -143,25 +190,6 @@ func TestCapturePageInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitPage(t, ctx, `document.body.dataset.recording === "1"`, 40*time.Second)
-		if dir := screenshotDir(t); dir != "" {
-			png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			// A 256-colour palette keeps the README's PNG small.
-			raw := filepath.Join(t.TempDir(), "raw.png")
-			if err := os.WriteFile(raw, png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			out := filepath.Join(dir, "capture.png")
-			testkit.FFmpeg(t, "-i", raw, "-vf", "split[a][b];[a]palettegen=max_colors=128[p];[b][p]paletteuse=dither=none", out)
-			if info, err := os.Stat(out); err == nil {
-				t.Logf("wrote %s (%d bytes)", out, info.Size())
-			}
-		}
 		waitPage(t, ctx, `document.body.dataset.screen === "verdict"`, 90*time.Second)
 		if got := pageState(ctx); !strings.Contains(got, "resolution=SUCCESS") || !strings.Contains(got, "verified") {
 			t.Fatalf("verdict on the page: %s", got)
