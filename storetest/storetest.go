@@ -49,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"ListFoldersFilters", testListFoldersFilters},
 		{"ListFoldersMeta", testListFoldersMeta},
 		{"ListFoldersResolution", testListFoldersResolution},
+		{"ListFoldersAnalysisType", testListFoldersAnalysisType},
+		{"DecideAnalysis", testDecideAnalysis},
 		{"ReferencedBlobKeys", testReferencedBlobKeys},
 		{"Collections", testCollections},
 		{"Persons", testPersons},
