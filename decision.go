@@ -113,3 +113,15 @@ func Decide(ctx context.Context, s Store, u *User, analysisID, resolution, comme
 	a.Decision = d
 	return a, nil
 }
+
+// LatestDecision is the most recent operator decision on any of the analyses (nil when none): the
+// folder's resolution_comment is its comment.
+func LatestDecision(analyses []*Analysis) *Decision {
+	var last *Decision
+	for _, a := range analyses {
+		if d := a.Decision; d != nil && (last == nil || d.At.After(last.At)) {
+			last = d
+		}
+	}
+	return last
+}

@@ -205,6 +205,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST", "/api/folders/{id}/analyses", s.startAnalyses, true)
 	route("GET", "/api/folders/{id}/analyses", s.listAnalyses, true)
 	route("GET", "/api/analyses/{id}", s.getAnalysis, true)
+	route("PATCH", "/api/analyses/{id}", s.patchAnalysis, true)
 	route("POST", "/api/instant/folders", s.instant, true)
 	s.collectionRoutes(route)
 	s.accountRoutes(route)
