@@ -415,3 +415,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
 }
+
+// StatusOf is the HTTP status of an Oz error code: the one table, which the console's HTML errors
+// use too.
+func StatusOf(c bonafide.Code) int { return statusOf(c) }
