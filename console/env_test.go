@@ -49,7 +49,7 @@ var coHash = sync.OnceValue(func() string {
 })
 
 type coEnv struct {
-	t       *testing.T
+	t       testing.TB
 	URL     string
 	Store   *sqlite.Store
 	API     *api.Server
@@ -64,7 +64,7 @@ type coOpts struct {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func coServer(t *testing.T, o coOpts) *coEnv {
+func coServer(t testing.TB, o coOpts) *coEnv {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.OpenDB(ctx, "sqlite://"+filepath.Join(t.TempDir(), "bonafide.db"), quiet)
@@ -299,7 +299,7 @@ func (r *coResp) String() string {
 }
 
 // csrf is the value of the first hidden csrf field of a page.
-func (r *coResp) csrf(t *testing.T) string {
+func (r *coResp) csrf(t testing.TB) string {
 	t.Helper()
 	const marker = `name="csrf" value="`
 	i := strings.Index(r.Body, marker)
