@@ -228,7 +228,7 @@ type Store interface {
 
 	// CreateAnalyses stores the analyses and, in the same transaction, enqueues one job per
 	// PROCESSING analysis, so an accepted analysis is never lost. Times set by the caller are kept
-	// (a data migration imports finished analyses this way); the folder's updated time moves to
+	// (a data migration imports finished analyses this way, with their operators' decisions); the folder's updated time moves to
 	// its newest analysis, never backwards.
 	CreateAnalyses(ctx context.Context, analyses []*Analysis) error
 	GetAnalysis(ctx context.Context, id string) (*Analysis, error)

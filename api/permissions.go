@@ -163,7 +163,9 @@ func (s *Server) secretCompany(r *http.Request) (*bonafide.Company, error) {
 
 // folderScope is the part of the folders the caller may list (bonafide.FolderScope, which the
 // console shares).
-func folderScope(p *principal) (companyID, userID string, err error) { return bonafide.FolderScope(p.user) }
+func folderScope(p *principal) (companyID, userID string, err error) {
+	return bonafide.FolderScope(p.user)
+}
 
 // canReadWebhookSecret: ADMIN, and the company's own CLIENT ADMIN.
 func canReadWebhookSecret(p *principal, c *bonafide.Company) bool {

@@ -135,6 +135,12 @@ func (c *Console) Handler() http.Handler {
 	assets, _ := fs.Sub(assetFS, "assets")
 	files := http.StripPrefix("/console/assets/", http.FileServer(http.FS(assets)))
 	mux.Handle("GET /console/assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // no directory listings
+			c.wrap(func(http.ResponseWriter, *http.Request) error {
+				return bonafide.Errorf(bonafide.CodeNotExist, "There is no console file %s", r.URL.Path)
+			}).ServeHTTP(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	}))
@@ -170,9 +176,14 @@ type session struct {
 	CSRF  string // the token every form of the page carries
 }
 
+// slot is where authed puts the request's session, so that wrap's error page shows it too.
+type slot struct{ s *session }
+
 func current(r *http.Request) *session {
-	s, _ := r.Context().Value(ctxKey{}).(*session)
-	return s
+	if sl, _ := r.Context().Value(ctxKey{}).(*slot); sl != nil {
+		return sl.s
+	}
+	return nil
 }
 
 // wrap writes a handler's error as an HTML page.
@@ -181,6 +192,7 @@ func (c *Console) wrap(h handlerFunc) http.Handler {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, &slot{}))
 		if err := h(w, r); err != nil {
 			c.writeError(w, r, err)
 		}
@@ -280,7 +292,9 @@ func (c *Console) authed(h handlerFunc) handlerFunc {
 			return bonafide.Errorf(bonafide.CodeAuthInvalid, "Your console session has ended; log in again")
 		}
 		s := &session{User: u, Token: ck.Value, CSRF: c.csrfFor("session", ck.Value)}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
+		if sl, _ := r.Context().Value(ctxKey{}).(*slot); sl != nil {
+			sl.s = s
+		}
 		if r.Method == http.MethodPost {
 			if err := c.checkCSRF(r, s.CSRF); err != nil {
 				return err

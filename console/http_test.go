@@ -25,7 +25,8 @@ func TestConsoleSecurityHeaders(t *testing.T) {
 	b := e.newClient()
 	list := b.login("admin@example.com")
 	for _, r := range []*coResp{list, b.do("GET", "/console/login", nil), b.do("GET", "/console/folders/nope", nil),
-		b.do("GET", "/console/assets/console.css", nil), b.do("GET", "/console/assets/console.js", nil), b.do("GET", "/console/nothing", nil)} {
+		b.do("GET", "/console/assets/console.css", nil), b.do("GET", "/console/assets/console.js", nil), b.do("GET", "/console/nothing", nil),
+		b.do("GET", "/console/assets/", nil)} {
 		if got := r.Header.Get("Content-Security-Policy"); got != console.ContentSecurityPolicy {
 			t.Errorf("%s: Content-Security-Policy %q", r, got)
 		}
@@ -40,6 +41,9 @@ func TestConsoleSecurityHeaders(t *testing.T) {
 				t.Errorf("%s: contains %q, which the policy forbids", r, bad)
 			}
 		}
+	}
+	if r := b.do("GET", "/console/assets/", nil); r.Status != http.StatusNotFound || strings.Contains(r.Body, `<a href="console.css">`) {
+		t.Errorf("the assets directory is listed: %s", r)
 	}
 	for _, p := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'"} {
 		if !strings.Contains(console.ContentSecurityPolicy, p) || strings.Contains(console.ContentSecurityPolicy, "unsafe-inline") {
@@ -215,6 +219,9 @@ func TestConsoleTenancy(t *testing.T) {
 	missing := c.do("GET", "/console/folders/00000000-0000-4000-8000-000000000000", nil)
 	if foreign.Status != http.StatusNotFound || missing.Status != http.StatusNotFound || strings.Contains(foreign.Body, theirs+"</code></h1>") {
 		t.Errorf("another company's folder: %s; a missing one: %s", foreign, missing)
+	}
+	if !strings.Contains(foreign.Body, "client@example.com") || !strings.Contains(foreign.Body, "Back to the folders") {
+		t.Errorf("the 404 page does not keep the session's header: %s", foreign)
 	}
 	if r := c.do("POST", "/console/analyses/"+analysisID+"/decision", url.Values{"csrf": {own.csrf(t)}, "resolution": {"SUCCESS"}}); r.Status != http.StatusForbidden {
 		t.Errorf("a CLIENT's decision: %s", r)

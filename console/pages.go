@@ -256,9 +256,17 @@ func (c *Console) folder(w http.ResponseWriter, r *http.Request) error {
 	for i := len(as) - 1; i >= 0; i-- { // newest first
 		analyses = append(analyses, c.analysisView(r, as[i], byID, canDecide, users))
 	}
+	// After a decision (post, redirect, get) the page says it is saved: only for a decided analysis
+	// of this folder, so a link cannot make it say anything else.
+	done := ""
+	for _, a := range as {
+		if a.ID == r.URL.Query().Get("decided") && a.Decision != nil {
+			done = a.ID
+		}
+	}
 	body := map[string]any{"Folder": f, "ID": f.ID, "Created": stamp(f.Created), "Updated": stamp(f.Updated),
 		"Status": status, "Verdict": verdict, "Meta": metaRows(f.MetaData), "Media": media, "Analyses": analyses,
-		"CSRF": s.CSRF, "Done": r.URL.Query().Get("decided")}
+		"CSRF": s.CSRF, "Done": done}
 	c.render(w, http.StatusOK, "folder", pageData{Title: "Folder " + f.ID, Session: s, Body: body})
 	return nil
 }

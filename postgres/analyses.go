@@ -60,9 +60,9 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 		batch := &pgx.Batch{}
 		for _, r := range b.Rows {
 			a := r.A
-			batch.Queue(`INSERT INTO analyses (`+analysisCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			batch.Queue(`INSERT INTO analyses (`+analysisSelect+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 				a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.Params, r.Meta,
-				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated))
+				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated), r.Decision)
 		}
 		br := tx.SendBatch(ctx, batch)
 		for _, r := range b.Rows {

@@ -54,8 +54,8 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 				return err
 			}
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO analyses (`+analysisCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO analyses (`+analysisSelect+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 		for _, r := range b.Rows {
 			a := r.A
 			_, err := stmt.ExecContext(ctx, a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.Params, r.Meta,
-				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated))
+				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated), r.Decision)
 			if isPrimaryKey(err) {
 				return storeutil.AlreadyExists("analysis", a.ID)
 			}

@@ -105,3 +105,25 @@ func testListFoldersAnalysisType(t *testing.T, h *harness) {
 		equal(t, total, len(c.want), c.name+" total")
 	}
 }
+
+// testImportDecision: CreateAnalyses keeps the decision of an imported FINISHED analysis (a data
+// migration copies analyses this way) and refuses one on an analysis that is not FINISHED.
+func testImportDecision(t *testing.T, h *harness) {
+	ctx := t.Context()
+	f := h.folder(t, &bonafide.Folder{})
+	at := Epoch.Add(-time.Hour)
+	d := &bonafide.Decision{Resolution: bonafide.ResolutionDeclined, UserID: "op-9", Comment: "imported", At: at}
+	a := &bonafide.Analysis{FolderID: f.ID, Type: "QUALITY", State: bonafide.StateFinished, Resolution: bonafide.ResolutionSuccess,
+		Created: at.Add(-time.Minute), Updated: at.Add(-time.Minute), Decision: d}
+	h.analyses(t, a)
+	got, err := h.s.GetAnalysis(ctx, a.ID)
+	ok(t, err, "GetAnalysis")
+	if got.Decision == nil {
+		t.Fatal("the imported decision was lost")
+	}
+	sameTime(t, got.Decision.At, at, "imported decision time")
+	equal(t, [3]string{got.Decision.Resolution, got.Decision.UserID, got.Decision.Comment}, [3]string{d.Resolution, d.UserID, d.Comment}, "imported decision")
+	equal(t, got.Resolution, bonafide.ResolutionSuccess, "the imported system verdict")
+	wantCode(t, h.s.CreateAnalyses(ctx, []*bonafide.Analysis{{FolderID: f.ID, Type: "QUALITY", Decision: d}}), bonafide.CodeInvalidValue,
+		"a decision on a PROCESSING analysis")
+}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListFoldersResolution", testListFoldersResolution},
 		{"ListFoldersAnalysisType", testListFoldersAnalysisType},
 		{"DecideAnalysis", testDecideAnalysis},
+		{"ImportDecision", testImportDecision},
 		{"ReferencedBlobKeys", testReferencedBlobKeys},
 		{"Collections", testCollections},
 		{"Persons", testPersons},

@@ -18,8 +18,8 @@ import (
 
 	"bonafide"
 	"bonafide/api"
-	"bonafide/console"
 	"bonafide/blob"
+	"bonafide/console"
 	"bonafide/jobs"
 	"bonafide/liveness"
 	"bonafide/pipeline"

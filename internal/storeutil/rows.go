@@ -149,6 +149,7 @@ type AnalysisRow struct {
 	A                     *bonafide.Analysis
 	Params, ResultsData   any
 	Meta, Source, Results string
+	Decision              any // the operator's decision (DecisionJSON), nil when none
 }
 
 // AnalysisBatch is what CreateAnalyses inserts and enqueues.
@@ -199,6 +200,16 @@ func (c Codec) PrepareAnalyses(analyses []*bonafide.Analysis) (AnalysisBatch, er
 		}
 		if r.Results, err = Array(c.JSON, "results", a.Results); err != nil {
 			return AnalysisBatch{}, err
+		}
+		if a.Decision != nil { // an imported analysis keeps its operator's decision
+			if a.State != bonafide.StateFinished {
+				return AnalysisBatch{}, NotFinished(a.ID, a.State)
+			}
+			dec, err := DecisionJSON(a.Decision)
+			if err != nil {
+				return AnalysisBatch{}, err
+			}
+			r.Decision = dec
 		}
 		b.Rows = append(b.Rows, r)
 		if _, seen := b.Latest[a.FolderID]; !seen {
