@@ -364,6 +364,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) error {
 		c.showLogin(w, r, c.cfg.Status(e.Code), email, msg)
 		return nil
 	}
+	if u.IsService() {
+		// A CLIENT SERVICE token lives for years: it is for machine integrations, not a browser.
+		if err := c.auth.Logout(r.Context(), token); err != nil {
+			return err
+		}
+		c.showLogin(w, r, c.cfg.Status(bonafide.CodeForbidden), email,
+			"CLIENT SERVICE accounts are for machine integrations and do not log in to the console; use a personal account.")
+		return nil
+	}
 	c.setCookie(w, r, loginCookie, "", -1)
 	c.setCookie(w, r, sessionCookie, token, 0)
 	c.cfg.Log.Info("console login", "user_id", u.ID, "role", string(u.Role))

@@ -226,6 +226,12 @@ func TestConsoleTenancy(t *testing.T) {
 	if r := c.do("POST", "/console/analyses/"+analysisID+"/decision", url.Values{"csrf": {own.csrf(t)}, "resolution": {"SUCCESS"}}); r.Status != http.StatusForbidden {
 		t.Errorf("a CLIENT's decision: %s", r)
 	}
+	e.user(bonafide.RoleClientService, acme.ID, "service@example.com")
+	sc := e.newClient()
+	page := sc.do("GET", "/console/login", nil)
+	if r := sc.do("POST", "/console/login", url.Values{"csrf": {page.csrf(t)}, "email": {"service@example.com"}, "password": {coPassword}}); r.Status != http.StatusForbidden || hasSession(r) {
+		t.Errorf("a CLIENT SERVICE login to the console: %s", r)
+	}
 	rc := e.newClient()
 	rivalList := rc.login("rivalop@example.com")
 	if r := rc.do("POST", "/console/analyses/"+analysisID+"/decision", url.Values{"csrf": {rivalList.csrf(t)}, "resolution": {"SUCCESS"}}); r.Status != http.StatusNotFound {
