@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -59,9 +60,12 @@ type Config struct {
 	// Secure on every request that came over TLS anyway.
 	SecureCookie bool
 	PageSize     int // folders per list page (default 50, at most 500)
-	Version      string
-	Log          *slog.Logger
-	Now          func() time.Time
+	// BodyTimeout bounds the time a form body may take to arrive (default 30 s): a body trickled
+	// a byte at a time cannot hold a connection.
+	BodyTimeout time.Duration
+	Version     string
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Console serves the operator console.
@@ -101,6 +105,9 @@ func New(cfg Config, store bonafide.Store, auth Auth) (*Console, error) {
 		cfg.PageSize = 50
 	}
 	cfg.PageSize = min(cfg.PageSize, 500)
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 30 * time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -189,10 +196,11 @@ func current(r *http.Request) *session {
 // wrap writes a handler's error as an HTML page.
 func (c *Console) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, &slot{}))
+		if err := c.readForm(w, r); err != nil {
+			c.writeError(w, r, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			c.writeError(w, r, err)
 		}
@@ -201,6 +209,36 @@ func (c *Console) wrap(h handlerFunc) http.Handler {
 
 // maxForm bounds a console request body: a decision's comment is at most 2000 characters.
 const maxForm = 64 << 10
+
+// readForm reads a POST's form before anything else, bounded in size (maxForm) and in time
+// (BodyTimeout), so that the handlers read a parsed form and a fault of the body is one answer.
+func (c *Console) readForm(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return nil
+	}
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(c.cfg.BodyTimeout)) == nil
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	err := r.ParseForm()
+	if err != nil {
+		// The rest of a faulty body is not waited for: the connection closes after the answer
+		// (the deadline stays, so draining it cannot block either).
+		w.Header().Set("Connection", "close")
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		if deadline {
+			_ = rc.SetReadDeadline(time.Time{})
+		}
+		return nil
+	case errors.As(err, &mbe):
+		return err // writeError names the limit
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return bonafide.Errorf(bonafide.CodeInvalidStructure, "The form stopped arriving for %s; send it again", c.cfg.BodyTimeout)
+	}
+	return bonafide.Errorf(bonafide.CodeInvalidStructure, "The form could not be read: send it from the console's pages")
+}
 
 func (c *Console) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *bonafide.Error

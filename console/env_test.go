@@ -58,8 +58,9 @@ type coEnv struct {
 }
 
 type coOpts struct {
-	engine bool // run analyses with the real engine
-	apiCfg func(*api.Config)
+	engine     bool // run analyses with the real engine
+	apiCfg     func(*api.Config)
+	consoleCfg func(*console.Config)
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -99,7 +100,11 @@ func coServer(t testing.TB, o coOpts) *coEnv {
 		analyzer = pipeline.New(e)
 	}
 	srv := api.New(cfg, store, blobs, analyzer, quiet, nil)
-	ops, err := console.New(console.Config{Key: cfg.URLKey, SignURL: srv.SignedURL, Status: api.StatusOf, Version: "test", Log: quiet}, store, srv)
+	ccfg := console.Config{Key: cfg.URLKey, SignURL: srv.SignedURL, Status: api.StatusOf, Version: "test", Log: quiet}
+	if o.consoleCfg != nil {
+		o.consoleCfg(&ccfg)
+	}
+	ops, err := console.New(ccfg, store, srv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,12 @@
 package console_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -357,4 +360,31 @@ func newTLSFront(t *testing.T, e *coEnv) *httptest.Server {
 	ts := httptest.NewTLSServer(e.handler)
 	t.Cleanup(ts.Close)
 	return ts
+}
+
+// TestConsoleFormBounds: a form body larger than 64 KiB is refused (400 page naming the limit),
+// and one that stops arriving is cut after the body timeout (here 200 ms) with a 400 page.
+func TestConsoleFormBounds(t *testing.T) {
+	e := coServer(t, coOpts{consoleCfg: func(c *console.Config) { c.BodyTimeout = 200 * time.Millisecond }})
+	b := e.newClient()
+	page := b.do("GET", "/console/login", nil)
+	big := url.Values{"csrf": {page.csrf(t)}, "email": {"a@example.com"}, "password": {strings.Repeat("p", 70<<10)}}
+	if r := b.do("POST", "/console/login", big); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "65536 bytes") {
+		t.Errorf("a 70 KiB form: %s", r)
+	}
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /console/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ncsrf=")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("a stalled form got no answer: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "stopped arriving") {
+		t.Errorf("a stalled form: %d %s", resp.StatusCode, body)
+	}
 }
