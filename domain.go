@@ -138,8 +138,11 @@ type Analysis struct {
 	ResultsData json.RawMessage // analysis-level results_data
 	Results     []MediaResult
 	Error       string // why it FAILED
-	Created     time.Time
-	Updated     time.Time
+	// Decision is an operator's verdict beside Resolution (the system's, never changed); nil
+	// until an operator decides (Store.DecideAnalysis).
+	Decision *Decision
+	Created  time.Time
+	Updated  time.Time
 }
 
 // MediaResult is one media's result within an analysis.
@@ -164,10 +167,13 @@ type FolderFilter struct {
 	MetaEquals       map[string]string // meta_data key == value
 	MetaNotEquals    map[string]string
 	ResolutionStatus string
-	SortField        string // time_created or time_updated
-	SortAsc          bool
-	Offset, Limit    int // Limit < 0: no limit
-	WithTotal        bool
+	// AnalysisType keeps the folders with at least one analysis of this type (canonical, e.g.
+	// QUALITY); "" = any.
+	AnalysisType  string
+	SortField     string // time_created or time_updated
+	SortAsc       bool
+	Offset, Limit int // Limit < 0: no limit
+	WithTotal     bool
 }
 
 // Store persists everything. Implementations: sqlite (embedded), postgres (scale-out).
@@ -222,7 +228,7 @@ type Store interface {
 
 	// CreateAnalyses stores the analyses and, in the same transaction, enqueues one job per
 	// PROCESSING analysis, so an accepted analysis is never lost. Times set by the caller are kept
-	// (a data migration imports finished analyses this way); the folder's updated time moves to
+	// (a data migration imports finished analyses this way, with their operators' decisions); the folder's updated time moves to
 	// its newest analysis, never backwards.
 	CreateAnalyses(ctx context.Context, analyses []*Analysis) error
 	GetAnalysis(ctx context.Context, id string) (*Analysis, error)
@@ -232,6 +238,11 @@ type Store interface {
 	// is still processing. Only a PROCESSING analysis is finished: for any other it changes
 	// nothing and returns ErrAlreadyFinished (the first finish wins).
 	FinishAnalysis(ctx context.Context, a *Analysis) error
+	// DecideAnalysis stores an operator's decision on a FINISHED analysis (replacing an earlier
+	// one) and moves its folder's updated time to the decision's; the system's resolution, the
+	// analysis' own times and its results stay as they are. An unknown analysis is NotExist, one
+	// not FINISHED is code 4 (InvalidValue "state").
+	DecideAnalysis(ctx context.Context, id string, d *Decision) error
 
 	// Setting returns the stored value of a server-wide setting, storing value first when there is
 	// none: every process of an installation gets the value the first one stored.

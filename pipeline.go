@@ -125,3 +125,16 @@ func Verdict(results []MediaResult) (resolution string, resultsData json.RawMess
 	}
 	return resolution, data
 }
+
+// FrameTrace is one analysed frame as a stored result keeps it (MediaResult.Details "frames"),
+// for the console's per-frame chart: nil values where the engine measured nothing (no face, or a
+// light frame that skipped the passive model and head pose).
+type FrameTrace struct {
+	Index   int      `json:"index"`
+	Time    float64  `json:"time"`              // seconds into the video
+	Face    *float64 `json:"face,omitempty"`    // face box side / shorter frame side
+	Quality *float64 `json:"quality,omitempty"` // 0-1 overall face quality
+	Passive *float64 `json:"passive,omitempty"` // P(attack) of the passive model
+	Yaw     *float64 `json:"yaw,omitempty"`     // degrees
+	Pitch   *float64 `json:"pitch,omitempty"`   // degrees
+}

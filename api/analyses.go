@@ -218,6 +218,45 @@ func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// patchAnalysis answers PATCH /api/analyses/{id}: an operator's decision ("Make Decision",
+// oz-api.md §5.4, our reading) with resolution_status SUCCESS or DECLINED and an optional
+// resolution_comment. The answer is the analysis: resolution_status and resolution show the
+// decision, system_resolution keeps the system's verdict. bonafide.Decide holds the rules the
+// console shares (who may decide, which analyses take a decision).
+func (s *Server) patchAnalysis(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		ResolutionStatus  *string `json:"resolution_status"`
+		Resolution        *string `json:"resolution"`
+		ResolutionComment *string `json:"resolution_comment"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	status := body.ResolutionStatus
+	if status == nil {
+		status = body.Resolution // the old Oz name
+	}
+	if status == nil {
+		return missingField("resolution_status")
+	}
+	comment := ""
+	if body.ResolutionComment != nil {
+		comment = *body.ResolutionComment
+	}
+	a, err := bonafide.Decide(r.Context(), s.store, caller(r).user, r.PathValue("id"), *status, comment, s.now())
+	if err != nil {
+		return err
+	}
+	ms, err := s.store.ListMedia(r.Context(), a.FolderID)
+	if err != nil {
+		return err
+	}
+	s.log.Info("operator decision", "analysis_id", a.ID, "folder_id", a.FolderID, "user_id", a.Decision.UserID,
+		"resolution", a.Decision.Resolution, "system_resolution", a.Resolution)
+	writeJSON(w, http.StatusOK, s.renderAnalysis(a, mediaMap(ms)))
+	return nil
+}
+
 // instant answers POST /api/instant/folders: the single-request flow without storing anything;
 // the best shot comes back inline as base64.
 func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {

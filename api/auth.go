@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -72,37 +73,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if body.Credentials == nil {
 		return missingField("credentials")
 	}
-	email := bonafide.NormalizeEmail(body.Credentials.Email)
-	if email == "" {
+	if bonafide.NormalizeEmail(body.Credentials.Email) == "" {
 		return missingField("credentials.email")
 	}
-	// Bounded before anything else: an address is at most 254 characters (RFC 5321), and a
-	// password longer than 1024 would only make argon2 work for an attacker.
-	if len(email) > bonafide.MaxEmailLen || len(body.Credentials.Password) > bonafide.MaxPasswordLen {
-		return &bonafide.Error{Code: bonafide.CodeInvalidValue,
-			Message: fmt.Sprintf("Invalid param value: an email has at most %d characters and a password at most %d", bonafide.MaxEmailLen, bonafide.MaxPasswordLen),
-			Details: map[string]string{"key_path": "credentials"}}
-	}
-	addr := s.clientAddr(r)
-	if wait, by := s.throttle.check(email, addr, s.now()); wait > 0 {
-		return throttledError(w, wait, by)
-	}
-	u, err := s.store.GetUserByEmail(r.Context(), email)
-	if err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
+	u, err := s.checkLogin(w, r, body.Credentials.Email, body.Credentials.Password)
+	if err != nil {
 		return err
-	}
-	hash := password.Dummy() // an unknown email costs the same argon2 time as a known one
-	if u != nil {
-		hash = u.PasswordHash
-	}
-	if !password.Check(hash, body.Credentials.Password) || u == nil {
-		s.throttle.fail(email, addr, s.now())
-		s.log.Info("login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
-		return bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
-	}
-	s.throttle.succeed(email)
-	if u.Disabled {
-		return bonafide.Errorf(bonafide.CodeUserBlocked, "User profile is blocked")
 	}
 	tb, err := s.issue(r, u, "")
 	if err != nil {
@@ -111,6 +87,79 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, tb)
 	return nil
 }
+
+// checkLogin is the one credential check of the API and the console: lengths bounded first, the
+// login throttle (a throttled attempt is 429 code 101 with Retry-After on w, when w is given),
+// the same argon2 time for an unknown email, a blocked account refused after its password.
+func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, rawEmail, pw string) (*bonafide.User, error) {
+	email := bonafide.NormalizeEmail(rawEmail)
+	// Bounded before anything else: an address is at most 254 characters (RFC 5321), and a
+	// password longer than 1024 would only make argon2 work for an attacker.
+	if len(email) > bonafide.MaxEmailLen || len(pw) > bonafide.MaxPasswordLen {
+		return nil, &bonafide.Error{Code: bonafide.CodeInvalidValue,
+			Message: fmt.Sprintf("Invalid param value: an email has at most %d characters and a password at most %d", bonafide.MaxEmailLen, bonafide.MaxPasswordLen),
+			Details: map[string]string{"key_path": "credentials"}}
+	}
+	addr := s.clientAddr(r)
+	if wait, by := s.throttle.check(email, addr, s.now()); wait > 0 {
+		return nil, throttledError(w, wait, by)
+	}
+	u, err := s.store.GetUserByEmail(r.Context(), email)
+	if err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
+		return nil, err
+	}
+	hash := password.Dummy() // an unknown email costs the same argon2 time as a known one
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	if !password.Check(hash, pw) || u == nil || email == "" {
+		s.throttle.fail(email, addr, s.now())
+		s.log.Info("login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
+		return nil, bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
+	}
+	s.throttle.succeed(email)
+	if u.Disabled {
+		return nil, bonafide.Errorf(bonafide.CodeUserBlocked, "User profile is blocked")
+	}
+	return u, nil
+}
+
+// Login is the API's login for the operator console (cmd/bonafide hands the server to it): the
+// same check, throttle and sessions as POST /api/authorize/auth; it returns the new session's
+// access token. A throttled attempt is code 101 with Details {"retry_after": seconds}.
+func (s *Server) Login(r *http.Request, email, pw string) (string, *bonafide.User, error) {
+	u, err := s.checkLogin(nil, r, email, pw)
+	if err != nil {
+		return "", nil, err
+	}
+	tb, err := s.issue(r, u, "")
+	if err != nil {
+		return "", nil, err
+	}
+	return tb.AccessToken, u, nil
+}
+
+// Authenticate is the token check of the API for the console: the user of an access token, whose
+// session slides as with the token header.
+func (s *Server) Authenticate(ctx context.Context, token string) (*bonafide.User, error) {
+	p, err := s.authenticateToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return p.user, nil
+}
+
+// Logout ends the session of an access token (nothing to do for an unknown one).
+func (s *Server) Logout(ctx context.Context, token string) error {
+	err := s.store.DeleteSession(ctx, hashToken(token))
+	if bonafide.CodeOf(err) == bonafide.CodeNotExist {
+		return nil
+	}
+	return err
+}
+
+// SignedURL is the signed, expiring URL of a stored file (media, best shot) as the API renders it.
+func (s *Server) SignedURL(key string) string { return s.signedURL(key) }
 
 // refresh answers POST /api/authorize/refresh: a new pair for the caller's own session. The old
 // pair stays valid until the new one is first used (authenticate retires it then), as Oz
@@ -150,10 +199,15 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if token == "" {
 		token = r.Header.Get("X-Forensics-Access-Token")
 	}
+	return s.authenticateToken(r.Context(), token)
+}
+
+// authenticateToken checks an access token and slides its session's expiry.
+func (s *Server) authenticateToken(ctx context.Context, token string) (*principal, error) {
 	if token == "" {
 		return nil, bonafide.Errorf(bonafide.CodeAuthNotProvided, "User auth token is not provided. You must be logged for this request.")
 	}
-	sess, err := s.store.GetSession(r.Context(), hashToken(token))
+	sess, err := s.store.GetSession(ctx, hashToken(token))
 	if err != nil {
 		if bonafide.CodeOf(err) == bonafide.CodeNotExist {
 			return nil, bonafide.Errorf(bonafide.CodeAuthInvalid, "User auth token is not valid. You must be logged for this request.")
@@ -164,7 +218,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if !now.Before(sess.Expires) {
 		return nil, bonafide.Errorf(bonafide.CodeAuthExpired, "Provided user auth token has expired. Please renew it.")
 	}
-	u, err := s.store.GetUser(r.Context(), sess.UserID)
+	u, err := s.store.GetUser(ctx, sess.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +227,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	}
 	if sess.Replaces != "" {
 		// The first use of a refreshed pair: the pair it replaces dies now.
-		if err := s.store.RetireReplaced(r.Context(), sess.TokenHash); err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
+		if err := s.store.RetireReplaced(ctx, sess.TokenHash); err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
 			return nil, err
 		}
 		sess.Replaces = ""
@@ -181,7 +235,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if !sess.LongLived {
 		// Sliding expiry; write at most every 10 s per session.
 		if next := now.Add(s.cfg.SessionTTL); next.Sub(sess.Expires) > 10*time.Second {
-			if err := s.store.ExtendSession(r.Context(), sess.TokenHash, next); err != nil {
+			if err := s.store.ExtendSession(ctx, sess.TokenHash, next); err != nil {
 				return nil, err
 			}
 			sess.Expires = next

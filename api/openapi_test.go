@@ -321,7 +321,7 @@ func TestOpenAPIResponses(t *testing.T) {
 	if r := env.tuDo("PUT", "/api/folders", client.Token, nil).tuExpect(405, 1); r.Header.Get("Allow") != "GET, HEAD, POST, OPTIONS" {
 		t.Errorf("%s: Allow %q", r, r.Header.Get("Allow"))
 	}
-	if r := env.tuDo("POST", "/api/analyses/"+a1+"/", client.Token, nil).tuExpect(405, 1); r.Header.Get("Allow") != "GET, HEAD, OPTIONS" {
+	if r := env.tuDo("POST", "/api/analyses/"+a1+"/", client.Token, nil).tuExpect(405, 1); r.Header.Get("Allow") != "GET, HEAD, PATCH, OPTIONS" {
 		t.Errorf("%s: Allow %q", r, r.Header.Get("Allow"))
 	}
 	env.tuDo("DELETE", "/static/"+folderID+"/x.jpg", client.Token, nil).tuExpect(405, 1)

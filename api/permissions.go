@@ -161,19 +161,10 @@ func (s *Server) secretCompany(r *http.Request) (*bonafide.Company, error) {
 	return c, nil
 }
 
-// folderScope is the part of the folders the caller may list: every folder for ADMIN and
-// OPERATOR (""), its own for CLIENT, its company's for the other CLIENT roles.
+// folderScope is the part of the folders the caller may list (bonafide.FolderScope, which the
+// console shares).
 func folderScope(p *principal) (companyID, userID string, err error) {
-	u := p.user
-	switch {
-	case u.Role.Global():
-		return "", "", nil
-	case u.Role == bonafide.RoleClient:
-		return u.CompanyID, u.ID, nil
-	case u.CompanyID == "":
-		return "", "", forbidden("this %s account belongs to no company", u.Role)
-	}
-	return u.CompanyID, "", nil
+	return bonafide.FolderScope(p.user)
 }
 
 // canReadWebhookSecret: ADMIN, and the company's own CLIENT ADMIN.
@@ -181,19 +172,10 @@ func canReadWebhookSecret(p *principal, c *bonafide.Company) bool {
 	return p.user.Role == bonafide.RoleAdmin || (p.user.Role == bonafide.RoleClientAdmin && p.user.CompanyID == c.ID)
 }
 
-// canSee says whether the caller may read the folder: ADMIN and OPERATOR everything; CLIENT its
-// own folders; the other CLIENT roles their company's.
-func canSee(p *principal, f *bonafide.Folder) bool {
-	u := p.user
-	switch {
-	case u.Role.Global():
-		return true
-	case u.Role == bonafide.RoleClient:
-		return f.UserID == u.ID
-	default:
-		return u.CompanyID != "" && f.CompanyID == u.CompanyID
-	}
-}
+// canSee says whether the caller may read the folder (bonafide.CanSeeFolder, which the console
+// shares): ADMIN and OPERATOR everything; CLIENT its own folders; the other CLIENT roles their
+// company's.
+func canSee(p *principal, f *bonafide.Folder) bool { return bonafide.CanSeeFolder(p.user, f) }
 
 // canWrite says whether the caller may add to folders at all (operators only read).
 func canWrite(p *principal) bool {

@@ -76,24 +76,29 @@ func obj(raw json.RawMessage) json.RawMessage {
 // analysisBody is an analysis object: both analysis_id and analyse_id, both resolution and
 // resolution_status, as clients read either.
 type analysisBody struct {
-	AnalysisID        string          `json:"analysis_id"`
-	AnalyseID         string          `json:"analyse_id"`
-	GroupID           string          `json:"group_id"`
-	FolderID          string          `json:"folder_id"`
-	Type              string          `json:"type"`
-	State             string          `json:"state"`
-	ResolutionStatus  string          `json:"resolution_status"`
-	Resolution        string          `json:"resolution"`
-	ResolutionComment *string         `json:"resolution_comment"`
-	Params            json.RawMessage `json:"params"`
-	ResultsData       json.RawMessage `json:"results_data"`
-	SourceMedia       []sourceBody    `json:"source_media"`
-	ResultsMedia      []resultBody    `json:"results_media"`
-	Error             *string         `json:"error"`
-	MetaData          json.RawMessage `json:"meta_data"`
-	TechnicalMetaData json.RawMessage `json:"technical_meta_data"`
-	Created           float64         `json:"time_created"`
-	Updated           float64         `json:"time_updated"`
+	AnalysisID        string  `json:"analysis_id"`
+	AnalyseID         string  `json:"analyse_id"`
+	GroupID           string  `json:"group_id"`
+	FolderID          string  `json:"folder_id"`
+	Type              string  `json:"type"`
+	State             string  `json:"state"`
+	ResolutionStatus  string  `json:"resolution_status"`
+	Resolution        string  `json:"resolution"`
+	ResolutionComment *string `json:"resolution_comment"`
+	// The operator's decision: resolution_status and resolution show it once made, while
+	// system_resolution keeps the system's verdict (resolution_status before any decision).
+	SystemResolution   string          `json:"system_resolution"`
+	ResolutionOperator *string         `json:"resolution_operator"`
+	ResolutionTime     *float64        `json:"resolution_time"`
+	Params             json.RawMessage `json:"params"`
+	ResultsData        json.RawMessage `json:"results_data"`
+	SourceMedia        []sourceBody    `json:"source_media"`
+	ResultsMedia       []resultBody    `json:"results_media"`
+	Error              *string         `json:"error"`
+	MetaData           json.RawMessage `json:"meta_data"`
+	TechnicalMetaData  json.RawMessage `json:"technical_meta_data"`
+	Created            float64         `json:"time_created"`
+	Updated            float64         `json:"time_updated"`
 }
 
 type sourceBody struct {
@@ -131,9 +136,14 @@ func (s *Server) renderAnalysis(a *bonafide.Analysis, media map[string]*bonafide
 		res = a.Resolution
 	}
 	b := analysisBody{AnalysisID: a.ID, AnalyseID: a.ID, GroupID: a.GroupID, FolderID: a.FolderID, Type: a.Type,
-		State: a.State, ResolutionStatus: res, Resolution: res, Params: obj(a.Params), ResultsData: obj(a.ResultsData),
+		State: a.State, ResolutionStatus: res, Resolution: res, SystemResolution: res, Params: obj(a.Params), ResultsData: obj(a.ResultsData),
 		SourceMedia: []sourceBody{}, ResultsMedia: []resultBody{}, MetaData: obj(a.MetaData),
 		TechnicalMetaData: json.RawMessage(`{}`), Created: epoch(a.Created), Updated: epoch(a.Updated)}
+	if d := a.Decision; d != nil {
+		comment, operator, at := d.Comment, d.UserID, epoch(d.At)
+		b.ResolutionStatus, b.Resolution = d.Resolution, d.Resolution
+		b.ResolutionComment, b.ResolutionOperator, b.ResolutionTime = &comment, &operator, &at
+	}
 	if a.Error != "" {
 		e := a.Error
 		b.Error = &e
@@ -235,6 +245,10 @@ func (s *Server) renderFolder(ctx context.Context, f *bonafide.Folder, o folderO
 	b := &folderBody{FolderID: f.ID, CompanyID: f.CompanyID, UserID: f.UserID, Created: epoch(f.Created), Updated: epoch(f.Updated),
 		MetaData: obj(f.MetaData), TechnicalMetaData: obj(f.TechnicalMetaData), ResolutionStatus: status, SystemResolution: verdict,
 		Media: []mediaBody{}}
+	if d := bonafide.LatestDecision(as); d != nil {
+		comment := d.Comment
+		b.ResolutionComment = &comment
+	}
 	if f.ResolutionEndpoint != "" {
 		ep := f.ResolutionEndpoint
 		b.ResolutionEndpoint = &ep

@@ -209,6 +209,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST", "/api/folders/{id}/analyses", s.startAnalyses, true)
 	route("GET", "/api/folders/{id}/analyses", s.listAnalyses, true)
 	route("GET", "/api/analyses/{id}", s.getAnalysis, true)
+	route("PATCH", "/api/analyses/{id}", s.patchAnalysis, true)
 	route("POST", "/api/instant/folders", s.instant, true)
 	s.collectionRoutes(route)
 	s.captureRoutes(route)
@@ -422,3 +423,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
 }
+
+// StatusOf is the HTTP status of an Oz error code: the one table, which the console's HTML errors
+// use too.
+func StatusOf(c bonafide.Code) int { return statusOf(c) }

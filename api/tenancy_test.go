@@ -138,6 +138,7 @@ func tuVictimRoutes(t *testing.T, v *tuTenant) []tuRoute {
 		{"POST", "/api/folders/" + f + "/analyses", map[string]any{"analyses": []map[string]string{{"type": "quality"}}}},
 		{"GET", "/api/folders/" + f + "/analyses", nil},
 		{"GET", "/api/analyses/" + x, nil},
+		{"PATCH", "/api/analyses/" + x, map[string]string{"resolution_status": "SUCCESS", "resolution_comment": "pwned"}},
 		{"GET", v.staticURL, nil},
 		{"GET", "/api/users?company_id=" + v.company.ID, nil},
 		{"GET", "/api/companies/" + v.company.ID, nil},

@@ -182,7 +182,9 @@ func (lt *loginThrottle) size() (accounts, addresses int) {
 // throttledError is the 429 answer with Retry-After in whole seconds, rounded up.
 func throttledError(w http.ResponseWriter, wait time.Duration, by string) error {
 	secs := int((wait + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", fmt.Sprint(secs))
+	if w != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(secs))
+	}
 	what := "for this account"
 	if by == "address" {
 		what = "from your network address"

@@ -9,6 +9,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -127,7 +128,7 @@ func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, data []byte, 
 	}
 	conf := res.ConfidenceSpoofing
 	r := bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf, Resolution: res.ResolutionStatus,
-		Details: res.Evidence()}
+		Details: withFrames(res.Evidence(), res.Frames)}
 	var shot []byte
 	if params.ExtractBestShot && res.BestShot != nil {
 		shot = res.BestShot.JPEG
@@ -149,4 +150,38 @@ func overLong(res *liveness.Result, max float64) {
 	res.ResolutionStatus = liveness.StatusDeclined
 	res.Reasons = append(res.Reasons, liveness.Reason{Code: liveness.ReasonChallengeNotMet,
 		Message: fmt.Sprintf("the clip lasts %.1f s, longer than the %.1f s allowed for its gesture", d, max)})
+}
+
+// withFrames adds the per-frame trace (bonafide.FrameTrace) to a result's evidence as "frames": what
+// the operator console charts. The API does not show it.
+func withFrames(evidence json.RawMessage, frames []liveness.FrameResult) json.RawMessage {
+	if len(frames) == 0 {
+		return evidence
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(evidence, &doc); err != nil {
+		return evidence
+	}
+	trace := make([]bonafide.FrameTrace, 0, len(frames))
+	for _, f := range frames {
+		t := bonafide.FrameTrace{Index: f.Index, Time: f.Time, Passive: f.Passive, Yaw: f.Yaw, Pitch: f.Pitch}
+		if f.Quality != nil {
+			face, q := f.Quality.FaceRatio, f.Quality.Score
+			t.Face, t.Quality = &face, &q
+		}
+		if t.Passive == nil {
+			t.Passive = f.PassivePadded
+		}
+		trace = append(trace, t)
+	}
+	data, err := json.Marshal(trace)
+	if err != nil {
+		return evidence
+	}
+	doc["frames"] = data
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return evidence
+	}
+	return out
 }

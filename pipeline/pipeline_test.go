@@ -77,6 +77,14 @@ func TestRun(t *testing.T) {
 				out.Results[0].ConfidenceSpoofing == nil || len(out.Results[0].Details) == 0 {
 				t.Fatalf("outcome: %+v", out)
 			}
+			// The per-frame trace the console charts: one frame for a photo, with its face measured.
+			var d struct {
+				Frames []bonafide.FrameTrace `json:"frames"`
+			}
+			if err := json.Unmarshal(out.Results[0].Details, &d); err != nil || len(d.Frames) != 1 || d.Frames[0].Face == nil ||
+				*d.Frames[0].Face <= 0 || d.Frames[0].Quality == nil || d.Frames[0].Passive == nil {
+				t.Fatalf("frames in the details: %s (%v)", out.Results[0].Details, err)
+			}
 			wantRes, wantData := bonafide.Verdict(out.Results)
 			if out.Resolution != wantRes || string(out.ResultsData) != string(wantData) {
 				t.Fatalf("verdict %s %s, want %s %s", out.Resolution, out.ResultsData, wantRes, wantData)

@@ -15,11 +15,14 @@ import (
 const analysisCols = `id, folder_id, group_id, type, state, resolution, params, meta_data, source_media, results_data,
 	results, error, created_at, updated_at`
 
+// analysisSelect is what a read selects: the inserted columns and the operator's decision.
+const analysisSelect = analysisCols + `, decision`
+
 func scanAnalysis(r scanner) (*bonafide.Analysis, error) {
 	var a bonafide.Analysis
 	var c storeutil.AnalysisCols
 	if err := r.Scan(&a.ID, &a.FolderID, &a.GroupID, &a.Type, &a.State, &a.Resolution, &c.Params, &c.Meta, &c.Source,
-		&c.ResultsData, &c.Results, &a.Error, &c.Created, &c.Updated); err != nil {
+		&c.ResultsData, &c.Results, &a.Error, &c.Created, &c.Updated, &c.Decision); err != nil {
 		return nil, err
 	}
 	if err := c.Decode(&a); err != nil {
@@ -57,9 +60,9 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 		batch := &pgx.Batch{}
 		for _, r := range b.Rows {
 			a := r.A
-			batch.Queue(`INSERT INTO analyses (`+analysisCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			batch.Queue(`INSERT INTO analyses (`+analysisSelect+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 				a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.Params, r.Meta,
-				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated))
+				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated), r.Decision)
 		}
 		br := tx.SendBatch(ctx, batch)
 		for _, r := range b.Rows {
@@ -94,7 +97,7 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 
 // GetAnalysis returns one analysis.
 func (s *Store) GetAnalysis(ctx context.Context, id string) (*bonafide.Analysis, error) {
-	a, err := scanAnalysis(s.pool.QueryRow(ctx, `SELECT `+analysisCols+` FROM analyses WHERE id = $1`, id))
+	a, err := scanAnalysis(s.pool.QueryRow(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFoundIf(err, "get analysis", "analysis", id)
 	}
@@ -103,7 +106,7 @@ func (s *Store) GetAnalysis(ctx context.Context, id string) (*bonafide.Analysis,
 
 // ListAnalyses returns a folder's analyses in creation order; NotExist when the folder does not exist.
 func (s *Store) ListAnalyses(ctx context.Context, folderID string) ([]*bonafide.Analysis, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+analysisCols+` FROM analyses WHERE folder_id = $1 ORDER BY created_at, seq`, folderID)
+	rows, err := s.pool.Query(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE folder_id = $1 ORDER BY created_at, seq`, folderID)
 	if err != nil {
 		return nil, wrap("list analyses", err)
 	}
@@ -200,4 +203,33 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 	}
 	fin.Fill()
 	return nil
+}
+
+// DecideAnalysis stores an operator's decision on a FINISHED analysis and moves its folder's
+// updated time to the decision's, in one transaction; the analysis' resolution, results and times
+// stay as they are. The analysis row is locked, so of two operators deciding at once the later
+// commit is the decision kept.
+func (s *Store) DecideAnalysis(ctx context.Context, id string, d *bonafide.Decision) error {
+	dec, err := storeutil.DecisionJSON(d)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		var folderID, state string
+		err := tx.QueryRow(ctx, `SELECT folder_id, state FROM analyses WHERE id = $1 FOR UPDATE`, id).Scan(&folderID, &state)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return bonafide.NotFound("analysis", id)
+		}
+		if err != nil {
+			return err
+		}
+		if state != bonafide.StateFinished {
+			return storeutil.NotFinished(id, state)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE analyses SET decision = $1::jsonb WHERE id = $2`, dec, id); err != nil {
+			return err
+		}
+		return touchFolder(ctx, tx, folderID, storeutil.Stamp(d.At))
+	})
+	return wrap("decide analysis", err)
 }

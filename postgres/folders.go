@@ -186,6 +186,9 @@ func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) (
 	for _, k := range fq.MetaNotEquals {
 		where = append(where, fmt.Sprintf(`(f.meta_data ->> %s::text) IS DISTINCT FROM %s::text`, arg(k), arg(filter.MetaNotEquals[k])))
 	}
+	if filter.AnalysisType != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.id AND a.type = `+arg(filter.AnalysisType)+`::text)`)
+	}
 	switch {
 	case fq.Status == "":
 	case fq.Verdict:

@@ -15,11 +15,14 @@ import (
 const analysisCols = `id, folder_id, group_id, type, state, resolution, params, meta_data, source_media, results_data,
 	results, error, created_at, updated_at`
 
+// analysisSelect is what a read selects: the inserted columns and the operator's decision.
+const analysisSelect = analysisCols + `, decision`
+
 func scanAnalysis(r scanner) (*bonafide.Analysis, error) {
 	var a bonafide.Analysis
 	var c storeutil.AnalysisCols
 	if err := r.Scan(&a.ID, &a.FolderID, &a.GroupID, &a.Type, &a.State, &a.Resolution, &c.Params, &c.Meta, &c.Source,
-		&c.ResultsData, &c.Results, &a.Error, &c.Created, &c.Updated); err != nil {
+		&c.ResultsData, &c.Results, &a.Error, &c.Created, &c.Updated, &c.Decision); err != nil {
 		return nil, err
 	}
 	if err := c.Decode(&a); err != nil {
@@ -51,8 +54,8 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 				return err
 			}
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO analyses (`+analysisCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO analyses (`+analysisSelect+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -60,7 +63,7 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 		for _, r := range b.Rows {
 			a := r.A
 			_, err := stmt.ExecContext(ctx, a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.Params, r.Meta,
-				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated))
+				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated), r.Decision)
 			if isPrimaryKey(err) {
 				return storeutil.AlreadyExists("analysis", a.ID)
 			}
@@ -85,7 +88,7 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 
 // GetAnalysis returns one analysis.
 func (s *Store) GetAnalysis(ctx context.Context, id string) (*bonafide.Analysis, error) {
-	a, err := scanAnalysis(s.db.QueryRowContext(ctx, `SELECT `+analysisCols+` FROM analyses WHERE id = ?`, id))
+	a, err := scanAnalysis(s.db.QueryRowContext(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE id = ?`, id))
 	if err != nil {
 		return nil, notFoundIf(err, "get analysis", "analysis", id)
 	}
@@ -94,7 +97,7 @@ func (s *Store) GetAnalysis(ctx context.Context, id string) (*bonafide.Analysis,
 
 // ListAnalyses returns a folder's analyses in creation order; NotExist when the folder does not exist.
 func (s *Store) ListAnalyses(ctx context.Context, folderID string) ([]*bonafide.Analysis, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+analysisCols+` FROM analyses WHERE folder_id = ? ORDER BY created_at, rowid`, folderID)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE folder_id = ? ORDER BY created_at, rowid`, folderID)
 	if err != nil {
 		return nil, wrap("list analyses", err)
 	}
@@ -179,4 +182,32 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 	}
 	fin.Fill()
 	return nil
+}
+
+// DecideAnalysis stores an operator's decision on a FINISHED analysis and moves its folder's
+// updated time to the decision's, in one transaction; the analysis' resolution, results and times
+// stay as they are.
+func (s *Store) DecideAnalysis(ctx context.Context, id string, d *bonafide.Decision) error {
+	dec, err := storeutil.DecisionJSON(d)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var folderID, state string
+		err := tx.QueryRowContext(ctx, `SELECT folder_id, state FROM analyses WHERE id = ?`, id).Scan(&folderID, &state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return bonafide.NotFound("analysis", id)
+		}
+		if err != nil {
+			return err
+		}
+		if state != bonafide.StateFinished {
+			return storeutil.NotFinished(id, state)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE analyses SET decision = ? WHERE id = ?`, dec, id); err != nil {
+			return err
+		}
+		return touchFolder(ctx, tx, folderID, storeutil.Stamp(d.At))
+	})
+	return wrap("decide analysis", err)
 }

@@ -195,6 +195,9 @@ func (s *Store) ListFolders(ctx context.Context, filter bonafide.FolderFilter) (
 	for _, k := range fq.MetaNotEquals {
 		add(`NOT EXISTS (SELECT 1 FROM json_each(f.meta_data) j WHERE j.key = ? AND `+metaValueSQL+` = ?)`, k, filter.MetaNotEquals[k])
 	}
+	if filter.AnalysisType != "" {
+		add(`EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.id AND a.type = ?)`, filter.AnalysisType)
+	}
 	switch {
 	case fq.Status == "":
 	case fq.Verdict:

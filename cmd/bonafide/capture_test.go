@@ -79,43 +79,11 @@ func waitPage(t *testing.T, ctx context.Context, expr string, timeout time.Durat
 	}
 }
 
-// screenshotDir is where BONAFIDE_SCREENSHOTS asks for the README's screenshots ("" when unset);
-// a relative path is taken from the repository's root.
-func screenshotDir(t *testing.T) string {
-	dir := os.Getenv("BONAFIDE_SCREENSHOTS")
-	if dir == "" || filepath.IsAbs(dir) {
-		return dir
-	}
-	return filepath.Join("..", "..", dir) // the test runs in cmd/bonafide
-}
-
-// saveScreenshot writes the browser's page as dir/name (a 128-colour palette keeps the README's
-// PNGs small).
-func saveScreenshot(t *testing.T, ctx context.Context, dir, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	raw := filepath.Join(t.TempDir(), "raw.png")
-	if err := os.WriteFile(raw, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, name)
-	testkit.FFmpeg(t, "-i", raw, "-vf", "split[a][b];[a]palettegen=max_colors=128[p];[b][p]paletteuse=dither=none", out)
-	if info, err := os.Stat(out); err == nil {
-		t.Logf("wrote %s (%d bytes)", out, info.Size())
-	}
-}
-
 // TestCaptureScreenshot makes the README's picture of the capture page (only with
 // BONAFIDE_SCREENSHOTS=dir): Chromium's own fake camera (its test pattern, no person: nothing
 // third-party in the picture), so the page is guiding ("no face").
 func TestCaptureScreenshot(t *testing.T) {
-	dir := screenshotDir(t)
+	dir := os.Getenv("BONAFIDE_SCREENSHOTS")
 	if dir == "" {
 		t.Skip("BONAFIDE_SCREENSHOTS is not set")
 	}
@@ -128,12 +96,12 @@ func TestCaptureScreenshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPage(t, ctx, `document.body.dataset.screen === "intro"`, 20*time.Second)
-	saveScreenshot(t, ctx, dir, "capture-intro.png")
+	browsertest.Screenshot(t, ctx, dir, "capture-intro.png", false)
 	if err := chromedp.Do(ctx, chromedp.Click("#start")); err != nil {
 		t.Fatal(err)
 	}
 	waitPage(t, ctx, `document.getElementById("hint").textContent !== ""`, 30*time.Second)
-	saveScreenshot(t, ctx, dir, "capture.png")
+	browsertest.Screenshot(t, ctx, dir, "capture.png", false)
 }
 
 // The capture page in a real browser (Debian's chromium, headless, its fake camera playing a live

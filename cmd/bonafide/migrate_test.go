@@ -47,6 +47,10 @@ func TestMigrateData(t *testing.T) {
 		}
 		folders, analyses = append(folders, f.FolderID), append(analyses, started[0].AnalyseID)
 	}
+	// An operator's decision on the first analysis travels with it.
+	if code := s.call("PATCH", "/api/analyses/"+analyses[0], token, strings.NewReader(`{"resolution_status":"DECLINED","resolution_comment":"kept by the migration"}`), "application/json", nil); code != 200 {
+		t.Fatalf("decision: %d", code)
+	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 
@@ -71,6 +75,9 @@ func TestMigrateData(t *testing.T) {
 				}
 				if len(f.Media) != 1 || len(f.Analyses) != 1 || f.Analyses[0].AnalysisID != analyses[i] || f.SystemResolution != "SUCCESS" {
 					t.Fatalf("folder on the target: %+v", f)
+				}
+				if want := map[bool]string{true: "DECLINED", false: "SUCCESS"}[i == 0]; f.Analyses[0].ResolutionStatus != want {
+					t.Fatalf("analysis %d on the target: resolution_status %s, want %s (the operator's decision)", i, f.Analyses[0].ResolutionStatus, want)
 				}
 				if code := dst.call("GET", strings.TrimPrefix(f.Media[0].OriginalURL, dst.url), tok, nil, "", nil); code != 200 {
 					t.Fatalf("media on the target: %d", code)

@@ -19,6 +19,7 @@ import (
 	"bonafide"
 	"bonafide/api"
 	"bonafide/blob"
+	"bonafide/console"
 	"bonafide/jobs"
 	"bonafide/liveness"
 	"bonafide/pipeline"
@@ -170,7 +171,12 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout); no
 	// request or answer may take more than 30 minutes (150 MiB, 10 files of the largest size, at
 	// 85 KB/s); an idle keep-alive connection is closed after 2 minutes.
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	ops, err := console.New(console.Config{Key: urlKey, SignURL: srv.SignedURL, Status: api.StatusOf,
+		SecureCookie: strings.HasPrefix(base, "https://"), Version: liveness.Version, Log: log}, store, srv)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Handler: ops.Mount(srv.Handler()), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Minute, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 2)

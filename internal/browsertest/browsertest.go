@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,71 @@ func WaitFor(ctx context.Context, expr string, interval time.Duration) error {
 			return fmt.Errorf("waiting for %s: %w (page: %q)", expr, ctx.Err(), state)
 		case <-time.After(interval):
 		}
+	}
+}
+
+// hidePictures covers every image and video of the page with a grey box of its size, so a
+// screenshot for the documentation carries no picture of a person (the test media are
+// third-party; the repository holds none of them, screenshots included).
+const hidePictures = `(() => {
+  for (const el of document.querySelectorAll("img, video")) {
+    const r = el.getBoundingClientRect();
+    const box = document.createElement("div");
+    box.textContent = "picture left out of the screenshot";
+    Object.assign(box.style, {width: r.width + "px", height: Math.max(r.height, 60) + "px", background: "#d0d4da",
+      color: "#333", font: "12px sans-serif", display: "flex", alignItems: "center", justifyContent: "center",
+      textAlign: "center", borderRadius: "4px"});
+    el.replaceWith(box);
+  }
+  return true;
+})()`
+
+// Screenshot writes the page's viewport as dir/name, a PNG reduced to a 128-colour palette (small
+// enough for a README) with ffmpeg; a relative dir is taken from the module's root (where go.mod
+// is), whichever package's test calls it. With hide, images and videos are replaced by grey boxes
+// first.
+func Screenshot(t testing.TB, ctx context.Context, dir, name string, hide bool) {
+	t.Helper()
+	if !filepath.IsAbs(dir) {
+		root, err := os.Getwd()
+		for err == nil {
+			if _, serr := os.Stat(filepath.Join(root, "go.mod")); serr == nil {
+				break
+			}
+			if parent := filepath.Dir(root); parent != root {
+				root = parent
+			} else {
+				err = fmt.Errorf("no go.mod above the test's directory")
+			}
+		}
+		if err != nil {
+			t.Fatalf("screenshot dir %s: %v", dir, err)
+		}
+		dir = filepath.Join(root, dir)
+	}
+	if hide {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](hidePictures)); err != nil {
+			t.Fatalf("hiding the pictures: %v", err)
+		}
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(t.TempDir(), "raw.png")
+	if err := os.WriteFile(raw, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-y", "-i", raw, "-vf",
+		"split[a][b];[a]palettegen=max_colors=128[p];[b][p]paletteuse=dither=none", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %s: %v\n%s", out, err, msg)
+	}
+	if info, err := os.Stat(out); err == nil {
+		t.Logf("wrote %s (%d bytes)", out, info.Size())
 	}
 }

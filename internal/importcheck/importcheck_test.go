@@ -18,7 +18,7 @@ const module = "bonafide"
 var (
 	root = module
 	// adapters implement the root interfaces over one dependency each; only cmd/bonafide wires them.
-	adapters = []string{"api", "blob", "jobs", "pipeline", "postgres", "sqlite", "sweep", "webhook", "web/capture"}
+	adapters = []string{"api", "blob", "console", "jobs", "pipeline", "postgres", "sqlite", "sweep", "webhook", "web/capture"}
 	// engine is the analysis code: bytes or frames in, scores and reasons out.
 	engine = []string{"liveness", "media", "onnx", "eval"}
 	// shared helpers that adapters may use.

@@ -1,6 +1,7 @@
 package storeutil
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -148,6 +149,7 @@ type AnalysisRow struct {
 	A                     *bonafide.Analysis
 	Params, ResultsData   any
 	Meta, Source, Results string
+	Decision              any // the operator's decision (DecisionJSON), nil when none
 }
 
 // AnalysisBatch is what CreateAnalyses inserts and enqueues.
@@ -198,6 +200,16 @@ func (c Codec) PrepareAnalyses(analyses []*bonafide.Analysis) (AnalysisBatch, er
 		}
 		if r.Results, err = Array(c.JSON, "results", a.Results); err != nil {
 			return AnalysisBatch{}, err
+		}
+		if a.Decision != nil { // an imported analysis keeps its operator's decision
+			if a.State != bonafide.StateFinished {
+				return AnalysisBatch{}, NotFinished(a.ID, a.State)
+			}
+			dec, err := DecisionJSON(a.Decision)
+			if err != nil {
+				return AnalysisBatch{}, err
+			}
+			r.Decision = dec
 		}
 		b.Rows = append(b.Rows, r)
 		if _, seen := b.Latest[a.FolderID]; !seen {
@@ -261,6 +273,7 @@ func (r FinishRow) Fill() {
 // AnalysisCols are the analysis columns that need decoding, as scanned.
 type AnalysisCols struct {
 	Params, ResultsData   *string
+	Decision              *string // the operator's decision (DecisionJSON); NULL when none
 	Meta, Source, Results string
 	Created, Updated      int64
 }
@@ -276,7 +289,41 @@ func (c *AnalysisCols) Decode(a *bonafide.Analysis) error {
 	}
 	a.Params, a.MetaData, a.ResultsData = RawOrNil(c.Params), []byte(c.Meta), RawOrNil(c.ResultsData)
 	a.Created, a.Updated = FromStamp(c.Created), FromStamp(c.Updated)
+	a.Decision = nil
+	if c.Decision != nil && *c.Decision != "" && *c.Decision != "null" {
+		var d decisionRow
+		if err := json.Unmarshal([]byte(*c.Decision), &d); err != nil {
+			return fmt.Errorf("decode decision: %w", err)
+		}
+		a.Decision = &bonafide.Decision{Resolution: d.Resolution, UserID: d.UserID, Comment: d.Comment, At: FromStamp(d.At)}
+	}
 	return nil
+}
+
+// decisionRow is how the analyses' decision column holds an operator's decision.
+type decisionRow struct {
+	Resolution string `json:"resolution"`
+	UserID     string `json:"user_id"`
+	Comment    string `json:"comment"`
+	At         int64  `json:"at"` // a Stamp
+}
+
+// DecisionJSON is the decision column's value for d; it checks what every store refuses the same
+// way: a resolution other than SUCCESS or DECLINED, a comment that is too long, no user.
+func DecisionJSON(d *bonafide.Decision) (string, error) {
+	if d == nil || d.UserID == "" {
+		return "", bonafide.Errorf(bonafide.CodeInvalidValue, "a decision names the user who made it")
+	}
+	if _, _, err := bonafide.ParseDecision(d.Resolution, d.Comment); err != nil {
+		return "", err
+	}
+	data, err := json.Marshal(decisionRow{Resolution: d.Resolution, UserID: d.UserID, Comment: d.Comment, At: Stamp(d.At)})
+	return string(data), err
+}
+
+// NotFinished is DecideAnalysis's answer for an analysis that is not FINISHED.
+func NotFinished(id, state string) error {
+	return bonafide.InvalidValue("state", "only a FINISHED analysis takes an operator's decision; analysis %s is %s", id, state)
 }
 
 // --- folder listing ---------------------------------------------------------------------------
