@@ -52,7 +52,7 @@ func scaleInto(dst, src *image.RGBA, r image.Rectangle) {
 		return
 	}
 	if in == r {
-		draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, r, draw.Src, nil)
+		approxBiLinear(dst, dst.Bounds(), src, r)
 		return
 	}
 	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
@@ -62,7 +62,7 @@ func scaleInto(dst, src *image.RGBA, r image.Rectangle) {
 	if sub.Empty() {
 		sub = image.Rect(0, 0, 1, 1).Add(dst.Rect.Min)
 	}
-	draw.ApproxBiLinear.Scale(dst, sub, src, in, draw.Src, nil)
+	approxBiLinear(dst, sub, src, in)
 	replicateEdges(dst, sub)
 }
 
