@@ -60,3 +60,33 @@ func BenchmarkApproxBiLinear(b *testing.B) {
 		}
 	})
 }
+
+// TestPlanesTable: the table path of planes gives the floats of the per-pixel formula, for every
+// normalisation the models use.
+func TestPlanesTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	img := image.NewRGBA(image.Rect(0, 0, 97, 61))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(rng.IntN(256))
+	}
+	for _, c := range []struct {
+		order     [3]int
+		div       float64
+		mean, std [3]float64
+	}{
+		{[3]int{2, 1, 0}, 1, [3]float64{127, 127, 127}, [3]float64{128, 128, 128}},
+		{[3]int{2, 1, 0}, 1, [3]float64{}, [3]float64{1, 1, 1}},
+		{[3]int{2, 1, 0}, 255, [3]float64{0.485, 0.456, 0.406}, [3]float64{0.229, 0.224, 0.225}},
+		{[3]int{0, 1, 2}, 255, [3]float64{}, [3]float64{1, 1, 1}},
+	} {
+		n := 3 * 97 * 61
+		got, want := make([]float32, n), make([]float32, n)
+		planes(img, c.order, c.div, c.mean, c.std, got)
+		planesDirect(img, c.order, c.div, c.mean, c.std, want)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%+v: value %d is %v, the formula gives %v", c, i, got[i], want[i])
+			}
+		}
+	}
+}
