@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +46,9 @@ import (
 //	go test -run '^$' -bench 'ServeVideoThroughput' -benchtime 40x ./cmd/bonafide/
 //	go test -run '^$' -bench 'ServePhotoThroughput' -benchtime 400x ./cmd/bonafide/
 //	go test -run '^$' -bench 'ServePhotoIdle' -benchtime 40x ./cmd/bonafide/
+//
+// With BONAFIDE_BENCH_PROFILE=<dir> the server writes a CPU profile of the measured load to
+// <dir>/server-<benchmark>.prof (go tool pprof -top <test binary> <file>).
 
 const (
 	benchClients = 4
@@ -109,7 +114,13 @@ func benchThroughput(b *testing.B, file string, decode float64) {
 	workers := serverWorkers()
 	engineRate, engineCPU := engineCost(b, file, data, workers, b.N)
 
-	s := startServer(b, b.TempDir())
+	var env []string
+	prof := ""
+	if dir := os.Getenv("BONAFIDE_BENCH_PROFILE"); dir != "" {
+		prof = filepath.Join(dir, "server-"+strings.ReplaceAll(b.Name(), "/", "-")+".prof")
+		env = append(env, "BONAFIDE_TEST_CPUPROFILE="+prof)
+	}
+	s := startServer(b, b.TempDir(), env...)
 	c := newBenchClient(s)
 	for range 2 { // warm up: models, page cache, connections
 		if err := c.uploadAndWait(file, data, benchPoll); err != nil {
@@ -152,6 +163,9 @@ func benchThroughput(b *testing.B, file string, decode float64) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	cpu1 := procCPU(b, pid)
+	if prof != "" {
+		stopProfile(b, s, prof)
+	}
 	if len(errs) > 0 {
 		b.Fatalf("%d of %d analyses did not finish; the first: %v", len(errs), b.N, errs[0])
 	}
@@ -235,6 +249,46 @@ func decodeCost(b *testing.B, file string) float64 {
 		}
 	}
 	return cpu
+}
+
+// profileUntilSignal, in the server child, writes a CPU profile to path (when not empty) from now
+// until the process receives SIGUSR1 (the benchmark sends it at the end of its load).
+func profileUntilSignal(path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		<-sig
+		pprof.StopCPUProfile()
+		f.Close()
+		_ = os.Rename(path, path+".done")
+	}()
+}
+
+// stopProfile asks the server to finish its profile and waits for the file.
+func stopProfile(b *testing.B, s *server, path string) {
+	if err := s.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		b.Fatal(err)
+	}
+	for range 100 {
+		if _, err := os.Stat(path + ".done"); err == nil {
+			_ = os.Rename(path+".done", path)
+			b.Logf("server CPU profile: %s", path)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Errorf("the server wrote no profile to %s", path)
 }
 
 type cpuTimes struct{ self, children float64 }
