@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"golang.org/x/image/draw"
-
 	"bonafide/onnx"
 )
 
@@ -58,7 +56,7 @@ func detectInput(dst, frame *image.RGBA, v detView) {
 			dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2], dst.Pix[i+3] = detPad, detPad, detPad, 255
 		}
 	}
-	draw.ApproxBiLinear.Scale(dst, v.r, frame, frame.Rect, draw.Src, nil)
+	approxBiLinear(dst, v.r, frame, frame.Rect)
 }
 
 // detPad is the value of the input outside the frame: 127 is 0 after the (v-127)/128 normalisation.

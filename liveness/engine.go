@@ -182,7 +182,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 					cancel()
 				}
 				results = append(results, fr)
-				if fr.Quality != nil && fr.Passive != nil && crop != nil && fr.Quality.Score > bestQ {
+				if fr.Quality != nil && (fr.Passive != nil || fr.deferred != nil) && crop != nil && fr.Quality.Score > bestQ {
 					bestQ, bestCrop, bestIdx = fr.Quality.Score, crop, fr.Index
 				}
 				mu.Unlock()
@@ -208,6 +208,17 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 		return nil, ferr
 	}
 	slices.SortFunc(results, func(a, b FrameResult) int { return a.Index - b.Index })
+	// The backup frames' passive runs only when decide will read it: when the face is missing
+	// from most of the full frames (or from all of them).
+	// The backup frames' passive runs only when decide reads it: when the face is missing from
+	// most of the full frames, or from all of them.
+	full := len(fullFrames(results))
+	useBackup := full < e.cfg.FullFrames/2 || full == 0
+	for i := range results {
+		if err := e.runDeferred(&results[i], useBackup); err != nil {
+			return nil, fmt.Errorf("liveness: %s: %w", in.Name, err)
+		}
+	}
 
 	r := &Result{
 		Threshold: e.cfg.Threshold,

@@ -46,11 +46,21 @@ type FrameResult struct {
 	landmarks      *Landmarks
 	embedding      []float32
 	frameW, frameH int
+	// deferred holds a backup frame's passive crops until the engine knows whether it needs them.
+	deferred *deferredPassive
+}
+
+// deferredPassive is the passive model's input of a backup frame, cut while the frame was at hand:
+// the backup frames count only when the face is missing from most full frames, so their model runs
+// wait until the end of the media (runDeferred) and usually never happen.
+type deferredPassive struct {
+	crop, padded *image.RGBA // padSize x padSize; padded only when the face fills the frame
+	scale        float64
 }
 
 type frameOpts struct {
 	full       bool // run the passive model and head pose (light frames: detection, landmarks, eyes)
-	backup     bool // run the passive model only: a stand-in for when the full frames miss the face
+	backup     bool // cut the passive model's crops only (FrameResult.deferred): a stand-in for when the full frames miss the face
 	expression bool
 	embedding  bool
 	keepCrop   bool
@@ -131,7 +141,15 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	// Passive anti-spoof, concurrently.
 	var padErr error
 	var wg sync.WaitGroup
-	if opts.full || opts.backup {
+	if opts.backup && !opts.full {
+		r, scale := padRect(img, f.Box)
+		d := &deferredPassive{crop: e.bufs.scaledTemp(img, r, padSize, padSize), scale: scale}
+		if scale < chipContext {
+			d.padded = e.bufs.scaledTemp(img, paddedPadRect(f.Box), padSize, padSize)
+		}
+		fr.deferred = d
+	}
+	if opts.full {
 		wg.Go(func() {
 			r, scale := padRect(img, f.Box)
 			out, err := e.runScaled(onnx.Liveness, img, r, padSize, padSize, padTensor)
@@ -172,6 +190,41 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 		faceCrop = img.SubImage(r).(*image.RGBA)
 	}
 	return fr, faceCrop, nil
+}
+
+// runDeferred runs the passive model, when run is set, on the crops a backup frame kept, as
+// analyzeFrame would have run it on the frame, and releases them.
+func (e *Engine) runDeferred(fr *FrameResult, run bool) error {
+	d := fr.deferred
+	if d == nil {
+		return nil
+	}
+	fr.deferred = nil
+	defer func() {
+		e.bufs.putRGBA(d.crop)
+		if d.padded != nil {
+			e.bufs.putRGBA(d.padded)
+		}
+	}()
+	if !run {
+		return nil
+	}
+	out, err := e.run(onnx.Liveness, func(in []float32) { padTensor(d.crop, in) })
+	if err != nil {
+		return err
+	}
+	p := 1 - softmax(out[0])[0]
+	fr.Passive, fr.PassiveScale = &p, d.scale
+	if d.padded == nil {
+		return nil
+	}
+	out, err = e.run(onnx.Liveness, func(in []float32) { padTensor(d.padded, in) })
+	if err != nil {
+		return err
+	}
+	pp := 1 - softmax(out[0])[0]
+	fr.PassivePadded = &pp
+	return nil
 }
 
 // faceChain runs landmarks, eye state, head pose and, when asked, expression and embedding.

@@ -23,9 +23,10 @@ import (
 // that ffmpeg's own format guessing (playlists, concat scripts, image sequences) never sees our input.
 
 const (
-	// ffmpegThreads is the decoder thread count of one ffmpeg process: modest, since several media are
-	// decoded at once on a small machine.
-	ffmpegThreads = "2"
+	// ffmpegThreads is the decoder thread count of one ffmpeg process: one, since the server runs
+	// one analysis per core and the engine keeps every core busy; a second decoder thread only
+	// adds its synchronisation (H.264 decoding gives the same pictures on any thread count).
+	ffmpegThreads = "1"
 	// stderrTail is how much of a tool's stderr is kept for error messages.
 	stderrTail = 4 << 10
 	// maxProbeOutput bounds ffprobe's JSON; a real file gives a few KiB.

@@ -32,6 +32,7 @@ import (
 // they can SIGKILL) without building another binary.
 func TestMain(m *testing.M) {
 	if os.Getenv("BONAFIDE_TEST_SERVE") == "1" {
+		profileUntilSignal(os.Getenv("BONAFIDE_TEST_CPUPROFILE"))
 		os.Exit(Main(context.Background(), append([]string{"serve"}, strings.Fields(os.Getenv("BONAFIDE_TEST_ARGS"))...), os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
