@@ -208,8 +208,6 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 		return nil, ferr
 	}
 	slices.SortFunc(results, func(a, b FrameResult) int { return a.Index - b.Index })
-	// The backup frames' passive runs only when decide will read it: when the face is missing
-	// from most of the full frames (or from all of them).
 	// The backup frames' passive runs only when decide reads it: when the face is missing from
 	// most of the full frames, or from all of them.
 	full := len(fullFrames(results))
