@@ -108,9 +108,29 @@ func (c *CaptureSession) StateAt(now time.Time) string {
 	return c.State
 }
 
+// CaptureClaimGrace is how long an upload may take from claiming its session (the link dies) to
+// starting its analysis. A session UPLOADED for longer without its analysis lost its upload (the
+// server died in between): its link works again until it expires.
+const CaptureClaimGrace = 5 * time.Minute
+
+// LostUpload reports whether c is UPLOADED but its upload never reached an analysis (a is the
+// session's analysis, nil when there is none): the claim was given back after a failure (no
+// analysis id), or the process died between the claim and the analysis and CaptureClaimGrace
+// has passed since.
+func (c *CaptureSession) LostUpload(a *Analysis, now time.Time) bool {
+	return c.State == CaptureUploaded && a == nil && (c.AnalysisID == "" || !now.Before(c.Updated.Add(CaptureClaimGrace)))
+}
+
 // CaptureState is the state shown for the session, given its analysis (nil when none yet):
-// UPLOADED becomes FINISHED when the analysis is no longer processing.
+// UPLOADED becomes FINISHED when the analysis is no longer processing; a lost upload is OPENED
+// again (EXPIRED once the link's time is over).
 func CaptureState(c *CaptureSession, a *Analysis, now time.Time) string {
+	if c.LostUpload(a, now) {
+		if !now.Before(c.Expires) {
+			return CaptureExpired
+		}
+		return CaptureOpened
+	}
 	st := c.StateAt(now)
 	if st == CaptureUploaded && a != nil && a.State != StateProcessing {
 		return CaptureFinished

@@ -56,3 +56,31 @@ func TestCaptureState(t *testing.T) {
 		}
 	}
 }
+
+func TestCaptureLostUpload(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	c := &bonafide.CaptureSession{State: bonafide.CaptureUploaded, AnalysisID: "a1", Updated: now, Expires: now.Add(10 * time.Minute)}
+	running := &bonafide.Analysis{State: bonafide.StateProcessing}
+	for _, tc := range []struct {
+		name string
+		c    bonafide.CaptureSession
+		a    *bonafide.Analysis
+		at   time.Time
+		lost bool
+		want string
+	}{
+		{"claimed, storing", *c, nil, now.Add(time.Minute), false, bonafide.CaptureUploaded},
+		{"claimed, analysing", *c, running, now.Add(time.Hour), false, bonafide.CaptureUploaded},
+		{"claim lost after the grace", *c, nil, now.Add(bonafide.CaptureClaimGrace), true, bonafide.CaptureOpened},
+		{"claim lost, link expired", *c, nil, now.Add(time.Hour), true, bonafide.CaptureExpired},
+		{"claim given back", bonafide.CaptureSession{State: bonafide.CaptureUploaded, Updated: now, Expires: c.Expires}, nil, now, true, bonafide.CaptureOpened},
+		{"opened", bonafide.CaptureSession{State: bonafide.CaptureOpened, Updated: now, Expires: c.Expires}, nil, now.Add(time.Hour), false, bonafide.CaptureExpired},
+	} {
+		if got := tc.c.LostUpload(tc.a, tc.at); got != tc.lost {
+			t.Errorf("%s: LostUpload = %v, want %v", tc.name, got, tc.lost)
+		}
+		if got := bonafide.CaptureState(&tc.c, tc.a, tc.at); got != tc.want {
+			t.Errorf("%s: bonafide.CaptureState = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

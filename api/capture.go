@@ -306,11 +306,28 @@ func (s *Server) linkSession(r *http.Request, result bool) (*bonafide.CaptureSes
 	if c.TokenHash != h {
 		return nil, invalid
 	}
-	switch c.StateAt(now) {
+	st := c.StateAt(now)
+	if st == bonafide.CaptureUploaded {
+		// Used, unless its upload was lost (the server died between the claim and the analysis)
+		// and its folder still exists: then the person may send the clips again.
+		a, err := s.captureAnalysis(r.Context(), c)
+		if err != nil {
+			return nil, err
+		}
+		if st = bonafide.CaptureState(c, a, now); st == bonafide.CaptureOpened {
+			if _, err := s.store.GetFolder(r.Context(), c.FolderID); err != nil {
+				if bonafide.CodeOf(err) != bonafide.CodeNotExist {
+					return nil, err
+				}
+				st = bonafide.CaptureUploaded
+			}
+		}
+	}
+	switch st {
 	case bonafide.CaptureExpired:
 		return nil, &bonafide.Error{Code: bonafide.CodeAuthExpired, Details: map[string]string{"reason": "EXPIRED"},
 			Message: "This capture link has expired: ask for a new one"}
-	case bonafide.CaptureUploaded:
+	case bonafide.CaptureUploaded, bonafide.CaptureFinished:
 		return nil, &bonafide.Error{Code: bonafide.CodeForbidden, Details: map[string]string{"reason": "USED"},
 			Message: "This capture link was already used: ask for a new one"}
 	}
@@ -344,7 +361,11 @@ func (s *Server) openCapture(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, linkBody{SessionID: c.ID, State: c.StateAt(s.now()), Actions: nonNil(c.Actions),
+	state := c.StateAt(s.now())
+	if state == bonafide.CaptureUploaded {
+		state = bonafide.CaptureOpened // a lost upload (linkSession let it through): open again
+	}
+	writeJSON(w, http.StatusOK, linkBody{SessionID: c.ID, State: state, Actions: nonNil(c.Actions),
 		GestureSeconds: c.GestureSeconds, ExpiresAt: epoch(c.Expires), ReturnURL: c.ReturnURL, ShowResult: c.ShowResult})
 	return nil
 }

@@ -176,6 +176,64 @@ func TestCaptureSessionFlow(t *testing.T) {
 	env.tuDo("GET", "/api/capture/sessions/"+id, other.Token, nil).tuExpect(http.StatusNotFound, 10)
 }
 
+// A server that dies between claiming a session (the link dies) and starting its analysis leaves
+// it UPLOADED without an analysis: after CaptureClaimGrace the link works again, the clips can be
+// sent again and the session finishes; until then it counts as used.
+func TestCaptureSessionLostUpload(t *testing.T) {
+	env := tuServer(t)
+	co := env.tuCompany("acme")
+	client := env.tuUserLoggedIn(bonafide.RoleClient, co.ID, "client@acme.test")
+	s := env.tuDo("POST", "/api/capture/sessions", client.Token, map[string]any{"actions": []string{"video_selfie_blank"}}).
+		tuExpect(http.StatusCreated, 0).Obj()
+	id, token := s["session_id"].(string), capToken(t, s["url"].(string))
+	env.tuDo("GET", "/api/capture/link", "", nil, "X-Capture-Token", token).tuExpect(http.StatusOK, 0)
+
+	// The claim of an upload whose process then died: what uploadCapture writes first.
+	c, err := env.Store.GetCaptureSession(tuCtx(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := *c
+	claimed.State, claimed.AnalysisID, claimed.ResultHash = bonafide.CaptureUploaded, "4a7b7f0e-0000-4000-8000-000000000001", strings.Repeat("0", 64)
+	if err := env.Store.UpdateCaptureSession(tuCtx(), &claimed, bonafide.CaptureOpened); err != nil {
+		t.Fatal(err)
+	}
+	env.tuDo("GET", "/api/capture/link", "", nil, "X-Capture-Token", token).tuExpect(http.StatusForbidden, 9)
+	if st := env.tuDo("GET", "/api/capture/sessions/"+id, client.Token, nil).Obj()["state"]; st != "UPLOADED" {
+		t.Fatalf("state within the grace %v, want UPLOADED (the upload may still be storing)", st)
+	}
+
+	env.Clock.Advance(bonafide.CaptureClaimGrace + time.Second) // the store stamps Updated with the real time
+	if st := env.tuDo("GET", "/api/capture/sessions/"+id, client.Token, nil).Obj()["state"]; st != "OPENED" {
+		t.Fatalf("state after the grace %v, want OPENED", st)
+	}
+	page := env.tuDo("GET", "/api/capture/link", "", nil, "X-Capture-Token", token).tuExpect(http.StatusOK, 0).Obj()
+	if page["state"] != "OPENED" {
+		t.Fatalf("link after a lost upload: %v", page)
+	}
+	up := env.tuDo("POST", "/api/capture/link/media", "", capClips(t, capWebM()), "X-Capture-Token", token).tuExpect(http.StatusCreated, 0).Obj()
+	if _, err := env.Store.GetAnalysis(tuCtx(), up["analysis_id"].(string)); err != nil {
+		t.Fatalf("the second upload's analysis: %v", err)
+	}
+	env.tuDo("GET", "/api/capture/link", "", nil, "X-Capture-Token", token).tuExpect(http.StatusForbidden, 9)
+
+	// A lost upload whose link has expired stays dead.
+	s = env.tuDo("POST", "/api/capture/sessions", client.Token, map[string]any{"actions": []string{"video_selfie_blank"}, "expires_in": 60}).
+		tuExpect(http.StatusCreated, 0).Obj()
+	id2, token2 := s["session_id"].(string), capToken(t, s["url"].(string))
+	c, _ = env.Store.GetCaptureSession(tuCtx(), id2)
+	claimed = *c
+	claimed.State, claimed.AnalysisID = bonafide.CaptureUploaded, "4a7b7f0e-0000-4000-8000-000000000002"
+	if err := env.Store.UpdateCaptureSession(tuCtx(), &claimed, bonafide.CaptureCreated); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(bonafide.CaptureClaimGrace + time.Second) // the store stamps Updated with the real time
+	env.tuDo("GET", "/api/capture/link", "", nil, "X-Capture-Token", token2).tuExpect(http.StatusUnauthorized, 8)
+	if st := env.tuDo("GET", "/api/capture/sessions/"+id2, client.Token, nil).Obj()["state"]; st != "EXPIRED" {
+		t.Fatalf("state of an expired lost upload %v, want EXPIRED", st)
+	}
+}
+
 func TestCaptureSessionExpiresAndHides(t *testing.T) {
 	env := tuServer(t)
 	co := env.tuCompany("acme")
