@@ -12,34 +12,7 @@ import (
 const captureCols = `id, company_id, user_id, folder_id, actions, gesture_seconds, return_url, show_result,
 	token_hash, result_hash, result_expires_at, state, analysis_id, expires_at, created_at, updated_at`
 
-func scanCapture(r scanner) (*bonafide.CaptureSession, error) {
-	var c bonafide.CaptureSession
-	var actions string
-	var result *string
-	var resultExpires, expires, created, updated int64
-	if err := r.Scan(&c.ID, &c.CompanyID, &c.UserID, &c.FolderID, &actions, &c.GestureSeconds, &c.ReturnURL, &c.ShowResult,
-		&c.TokenHash, &result, &resultExpires, &c.State, &c.AnalysisID, &expires, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if c.Actions, err = storeutil.DecodeArray[string]("actions", actions); err != nil {
-		return nil, err
-	}
-	c.ResultHash = storeutil.Deref(result)
-	if resultExpires != 0 {
-		c.ResultExpires = storeutil.FromStamp(resultExpires)
-	}
-	c.Expires, c.Created, c.Updated = storeutil.FromStamp(expires), storeutil.FromStamp(created), storeutil.FromStamp(updated)
-	return &c, nil
-}
-
-// resultStamp is a result token's expiry as stored (0: none yet).
-func resultStamp(c *bonafide.CaptureSession) int64 {
-	if c.ResultExpires.IsZero() {
-		return 0
-	}
-	return storeutil.Stamp(c.ResultExpires)
-}
+func scanCapture(r scanner) (*bonafide.CaptureSession, error) { return storeutil.ScanCapture(r.Scan) }
 
 // CreateCaptureSession inserts c, filling its ID and times.
 func (s *Store) CreateCaptureSession(ctx context.Context, c *bonafide.CaptureSession) error {
@@ -52,7 +25,7 @@ func (s *Store) CreateCaptureSession(ctx context.Context, c *bonafide.CaptureSes
 	_, err = s.db.ExecContext(ctx, `INSERT INTO capture_sessions (`+captureCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.CompanyID, c.UserID, c.FolderID, actions, c.GestureSeconds, c.ReturnURL, c.ShowResult,
-		c.TokenHash, storeutil.NullStr(c.ResultHash), resultStamp(c), c.State, c.AnalysisID,
+		c.TokenHash, storeutil.NullStr(c.ResultHash), storeutil.CaptureResultStamp(c), c.State, c.AnalysisID,
 		storeutil.Stamp(c.Expires), storeutil.Stamp(c.Created), storeutil.Stamp(c.Updated))
 	if isPrimaryKey(err) || isUnique(err) {
 		return storeutil.AlreadyExists("capture session", c.ID)
@@ -88,7 +61,7 @@ func (s *Store) UpdateCaptureSession(ctx context.Context, c *bonafide.CaptureSes
 	now := s.codec.Now()
 	res, err := s.db.ExecContext(ctx, `UPDATE capture_sessions SET state = ?, result_hash = ?, result_expires_at = ?,
 		analysis_id = ?, expires_at = ?, updated_at = ? WHERE id = ? AND state = ?`,
-		c.State, storeutil.NullStr(c.ResultHash), resultStamp(c), c.AnalysisID, storeutil.Stamp(c.Expires), storeutil.Stamp(now), c.ID, from)
+		c.State, storeutil.NullStr(c.ResultHash), storeutil.CaptureResultStamp(c), c.AnalysisID, storeutil.Stamp(c.Expires), storeutil.Stamp(now), c.ID, from)
 	if isUnique(err) {
 		return storeutil.AlreadyExists("capture session result token", c.ID)
 	}
