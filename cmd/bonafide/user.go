@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -18,10 +20,13 @@ import (
 
 func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	usage := `Usage:
-  bonafide user create --email E --password P [--role CLIENT] [--company NAME]
+  bonafide user create --email E --password-file F [--role CLIENT] [--company NAME]
   bonafide user list
   bonafide user disable --email E
-  bonafide user password --email E --password P   (resets the password and ends every session)
+  bonafide user password --email E --password-file F   (resets the password and ends every session)
+
+--password-file F reads the password from the first line of F (- for standard input); --password P
+also works, but other users of the machine can read a command line (ps).
 
 Manages accounts in the server's database (--data-dir / --database-url as for 'serve').
 Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVICE".
@@ -38,11 +43,24 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 	var sf serverFlags
 	sf.register(fs)
 	email := fs.String("email", "", "the user's email (login)")
-	password := fs.String("password", "", "the password (at least 8 characters)")
+	password := fs.String("password", "", "the password (at least 8 characters; visible to other users in ps: prefer --password-file)")
+	passwordFile := fs.String("password-file", "", "read the password from the first line of this file (- for standard input)")
 	role := fs.String("role", string(bonafide.RoleClient), "the role")
 	company := fs.String("company", "", "the company of a client role (created when missing); global roles (ADMIN, OPERATOR) join the reserved company \"global\"")
 	if code, done := parse(fs, args[1:]); done {
 		return code
+	}
+	if *passwordFile != "" {
+		if *password != "" {
+			fmt.Fprintf(stderr, "bonafide user %s: give --password or --password-file, not both\n", sub)
+			return 2
+		}
+		pw, err := readPasswordFile(*passwordFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "bonafide user %s: --password-file: %v\n", sub, err)
+			return 2
+		}
+		*password = pw
 	}
 	sf.resolve()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -56,7 +74,7 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 	switch sub {
 	case "create":
 		if *email == "" || *password == "" {
-			fmt.Fprintln(stderr, "bonafide user create: --email and --password are required")
+			fmt.Fprintln(stderr, "bonafide user create: --email and --password-file (or --password) are required")
 			return 2
 		}
 		u, err := createUser(ctx, store, *email, *password, bonafide.Role(*role), *company)
@@ -98,7 +116,7 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 		fmt.Fprintf(stdout, "disabled %s\n", u.Email)
 	case "password":
 		if *email == "" || *password == "" {
-			fmt.Fprintln(stderr, "bonafide user password: --email and --password are required")
+			fmt.Fprintln(stderr, "bonafide user password: --email and --password-file (or --password) are required")
 			return 2
 		}
 		if err := resetPassword(ctx, store, *email, *password); err != nil {
@@ -180,4 +198,28 @@ func resetPassword(ctx context.Context, store bonafide.Store, email, pw string) 
 		return err
 	}
 	return bonafide.ChangePassword(ctx, store, u, hash, "")
+}
+
+// readPasswordFile reads a password from the first line of the file ("-": standard input), at most
+// 1 KiB, without its line ending.
+func readPasswordFile(name string) (string, error) {
+	var r io.Reader = os.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, 1<<10))
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", errors.New("the first line is empty")
+	}
+	return line, nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,14 @@ func TestUserPasswordEndsSessions(t *testing.T) {
 			if code, _, errs := run(t, args("user", "password", "--email", "alice@example.com", "--password", "short")...); code != 1 || !strings.Contains(errs, "8 characters") {
 				t.Fatalf("short password: %d %s", code, errs)
 			}
-			if code, out, errs := run(t, args("user", "password", "--email", "alice@example.com", "--password", "second-password")...); code != 0 || !strings.Contains(out, "sessions ended") {
+			pwFile := filepath.Join(t.TempDir(), "pw")
+			if err := os.WriteFile(pwFile, []byte("second-password\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, errs := run(t, args("user", "password", "--email", "alice@example.com", "--password", "x", "--password-file", pwFile)...); code != 2 || !strings.Contains(errs, "not both") {
+				t.Fatalf("both password flags: %d %s", code, errs)
+			}
+			if code, out, errs := run(t, args("user", "password", "--email", "alice@example.com", "--password-file", pwFile)...); code != 0 || !strings.Contains(out, "sessions ended") {
 				t.Fatalf("password: %d %s %s", code, out, errs)
 			}
 			for _, tok := range []string{"tok-a", "tok-b"} {
