@@ -145,7 +145,8 @@ func ChangePassword(ctx context.Context, s Store, u *User, passwordHash, keepTok
 	return nil
 }
 
-// SessionPurge deletes expired sessions: once in Start, then every Every (an hour when zero)
+// SessionPurge deletes expired sessions and login throttle entries that ended LoginBackoffKeep
+// ago: once in Start, then every Every (an hour when zero)
 // until Stop.
 // Expired sessions are refused anyway; this keeps the table from growing with every login.
 type SessionPurge struct {
@@ -185,6 +186,13 @@ func (p *SessionPurge) purge(ctx context.Context) {
 		p.Log.Error("purge expired sessions", "err", err)
 	case n > 0:
 		p.Log.Info("purged expired sessions", "sessions", n)
+	}
+	n, err = p.Store.DeleteLoginBackoffsBefore(ctx, p.Now().Add(-LoginBackoffKeep))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		p.Log.Error("purge old login throttle entries", "err", err)
+	case n > 0:
+		p.Log.Info("purged old login throttle entries", "entries", n)
 	}
 }
 

@@ -101,7 +101,9 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, rawEmail, pw
 			Details: map[string]string{"key_path": "credentials"}}
 	}
 	addr := s.clientAddr(r)
-	if wait, by := s.throttle.check(email, addr, s.now()); wait > 0 {
+	if wait, by, err := s.throttle.check(r.Context(), email, addr, s.now()); err != nil {
+		return nil, err
+	} else if wait > 0 {
 		return nil, throttledError(w, wait, by)
 	}
 	u, err := s.store.GetUserByEmail(r.Context(), email)
@@ -113,11 +115,15 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, rawEmail, pw
 		hash = u.PasswordHash
 	}
 	if !password.Check(hash, pw) || u == nil || email == "" {
-		s.throttle.fail(email, addr, s.now())
+		if err := s.throttle.fail(r.Context(), email, addr, s.now()); err != nil {
+			return nil, err
+		}
 		s.log.Info("login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
 		return nil, bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
 	}
-	s.throttle.succeed(email)
+	if err := s.throttle.succeed(r.Context(), email); err != nil {
+		return nil, err
+	}
 	if u.Disabled {
 		return nil, bonafide.Errorf(bonafide.CodeUserBlocked, "User profile is blocked")
 	}

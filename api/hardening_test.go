@@ -1,10 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -96,14 +100,14 @@ func TestLoginBoundedInputAndMemory(t *testing.T) {
 	// Past the cap the stalest entry makes room: never more than MaxLoginEntries.
 	now := env.Clock.Now()
 	for i := range 40 {
-		env.API.throttle.fail(fmt.Sprintf("user%d@example.com", i), netip.MustParseAddr(fmt.Sprintf("10.0.0.%d", i)), now)
+		_ = env.API.throttle.fail(t.Context(), fmt.Sprintf("user%d@example.com", i), netip.MustParseAddr(fmt.Sprintf("10.0.0.%d", i)), now)
 	}
 	if a, b := env.API.throttle.size(); a != 15 || b != 15 {
 		t.Fatalf("%d emails and %d addresses tracked, want the cap 15", a, b)
 	}
 	// Expired entries are swept when room is needed.
 	env.Clock.Advance(env.API.cfg.LoginWindow + time.Second)
-	env.API.throttle.fail("late@example.com", netip.MustParseAddr("10.0.1.1"), env.Clock.Now())
+	_ = env.API.throttle.fail(t.Context(), "late@example.com", netip.MustParseAddr("10.0.1.1"), env.Clock.Now())
 	if a, b := env.API.throttle.size(); a != 1 || b != 1 {
 		t.Fatalf("%d emails and %d addresses still tracked after their window passed, want 1 and 1", a, b)
 	}
@@ -114,7 +118,19 @@ func TestLoginBoundedInputAndMemory(t *testing.T) {
 // Retry-After and a message saying how long; the owner is never locked out for long by wrong
 // passwords typed from anywhere; a success resets the count.
 func TestLoginBackoffPerAccount(t *testing.T) {
-	env := tuServer(t, func(c *Config) { c.TrustedProxyHeader = "X-Forwarded-For" })
+	t.Run("memory", func(t *testing.T) { testLoginBackoffPerAccount(t, false) })
+	t.Run("shared", func(t *testing.T) { testLoginBackoffPerAccount(t, true) })
+}
+
+// testLoginBackoffPerAccount: shared keeps the entries in the store (scale-out), which must
+// behave the same.
+func testLoginBackoffPerAccount(t *testing.T, shared bool) {
+	env := tuServer(t, func(c *Config) {
+		c.TrustedProxyHeader = "X-Forwarded-For"
+		if shared {
+			c.SharedLoginThrottle = tuSharedThrottle
+		}
+	})
 	c := env.tuCompany("Acme")
 	alice := env.tuCreateUser(bonafide.RoleClient, c.ID, "alice@acme.example.com")
 	n := 0
@@ -164,6 +180,59 @@ func TestLoginBackoffPerAccount(t *testing.T) {
 		login("wrong password").tuExpect(401, int(bonafide.CodeCredentialsBad))
 	}
 	login(tuPassword).tuExpect(429, int(bonafide.CodeThrottled))
+}
+
+// In scale-out the throttle's entries live in the database: failures spread over two nodes count
+// as one, a node that never saw a failure refuses the next attempt, and a success on either node
+// clears the account on both.
+func TestLoginThrottleSharedByNodes(t *testing.T) {
+	env := tuServer(t, func(c *Config) { c.SharedLoginThrottle = tuSharedThrottle })
+	c := env.tuCompany("Acme")
+	alice := env.tuCreateUser(bonafide.RoleClient, c.ID, "alice@acme.example.com")
+	// A second node on the same database, with the same clock.
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ts := httptest.NewUnstartedServer(nil)
+	other := New(Config{BaseURL: "http://" + ts.Listener.Addr().String(), SharedLoginThrottle: env.Store}, env.Store, nil, nil, discard, env.Clock.Now)
+	ts.Config.Handler = other.Handler()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	login := func(base, pw string) int {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"credentials": map[string]string{"email": alice.Email, "password": pw}})
+		resp, err := http.Post(base+"/api/authorize/auth", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 5 { // the free failures, alternating between the nodes
+		base := env.URL
+		if i%2 == 1 {
+			base = ts.URL
+		}
+		if code := login(base, "wrong password"); code != 401 {
+			t.Fatalf("failure %d: %d, want 401", i+1, code)
+		}
+	}
+	for _, base := range []string{env.URL, ts.URL} {
+		if code := login(base, tuPassword); code != 429 {
+			t.Fatalf("after 5 failures over two nodes, %s answers %d, want 429", base, code)
+		}
+	}
+	env.Clock.Advance(time.Second)
+	if code := login(ts.URL, tuPassword); code != 200 {
+		t.Fatalf("after the wait: %d, want 200", code)
+	}
+	// The success on the second node cleared the count for the first.
+	for range 5 {
+		if code := login(env.URL, "wrong password"); code != 401 {
+			t.Fatalf("after the success: %d, want 401", code)
+		}
+	}
+	if code := login(ts.URL, tuPassword); code != 429 {
+		t.Fatalf("the first node's failures did not reach the second: %d", code)
+	}
 }
 
 // One address hammering many accounts is throttled as an address (password spraying): past

@@ -36,7 +36,7 @@ type Config struct {
 	// client address LoginAddressFailures before the same backoff up to LoginAddressBackoffMax
 	// (defaults 20, 5 min). An entry is forgotten LoginWindow after its last failure or delay
 	// (default 15 min); each table holds at most MaxLoginEntries (default 100,000). The state is
-	// in this process's memory: in scale-out each node throttles on its own.
+	// in this process's memory, or in SharedLoginThrottle when it is set.
 	LoginFailures          int
 	LoginBackoff           time.Duration
 	LoginBackoffMax        time.Duration
@@ -44,6 +44,9 @@ type Config struct {
 	LoginAddressBackoffMax time.Duration
 	LoginWindow            time.Duration
 	MaxLoginEntries        int
+	// SharedLoginThrottle, when set, keeps the login throttle's entries there instead of in this
+	// process, so that every node of a cluster counts the same failures (scale-out).
+	SharedLoginThrottle bonafide.LoginThrottleStore
 	// TrustedProxyHeader names the header a reverse proxy puts the client address in (for
 	// example X-Forwarded-For or X-Real-IP); empty (the default): the header is ignored and the
 	// client address is the connection's. TrustedProxies are the networks the header is believed

@@ -62,6 +62,10 @@ type tuEnv struct {
 	client *http.Client
 }
 
+// tuSharedThrottle, set as Config.SharedLoginThrottle, asks tuServer for the throttle kept in the
+// server's own store (as in scale-out).
+var tuSharedThrottle bonafide.LoginThrottleStore = (*sqlite.Store)(nil)
+
 // tuServer starts a server; cfg may tune it (BaseURL is set here).
 func tuServer(t *testing.T, cfg ...func(*Config)) *tuEnv {
 	t.Helper()
@@ -84,6 +88,9 @@ func tuServer(t *testing.T, cfg ...func(*Config)) *tuEnv {
 	c := Config{BaseURL: base}
 	for _, f := range cfg {
 		f(&c)
+	}
+	if c.SharedLoginThrottle == tuSharedThrottle {
+		c.SharedLoginThrottle = store
 	}
 	clock := testkit.NewClock(time.Now())
 	srv := New(c, store, blobs, nil /* no engine */, discard, clock.Now)

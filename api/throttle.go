@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,7 +32,9 @@ import (
 // last failure or the end of its delay, whichever is later, and each table holds at most
 // MaxLoginEntries entries (past it, expired ones are swept, then the stalest is dropped). Keys
 // are hashed to 16 bytes (IPv6 addresses are counted per /64), so memory stays small and
-// bounded. The state is per process: in scale-out each node throttles on its own.
+// bounded. In scale-out (Config.SharedLoginThrottle) the entries are kept in the database
+// instead, so failures spread over every node count as one; they are deleted a day after they
+// ended (bonafide.SessionPurge).
 
 // backoffTable is one throttle table. Callers hold loginThrottle.mu.
 type backoffTable struct {
@@ -41,18 +45,38 @@ type backoffTable struct {
 	m         map[[16]byte]*backoffEntry
 }
 
-type backoffEntry struct {
-	failures int
-	last     time.Time // the last failure
-	until    time.Time // attempts wait until then
-}
+// backoffEntry is one key's state: failures, the last one, and the time attempts wait until.
+type backoffEntry = bonafide.LoginBackoff
 
 func (t *backoffTable) expired(e *backoffEntry, now time.Time) bool {
-	end := e.last
-	if e.until.After(end) {
-		end = e.until
+	return now.Sub(e.End()) > t.window
+}
+
+// waitOf is how long an attempt must still wait under entry e (0: go ahead).
+func (t *backoffTable) waitOf(e backoffEntry, now time.Time) time.Duration {
+	if e.Failures == 0 || t.expired(&e, now) || !now.Before(e.Until) {
+		return 0
 	}
-	return now.Sub(end) > t.window
+	return e.Until.Sub(now)
+}
+
+// next is entry e after one more failure at now (an expired entry starts again from zero).
+func (t *backoffTable) next(e backoffEntry, now time.Time) backoffEntry {
+	if t.expired(&e, now) {
+		e = backoffEntry{}
+	}
+	e.Failures++
+	e.Last = now
+	if k := e.Failures - t.free; k >= 0 {
+		d := t.max
+		if k < 30 {
+			if b := t.base << k; b > 0 && b < d {
+				d = b
+			}
+		}
+		e.Until = now.Add(d)
+	}
+	return e
 }
 
 // wait says how long an attempt for key must still wait (0: go ahead).
@@ -65,19 +89,12 @@ func (t *backoffTable) wait(key [16]byte, now time.Time) time.Duration {
 		delete(t.m, key)
 		return 0
 	}
-	if now.Before(e.until) {
-		return e.until.Sub(now)
-	}
-	return 0
+	return t.waitOf(*e, now)
 }
 
 // fail records a failure for key and sets its next delay.
 func (t *backoffTable) fail(key [16]byte, now time.Time) {
 	e := t.m[key]
-	if e != nil && t.expired(e, now) {
-		delete(t.m, key)
-		e = nil
-	}
 	if e == nil {
 		if len(t.m) >= t.limit {
 			t.makeRoom(now)
@@ -85,17 +102,7 @@ func (t *backoffTable) fail(key [16]byte, now time.Time) {
 		e = &backoffEntry{}
 		t.m[key] = e
 	}
-	e.failures++
-	e.last = now
-	if k := e.failures - t.free; k >= 0 {
-		d := t.max
-		if k < 30 {
-			if b := t.base << k; b > 0 && b < d {
-				d = b
-			}
-		}
-		e.until = now.Add(d)
-	}
+	*e = t.next(*e, now)
 }
 
 // makeRoom sweeps expired entries and, if the table is still full, drops the stalest one.
@@ -107,8 +114,8 @@ func (t *backoffTable) makeRoom(now time.Time) {
 			delete(t.m, k)
 			continue
 		}
-		if stalestAt.IsZero() || e.last.Before(stalestAt) {
-			stalest, stalestAt = k, e.last
+		if stalestAt.IsZero() || e.Last.Before(stalestAt) {
+			stalest, stalestAt = k, e.Last
 		}
 	}
 	if len(t.m) >= t.limit {
@@ -116,11 +123,14 @@ func (t *backoffTable) makeRoom(now time.Time) {
 	}
 }
 
-// loginThrottle is the per-account and per-address login throttle of one server.
+// loginThrottle is the per-account and per-address login throttle of one server. With shared
+// set (scale-out), the entries live in the database instead of this process's tables, so every
+// node counts the same failures; the delays are computed here either way.
 type loginThrottle struct {
 	mu      sync.Mutex
 	account backoffTable
 	address backoffTable
+	shared  bonafide.LoginThrottleStore
 }
 
 func newLoginThrottle(c *Config) *loginThrottle {
@@ -129,6 +139,7 @@ func newLoginThrottle(c *Config) *loginThrottle {
 			limit: c.MaxLoginEntries, m: map[[16]byte]*backoffEntry{}},
 		address: backoffTable{free: c.LoginAddressFailures, base: c.LoginBackoff, max: c.LoginAddressBackoffMax, window: c.LoginWindow,
 			limit: c.MaxLoginEntries, m: map[[16]byte]*backoffEntry{}},
+		shared: c.SharedLoginThrottle,
 	}
 }
 
@@ -147,29 +158,61 @@ func addressKey(a netip.Addr) [16]byte {
 	return throttleKey(a.Unmap().String())
 }
 
+// sharedKey is a table's key in the shared store: its table, then the hashed key in hex.
+func sharedKey(table string, k [16]byte) string { return table + ":" + hex.EncodeToString(k[:]) }
+
 // check returns the wait before an attempt for email from addr, and which key imposes it.
-func (lt *loginThrottle) check(email string, addr netip.Addr, now time.Time) (time.Duration, string) {
-	lt.mu.Lock()
-	defer lt.mu.Unlock()
-	a := lt.account.wait(throttleKey(email), now)
-	b := lt.address.wait(addressKey(addr), now)
-	if b > a {
-		return b, "address"
+func (lt *loginThrottle) check(ctx context.Context, email string, addr netip.Addr, now time.Time) (time.Duration, string, error) {
+	var a, b time.Duration
+	if lt.shared != nil {
+		ea, err := lt.shared.GetLoginBackoff(ctx, sharedKey("account", throttleKey(email)))
+		if err != nil {
+			return 0, "", err
+		}
+		eb, err := lt.shared.GetLoginBackoff(ctx, sharedKey("address", addressKey(addr)))
+		if err != nil {
+			return 0, "", err
+		}
+		a, b = lt.account.waitOf(ea, now), lt.address.waitOf(eb, now)
+	} else {
+		lt.mu.Lock()
+		a = lt.account.wait(throttleKey(email), now)
+		b = lt.address.wait(addressKey(addr), now)
+		lt.mu.Unlock()
 	}
-	return a, "account"
+	if b > a {
+		return b, "address", nil
+	}
+	return a, "account", nil
 }
 
-func (lt *loginThrottle) fail(email string, addr netip.Addr, now time.Time) {
+func (lt *loginThrottle) fail(ctx context.Context, email string, addr netip.Addr, now time.Time) error {
+	if lt.shared != nil {
+		// Counted even when the client has gone: the failure happened.
+		ctx = context.WithoutCancel(ctx)
+		if _, err := lt.shared.UpdateLoginBackoff(ctx, sharedKey("account", throttleKey(email)),
+			func(e bonafide.LoginBackoff) bonafide.LoginBackoff { return lt.account.next(e, now) }); err != nil {
+			return err
+		}
+		_, err := lt.shared.UpdateLoginBackoff(ctx, sharedKey("address", addressKey(addr)),
+			func(e bonafide.LoginBackoff) bonafide.LoginBackoff { return lt.address.next(e, now) })
+		return err
+	}
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	lt.account.fail(throttleKey(email), now)
 	lt.address.fail(addressKey(addr), now)
+	return nil
 }
 
-func (lt *loginThrottle) succeed(email string) {
+func (lt *loginThrottle) succeed(ctx context.Context, email string) error {
+	if lt.shared != nil {
+		return lt.shared.DeleteLoginBackoff(context.WithoutCancel(ctx), sharedKey("account", throttleKey(email)))
+	}
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	delete(lt.account.m, throttleKey(email))
+	return nil
 }
 
 // size returns the number of entries of both tables.

@@ -418,11 +418,15 @@ func (s *Server) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u 
 		return invalidValue("current_password", "current_password is not your current password")
 	}
 	addr := s.clientAddr(r)
-	if wait, by := s.throttle.check(u.Email, addr, s.now()); wait > 0 {
+	if wait, by, err := s.throttle.check(r.Context(), u.Email, addr, s.now()); err != nil {
+		return err
+	} else if wait > 0 {
 		return throttledError(w, wait, by)
 	}
 	if !password.Check(u.PasswordHash, *current) {
-		s.throttle.fail(u.Email, addr, s.now())
+		if err := s.throttle.fail(r.Context(), u.Email, addr, s.now()); err != nil {
+			return err
+		}
 		s.log.Info("password change refused: wrong current password", "user_id", u.ID, "client", addr.String())
 		return invalidValue("current_password", "current_password is not your current password")
 	}

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"Collections", testCollections},
 		{"Persons", testPersons},
 		{"CaptureSessions", testCaptureSessions},
+		{"LoginBackoff", testLoginBackoff},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

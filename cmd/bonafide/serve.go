@@ -120,12 +120,18 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	if err != nil {
 		return err
 	}
+	// In scale-out every node counts the same login failures (the database keeps them); a single
+	// embedded process keeps them in memory.
+	var sharedThrottle bonafide.LoginThrottleStore
+	if !db.Embedded() {
+		sharedThrottle = store
+	}
 	srv := api.New(api.Config{BaseURL: base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
 		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version, UploadDir: sf.uploadDir,
 		URLKey: urlKey, URLLifetime: sf.urlLifetime, Pages: map[string]http.Handler{capture.Path: capture.Handler()},
 		MetricsToken: sf.metricsToken, MetricsElsewhere: metricsLn != nil,
 		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
-		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax,
+		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax, SharedLoginThrottle: sharedThrottle,
 		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, store, blobs, analyzer, log, nil)
 	queue, err := db.Workers(jobs.Deps{Store: store, Blobs: blobs, Analyzer: analyzer,
 		Deliverer: webhook.New(hookOpts), Retryable: webhook.Retryable, RenderFolder: srv.RenderFolder,

@@ -1,0 +1,10 @@
+-- Bonafide schema, version 7: login throttle entries (per account and per client address), so
+-- that a restart does not forget them. Times are the store's stamps; end_at = max(last_at, until_at).
+CREATE TABLE login_backoff (
+  key      TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL,
+  until_at INTEGER NOT NULL,
+  end_at   INTEGER NOT NULL
+);
+CREATE INDEX login_backoff_end ON login_backoff (end_at);
