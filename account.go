@@ -145,8 +145,9 @@ func ChangePassword(ctx context.Context, s Store, u *User, passwordHash, keepTok
 	return nil
 }
 
-// SessionPurge deletes expired sessions and login throttle entries that ended LoginBackoffKeep
-// ago: once in Start, then every Every (an hour when zero)
+// SessionPurge deletes expired sessions, login throttle entries that ended LoginBackoffKeep ago,
+// and capture sessions never uploaded (with their empty folders) CaptureSessionKeep after their
+// link expired: once in Start, then every Every (an hour when zero)
 // until Stop.
 // Expired sessions are refused anyway; this keeps the table from growing with every login.
 type SessionPurge struct {
@@ -187,12 +188,43 @@ func (p *SessionPurge) purge(ctx context.Context) {
 	case n > 0:
 		p.Log.Info("purged expired sessions", "sessions", n)
 	}
+	p.purgeCaptures(ctx)
 	n, err = p.Store.DeleteLoginBackoffsBefore(ctx, p.Now().Add(-LoginBackoffKeep))
 	switch {
 	case err != nil && ctx.Err() == nil:
 		p.Log.Error("purge old login throttle entries", "err", err)
 	case n > 0:
 		p.Log.Info("purged old login throttle entries", "entries", n)
+	}
+}
+
+// purgeCaptures deletes the capture sessions never uploaded whose link expired CaptureSessionKeep
+// ago, and each one's folder when it is still empty (no media, no analysis): an abandoned
+// capture leaves nothing in the folder list.
+func (p *SessionPurge) purgeCaptures(ctx context.Context) {
+	ids, err := p.Store.DeleteAbandonedCaptureSessions(ctx, p.Now().Add(-CaptureSessionKeep))
+	if err != nil {
+		if ctx.Err() == nil {
+			p.Log.Error("purge abandoned capture sessions", "err", err)
+		}
+		return
+	}
+	folders := 0
+	for _, id := range ids {
+		ms, err := p.Store.ListMedia(ctx, id)
+		if err != nil {
+			continue // deleted already, or the next purge will not see it again: the folder stays
+		}
+		as, err := p.Store.ListAnalyses(ctx, id)
+		if err != nil || len(ms) > 0 || len(as) > 0 {
+			continue
+		}
+		if err := p.Store.DeleteFolder(ctx, id); err == nil {
+			folders++
+		}
+	}
+	if len(ids) > 0 {
+		p.Log.Info("purged abandoned capture sessions", "sessions", len(ids), "empty_folders", folders)
 	}
 }
 

@@ -55,3 +55,55 @@ func TestSessionPurgeRunsPeriodically(t *testing.T) {
 	}
 	p.Stop()
 }
+
+// The purge deletes capture sessions never uploaded a day after their link expired, and their
+// folders when nothing was put in them; a folder that received media stays.
+func TestSessionPurgeRemovesAbandonedCaptures(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "b.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	session := func(expires time.Time, media bool) (*bonafide.Folder, *bonafide.CaptureSession) {
+		t.Helper()
+		f := &bonafide.Folder{CompanyID: "co"}
+		var ms []*bonafide.Media
+		if media {
+			ms = []*bonafide.Media{{Kind: bonafide.KindImage, OriginalName: "p.jpg", BlobKey: "k/p.jpg", ContentType: "image/jpeg"}}
+		}
+		if err := st.CreateFolder(ctx, f, ms); err != nil {
+			t.Fatal(err)
+		}
+		c := &bonafide.CaptureSession{FolderID: f.ID, Actions: []string{"video_selfie_blank"}, GestureSeconds: 3,
+			TokenHash: "tok-" + f.ID, State: bonafide.CaptureCreated, Expires: expires}
+		if err := st.CreateCaptureSession(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return f, c
+	}
+	emptyOld, c1 := session(now.Add(-bonafide.CaptureSessionKeep-time.Hour), false)
+	fullOld, c2 := session(now.Add(-bonafide.CaptureSessionKeep-time.Hour), true)
+	recent, c3 := session(now.Add(-time.Hour), false)
+
+	p := &bonafide.SessionPurge{Store: st, Every: time.Hour, Now: func() time.Time { return now }}
+	p.Start(ctx)
+	p.Stop()
+	for _, c := range []*bonafide.CaptureSession{c1, c2} {
+		if _, err := st.GetCaptureSession(ctx, c.ID); bonafide.CodeOf(err) != bonafide.CodeNotExist {
+			t.Errorf("abandoned session %s survived: %v", c.ID, err)
+		}
+	}
+	if _, err := st.GetCaptureSession(ctx, c3.ID); err != nil {
+		t.Errorf("a session expired an hour ago was purged: %v", err)
+	}
+	if _, err := st.GetFolder(ctx, emptyOld.ID); bonafide.CodeOf(err) != bonafide.CodeNotExist {
+		t.Errorf("the empty folder of an abandoned session survived: %v", err)
+	}
+	for _, f := range []*bonafide.Folder{fullOld, recent} {
+		if _, err := st.GetFolder(ctx, f.ID); err != nil {
+			t.Errorf("folder %s was deleted: %v", f.ID, err)
+		}
+	}
+}

@@ -108,6 +108,10 @@ func (c *CaptureSession) StateAt(now time.Time) string {
 	return c.State
 }
 
+// CaptureSessionKeep is how long a session never uploaded is kept after its link expired; then
+// SessionPurge deletes it, and its folder when nothing was put in it.
+const CaptureSessionKeep = 24 * time.Hour
+
 // CaptureClaimGrace is how long an upload may take from claiming its session (the link dies) to
 // starting its analysis. A session UPLOADED for longer without its analysis lost its upload (the
 // server died in between): its link works again until it expires.
@@ -149,6 +153,9 @@ type CaptureStore interface {
 	GetCaptureSession(ctx context.Context, id string) (*CaptureSession, error)
 	// CaptureSessionByToken finds the session whose capture token or result token has the hash.
 	CaptureSessionByToken(ctx context.Context, hash string) (*CaptureSession, error)
+	// DeleteAbandonedCaptureSessions deletes the sessions never uploaded (CREATED or OPENED) whose
+	// link expired before t, and returns their folders' ids.
+	DeleteAbandonedCaptureSessions(ctx context.Context, t time.Time) (folderIDs []string, err error)
 	// UpdateCaptureSession writes c's state, result token, analysis id and expiry times, only
 	// when the stored state is still from (compare and set); otherwise it changes nothing and
 	// returns ErrCaptureState. Updated is set to now.

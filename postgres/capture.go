@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"bonafide"
 	"bonafide/internal/storeutil"
@@ -83,4 +84,23 @@ func (s *Store) UpdateCaptureSession(ctx context.Context, c *bonafide.CaptureSes
 	}
 	c.Updated = now
 	return nil
+}
+
+// DeleteAbandonedCaptureSessions deletes the never-uploaded sessions whose link expired before t.
+func (s *Store) DeleteAbandonedCaptureSessions(ctx context.Context, t time.Time) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `DELETE FROM capture_sessions WHERE state IN ($1, $2) AND expires_at < $3 RETURNING folder_id`,
+		bonafide.CaptureCreated, bonafide.CaptureOpened, storeutil.Stamp(t))
+	if err != nil {
+		return nil, wrap("delete abandoned capture sessions", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrap("delete abandoned capture sessions", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, wrap("delete abandoned capture sessions", rows.Err())
 }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"time"
 
 	"bonafide"
 	"bonafide/internal/storeutil"
@@ -78,4 +80,26 @@ func (s *Store) UpdateCaptureSession(ctx context.Context, c *bonafide.CaptureSes
 	}
 	c.Updated = now
 	return nil
+}
+
+// DeleteAbandonedCaptureSessions deletes the never-uploaded sessions whose link expired before t.
+func (s *Store) DeleteAbandonedCaptureSessions(ctx context.Context, t time.Time) ([]string, error) {
+	var ids []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM capture_sessions WHERE state IN (?, ?) AND expires_at < ? RETURNING folder_id`,
+			bonafide.CaptureCreated, bonafide.CaptureOpened, storeutil.Stamp(t))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, wrap("delete abandoned capture sessions", err)
 }

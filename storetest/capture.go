@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,4 +74,39 @@ func testCaptureSessions(t *testing.T, h *harness) {
 	wantNotFound(t, err, "the released result token")
 	missing := &bonafide.CaptureSession{ID: "missing", State: bonafide.CaptureOpened}
 	wantNotFound(t, h.s.UpdateCaptureSession(ctx, missing, bonafide.CaptureCreated), "UpdateCaptureSession missing")
+}
+
+func testDeleteAbandonedCaptureSessions(t *testing.T, h *harness) {
+	ctx := t.Context()
+	mk := func(state, folder string, expires time.Time) *bonafide.CaptureSession {
+		c := &bonafide.CaptureSession{FolderID: folder, Actions: []string{"video_selfie_blank"}, GestureSeconds: 3,
+			TokenHash: "tok-" + folder, State: bonafide.CaptureCreated, Expires: expires}
+		ok(t, h.s.CreateCaptureSession(ctx, c), "CreateCaptureSession")
+		if state != bonafide.CaptureCreated {
+			next := *c
+			next.State = state
+			ok(t, h.s.UpdateCaptureSession(ctx, &next, bonafide.CaptureCreated), "UpdateCaptureSession")
+		}
+		return c
+	}
+	cut := Epoch.Add(-time.Hour)
+	created := mk(bonafide.CaptureCreated, "f-created", cut.Add(-time.Minute))
+	opened := mk(bonafide.CaptureOpened, "f-opened", cut.Add(-time.Minute))
+	uploaded := mk(bonafide.CaptureUploaded, "f-uploaded", cut.Add(-time.Minute))
+	recent := mk(bonafide.CaptureCreated, "f-recent", cut.Add(time.Minute))
+	ids, err := h.s.DeleteAbandonedCaptureSessions(ctx, cut)
+	ok(t, err, "DeleteAbandonedCaptureSessions")
+	slices.Sort(ids)
+	equal(t, ids, []string{"f-created", "f-opened"}, "the folders of the sessions never uploaded whose link expired before the cut")
+	for _, c := range []*bonafide.CaptureSession{created, opened} {
+		_, err := h.s.GetCaptureSession(ctx, c.ID)
+		wantNotFound(t, err, "an abandoned session")
+	}
+	for _, c := range []*bonafide.CaptureSession{uploaded, recent} {
+		_, err := h.s.GetCaptureSession(ctx, c.ID)
+		ok(t, err, "a session uploaded, or not yet expired long enough, stays")
+	}
+	ids, err = h.s.DeleteAbandonedCaptureSessions(ctx, cut)
+	ok(t, err, "DeleteAbandonedCaptureSessions again")
+	equal(t, len(ids), 0, "nothing left to delete")
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"Persons", testPersons},
 		{"CaptureSessions", testCaptureSessions},
 		{"LoginBackoff", testLoginBackoff},
+		{"DeleteAbandonedCaptureSessions", testDeleteAbandonedCaptureSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,3 +8,6 @@ CREATE TABLE login_backoff (
   end_at   INTEGER NOT NULL
 );
 CREATE INDEX login_backoff_end ON login_backoff (end_at);
+
+-- The hourly purge deletes capture sessions never uploaded a day after their link expired.
+CREATE INDEX capture_sessions_expires ON capture_sessions (expires_at);
