@@ -70,7 +70,7 @@ Flags:
 
 // migrationStats counts what was copied.
 type migrationStats struct {
-	companies, users, folders, media, analyses, blobs, skipped int
+	companies, users, collections, persons, folders, media, analyses, blobs, skipped int
 }
 
 func runMigrateData(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -122,8 +122,8 @@ func runMigrateData(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "bonafide migrate-data: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "copied %d companies, %d users, %d folders, %d media, %d analyses, %d files (sha256 verified); %d already there\n",
-		st.companies, st.users, st.folders, st.media, st.analyses, st.blobs, st.skipped)
+	fmt.Fprintf(stdout, "copied %d companies, %d users, %d collections, %d persons, %d folders, %d media, %d analyses, %d files (sha256 verified); %d already there\n",
+		st.companies, st.users, st.collections, st.persons, st.folders, st.media, st.analyses, st.blobs, st.skipped)
 	return 0
 }
 
@@ -156,6 +156,9 @@ func migrateData(ctx context.Context, src, dst bonafide.Store, sb, tb *blob.Buck
 			st.users++
 		}
 	}
+	if err := migrateCollections(ctx, src, dst, st); err != nil {
+		return nil, err
+	}
 	folders, _, err := src.ListFolders(ctx, bonafide.FolderFilter{Limit: -1, SortField: "time_created", SortAsc: true})
 	if err != nil {
 		return nil, err
@@ -183,6 +186,47 @@ func migrateData(ctx context.Context, src, dst bonafide.Store, sb, tb *blob.Buck
 		}
 	}
 	return st, nil
+}
+
+// migrateCollections copies every collection (blacklist) with its persons and their images (the
+// embeddings; photos are not kept), keeping their ids; what the target has already is skipped,
+// so a run cut short can be started again.
+func migrateCollections(ctx context.Context, src, dst bonafide.Store, st *migrationStats) error {
+	exists := func(err error) bool { return bonafide.CodeOf(err) == bonafide.CodeAlreadyExist }
+	cols, err := src.ListCollections(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, c := range cols {
+		switch err := dst.CreateCollection(ctx, &bonafide.Collection{ID: c.ID, CompanyID: c.CompanyID, Alias: c.Alias,
+			MetaData: c.MetaData, Created: c.Created, Updated: c.Updated}); {
+		case exists(err):
+			st.skipped++
+		case err != nil:
+			return fmt.Errorf("collection %s: %w", c.ID, err)
+		default:
+			st.collections++
+		}
+		persons, err := src.ListPersons(ctx, c.ID, bonafide.Page{Limit: -1})
+		if err != nil {
+			return err
+		}
+		for _, p := range persons {
+			images, err := src.ListPersonImages(ctx, p.ID)
+			if err != nil {
+				return err
+			}
+			switch err := dst.CreatePerson(ctx, p, images); {
+			case exists(err):
+				st.skipped++
+			case err != nil:
+				return fmt.Errorf("person %s: %w", p.ID, err)
+			default:
+				st.persons++
+			}
+		}
+	}
+	return nil
 }
 
 func migrateFolder(ctx context.Context, src, dst bonafide.Store, sb, tb *blob.Bucket, f *bonafide.Folder, st *migrationStats) error {

@@ -51,6 +51,20 @@ func TestMigrateData(t *testing.T) {
 	if code := s.call("PATCH", "/api/analyses/"+analyses[0], token, strings.NewReader(`{"resolution_status":"DECLINED","resolution_comment":"kept by the migration"}`), "application/json", nil); code != 200 {
 		t.Fatalf("decision: %d", code)
 	}
+	// A blacklist with one person travels too (its embedding, not the photo).
+	var col struct {
+		CollectionID string `json:"collection_id"`
+	}
+	if code := s.call("POST", "/api/collections/", token, strings.NewReader(`{"alias": "blacklist"}`), "application/json", &col); code != 201 {
+		t.Fatalf("collection: %d", code)
+	}
+	body, ct := multipartBody(t, map[string]string{"image1": photo}, `{"person:meta_data": {"person_info": {"first_name": "Franck"}}}`)
+	var person struct {
+		PersonID string `json:"person_id"`
+	}
+	if code := s.call("POST", "/api/collections/"+col.CollectionID+"/persons/", token, body, ct, &person); code != 201 {
+		t.Fatalf("person: %d", code)
+	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 
@@ -59,7 +73,7 @@ func TestMigrateData(t *testing.T) {
 			args := []string{"migrate-data", "--quiet", "--from", "sqlite://" + filepath.Join(srcDir, "bonafide.db"),
 				"--from-blob", "file://" + filepath.Join(srcDir, "media"), "--to", target[0], "--to-blob", target[1]}
 			code, out, errs := run(t, args...)
-			if code != 0 || !strings.Contains(out, "3 folders, 3 media, 3 analyses, 6 files") {
+			if code != 0 || !strings.Contains(out, "1 collections, 1 persons, 3 folders, 3 media, 3 analyses, 6 files") {
 				t.Fatalf("migrate-data: %d %s %s", code, out, errs)
 			}
 			// Again: nothing new, nothing broken.
@@ -68,6 +82,26 @@ func TestMigrateData(t *testing.T) {
 			}
 			dst := startServer(t, t.TempDir(), "BONAFIDE_DATABASE_URL="+target[0], "BONAFIDE_BLOB_URL="+target[1])
 			tok := dst.login("admin@example.com", "admin-password")
+			var p struct {
+				PersonID string `json:"person_id"`
+				Images   []struct {
+					FaceFound bool `json:"face_found"`
+				} `json:"images"`
+			}
+			if code := dst.call("GET", "/api/collections/"+col.CollectionID+"/persons/"+person.PersonID, tok, nil, "", &p); code != 200 || len(p.Images) != 1 || !p.Images[0].FaceFound {
+				t.Fatalf("the blacklist's person on the target: %d %+v", code, p)
+			}
+			// And it is searched there: the same man's other photo is found.
+			body, ct := multipartBody(t, map[string]string{"photo1": filepath.Join(assets.ClmtrackrMedia(), "franck_03909.jpg")}, `{"media:tags":{"photo1":["photo_selfie"]}}`)
+			var sf folderJSON
+			if code := dst.call("POST", "/api/folders/", tok, body, ct, &sf); code != 201 {
+				t.Fatalf("folder on the target: %d", code)
+			}
+			var started []analysisJSON
+			dst.call("POST", "/api/folders/"+sf.FolderID+"/analyses", tok, strings.NewReader(`{"analyses":[{"type":"collection","params":{"collection_id":"`+col.CollectionID+`"}}]}`), "application/json", &started)
+			if a := dst.poll(tok, started[0].AnalyseID, 60*time.Second); a.ResolutionStatus != "DECLINED" {
+				t.Fatalf("a search of the migrated blacklist: %+v, want DECLINED (found)", a)
+			}
 			for i, id := range folders {
 				var f folderJSON
 				if code := dst.call("GET", "/api/folders/"+id+"?with_analyses=true", tok, nil, "", &f); code != 200 {
