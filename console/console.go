@@ -66,6 +66,9 @@ type Config struct {
 	Version     string
 	Log         *slog.Logger
 	Now         func() time.Time
+	// Instrument wraps the console's handler, e.g. to count its requests in the API's Prometheus
+	// metrics (nil: none).
+	Instrument func(http.Handler) http.Handler
 }
 
 // Console serves the operator console.

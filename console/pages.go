@@ -16,7 +16,11 @@ import (
 // other path (the whole Oz API, /static/, /healthz, ...) to api, untouched.
 func (c *Console) Mount(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/console/", c.Handler())
+	h := c.Handler()
+	if c.cfg.Instrument != nil {
+		h = c.cfg.Instrument(h)
+	}
+	mux.Handle("/console/", h)
 	mux.Handle("/console", http.RedirectHandler(Path, http.StatusSeeOther))
 	mux.Handle("GET /{$}", http.RedirectHandler(Path, http.StatusSeeOther))
 	mux.Handle("/", api)

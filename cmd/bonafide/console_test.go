@@ -38,4 +38,8 @@ func TestServeConsole(t *testing.T) {
 	if code := s.call("GET", "/api/version", "", nil, "", nil); code != 200 {
 		t.Errorf("GET /api/version: %d", code)
 	}
+	// Console requests are in the Prometheus metrics beside the API's, by route.
+	if resp, body := get("/metrics"); resp.StatusCode != 200 || !strings.Contains(body, `route="/console/login"`) {
+		t.Errorf("GET /metrics: %d, no series for the console's login page", resp.StatusCode)
+	}
 }

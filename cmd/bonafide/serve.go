@@ -174,14 +174,15 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go sweeper.Run(sweepCtx)
-	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout); no
-	// request or answer may take more than 30 minutes (150 MiB, 10 files of the largest size, at
-	// 85 KB/s); an idle keep-alive connection is closed after 2 minutes.
 	ops, err := console.New(console.Config{Key: urlKey, SignURL: srv.SignedURL, Status: api.StatusOf,
-		SecureCookie: strings.HasPrefix(base, "https://"), Version: liveness.Version, Log: log}, store, srv)
+		SecureCookie: strings.HasPrefix(base, "https://"), Version: liveness.Version, Log: log,
+		Instrument: srv.Metrics().Instrument}, store, srv)
 	if err != nil {
 		return err
 	}
+	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout); no
+	// request or answer may take more than 30 minutes (150 MiB, 10 files of the largest size, at
+	// 85 KB/s); an idle keep-alive connection is closed after 2 minutes.
 	httpSrv := &http.Server{Handler: ops.Mount(srv.Handler()), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Minute, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10}
