@@ -218,6 +218,9 @@ func TestConsoleTenancy(t *testing.T) {
 	if own.Status != 200 || !strings.Contains(own.Body, "PASSIVE_ATTACK") || strings.Contains(own.Body, "/decision") {
 		t.Errorf("the client's own folder: want it shown without a decision form: %s", own)
 	}
+	if !strings.Contains(own.Body, "<dt>Company</dt><dd title=\""+acme.ID+"\">Acme</dd>") {
+		t.Errorf("the folder page does not name its company: %s", own)
+	}
 	foreign := c.do("GET", "/console/folders/"+theirs, nil)
 	missing := c.do("GET", "/console/folders/00000000-0000-4000-8000-000000000000", nil)
 	if foreign.Status != http.StatusNotFound || missing.Status != http.StatusNotFound || strings.Contains(foreign.Body, theirs+"</code></h1>") {

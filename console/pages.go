@@ -268,7 +268,11 @@ func (c *Console) folder(w http.ResponseWriter, r *http.Request) error {
 			done = a.ID
 		}
 	}
-	body := map[string]any{"Folder": f, "ID": f.ID, "Created": stamp(f.Created), "Updated": stamp(f.Updated),
+	company := f.CompanyID // its name when it can be read
+	if co, err := c.store.GetCompany(r.Context(), f.CompanyID); err == nil && co.Name != "" {
+		company = co.Name
+	}
+	body := map[string]any{"Folder": f, "Company": company, "ID": f.ID, "Created": stamp(f.Created), "Updated": stamp(f.Updated),
 		"Status": status, "Verdict": verdict, "Meta": metaRows(f.MetaData), "Media": media, "Analyses": analyses,
 		"CSRF": s.CSRF, "Done": done}
 	c.render(w, http.StatusOK, "folder", pageData{Title: "Folder " + f.ID, Session: s, Body: body})
