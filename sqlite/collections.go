@@ -12,16 +12,7 @@ import (
 
 const collectionCols = `id, company_id, alias, meta_data, version, created_at, updated_at`
 
-func scanCollection(r scanner) (*bonafide.Collection, error) {
-	var c bonafide.Collection
-	var meta string
-	var created, updated int64
-	if err := r.Scan(&c.ID, &c.CompanyID, &c.Alias, &meta, &c.Version, &created, &updated); err != nil {
-		return nil, err
-	}
-	c.MetaData, c.Created, c.Updated = []byte(meta), storeutil.FromStamp(created), storeutil.FromStamp(updated)
-	return &c, nil
-}
+func scanCollection(r scanner) (*bonafide.Collection, error) { return storeutil.ScanCollection(r.Scan) }
 
 // CreateCollection inserts c, filling its ID and times.
 func (s *Store) CreateCollection(ctx context.Context, c *bonafide.Collection) error {
@@ -119,16 +110,7 @@ func (s *Store) bumpCollection(ctx context.Context, tx *sql.Tx, id string) error
 
 const personCols = `id, collection_id, meta_data, created_at, updated_at`
 
-func scanPerson(r scanner) (*bonafide.Person, error) {
-	var p bonafide.Person
-	var meta string
-	var created, updated int64
-	if err := r.Scan(&p.ID, &p.CollectionID, &meta, &created, &updated); err != nil {
-		return nil, err
-	}
-	p.MetaData, p.Created, p.Updated = []byte(meta), storeutil.FromStamp(created), storeutil.FromStamp(updated)
-	return &p, nil
-}
+func scanPerson(r scanner) (*bonafide.Person, error) { return storeutil.ScanPerson(r.Scan) }
 
 // CreatePerson inserts the person and its images in one transaction.
 func (s *Store) CreatePerson(ctx context.Context, p *bonafide.Person, images []*bonafide.PersonImage) error {
@@ -265,24 +247,7 @@ func (s *Store) AddPersonImages(ctx context.Context, personID string, images []*
 
 const imageCols = `id, person_id, collection_id, original_name, content_type, size, sha256, tags, embedding, created_at`
 
-func scanImage(r scanner) (*bonafide.PersonImage, error) {
-	var im bonafide.PersonImage
-	var tags string
-	var emb []byte
-	var created int64
-	if err := r.Scan(&im.ID, &im.PersonID, &im.CollectionID, &im.OriginalName, &im.ContentType, &im.Size, &im.SHA256, &tags, &emb, &created); err != nil {
-		return nil, err
-	}
-	var err error
-	if im.Tags, err = storeutil.DecodeArray[string]("tags", tags); err != nil {
-		return nil, err
-	}
-	if im.Embedding, err = bonafide.DecodeVector(emb); err != nil {
-		return nil, err
-	}
-	im.Created = storeutil.FromStamp(created)
-	return &im, nil
-}
+func scanImage(r scanner) (*bonafide.PersonImage, error) { return storeutil.ScanPersonImage(r.Scan) }
 
 // GetPersonImage returns one image.
 func (s *Store) GetPersonImage(ctx context.Context, id string) (*bonafide.PersonImage, error) {
