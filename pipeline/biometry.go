@@ -3,14 +3,12 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
 
 	"bonafide"
 	"bonafide/liveness"
-	"bonafide/media"
 )
 
 // BiometryCode is the reason code of a BIOMETRY analysis that has fewer than two media with a face.
@@ -38,13 +36,9 @@ func (p *Pipeline) biometry(ctx context.Context, _ *bonafide.Analysis, ms []*bon
 		if err != nil {
 			return nil, fmt.Errorf("reading media %s: %w", m.ID, err)
 		}
-		emb, err := p.engine.Embed(ctx, liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags})
+		emb, err := p.embed(ctx, m, data)
 		if err != nil {
-			var me *media.Error
-			if errors.As(err, &me) {
-				return nil, &bonafide.MediaError{Media: m, Code: string(me.Code), Msg: me.Msg, Err: err}
-			}
-			return nil, fmt.Errorf("media %s: %w", m.ID, err)
+			return nil, err
 		}
 		if emb.Vector == nil {
 			noFace = append(noFace, m)

@@ -3,12 +3,10 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"bonafide"
 	"bonafide/liveness"
-	"bonafide/media"
 )
 
 // Reason codes of a COLLECTION analysis that cannot run.
@@ -22,13 +20,9 @@ var _ bonafide.Embedder = (*Pipeline)(nil)
 
 // EmbedFace is the face embedding of one photo or video (nil: no face), as BIOMETRY computes it.
 func (p *Pipeline) EmbedFace(ctx context.Context, m *bonafide.Media, data []byte) ([]float32, error) {
-	emb, err := p.engine.Embed(ctx, liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags})
+	emb, err := p.embed(ctx, m, data)
 	if err != nil {
-		var me *media.Error
-		if errors.As(err, &me) {
-			return nil, &bonafide.MediaError{Media: m, Code: string(me.Code), Msg: me.Msg, Err: err}
-		}
-		return nil, fmt.Errorf("media %s: %w", m.ID, err)
+		return nil, err
 	}
 	return emb.Vector, nil
 }

@@ -113,15 +113,36 @@ func perMedia(analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, 
 	}
 }
 
+// input is the engine's input for a stored media.
+func input(m *bonafide.Media, data []byte) liveness.Input {
+	return liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags}
+}
+
+// mediaError is an engine error on media m as the domain reports it: the file's fault (a
+// *media.Error) becomes a *bonafide.MediaError, anything else stays internal, named by the media.
+func mediaError(m *bonafide.Media, err error) error {
+	var me *media.Error
+	if errors.As(err, &me) {
+		return &bonafide.MediaError{Media: m, Code: string(me.Code), Msg: me.Msg, Err: err}
+	}
+	return fmt.Errorf("media %s: %w", m.ID, err)
+}
+
+// embed is the face embedding of a stored media (BIOMETRY, COLLECTION and the persons of a
+// collection all embed this way).
+func (p *Pipeline) embed(ctx context.Context, m *bonafide.Media, data []byte) (*liveness.FaceEmbedding, error) {
+	emb, err := p.engine.Embed(ctx, input(m, data))
+	if err != nil {
+		return nil, mediaError(m, err)
+	}
+	return emb, nil
+}
+
 // quality is liveness with a best shot: the engine's score, verdict and evidence for one media.
 func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error) {
-	res, err := p.engine.Analyze(ctx, liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags})
+	res, err := p.engine.Analyze(ctx, input(m, data))
 	if err != nil {
-		var me *media.Error
-		if errors.As(err, &me) {
-			return bonafide.MediaResult{}, nil, &bonafide.MediaError{Media: m, Code: string(me.Code), Msg: me.Msg, Err: err}
-		}
-		return bonafide.MediaResult{}, nil, fmt.Errorf("media %s: %w", m.ID, err)
+		return bonafide.MediaResult{}, nil, mediaError(m, err)
 	}
 	if params.MaxClipSeconds > 0 && m.Kind == bonafide.KindVideo {
 		overLong(res, params.MaxClipSeconds)
