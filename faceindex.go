@@ -18,8 +18,9 @@ type FaceMatch struct {
 const DefaultFaceIndexBytes = 1 << 30
 
 // FaceIndex holds each searched collection's vectors in memory for brute-force 1:N search (a dot
-// product over unit vectors). Before each search it reads the collection's stored version and
-// reloads the vectors when it moved, so a person added through another node is found at once.
+// product over unit vectors). A search is given the collection as just read from the store and
+// reloads the vectors when its version moved, so a person added through another node is found at
+// once.
 // The collections it keeps take at most MaxBytes together: the least recently searched are let go
 // (and read again from the store when next searched); a single collection larger than the budget
 // is searched and not kept. It is safe for concurrent use.
@@ -112,34 +113,33 @@ func newFaceSet(version int64, vs []FaceVector) *faceSet {
 	return s
 }
 
-// Search finds the persons of the collection whose best image has a cosine similarity of at
-// least minCos with q, best first, at most limit (< 1: all).
-func (x *FaceIndex) Search(ctx context.Context, src CollectionSource, collectionID string, q []float32, minCos float64, limit int) ([]FaceMatch, error) {
-	c, err := src.GetCollection(ctx, collectionID)
-	if err != nil {
-		if CodeOf(err) == CodeNotExist { // deleted: forget its vectors
-			x.mu.Lock()
-			x.forget(collectionID)
-			x.mu.Unlock()
-		}
-		return nil, err
-	}
+// Search finds the persons of collection c (as just read from the store: its Version says whether
+// the vectors held are current) whose best image has a cosine similarity of at least minCos with
+// q, best first, at most limit (< 1: all).
+func (x *FaceIndex) Search(ctx context.Context, src CollectionSource, c *Collection, q []float32, minCos float64, limit int) ([]FaceMatch, error) {
 	x.mu.Lock()
-	s := x.cols[collectionID]
+	s := x.cols[c.ID]
 	if s != nil {
 		x.clock++
 		s.last = x.clock
 	}
 	x.mu.Unlock()
 	if s == nil || s.version != c.Version {
-		version, vs, err := src.CollectionVectors(ctx, collectionID)
+		version, vs, err := src.CollectionVectors(ctx, c.ID)
 		if err != nil {
 			return nil, err
 		}
 		s = newFaceSet(version, vs)
-		x.keep(collectionID, s)
+		x.keep(c.ID, s)
 	}
 	return s.search(q, minCos, limit), nil
+}
+
+// Forget lets go of a collection's vectors (it was deleted).
+func (x *FaceIndex) Forget(collectionID string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.forget(collectionID)
 }
 
 // search scans the set in one chunk per CPU.

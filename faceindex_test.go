@@ -46,27 +46,27 @@ func TestFaceIndexSearch(t *testing.T) {
 	}
 	var x FaceIndex
 	q := src.vs[42].Vector
-	got, err := x.Search(t.Context(), src, "c", q, 0.5, 0)
+	got, err := x.Search(t.Context(), src, &Collection{ID: "c", Version: src.version}, q, 0.5, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].PersonID != "p42" || got[0].ImageID != "i42" || math.Abs(got[0].Cosine-1) > 1e-5 {
 		t.Fatalf("search = %+v, want p42/i42 at 1", got)
 	}
-	if _, err := x.Search(t.Context(), src, "c", q, 0.5, 0); err != nil || src.loads != 1 {
+	if _, err := x.Search(t.Context(), src, &Collection{ID: "c", Version: src.version}, q, 0.5, 0); err != nil || src.loads != 1 {
 		t.Fatalf("second search loaded again (%d loads, %v)", src.loads, err)
 	}
 	// Another node added a person: the version moved, the next search sees it.
 	src.version, src.vs = 2, append(src.vs, FaceVector{PersonID: "new", ImageID: "inew", Vector: q})
-	got, _ = x.Search(t.Context(), src, "c", q, 0.5, 0)
+	got, _ = x.Search(t.Context(), src, &Collection{ID: "c", Version: src.version}, q, 0.5, 0)
 	if src.loads != 2 || len(got) != 2 || got[0].PersonID != "new" && got[1].PersonID != "new" {
 		t.Fatalf("after a change: %+v (%d loads)", got, src.loads)
 	}
-	got, _ = x.Search(t.Context(), src, "c", q, 0.5, 1)
+	got, _ = x.Search(t.Context(), src, &Collection{ID: "c", Version: src.version}, q, 0.5, 1)
 	if len(got) != 1 {
 		t.Fatalf("limit 1: %d matches", len(got))
 	}
-	got, _ = x.Search(t.Context(), src, "c", q, -1, 0)
+	got, _ = x.Search(t.Context(), src, &Collection{ID: "c", Version: src.version}, q, -1, 0)
 	if len(got) != 501 {
 		t.Fatalf("every person: %d, want 501 (best image per person)", len(got))
 	}
@@ -104,7 +104,7 @@ func TestFaceIndexMemoryBudget(t *testing.T) {
 	search := func(id string) {
 		t.Helper()
 		q := src[id].vs[7].Vector
-		got, err := x.Search(t.Context(), src, id, q, 0.99, 0)
+		got, err := x.Search(t.Context(), src, &Collection{ID: id, Version: src[id].version}, q, 0.99, 0)
 		if err != nil || len(got) != 1 || got[0].PersonID != id+"7" {
 			t.Fatalf("search %s = %+v, %v", id, got, err)
 		}
@@ -155,12 +155,12 @@ func BenchmarkFaceIndexSearch100k(b *testing.B) {
 	}
 	var x FaceIndex
 	q := randUnit(r, 512)
-	if _, err := x.Search(context.Background(), src, "c", q, 0.5, 10); err != nil {
+	if _, err := x.Search(context.Background(), src, &Collection{ID: "c", Version: src.version}, q, 0.5, 10); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := x.Search(context.Background(), src, "c", q, 0.5, 10); err != nil {
+		if _, err := x.Search(context.Background(), src, &Collection{ID: "c", Version: src.version}, q, 0.5, 10); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -50,7 +50,11 @@ func (p *Pipeline) collection(ctx context.Context, a *bonafide.Analysis, ms []*b
 	if err != nil {
 		return nil, err
 	}
+	// Read once for the whole analysis: its version says whether the vectors held are current.
 	c, err := p.collections.GetCollection(ctx, params.CollectionID)
+	if bonafide.CodeOf(err) == bonafide.CodeNotExist {
+		p.index.Forget(params.CollectionID) // deleted: its vectors go too
+	}
 	if bonafide.CodeOf(err) == bonafide.CodeNotExist || (err == nil && c.CompanyID != f.CompanyID) {
 		return nil, fail(CollectionCode, "collection %s does not exist in the folder's company", params.CollectionID)
 	}
@@ -85,7 +89,7 @@ func (p *Pipeline) collection(ctx context.Context, a *bonafide.Analysis, ms []*b
 			continue
 		}
 		faces++
-		found, err := p.index.Search(ctx, p.collections, c.ID, vec, minCos, limit)
+		found, err := p.index.Search(ctx, p.collections, c, vec, minCos, limit)
 		if err != nil {
 			return nil, err
 		}
