@@ -280,7 +280,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer up.Close()
 	if len(up.payload.PersonMeta) > 0 && !isObject(up.payload.PersonMeta) {
-		return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: person:meta_data must be a JSON object")
+		return errPersonMeta()
 	}
 	images, err := s.personImages(r.Context(), up)
 	if err != nil {
@@ -299,11 +299,11 @@ func (s *Server) listPersons(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pg, err := bonafide.ParsePage(r.URL.Query().Get("offset"), r.URL.Query().Get("limit"))
+	pg, err := pageOf(r)
 	if err != nil {
 		return err
 	}
-	ps, err := s.store.ListPersons(r.Context(), c.ID, pg)
+	ps, err := s.store.ListPersons(r.Context(), c.ID, pg.Page)
 	if err != nil {
 		return err
 	}
@@ -315,11 +315,21 @@ func (s *Server) listPersons(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// errPersonMeta refuses a person:meta_data that is not an object.
+func errPersonMeta() error {
+	return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: person:meta_data must be a JSON object")
+}
+
 func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) error {
 	_, p, err := s.person(r)
 	if err != nil {
 		return err
 	}
+	return s.writePerson(w, r, p)
+}
+
+// writePerson answers the person with its images.
+func (s *Server) writePerson(w http.ResponseWriter, r *http.Request, p *bonafide.Person) error {
 	images, err := s.store.ListPersonImages(r.Context(), p.ID)
 	if err != nil {
 		return err
@@ -353,18 +363,13 @@ func (s *Server) updatePerson(w http.ResponseWriter, r *http.Request) error {
 		return missingField("person:meta_data")
 	}
 	if !isObject(meta) {
-		return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: person:meta_data must be a JSON object")
+		return errPersonMeta()
 	}
 	p.MetaData = meta
 	if err := s.store.UpdatePerson(r.Context(), p); err != nil {
 		return err
 	}
-	images, err := s.store.ListPersonImages(r.Context(), p.ID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, renderPerson(p, images))
-	return nil
+	return s.writePerson(w, r, p)
 }
 
 func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
