@@ -361,10 +361,8 @@ func (s *Server) openCapture(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	state := c.StateAt(s.now())
-	if state == bonafide.CaptureUploaded {
-		state = bonafide.CaptureOpened // a lost upload (linkSession let it through): open again
-	}
+	// linkSession let it through, so it has no analysis (an UPLOADED one is a lost upload).
+	state := bonafide.CaptureState(c, nil, s.now())
 	writeJSON(w, http.StatusOK, linkBody{SessionID: c.ID, State: state, Actions: nonNil(c.Actions),
 		GestureSeconds: c.GestureSeconds, ExpiresAt: epoch(c.Expires), ReturnURL: c.ReturnURL, ShowResult: c.ShowResult})
 	return nil
