@@ -234,25 +234,16 @@ type ROCPoint struct {
 // Verify computes the verification figures of scored pairs at the threshold.
 func Verify(scores []PairScore, threshold float64) Verification {
 	v := Verification{Threshold: threshold, Pairs: scores}
-	var gen, imp []float64
 	noFace := 0
 	for _, s := range scores {
 		if s.Error != "" {
 			v.Errors++
-			continue
-		}
-		if len(s.NoFace) > 0 {
+		} else if len(s.NoFace) > 0 {
 			noFace++
 		}
-		if s.Same {
-			gen = append(gen, s.Confidence)
-		} else {
-			imp = append(imp, s.Confidence)
-		}
 	}
+	gen, imp := confidences(scores, false)
 	v.Genuine, v.Impostor = len(gen), len(imp)
-	sort.Float64s(gen)
-	sort.Float64s(imp)
 	falseMatch := len(imp) - below(imp, threshold)
 	falseNonMatch := below(gen, threshold)
 	v.FMR = NewRate(falseMatch, len(imp))
@@ -261,19 +252,7 @@ func Verify(scores []PairScore, threshold float64) Verification {
 	v.FTA = NewRate(noFace, len(gen)+len(imp))
 
 	// The curve, the AUC and the EER describe the comparison itself: pairs with both faces.
-	gen, imp = gen[:0], imp[:0]
-	for _, s := range scores {
-		if s.Error != "" || len(s.NoFace) > 0 {
-			continue
-		}
-		if s.Same {
-			gen = append(gen, s.Confidence)
-		} else {
-			imp = append(imp, s.Confidence)
-		}
-	}
-	sort.Float64s(gen)
-	sort.Float64s(imp)
+	gen, imp = confidences(scores, true)
 	v.AUC = mannWhitney(gen, imp)
 
 	// Every distinct score is a threshold; "match" is confidence >= t.
@@ -306,6 +285,24 @@ func Verify(scores []PairScore, threshold float64) Verification {
 	v.Hardest.Genuine = hardest(scores, true, 5)
 	v.Hardest.Impostor = hardest(scores, false, 5)
 	return v
+}
+
+// confidences are the sorted confidences of the genuine and the impostor pairs that could be
+// scored (bothFaces: only those where both faces were found).
+func confidences(scores []PairScore, bothFaces bool) (gen, imp []float64) {
+	for _, s := range scores {
+		if s.Error != "" || (bothFaces && len(s.NoFace) > 0) {
+			continue
+		}
+		if s.Same {
+			gen = append(gen, s.Confidence)
+		} else {
+			imp = append(imp, s.Confidence)
+		}
+	}
+	sort.Float64s(gen)
+	sort.Float64s(imp)
+	return gen, imp
 }
 
 // mannWhitney is the probability that a genuine score is above an impostor score, ties half; both
