@@ -28,34 +28,12 @@ func approxBiLinear(dst *image.RGBA, dr image.Rectangle, src *image.RGBA, sr ima
 	}
 	cols := make([]column, dr.Dx())
 	for dx := range int32(dr.Dx()) {
-		sx := float64((float64(dx)+0.5)*xscale) - 0.5
-		sx0 := int32(sx)
-		xFrac0 := sx - float64(sx0)
-		xFrac1 := 1 - xFrac0
-		sx1 := sx0 + 1
-		if sx < 0 {
-			sx0, sx1 = 0, 0
-			xFrac0, xFrac1 = 0, 1
-		} else if sx1 > swMinus1 {
-			sx0, sx1 = swMinus1, swMinus1
-			xFrac0, xFrac1 = 1, 0
-		}
+		sx0, sx1, xFrac0, xFrac1 := bilinearTaps(dx, xscale, swMinus1)
 		cols[dx] = column{o0: (sr.Min.X + int(sx0) - src.Rect.Min.X) * 4, o1: (sr.Min.X + int(sx1) - src.Rect.Min.X) * 4,
 			frac0: xFrac0, frac1: xFrac1}
 	}
 	for dy := range int32(dr.Dy()) {
-		sy := float64((float64(dy)+0.5)*yscale) - 0.5
-		sy0 := int32(sy)
-		yFrac0 := sy - float64(sy0)
-		yFrac1 := 1 - yFrac0
-		sy1 := sy0 + 1
-		if sy < 0 {
-			sy0, sy1 = 0, 0
-			yFrac0, yFrac1 = 0, 1
-		} else if sy1 > shMinus1 {
-			sy0, sy1 = shMinus1, shMinus1
-			yFrac0, yFrac1 = 1, 0
-		}
+		sy0, sy1, yFrac0, yFrac1 := bilinearTaps(dy, yscale, shMinus1)
 		r0 := src.Pix[(sr.Min.Y+int(sy0)-src.Rect.Min.Y)*src.Stride:]
 		r1 := src.Pix[(sr.Min.Y+int(sy1)-src.Rect.Min.Y)*src.Stride:]
 		d := (dr.Min.Y+int(dy)-dst.Rect.Min.Y)*dst.Stride + (dr.Min.X-dst.Rect.Min.X)*4
@@ -73,6 +51,23 @@ func approxBiLinear(dst *image.RGBA, dr image.Rectangle, src *image.RGBA, sr ima
 }
 
 // lerp4 is one channel of x/image/draw's approximate bilinear pixel, operation for operation.
+// bilinearTaps are the two source indices of destination index d along one axis (scale source
+// pixels per destination pixel, last the last source index) and their weights, as x/image/draw's
+// ApproxBiLinear computes them: pixel centres at +0.5, clamped at both edges.
+func bilinearTaps(d int32, scale float64, last int32) (i0, i1 int32, frac0, frac1 float64) {
+	sv := float64((float64(d)+0.5)*scale) - 0.5
+	i0 = int32(sv)
+	frac0 = sv - float64(i0)
+	frac1 = 1 - frac0
+	i1 = i0 + 1
+	if sv < 0 {
+		return 0, 0, 0, 1
+	} else if i1 > last {
+		return last, last, 1, 0
+	}
+	return i0, i1, frac0, frac1
+}
+
 func lerp4(v00, v10, v01, v11 uint8, xFrac0, xFrac1, yFrac0, yFrac1 float64) uint8 {
 	s00 := float64(uint32(v00) * 0x101)
 	s10 := float64(uint32(v10) * 0x101)
