@@ -59,7 +59,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) ([]Sample, Stats, err
 	start := time.Now()
 	samples := make([]Sample, len(entries))
 	var hits, errs atomic.Int64
-	err := forEach(ctx, len(entries), r.Workers, newBar(r.Progress, len(entries), "analysing"), func(i int) {
+	err := ForEach(ctx, len(entries), r.Workers, NewBar(r.Progress, len(entries), "analysing"), func(i int) {
 		s, hit := r.one(ctx, entries[i])
 		samples[i] = s
 		if hit {
@@ -75,8 +75,8 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) ([]Sample, Stats, err
 	return samples, Stats{Cached: int(hits.Load()), Errors: int(errs.Load()), Seconds: time.Since(start).Seconds()}, nil
 }
 
-// newBar is the progress bar of n media on w (nil: none).
-func newBar(w io.Writer, n int, desc string) *progressbar.ProgressBar {
+// NewBar is the progress bar of n media on w (nil: none).
+func NewBar(w io.Writer, n int, desc string) *progressbar.ProgressBar {
 	if w == nil {
 		return nil
 	}
@@ -92,9 +92,9 @@ func newBar(w io.Writer, n int, desc string) *progressbar.ProgressBar {
 	)
 }
 
-// forEach calls fn(i) for i in [0, n), workers at a time, advancing bar (nil: none) after each;
+// ForEach calls fn(i) for i in [0, n), workers at a time, advancing bar (nil: none) after each;
 // it stops handing out work when ctx ends and returns ctx's error then.
-func forEach(ctx context.Context, n, workers int, bar *progressbar.ProgressBar, fn func(i int)) error {
+func ForEach(ctx context.Context, n, workers int, bar *progressbar.ProgressBar, fn func(i int)) error {
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range max(1, workers) {

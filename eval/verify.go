@@ -131,7 +131,7 @@ func ScorePairs(ctx context.Context, e Embedder, cal liveness.BiometryCalibratio
 		err string
 	}
 	got := make([]embedded, len(paths))
-	err := forEach(ctx, len(paths), workers, newBar(progress, len(paths), "embedding"), func(i int) {
+	err := ForEach(ctx, len(paths), workers, NewBar(progress, len(paths), "embedding"), func(i int) {
 		data, err := os.ReadFile(paths[i])
 		if err != nil {
 			got[i] = embedded{err: fmt.Sprintf("%s: cannot read: %v", paths[i], unwrapPath(err))}

@@ -89,11 +89,7 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	// Letterbox bars are not part of the picture: inside the passive model's crop their edge looks
 	// like the border of a screen or a print. The frame is analysed without them, and every
 	// coordinate reported is in the picture without its bars.
-	if r := pictureRect(img); r != img.Rect {
-		pic := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
-		draw.Draw(pic, pic.Rect, img, r.Min, draw.Src)
-		img = pic
-	}
+	img = withoutBars(img)
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	fr := FrameResult{frameW: w, frameH: h}
 
@@ -105,25 +101,7 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	if len(faces) == 0 {
 		return fr, nil, nil
 	}
-	// Primary face: largest; on near-equal sizes the most central.
-	slices.SortStableFunc(faces, func(a, b Face) int {
-		aa, ba := a.Raw.Area(), b.Raw.Area()
-		if math.Abs(aa-ba) > 0.05*math.Max(aa, ba) {
-			if aa > ba {
-				return -1
-			}
-			return 1
-		}
-		da, db := centerDist(a.Box, w, h), centerDist(b.Box, w, h)
-		switch {
-		case da < db:
-			return -1
-		case da > db:
-			return 1
-		}
-		return 0
-	})
-	f := faces[0]
+	f := primaryFace(faces, w, h)
 	// The second face: the largest other one the detector is sure of that is not a second box on
 	// the primary face.
 	for _, g := range faces[1:] {
@@ -328,6 +306,40 @@ func pictureRect(img *image.RGBA) image.Rectangle {
 		right = w
 	}
 	return image.Rect(b.Min.X+left, b.Min.Y+top, b.Min.X+right, b.Min.Y+bottom)
+}
+
+// withoutBars is the frame without its letterbox bars (pictureRect), a copy when it has some.
+func withoutBars(img *image.RGBA) *image.RGBA {
+	r := pictureRect(img)
+	if r == img.Rect {
+		return img
+	}
+	pic := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(pic, pic.Rect, img, r.Min, draw.Src)
+	return pic
+}
+
+// primaryFace is the face the engine analyses: the largest; on near-equal sizes (within 5% of the
+// area) the most central. It sorts faces so that the primary comes first.
+func primaryFace(faces []Face, w, h int) Face {
+	slices.SortStableFunc(faces, func(a, b Face) int {
+		aa, ba := a.Raw.Area(), b.Raw.Area()
+		if math.Abs(aa-ba) > 0.05*math.Max(aa, ba) {
+			if aa > ba {
+				return -1
+			}
+			return 1
+		}
+		da, db := centerDist(a.Box, w, h), centerDist(b.Box, w, h)
+		switch {
+		case da < db:
+			return -1
+		case da > db:
+			return 1
+		}
+		return 0
+	})
+	return faces[0]
 }
 
 // overlap is the intersection of two boxes over the smaller one's area.

@@ -121,19 +121,6 @@ const lowContext = 1.8
 // photos whose faces are merely large (CelebA-Spoof, NUAA) have 1.4-2.7; tight crops 0.6-1.0.
 const chipContext = 1.2
 
-// paddedPadRect is the passive model's 2.7x crop around the box's centre without shifting or
-// shrinking it to fit the frame: what lies outside the frame repeats the frame's edge pixels
-// (scaleInto). On tight face crops of the development set this separates replays from live faces
-// far better than the in-frame crop (AUC 0.81 against 0.56 over 1,138 crops), and worse on full
-// photos with large faces (0.92 against 1.00 on CelebA-Spoof), hence chipContext. Its scores sit
-// much closer to 0 than the in-frame crop's (live crops about 1e-4, replays 1e-3 to 1e-1), so
-// its fusion feature is clamped at 1e-5 rather than 0.01.
-func paddedPadRect(b Box) image.Rectangle {
-	cx, cy := b.Center()
-	half := b.W() * padScale / 2
-	return image.Rect(int(math.Round(cx-half)), int(math.Round(cy-half)), int(math.Round(cx+half)), int(math.Round(cy+half)))
-}
-
 // padTensor: raw 0-255 values in B,G,R plane order.
 func padTensor(crop *image.RGBA, out []float32) {
 	planes(crop, [3]int{2, 1, 0}, 1, [3]float64{}, [3]float64{1, 1, 1}, out)

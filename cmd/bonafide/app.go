@@ -25,6 +25,7 @@ Commands:
   migrate-data  copy an installation, media included, into another (embedded to scale-out)
   analyze   analyse photos, videos and shot sets on the command line
   eval      measure accuracy on a labelled set (ISO/IEC 30107-3 report) and fit the fusion
+  train     train a passive anti-spoof model on your own labelled captures
   synth     make synthetic print/replay attack videos from live media (development aid, not accuracy)
   version   print the engine version and the pinned models
 
@@ -46,6 +47,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runEval(ctx, args[1:], stdout, stderr)
 	case "synth":
 		return runSynth(ctx, args[1:], stdout, stderr)
+	case "train":
+		return runTrain(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "user":
