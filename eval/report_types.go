@@ -18,4 +18,6 @@ type Report struct {
 	Seconds     float64   `json:"seconds"`     // wall time of the run
 	Cached      int       `json:"cached"`      // results taken from the cache
 	Synthetic   bool      `json:"synthetic"`   // true when any attack was made by `bonafide synth`: figures are then not accuracy
+	// Breakdowns are the fusion's figures per group (source, demographic group, ...).
+	Breakdowns []Breakdown `json:"breakdowns,omitempty"`
 }

@@ -45,7 +45,7 @@ func (e *Engine) TrainingCrops(ctx context.Context, in Input, o CropOptions, fn 
 		return fmt.Errorf("liveness: no view asked")
 	}
 	for _, v := range o.Views {
-		if err := v.validate(); err != nil {
+		if err := v.Validate(); err != nil {
 			return fmt.Errorf("liveness: %w", err)
 		}
 	}

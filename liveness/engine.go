@@ -39,7 +39,8 @@ type Config struct {
 	FullFrames        int          // at most this many frames, evenly spread, get the passive model and head pose
 	Limits            media.Limits // input limits
 	FFmpeg, FFprobe   string
-	Fusion            *Fusion // nil: DefaultFusion
+	Fusion            *Fusion     // nil: the passive set's calibration (the shipped one: DefaultFusion)
+	Passive           *PassiveSet // the passive anti-spoof models; nil: the shipped set (ShippedPassiveSet)
 	Now               func() time.Time
 }
 
@@ -68,12 +69,15 @@ func DefaultConfig() Config {
 
 // Engine analyses media. One Engine serves concurrent calls; it holds no per-call state.
 type Engine struct {
-	cfg    Config
-	models map[string]*onnx.Model
-	dec    *media.Decoder
-	fusion *Fusion
-	info   EngineInfo
-	bufs   *buffers
+	cfg     Config
+	models  map[string]*onnx.Model
+	dec     *media.Decoder
+	fusion  *Fusion
+	passive *PassiveSet
+	info    EngineInfo
+	bufs    *buffers
+	// inspectPassive, when set (tests only), sees every passive model input before its run.
+	inspectPassive func(signal string, in []float32)
 }
 
 // New builds an engine over loaded models.
@@ -94,15 +98,25 @@ func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	e := &Engine{cfg: cfg, models: map[string]*onnx.Model{}, bufs: &buffers{}}
+	e := &Engine{cfg: cfg, models: map[string]*onnx.Model{}, bufs: &buffers{}, passive: cfg.Passive}
+	if e.passive == nil {
+		set, err := ShippedPassiveSet(rt)
+		if err != nil {
+			return nil, err
+		}
+		e.passive = set
+	}
 	e.fusion = cfg.Fusion
+	if e.fusion == nil && e.passive.Fusion != nil {
+		e.fusion = e.passive.Fusion
+	}
 	if e.fusion == nil {
 		e.fusion = DefaultFusion()
 	}
 	if err := e.fusion.validate(); err != nil {
 		return nil, err
 	}
-	e.info = EngineInfo{Version: Version, Calibration: e.fusion.Name}
+	e.info = EngineInfo{Version: Version, Calibration: e.fusion.Name, Passive: e.passive.Name}
 	for _, n := range onnx.Names {
 		m := rt.Model(n)
 		if m == nil {
@@ -110,6 +124,9 @@ func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 		}
 		e.models[n] = m
 		e.info.Models = append(e.info.Models, ModelInfo{Name: n, File: m.File, SHA256: m.SHA256})
+	}
+	for _, m := range e.passive.Members {
+		e.info.Models = append(e.info.Models, ModelInfo{Name: m.Signal, File: m.View.String() + " view", SHA256: m.Model.SHA256})
 	}
 	e.dec = media.NewDecoder(cfg.Limits)
 	e.dec.FFmpeg, e.dec.FFprobe = cfg.FFmpeg, cfg.FFprobe
@@ -306,47 +323,40 @@ func (e *Engine) decide(r *Result, tags []string) {
 		full = ff
 	}
 	// Frames of good quality when there are enough of them, otherwise every frame with the model.
-	pick := func(minQ float64) (passive, padded, scales []float64) {
+	pick := func(minQ float64) (passive, wide, scales []float64) {
 		for _, f := range full {
 			if f.Passive == nil || f.Quality.Score < minQ {
 				continue
 			}
 			passive = append(passive, *f.Passive)
 			scales = append(scales, f.PassiveScale)
-			if f.PassivePadded != nil {
-				padded = append(padded, *f.PassivePadded)
+			if f.PassiveWide != nil {
+				wide = append(wide, *f.PassiveWide)
 			}
 		}
 		return
 	}
-	passive, padded, scales := pick(0.3)
+	passive, wide, scales := pick(0.3)
 	if len(passive) < max(1, len(full)/4) {
-		passive, padded, scales = pick(-1)
+		passive, wide, scales = pick(-1)
 	}
-	pAgg := trimmedMean(passive)
 	ctxScale := median(scales)
 	sig := map[string]*Signal{}
-	sig["passive"] = &Signal{Name: "passive", Score: ptr(pAgg), Value: pAgg,
-		Detail: fmt.Sprintf("trimmed mean of P(attack) of %s over %d frames (median context %.2fx of the face box)", onnx.Registry[onnx.Liveness].File, len(passive), ctxScale)}
-	if len(passive) == 0 {
-		// The face was only seen on frames the passive model did not run on: no evidence of life.
-		pAgg = 1
-		sig["passive"] = &Signal{Name: "passive", Score: ptr(pAgg), Value: pAgg,
-			Detail: "not measured: no frame with the passive model had a face; counted as an attack"}
-	}
-	// When the face fills the frame, the padded view replaces the in-frame crop.
-	if ctxScale < chipContext && len(padded) > 0 {
-		v := trimmedMean(padded)
-		sig["passive"] = &Signal{Name: "passive", Value: pAgg,
-			Detail: fmt.Sprintf("not used: the face fills the frame (median context %.2fx of the face box), so passive_padded stands in for the in-frame crop", ctxScale)}
-		sig["passive_padded"] = &Signal{Name: "passive_padded", Score: ptr(v), Value: v,
-			Detail: fmt.Sprintf("the face fills the frame: trimmed mean of P(attack) of %s on the full 2.7x crop with the frame's edges repeated, over %d frames", onnx.Registry[onnx.Liveness].File, len(padded))}
-		sig["fills_frame"] = &Signal{Name: "fills_frame", Score: ptr(1), Value: ctxScale,
-			Detail: "1: the face fills the frame, so the fusion uses its own offset for the padded passive view (its scores sit on another scale); value: the median context"}
-		pAgg = v
-	}
-	if ctxScale < lowContext {
-		add(ReasonLowContext, "the face fills the frame (crop context %.1fx of the 2.7x the passive model wants), so the passive score is less reliable", ctxScale)
+	for _, m := range e.passive.Members {
+		v := passive
+		if m.Signal == "passive_wide" {
+			v = wide
+		}
+		if len(v) == 0 {
+			// The face was only seen on frames the passive models did not run on: no evidence of life.
+			sig[m.Signal] = &Signal{Name: m.Signal, Score: ptr(1), Value: 1,
+				Detail: "not measured: no frame with the passive models had a face; counted as an attack"}
+			continue
+		}
+		p := trimmedMean(v)
+		sig[m.Signal] = &Signal{Name: m.Signal, Score: ptr(p), Value: p,
+			Detail: fmt.Sprintf("trimmed mean of P(attack) of the %s passive model (%s, %gx view of the face box) over %d frames (median room around the face %.2fx)",
+				e.passive.Name, m.Model.SHA256[:12], m.View.Scale, len(v), ctxScale)}
 	}
 
 	// Challenges.
@@ -421,13 +431,15 @@ func (e *Engine) decide(r *Result, tags []string) {
 			r.Signals = append(r.Signals, *s)
 		}
 	}
-	// The passive model's own verdict: its evidence alone under the fusion reaches the threshold.
-	pv, own := sig["passive"], []Signal{*sig["passive"]}
-	if sig["passive_padded"] != nil {
-		pv, own = sig["passive_padded"], []Signal{*sig["passive_padded"], *sig["fills_frame"]}
+	// The passive models' own verdict: their evidence alone under the fusion reaches the threshold.
+	var own []Signal
+	var ps []string
+	for _, m := range e.passive.Members {
+		own = append(own, *sig[m.Signal])
+		ps = append(ps, fmt.Sprintf("%s P = %.4f", m.Signal, *sig[m.Signal].Score))
 	}
-	if pv.Score != nil && e.fusion.Confidence(own, nil, false) >= e.cfg.Threshold {
-		add(ReasonPassiveAttack, "the passive anti-spoof model sees an attack (%s P = %.4f)", pv.Name, pAgg)
+	if e.fusion.Confidence(own, nil, false) >= e.cfg.Threshold {
+		add(ReasonPassiveAttack, "the passive anti-spoof models see an attack (%s)", strings.Join(ps, ", "))
 	}
 
 	// Multiple faces: a second face comparable to the primary, clearly a face, in enough frames.

@@ -31,12 +31,12 @@ type FrameResult struct {
 	DetScore       float64     `json:"det_score,omitempty"`
 	DetectPadded   bool        `json:"detect_padded,omitempty"` // found only with a border around the frame
 	Quality        *Quality    `json:"quality,omitempty"`
-	Passive        *float64    `json:"passive,omitempty"`        // P(attack) of the passive model
-	PassiveScale   float64     `json:"passive_scale,omitempty"`  // context achieved for the 2.7x crop
-	PassivePadded  *float64    `json:"passive_padded,omitempty"` // P(attack) on the 2.7x crop with the frame's edges repeated, when the face fills the frame (context below chipContext)
-	EyesOpen       *[2]float64 `json:"eyes_open,omitempty"`      // P(open) for the subject's right and left eye
-	Yaw            *float64    `json:"yaw,omitempty"`            // head pose model, degrees, + = the person's own left
-	YawLandmarks   *float64    `json:"yaw_landmarks,omitempty"`  // from the nose between the jaw edges, degrees, + = own left
+	Passive        *float64    `json:"passive,omitempty"`       // P(attack) of the passive model (its view: PassiveSet's "passive" member)
+	PassiveWide    *float64    `json:"passive_wide,omitempty"`  // P(attack) of the wide-context passive model, when the set has one
+	PassiveScale   float64     `json:"passive_scale,omitempty"` // context the frame has room for around the face (at most 2.7x of the box): below about 1.2 the face fills the frame
+	EyesOpen       *[2]float64 `json:"eyes_open,omitempty"`     // P(open) for the subject's right and left eye
+	Yaw            *float64    `json:"yaw,omitempty"`           // head pose model, degrees, + = the person's own left
+	YawLandmarks   *float64    `json:"yaw_landmarks,omitempty"` // from the nose between the jaw edges, degrees, + = own left
 	Pitch          *float64    `json:"pitch,omitempty"`
 	Roll           *float64    `json:"roll,omitempty"`
 	Smile          *float64    `json:"smile,omitempty"`        // P(happy) of the expression model, when asked
@@ -50,12 +50,12 @@ type FrameResult struct {
 	deferred *deferredPassive
 }
 
-// deferredPassive is the passive model's input of a backup frame, cut while the frame was at hand:
+// deferredPassive is the passive models' input of a backup frame, cut while the frame was at hand:
 // the backup frames count only when the face is missing from most full frames, so their model runs
 // wait until the end of the media (runDeferred) and usually never happen.
 type deferredPassive struct {
-	crop, padded *image.RGBA // padSize x padSize; padded only when the face fills the frame
-	scale        float64
+	crops []*image.RGBA // one per member of the passive set, in its order
+	scale float64
 }
 
 type frameOpts struct {
@@ -119,35 +119,27 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	// Passive anti-spoof, concurrently.
 	var padErr error
 	var wg sync.WaitGroup
+	_, scale := padRect(img, f.Box)
 	if opts.backup && !opts.full {
-		r, scale := padRect(img, f.Box)
-		d := &deferredPassive{crop: e.bufs.scaledTemp(img, r, padSize, padSize), scale: scale}
-		if scale < chipContext {
-			d.padded = e.bufs.scaledTemp(img, paddedPadRect(f.Box), padSize, padSize)
+		d := &deferredPassive{scale: scale}
+		for _, m := range e.passive.Members {
+			d.crops = append(d.crops, e.viewCrop(img, f.Box, m.View))
 		}
 		fr.deferred = d
 	}
 	if opts.full {
 		wg.Go(func() {
-			r, scale := padRect(img, f.Box)
-			out, err := e.runScaled(onnx.Liveness, img, r, padSize, padSize, padTensor)
-			if err != nil {
-				padErr = err
-				return
+			fr.PassiveScale = scale
+			for _, m := range e.passive.Members {
+				crop := e.viewCrop(img, f.Box, m.View)
+				p, err := e.passiveRun(m, crop)
+				e.bufs.putRGBA(crop)
+				if err != nil {
+					padErr = err
+					return
+				}
+				fr.setPassive(m.Signal, p)
 			}
-			p := 1 - softmax(out[0])[0]
-			fr.Passive, fr.PassiveScale = &p, scale
-			if scale >= chipContext {
-				return
-			}
-			// The face fills the frame: the full 2.7x context with the frame's edges repeated.
-			out, err = e.runScaled(onnx.Liveness, img, paddedPadRect(f.Box), padSize, padSize, padTensor)
-			if err != nil {
-				padErr = err
-				return
-			}
-			pp := 1 - softmax(out[0])[0]
-			fr.PassivePadded = &pp
 		})
 	}
 	err = e.faceChain(img, f, opts, &fr)
@@ -170,8 +162,33 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 	return fr, faceCrop, nil
 }
 
-// runDeferred runs the passive model, when run is set, on the crops a backup frame kept, as
-// analyzeFrame would have run it on the frame, and releases them.
+// passiveRun is P(attack) of one passive model on its view of the face: 1 - softmax(logits)[0].
+func (e *Engine) passiveRun(m PassiveMember, crop *image.RGBA) (float64, error) {
+	in := e.bufs.getFloats(m.Model.Inputs[0].Size())
+	defer e.bufs.putFloats(in)
+	viewTensor(crop, in)
+	if e.inspectPassive != nil {
+		e.inspectPassive(m.Signal, in)
+	}
+	out, err := m.Model.Run(in)
+	if err != nil {
+		return 0, err
+	}
+	return 1 - softmax(out[0])[0], nil
+}
+
+// setPassive stores a passive model's P(attack) under its signal.
+func (fr *FrameResult) setPassive(signal string, p float64) {
+	switch signal {
+	case "passive":
+		fr.Passive = &p
+	case "passive_wide":
+		fr.PassiveWide = &p
+	}
+}
+
+// runDeferred runs the passive models, when run is set, on the crops a backup frame kept, as
+// analyzeFrame would have run them on the frame, and releases them.
 func (e *Engine) runDeferred(fr *FrameResult, run bool) error {
 	d := fr.deferred
 	if d == nil {
@@ -179,29 +196,21 @@ func (e *Engine) runDeferred(fr *FrameResult, run bool) error {
 	}
 	fr.deferred = nil
 	defer func() {
-		e.bufs.putRGBA(d.crop)
-		if d.padded != nil {
-			e.bufs.putRGBA(d.padded)
+		for _, c := range d.crops {
+			e.bufs.putRGBA(c)
 		}
 	}()
 	if !run {
 		return nil
 	}
-	out, err := e.run(onnx.Liveness, func(in []float32) { padTensor(d.crop, in) })
-	if err != nil {
-		return err
+	fr.PassiveScale = d.scale
+	for i, m := range e.passive.Members {
+		p, err := e.passiveRun(m, d.crops[i])
+		if err != nil {
+			return err
+		}
+		fr.setPassive(m.Signal, p)
 	}
-	p := 1 - softmax(out[0])[0]
-	fr.Passive, fr.PassiveScale = &p, d.scale
-	if d.padded == nil {
-		return nil
-	}
-	out, err = e.run(onnx.Liveness, func(in []float32) { padTensor(d.padded, in) })
-	if err != nil {
-		return err
-	}
-	pp := 1 - softmax(out[0])[0]
-	fr.PassivePadded = &pp
 	return nil
 }
 

@@ -1,21 +1,22 @@
 package liveness
 
 import (
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
 	"sync"
+
+	"bonafide/models"
 )
 
 // signalOrder lists the signals the engine measures, in report order.
-var signalOrder = []string{"passive", "passive_padded", "fills_frame", "challenge", "flatness", "identity"}
+var signalOrder = []string{"passive", "passive_wide", "challenge", "flatness", "identity"}
 
 // Fusion maps the signals to confidence_spoofing = sigmoid(bias + sum of weight * feature), where the
-// feature of "passive" is logit(P(attack)) (clamped to [0.01, 0.99]) and the feature of every other
-// signal is its score in [0, 1]. A signal that could not be measured contributes nothing. The other
+// feature of a passive model's signal ("passive", "passive_wide") is logit(P(attack)) (P clamped to
+// [passiveClamp, 1 - passiveClamp]) and the feature of every other signal is its score in [0, 1]. A signal that could not be measured contributes nothing. The other
 // signals only ever add evidence for an attack: a head that is not flat, or a gesture made, is no
 // proof of life on its own (a replayed video of a real person shows both).
 type Fusion struct {
@@ -27,41 +28,33 @@ type Fusion struct {
 	Weights     map[string]float64 `json:"weights"`
 }
 
-// defaultCalibration is the fusion fitted on the development set (../shared/devset) with
-// `bonafide eval --fit --by-subject --fit-fixed challenge,flatness,identity`: the passive weights
-// and the bias are fitted on real attacks; the video signals keep the hand-set weight 6 (an unmet
-// gesture, a flat face or a change of person each declines the media), as the set holds only 9
-// real videos.
-//
-//go:embed calibration.json
-var defaultCalibration []byte
-
-// shippedFusion is the embedded calibration, parsed once.
+// shippedFusion is the calibration fitted with the shipped passive models (models/calibration.json,
+// written by `bonafide train` on the development set), parsed once.
 var shippedFusion = sync.OnceValue(func() Fusion {
-	var f Fusion
-	if err := json.Unmarshal(defaultCalibration, &f); err != nil {
-		panic("liveness: the embedded calibration.json is not valid: " + err.Error())
+	f, err := parseFusion(models.Calibration(), "models/calibration.json")
+	if err != nil {
+		panic("liveness: the embedded calibration is not valid: " + err.Error())
 	}
-	return f
+	return *f
 })
 
-// DefaultFusion is used without a calibration file: the calibration shipped with the engine (a
-// copy the caller may change).
+// DefaultFusion is used without a calibration file: the calibration shipped with the engine's
+// passive models (a copy the caller may change).
 func DefaultFusion() *Fusion {
 	f := shippedFusion()
 	f.Weights = maps.Clone(f.Weights)
 	return &f
 }
 
-// HandSetFusion is the fusion of engine 0.1, set by hand before any real attack data was at hand:
-// the passive model alone decides when nothing else is measured; an unmet gesture, a flat face or
-// a change of person each add 6 to the log-odds.
+// HandSetFusion is a fusion set by hand, not fitted to data: the passive model alone decides when
+// nothing else is measured; an unmet gesture, a flat face or a change of person each add 6 to the
+// log-odds.
 func HandSetFusion() *Fusion {
 	return &Fusion{
 		Name:        "hand-set",
 		Engine:      Version,
 		Description: "hand-set weights, not fitted to data",
-		Weights:     map[string]float64{"passive": 1, "passive_padded": 0.3, "fills_frame": 1.8, "challenge": 6, "flatness": 6, "identity": 6},
+		Weights:     map[string]float64{"passive": 1, "challenge": 6, "flatness": 6, "identity": 6},
 	}
 }
 
@@ -71,6 +64,11 @@ func LoadFusion(path string) (*Fusion, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
+	return parseFusion(data, path)
+}
+
+// parseFusion reads a calibration JSON; name is for messages and the default name.
+func parseFusion(data []byte, path string) (*Fusion, error) {
 	var f Fusion
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("calibration %s: not valid JSON: %w", path, err)
@@ -96,8 +94,13 @@ func (f *Fusion) validate() error {
 	return nil
 }
 
-// Features are the fusion's inputs of the measured signals: logit(P) for passive (P clamped to
-// [0.01, 0.99]), the score itself for the others. Unmeasured signals are absent.
+// passiveClamp bounds a passive model's probability before its logit: the fine-tuned models reach
+// 1e-6 and below on clear cases, where a difference no longer means anything.
+const passiveClamp = 1e-4
+
+// Features are the fusion's inputs of the measured signals: logit(P) for the passive models' signals
+// (P clamped to [passiveClamp, 1 - passiveClamp]), the score itself for the others. Unmeasured
+// signals are absent.
 func Features(signals []Signal) map[string]float64 {
 	out := map[string]float64{}
 	for _, s := range signals {
@@ -105,11 +108,8 @@ func Features(signals []Signal) map[string]float64 {
 			continue
 		}
 		x := *s.Score
-		switch s.Name {
-		case "passive":
-			x = logit(x, 0.01)
-		case "passive_padded":
-			x = logit(x, 1e-5)
+		if slices.Contains(passiveSignals, s.Name) {
+			x = logit(x, passiveClamp)
 		}
 		out[s.Name] = x
 	}

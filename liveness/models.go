@@ -110,17 +110,6 @@ func padRect(frame *image.RGBA, b Box) (image.Rectangle, float64) {
 	return alignCrop(frame.Rect.Dx(), frame.Rect.Dy(), b, padScale)
 }
 
-// lowContext is the context scale below which the passive model's crop has less context than it
-// was made for (reason PASSIVE_LOW_CONTEXT, informational).
-const lowContext = 1.8
-
-// chipContext is the context scale below which the face fills the frame, as in a tight face crop
-// or a phone held at the face (the face box reaches the frame's edges): the in-frame crop is then
-// little more than the face enlarged, which the passive model reads as an attack whatever it is
-// (live crops of the development set scored 0.97-1.00), so the padded view replaces it. Full
-// photos whose faces are merely large (CelebA-Spoof, NUAA) have 1.4-2.7; tight crops 0.6-1.0.
-const chipContext = 1.2
-
 // padTensor: raw 0-255 values in B,G,R plane order.
 func padTensor(crop *image.RGBA, out []float32) {
 	planes(crop, [3]int{2, 1, 0}, 1, [3]float64{}, [3]float64{1, 1, 1}, out)

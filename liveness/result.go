@@ -3,7 +3,7 @@ package liveness
 import "encoding/json"
 
 // Version names the engine; it changes whenever scores may change for the same input.
-const Version = "bonafide-engine/0.2.0"
+const Version = "bonafide-engine/0.3.0"
 
 // Resolution statuses, as Oz names them.
 const (
@@ -19,7 +19,6 @@ const (
 	ReasonPassiveAttack   = "PASSIVE_ATTACK"
 	ReasonFlatSurface     = "FLAT_SURFACE"
 	ReasonIdentityChanged = "IDENTITY_CHANGED"
-	ReasonLowContext      = "PASSIVE_LOW_CONTEXT"
 	ReasonFaceTooSmall    = "FACE_TOO_SMALL"
 	ReasonBlurred         = "BLURRED"
 	ReasonTooDark         = "TOO_DARK"
@@ -57,6 +56,7 @@ type ModelInfo struct {
 type EngineInfo struct {
 	Version     string      `json:"version"`
 	Calibration string      `json:"calibration"`
+	Passive     string      `json:"passive_models"` // the passive model set's name
 	Models      []ModelInfo `json:"models"`
 }
 

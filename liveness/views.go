@@ -21,7 +21,7 @@ type View struct {
 // String names the view as the training crops' file names do ("p2.7").
 func (v View) String() string { return fmt.Sprintf("p%g", v.Scale) }
 
-func (v View) validate() error {
+func (v View) Validate() error {
 	if v.Scale < 1 || v.Scale > 6 {
 		return fmt.Errorf("view scale %v must be in [1, 6]", v.Scale)
 	}
@@ -50,3 +50,7 @@ func (e *Engine) viewCrop(frame *image.RGBA, b Box, v View) *image.RGBA {
 // viewTensor is a passive model's input: raw 0-255 values in B,G,R plane order, as the
 // Silent-Face family was trained (see liveness.md).
 func viewTensor(crop *image.RGBA, out []float32) { padTensor(crop, out) }
+
+// PassiveTensor fills out with a passive model's input for a crop (a view the engine cut, or a
+// training crop read back from its PNG): the same tensor the engine builds at inference.
+func PassiveTensor(crop *image.RGBA, out []float32) { viewTensor(crop, out) }

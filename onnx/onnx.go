@@ -49,17 +49,20 @@ type Spec struct {
 const (
 	Detect     = "detect"     // face boxes (UltraFace RFB-320)
 	Landmark   = "landmark"   // 68 landmarks
-	Liveness   = "liveness"   // passive anti-spoof
+	Liveness   = "liveness"   // the passive anti-spoof model our own are fine-tuned from (bonafide train)
 	Eye        = "eye"        // eye open/closed
 	Pose       = "pose"       // head pose
 	Expression = "expression" // facial expression
 	Feature    = "feature"    // face embedding
 )
 
-// Names lists every model of the registry, in the engine's order.
-var Names = []string{Detect, Landmark, Liveness, Eye, Pose, Expression, Feature}
+// Names lists the registry's models the engine runs, in the engine's order. The passive anti-spoof
+// models are not among them: they are Bonafide's own (the models package, or a directory that
+// `bonafide train` wrote), added with AddModel and pinned by the sha256 their manifest gives.
+var Names = []string{Detect, Landmark, Eye, Pose, Expression, Feature}
 
-// Registry is every model the engine knows, pinned to the files of the npm package faceplugin@1.0.3.
+// Registry is every model downloaded from the npm package faceplugin@1.0.3, pinned by sha256:
+// those the engine runs (Names) and the base of `bonafide train` (Liveness).
 var Registry = map[string]Spec{
 	Detect: {Name: Detect, File: "fr_detect.onnx",
 		SHA256:  "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854",
@@ -101,6 +104,8 @@ type Options struct {
 
 // Runtime holds one session per loaded model.
 type Runtime struct {
+	mu     sync.Mutex
+	opts   Options
 	models map[string]*Model
 }
 
@@ -153,7 +158,7 @@ func releaseEnv() {
 	}
 }
 
-// Open loads the named models (all of Registry when names is empty).
+// Open loads the named models of Registry (those the engine runs, Names, when names is empty).
 func Open(opts Options, names ...string) (*Runtime, error) {
 	if opts.IntraOpThreads <= 0 {
 		opts.IntraOpThreads = 1
@@ -162,15 +167,12 @@ func Open(opts Options, names ...string) (*Runtime, error) {
 		opts.InterOpThreads = 1
 	}
 	if len(names) == 0 {
-		for n := range Registry {
-			names = append(names, n)
-		}
-		slices.Sort(names)
+		names = slices.Clone(Names)
 	}
 	if err := acquireEnv(opts.LibraryPath); err != nil {
 		return nil, err
 	}
-	rt := &Runtime{models: map[string]*Model{}}
+	rt := &Runtime{opts: opts, models: map[string]*Model{}}
 	for _, n := range names {
 		spec, ok := Registry[n]
 		if !ok {
@@ -192,6 +194,34 @@ func load(spec Spec, path string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnx: model %s: %w (run `make setup`)", path, err)
 	}
+	return loadData(spec, path, data, opts)
+}
+
+// AddModel loads a model that is not in Registry (Bonafide's own passive models) from its bytes,
+// pinned by spec.SHA256 and checked against spec's tensors like the registry's; path names it in
+// messages. Adding a model already loaded under the same name with the same sha256 returns it;
+// another file under a loaded name is refused.
+func (rt *Runtime) AddModel(spec Spec, path string, data []byte) (*Model, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if m, ok := rt.models[spec.Name]; ok {
+		if m.SHA256 == spec.SHA256 {
+			return m, nil
+		}
+		return nil, fmt.Errorf("onnx: a model named %q (sha256 %s) is already loaded; %s is another file", spec.Name, m.SHA256, path)
+	}
+	if _, ok := Registry[spec.Name]; ok {
+		return nil, fmt.Errorf("onnx: %q is a registry model's name", spec.Name)
+	}
+	m, err := loadData(spec, path, data, rt.opts)
+	if err != nil {
+		return nil, err
+	}
+	rt.models[spec.Name] = m
+	return m, nil
+}
+
+func loadData(spec Spec, path string, data []byte, opts Options) (*Model, error) {
 	sum := sha256.Sum256(data)
 	if got := hex.EncodeToString(sum[:]); got != spec.SHA256 {
 		return nil, fmt.Errorf("onnx: model %s has sha256 %s, expected %s: the file is not the pinned model", path, got, spec.SHA256)
@@ -272,10 +302,16 @@ func checkIO(path, kind string, want []IO, got []ort.InputOutputInfo) error {
 }
 
 // Model returns a loaded model, or nil.
-func (rt *Runtime) Model(name string) *Model { return rt.models[name] }
+func (rt *Runtime) Model(name string) *Model {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.models[name]
+}
 
 // Models lists the loaded models by name.
 func (rt *Runtime) Models() []*Model {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	var out []*Model
 	for _, m := range rt.models {
 		out = append(out, m)
@@ -294,7 +330,12 @@ func (rt *Runtime) Models() []*Model {
 
 // Close releases every session.
 func (rt *Runtime) Close() {
-	if rt == nil || rt.models == nil {
+	if rt == nil {
+		return
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.models == nil {
 		return
 	}
 	for _, m := range rt.models {

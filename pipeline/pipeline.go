@@ -190,9 +190,6 @@ func withFrames(evidence json.RawMessage, frames []liveness.FrameResult) json.Ra
 			face, q := f.Quality.FaceRatio, f.Quality.Score
 			t.Face, t.Quality = &face, &q
 		}
-		if t.Passive == nil {
-			t.Passive = f.PassivePadded
-		}
 		trace = append(trace, t)
 	}
 	data, err := json.Marshal(trace)

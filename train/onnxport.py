@@ -5,9 +5,10 @@ PyTorch 1.7 export at opset 9 whose batch norms are folded into the convolutions
 that graph node by node and turns every initialiser into a torch Parameter, so the same weights can
 be fine-tuned and exported again. It reads the ONNX file at run time: no weights are in this code.
 
-Only the operators that graph uses are supported (Conv, PRelu, Add, Mul, Relu, Sigmoid,
-GlobalAveragePool, MatMul, BatchNormalization and the Shape/Gather/Unsqueeze/Concat/Reshape chain
-that flattens before the classifier); anything else is refused with the operator's name.
+Only the operators that graph and its re-exports use are supported (Conv, PRelu, Add, Mul, Relu,
+Sigmoid, GlobalAveragePool or ReduceMean, MatMul, BatchNormalization and the Reshape that flattens
+before the classifier, with its Shape/Gather/Unsqueeze/Concat/Constant inputs); anything else is
+refused with the operator's name. So it also reads back the models `passive.py` exports.
 """
 import onnx
 import torch
@@ -55,7 +56,7 @@ class OnnxNet(torch.nn.Module):
                         continue
                     else:
                         self.params[_pname(x)] = torch.nn.Parameter(t)
-            if op not in ('Conv', 'PRelu', 'Add', 'Mul', 'Relu', 'Sigmoid', 'GlobalAveragePool', 'MatMul',
+            if op not in ('Conv', 'PRelu', 'Add', 'Mul', 'Relu', 'Sigmoid', 'GlobalAveragePool', 'ReduceMean', 'MatMul',
                           'BatchNormalization', 'Reshape'):
                 raise ValueError(f'onnxport: operator {op} (node {n.name or n.output[0]}) is not supported')
             self.plan.append((op, ins, list(n.output), a))
@@ -109,6 +110,8 @@ class OnnxNet(torch.nn.Module):
                 y = torch.sigmoid(g(0))
             elif op == 'GlobalAveragePool':
                 y = g(0).mean(dim=(2, 3), keepdim=True)
+            elif op == 'ReduceMean':  # how torch exports the average pool of the squeeze-excitation blocks
+                y = g(0).mean(dim=tuple(a['axes']), keepdim=bool(a.get('keepdims', 1)))
             elif op == 'Reshape':
                 y = g(0).reshape(g(0).shape[0], -1)
             elif op == 'MatMul':

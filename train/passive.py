@@ -155,21 +155,27 @@ def load_features(a, crops, view):
 
 # ---- folds ------------------------------------------------------------------------------------
 
-def assign_folds(groups, max_folds):
+def assign_folds(groups, attack, max_folds):
     """Each group (a subject, or a source) is held out whole. With max_folds > 0 the groups are
-    packed into that many folds, largest first into the smallest fold."""
+    packed into that many folds, largest first, each into the fold where live and attack crops
+    stay most even, so that every fold leaves both classes to train on."""
     sizes = {}
-    for g in groups:
-        sizes[g] = sizes.get(g, 0) + 1
-    names = sorted(sizes, key=lambda g: (-sizes[g], g))
+    for g, a in zip(groups, attack):
+        n = sizes.setdefault(g, [0, 0])
+        n[int(a)] += 1
+    names = sorted(sizes, key=lambda g: (-sum(sizes[g]), g))
     if max_folds <= 0 or max_folds >= len(names):
         return {g: i for i, g in enumerate(names)}
-    load = [0] * max_folds
+    tot = [max(1, sum(sizes[g][k] for g in names)) for k in (0, 1)]
+    load = [[0, 0] for _ in range(max_folds)]
     out = {}
     for g in names:
-        f = min(range(max_folds), key=lambda i: (load[i], i))
+        def cost(f):
+            return max((load[f][k] + sizes[g][k]) / tot[k] for k in (0, 1))
+        f = min(range(max_folds), key=lambda i: (cost(i), i))
         out[g] = f
-        load[f] += sizes[g]
+        load[f][0] += sizes[g][0]
+        load[f][1] += sizes[g][1]
     return out
 
 
@@ -189,8 +195,8 @@ def sample_weights(crops, idx):
         count[key] = count.get(key, 0) + 1
     w = np.array([1 / math.sqrt(count[(crops.group[i], bool(crops.attack[i]))]) for i in idx])
     att = crops.attack[idx]
-    w[att] /= w[att].sum()
-    w[~att] /= w[~att].sum()
+    w[att] /= 2 * w[att].sum()
+    w[~att] /= 2 * w[~att].sum()
     return w
 
 
@@ -205,9 +211,26 @@ def train_tail(a, crops, feats, idx, stage):
     params = [p for name, p in net.params.items() if name in tail]
     base = [p.detach().clone() for p in params]
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0)
+    att = crops.attack[idx]
+    if att.all() or not att.any():
+        raise SystemExit(f'passive.py: {stage}: the crops to train on are all {"attacks" if att.all() else "live"}: '
+                         'give the manifest both live and attack media of several subjects, or use fewer folds')
     w = sample_weights(crops, idx)
+    # A fixed sample of the training crops (the unaugmented copies), to show the loss falls.
+    probe = rng.choice(idx, size=min(256, len(idx)), replace=False)
+    probe_w = torch.from_numpy(w[np.searchsorted(idx, probe)]).float()  # idx is sorted
+
+    def probe_loss():
+        with torch.no_grad():
+            h = torch.from_numpy(np.stack([feats[i, 0] for i in probe]).astype(np.float32))
+            z = binary_logit(net.tail(h, a.cut))
+            y = torch.from_numpy(crops.attack[probe].astype(np.float32))
+            return float((F.binary_cross_entropy_with_logits(z, y, reduction='none') * probe_w).sum() / probe_w.sum())
+
+    net.eval()
+    before = probe_loss()
     steps_per_epoch = max(1, len(idx) // a.batch)
-    total = steps_per_epoch * a.epochs
+    total = int(steps_per_epoch * a.epochs)
     if a.max_steps:
         total = min(total, a.max_steps)
     net.train()
@@ -234,8 +257,10 @@ def train_tail(a, crops, feats, idx, stage):
         if step % 20 == 0 or step == total:
             progress(stage, step, total)
     net.eval()
-    log(f'{stage}: {total} steps of {a.batch} in {time.time() - start:.0f} s, loss {np.mean(losses[:20]):.4f} -> {np.mean(losses[-20:]):.4f}')
-    return net, losses
+    after = probe_loss()
+    log(f'{stage}: {total} steps of {a.batch} in {time.time() - start:.0f} s; loss on {len(probe)} training crops {before:.4f} -> {after:.4f}')
+    return net, {'steps': total, 'loss_before': before, 'loss_after': after,
+                 'batch_loss_first': float(np.mean(losses[:20])), 'batch_loss_last': float(np.mean(losses[-20:]))}
 
 
 def score(net, feats, idx, cut, copy=0):
@@ -251,7 +276,7 @@ def auc(scores, attack):
     """ROC AUC: the chance that an attack scores above a live crop (ties count half)."""
     pos, neg = scores[attack], scores[~attack]
     if len(pos) == 0 or len(neg) == 0:
-        return float('nan')
+        return None
     order = np.argsort(np.concatenate([neg, pos]), kind='mergesort')
     ranks = np.empty(len(order))
     allv = np.concatenate([neg, pos])[order]
@@ -289,11 +314,18 @@ def reference(net, crops, view, n):
     return out
 
 
+def fit_key(a, crops, view, fold):
+    """What a trained model depends on: resuming reuses a model only when all of it is the same."""
+    keys = ['cut', 'k', 'seed', 'epochs', 'batch', 'lr', 'l2sp', 'max_steps', 'max_folds']
+    return json.dumps({'digest': crops.digest(), 'view': view, 'fold': fold, 'base': sha256(a.base),
+                       **{k: getattr(a, k) for k in keys}}, sort_keys=True)
+
+
 def cmd_fit(a):
     torch.set_num_threads(a.threads)
     crops = Crops(a.crops)
     views = a.views.split(',') if a.views else crops.views
-    folds = assign_folds(crops.group, a.max_folds)
+    folds = assign_folds(crops.group, crops.attack, a.max_folds)
     nfold = max(folds.values()) + 1
     fold_of = np.array([folds[g] for g in crops.group])
     report = {'versions': versions(), 'args': vars(a), 'crops': len(crops.rows), 'digest': crops.digest(),
@@ -302,38 +334,58 @@ def cmd_fit(a):
         report['folds'].setdefault(str(f), []).append(g)
     all_idx = np.arange(len(crops.rows))
     only = set(int(x) for x in a.only_folds.split(',')) if a.only_folds else None
+    jobs = [] if a.no_folds else [f for f in range(nfold) if only is None or f in only]
+    if not a.no_final:
+        jobs.append('final')
     for view in views:
         feats = load_features(a, crops, view)
         base = OnnxNet(a.base, EMBED).eval()
         rv = {'folds': {}}
         oof = np.full(len(crops.rows), np.nan)
-        if not a.no_folds:
-            for f in range(nfold):
-                if only is not None and f not in only:
+        for f in jobs:
+            name = f'fold-{f}' if f != 'final' else 'final'
+            path = os.path.join(a.out, name, f'passive_{view}.onnx')
+            done = os.path.join(a.out, name, f'result_{view}.json')
+            key = fit_key(a, crops, view, f)
+            if os.path.exists(path) and os.path.exists(done):
+                res = json.load(open(done))
+                if res.get('key') == key:
+                    log(f'{name} {view}: trained by an earlier run, kept')
+                    if f != 'final':
+                        for i, p in res['oof'].items():
+                            oof[int(i)] = p
+                        rv['folds'][str(f)] = res['summary']
+                    else:
+                        rv['final'] = res['summary']
                     continue
+            trainset = all_idx if f == 'final' else all_idx[fold_of != f]
+            net, summary = train_tail(a, crops, feats, trainset, f'{name}-{view}')
+            summary['train_crops'] = int(len(trainset))
+            res = {'key': key, 'summary': summary, 'oof': {}}
+            if f != 'final':
                 test = all_idx[fold_of == f]
-                trainset = all_idx[fold_of != f]
-                path = os.path.join(a.out, f'fold-{f}', f'passive_{view}.onnx')
-                net, losses = train_tail(a, crops, feats, trainset, f'fold-{f}-{view}')
                 test_frames = test[crops.close[test] == 0]
                 s_new = score(net, feats, test_frames, a.cut)
                 s_base = score(base, feats, test_frames, a.cut)
-                oof[test] = score(net, feats, test, a.cut)
-                rv['folds'][str(f)] = {'groups': report['folds'][str(f)], 'crops': int(len(test_frames)),
-                                       'auc': auc(s_new, crops.attack[test_frames]),
-                                       'auc_base': auc(s_base, crops.attack[test_frames]),
-                                       'loss_first': float(np.mean(losses[:20])), 'loss_last': float(np.mean(losses[-20:]))}
-                log(f'fold {f} {view}: held out {report["folds"][str(f)]}: crop AUC {rv["folds"][str(f)]["auc"]:.3f} (base {rv["folds"][str(f)]["auc_base"]:.3f})')
-                export(net, path, crops, view)
+                p_test = score(net, feats, test, a.cut)
+                oof[test] = p_test
+                res['oof'] = {str(int(i)): float(p) for i, p in zip(test, p_test)}
+                summary.update({'groups': report['folds'][str(f)], 'crops': int(len(test_frames)),
+                                'auc': auc(s_new, crops.attack[test_frames]),
+                                'auc_base': auc(s_base, crops.attack[test_frames])})
+                rv['folds'][str(f)] = summary
+                fmt = lambda v: 'n/a' if v is None else f'{v:.3f}'
+                log(f'fold {f} {view}: held out {", ".join(report["folds"][str(f)])}: crop AUC {fmt(summary["auc"])} (base model {fmt(summary["auc_base"])})')
+            else:
+                rv['final'] = summary
+            export(net, path, crops, view)
+            json.dump(res, open(done, 'w'))
+        if not a.no_folds:
             with open(os.path.join(a.out, f'oof_{view}.tsv'), 'w') as fo:
                 fo.write('id\tmedia\tgroup\tfold\tclose\tattack\tp_attack\n')
                 for i in all_idx:
                     if not math.isnan(oof[i]):
                         fo.write(f'{crops.ids[i]}\t{crops.media[i]}\t{crops.group[i]}\t{fold_of[i]}\t{crops.close[i]:g}\t{int(crops.attack[i])}\t{oof[i]:.6f}\n')
-        if not a.no_final:
-            net, losses = train_tail(a, crops, feats, all_idx, f'final-{view}')
-            export(net, os.path.join(a.out, 'final', f'passive_{view}.onnx'), crops, view)
-            rv['final'] = {'loss_first': float(np.mean(losses[:20])), 'loss_last': float(np.mean(losses[-20:]))}
         report['views'][view] = rv
     os.makedirs(a.out, exist_ok=True)
     name = 'train-report.json' if only is None else f'train-report-{a.only_folds.replace(",", "_")}.json'

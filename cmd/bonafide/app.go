@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"bonafide/internal/assets"
 	"bonafide/liveness"
@@ -78,6 +79,7 @@ type engineFlags struct {
 	biometry    float64 // the BIOMETRY threshold
 	frames      int
 	calibration string
+	passive     string // a passive model directory written by 'bonafide train'; "" for the shipped models
 	// limits, when set (serve), turns the engine's default media limits into the configured ones.
 	limits func(media.Limits) media.Limits
 }
@@ -96,8 +98,9 @@ func (f *engineFlags) register(fs *cmdFlags, frameWorkers bool) {
 	fs.Float64Var(&f.threshold, "threshold", def.Threshold, "confidence_spoofing at or above this is DECLINED, in (0, 1]")
 	fs.Float64Var(&f.biometry, "biometry-threshold", def.BiometryThreshold, "BIOMETRY: a pair whose match confidence is at or above this is the same person (SUCCESS), in (0, 1]")
 	fs.IntVar(&f.frames, "frames", def.Limits.MaxFrames, "frames taken from a video or shot set, evenly spaced")
-	fs.StringVar(&f.calibration, "calibration", "", "fusion calibration JSON from 'bonafide eval --fit'")
-	fs.bind("models", "ort-lib", "threads", "threshold", "biometry-threshold", "frames", "calibration")
+	fs.StringVar(&f.calibration, "calibration", "", "fusion calibration JSON from 'bonafide eval --fit' (default: the passive models' own)")
+	fs.StringVar(&f.passive, "passive-models", "", "passive anti-spoof model directory written by 'bonafide train' (default: the models shipped in the binary)")
+	fs.bind("models", "ort-lib", "threads", "threshold", "biometry-threshold", "frames", "calibration", "passive-models")
 }
 
 // validate checks the engine settings, naming each flag and its variable.
@@ -138,6 +141,14 @@ func (f *engineFlags) open() (*liveness.Engine, func(), error) {
 		cfg.Limits = f.limits(cfg.Limits)
 	}
 	cfg.Limits.MaxFrames = f.frames
+	if f.passive != "" {
+		set, err := liveness.LoadPassiveSet(rt, os.DirFS(f.passive), f.passive)
+		if err != nil {
+			rt.Close()
+			return nil, nil, err
+		}
+		cfg.Passive = set
+	}
 	if f.calibration != "" {
 		fu, err := liveness.LoadFusion(f.calibration)
 		if err != nil {
@@ -169,7 +180,16 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, liveness.Version)
 	for _, name := range onnx.Names {
 		s := onnx.Registry[name]
-		fmt.Fprintf(stdout, "  %-10s %-20s sha256:%s\n", name, s.File, s.SHA256)
+		fmt.Fprintf(stdout, "  %-12s %-20s sha256:%s\n", name, s.File, s.SHA256)
+	}
+	man, err := liveness.ShippedPassiveManifest()
+	if err != nil {
+		fmt.Fprintf(stderr, "bonafide version: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "passive models %s (shipped; 'bonafide train' makes your own):\n", man.Name)
+	for _, m := range man.Models {
+		fmt.Fprintf(stdout, "  %-12s %-20s sha256:%s (%gx view)\n", m.Signal, m.File, m.SHA256, m.View.Scale)
 	}
 	return 0
 }

@@ -35,6 +35,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fitData := fs.String("fit-data", "", "with --fit: a description of the data and its licence, stored in the calibration")
 	synthetic := fs.Bool("synthetic", false, "the attacks include media made by 'bonafide synth': the report says its figures are not accuracy")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	groupsFile := fs.String("groups", "", "a table of apparent demographic groups of the live subjects (key, kind, skin, age; e.g. docs/devset-demographics.tsv): the report adds BPCER per skin tone and age with the worst-to-best ratio")
 	if code, done := parse(fs, args); done {
 		return code
 	}
@@ -150,11 +151,21 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, name := range append([]string{eval.FusionScore}, rep.Signals...) {
 		rep.Metrics = append(rep.Metrics, eval.Compute(samples, name, threshold))
 	}
+	rep.Breakdowns = append(rep.Breakdowns, eval.BreakdownBy(samples, eval.FusionScore, threshold, "Per source", eval.SourceOf))
+	if *groupsFile != "" {
+		groups, err := eval.LoadGroups(*groupsFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "bonafide eval: --groups: %v\n", err)
+			return 1
+		}
+		rep.Breakdowns = append(rep.Breakdowns, groups.DemographicBreakdowns(samples, eval.FusionScore, threshold, eval.MinGroupLive)...)
+	}
 	if err := eval.WriteReport(*out, rep); err != nil {
 		fmt.Fprintf(stderr, "bonafide eval: %v\n", err)
 		return 1
 	}
 	printSummary(stdout, rep)
+	printBreakdowns(stdout, rep.Breakdowns)
 	fmt.Fprintf(stdout, "%d media (%d from the cache, %d skipped) in %.1f s; report in %s\n",
 		len(samples), stats.Cached, stats.Errors, stats.Seconds, filepath.Join(*out, "report.html"))
 	return 0

@@ -19,8 +19,9 @@ var (
 	root = module
 	// adapters implement the root interfaces over one dependency each; only cmd/bonafide wires them.
 	adapters = []string{"api", "blob", "console", "jobs", "pipeline", "postgres", "sqlite", "sweep", "webhook", "web/capture"}
-	// engine is the analysis code: bytes or frames in, scores and reasons out.
-	engine = []string{"liveness", "media", "onnx", "eval"}
+	// engine is the analysis code: bytes or frames in, scores and reasons out; models holds the
+	// shipped passive weights, train makes new ones.
+	engine = []string{"liveness", "media", "onnx", "eval", "train", "models"}
 	// shared helpers that adapters may use.
 	helpers = []string{"internal/storeutil", "internal/assets", "internal/synth", "internal/oascheck", "internal/password", "internal/periodic"}
 	// test support: imported by tests only (storetest is the stores' conformance suite).
@@ -115,7 +116,7 @@ func TestImportRules(t *testing.T) {
 			}
 			if name == "api" || name == "jobs" {
 				for _, d := range p.deps {
-					if d == "liveness" || d == "media" || d == "onnx" {
+					if d == "liveness" || d == "media" || d == "onnx" || d == "train" || d == "models" {
 						violation(name, d, "api and jobs reach the engine through the root package's interface, not directly")
 					}
 				}

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -21,12 +22,13 @@ var shared struct {
 func Runtime(tb testing.TB) *onnx.Runtime {
 	tb.Helper()
 	need := []string{assets.LibraryPath()}
-	for _, name := range onnx.Names {
+	names := append(slices.Clone(onnx.Names), onnx.Liveness) // the engine's models and the base of training
+	for _, name := range names {
 		need = append(need, filepath.Join(assets.ModelDir(), onnx.Registry[name].File))
 	}
 	assets.Require(tb, need...)
 	shared.once.Do(func() {
-		shared.rt, shared.err = onnx.Open(onnx.Options{LibraryPath: assets.LibraryPath(), ModelDir: assets.ModelDir()})
+		shared.rt, shared.err = onnx.Open(onnx.Options{LibraryPath: assets.LibraryPath(), ModelDir: assets.ModelDir()}, names...)
 	})
 	if shared.err != nil {
 		tb.Fatalf("open the models: %v", shared.err)

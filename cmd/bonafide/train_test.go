@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"bonafide/internal/assets"
+	"bonafide/internal/testkit"
+)
+
+// TestTrainSmoke trains on the pinned media as a customer would, in a few steps on the CPU: the
+// crops come from the engine, the PyTorch port of the base model agrees with ONNX Runtime, the
+// loss on the training crops falls in every training, every export agrees with PyTorch in ONNX
+// Runtime (train fails otherwise), the out-of-source report is written, and the model directory
+// loads in 'analyze' with --passive-models. A second run reuses every step.
+func TestTrainSmoke(t *testing.T) {
+	py := testkit.RequireTorch(t)
+	manifest := evalSet(t)
+	out := filepath.Join(t.TempDir(), "train")
+	cache := filepath.Join(t.TempDir(), "cache")
+	args := []string{"train", "--quiet", "--python", py, "--out", out, "--cache", cache, "--folds", "2", "--max-steps", "12",
+		"--copies", "2", "--crop-frames", "3", "--close", "1.3", "--batch", "16", "--frames", "12", "--workers", "2", manifest}
+	code, stdout, stderr := run(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	t.Log(stdout)
+	for _, want := range []string{"agrees with ONNX Runtime", "every export agrees with PyTorch", "out-of-source figures", "--passive-models " + filepath.Join(out, "model")} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q", want)
+		}
+	}
+	// The bad rows of the set are reported, and training went on.
+	for _, want := range []string{"missing.mp4", "broken.mp4"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout does not report the bad row %q", want)
+		}
+	}
+	var rep struct {
+		Views map[string]struct {
+			Folds map[string]struct {
+				LossBefore float64 `json:"loss_before"`
+				LossAfter  float64 `json:"loss_after"`
+			} `json:"folds"`
+			Final struct {
+				LossBefore float64 `json:"loss_before"`
+				LossAfter  float64 `json:"loss_after"`
+			} `json:"final"`
+		} `json:"views"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "models", "train-report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Views) != 2 {
+		t.Fatalf("trained %d views, want 2", len(rep.Views))
+	}
+	for v, vr := range rep.Views {
+		if len(vr.Folds) != 2 {
+			t.Errorf("%s: %d folds, want 2", v, len(vr.Folds))
+		}
+		for f, r := range vr.Folds {
+			if !(r.LossAfter < r.LossBefore) {
+				t.Errorf("%s fold %s: the loss did not fall: %.4f -> %.4f", v, f, r.LossBefore, r.LossAfter)
+			}
+		}
+		if !(vr.Final.LossAfter < vr.Final.LossBefore) {
+			t.Errorf("%s final: the loss did not fall: %.4f -> %.4f", v, vr.Final.LossBefore, vr.Final.LossAfter)
+		}
+	}
+	for _, f := range []string{"model/passive.json", "model/calibration.json", "model/passive_p2.7.onnx", "model/passive_p4.onnx", "report/report.md", "report/scores.tsv"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	report, _ := os.ReadFile(filepath.Join(out, "report", "report.md"))
+	if !strings.Contains(string(report), "Per source (out of source)") {
+		t.Errorf("the report has no per-source table")
+	}
+
+	// The model directory is what analyze loads with one flag.
+	photo := filepath.Join(assets.ClmtrackrMedia(), "franck_02159.jpg")
+	code, stdout, stderr = run(t, "analyze", "--json", "--passive-models", filepath.Join(out, "model"), photo)
+	if code != 0 {
+		t.Fatalf("analyze with the trained models: exit %d: %s", code, stderr)
+	}
+	var res []struct {
+		Engine struct {
+			Passive string `json:"passive_models"`
+		} `json:"engine"`
+		Signals []struct {
+			Name string `json:"name"`
+		} `json:"signals"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("analyze --json: %v\n%s", err, stdout)
+	}
+	if len(res) != 1 || !strings.HasPrefix(res[0].Engine.Passive, "trained-") || len(res[0].Signals) < 2 {
+		t.Fatalf("analyze did not use the trained models: %+v", res)
+	}
+
+	// A second run resumes: nothing is cropped or trained again.
+	code, stdout, stderr = run(t, args...)
+	if code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, stderr)
+	}
+	log, _ := os.ReadFile(filepath.Join(out, "train.log"))
+	if !strings.Contains(stdout, "from an earlier run") || strings.Count(string(log), "trained by an earlier run, kept") != 6 {
+		t.Errorf("the second run did not reuse the crops and the 6 models:\n%s", stdout)
+	}
+}
+
+// TestTrainNeedsPyTorch: without PyTorch the command says which make target installs it.
+func TestTrainNeedsPyTorch(t *testing.T) {
+	manifest := filepath.Join(t.TempDir(), "m.tsv")
+	if err := os.WriteFile(manifest, []byte("path\tlabel\nx.jpg\tlive\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	assets.Require(t, assets.ModelDir(), assets.LibraryPath())
+	code, _, stderr := run(t, "train", "--quiet", "--python", filepath.Join(t.TempDir(), "no-python"), "--out", t.TempDir(), manifest)
+	if code != 1 || !strings.Contains(stderr, "make train-deps") {
+		t.Fatalf("exit %d, stderr %q: want 1 and the make target", code, stderr)
+	}
+	code, _, stderr = run(t, "train", "--out", t.TempDir(), "--views", "2.7,4,5", manifest)
+	if code != 2 || !strings.Contains(stderr, "at most two views") {
+		t.Fatalf("three views: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = run(t, "train", manifest)
+	if code != 2 || !strings.Contains(stderr, "--out") {
+		t.Fatalf("no --out: exit %d, %q", code, stderr)
+	}
+}
