@@ -129,9 +129,11 @@
         if (faces.length === 0) return 'noFace';
         if (faces.length > 1) return 'severalFaces';
         const b = faces[0].boundingBox;
-        const size = b.width / w;
-        if (size < 0.22) return 'tooFar';
-        if (size > 0.75) return 'tooClose';
+        // The face's share of the picture's shorter side: at most 0.5 keeps 2x of room around it
+        // for the passive models' view (they decide best with the whole 2.7x view in the picture).
+        const size = b.width / Math.min(w, h);
+        if (size < 0.2) return 'tooFar';
+        if (size > 0.5) return 'tooClose';
         const cx = (b.x + b.width / 2) / w, cy = (b.y + b.height / 2) / h;
         if (Math.abs(cx - 0.5) > 0.18 || Math.abs(cy - 0.5) > 0.22) return 'position';
       } catch (e) { detector = null; }
@@ -150,7 +152,7 @@
         const skin = Y > 35 && cb >= 77 && cb <= 127 && cr >= 133 && cr <= 173;
         if (skin) allSkin++;
         const dx = (x + 0.5) / canvas.width - 0.5, dy = (y + 0.5) / canvas.height - 0.46;
-        if ((dx * dx) / (0.24 * 0.24) + (dy * dy) / (0.40 * 0.40) <= 1) {
+        if ((dx * dx) / (0.17 * 0.17) + (dy * dy) / (0.30 * 0.30) <= 1) {
           inN++; inLuma += Y; if (skin) inSkin++;
         }
       }
@@ -158,7 +160,7 @@
     const luma = inLuma / inN, inside = inSkin / inN, total = allSkin / n;
     body.dataset.faceMetrics = luma.toFixed(0) + ' ' + inside.toFixed(2) + ' ' + total.toFixed(2);
     if (luma < 45) return 'tooDark';
-    if (total > 0.6) return 'tooClose';
+    if (total > 0.4) return 'tooClose';
     if (total < 0.03) return 'noFace';
     if (inside < 0.12) return total > 0.08 ? 'position' : 'tooFar';
     return '';
