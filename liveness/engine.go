@@ -58,7 +58,7 @@ func DefaultConfig() Config {
 		MultipleFaceScore: 0.9,
 		MultipleFaceShare: 0.3,
 		Workers:           runtime.NumCPU(),
-		EmbeddingFrames:   6,
+		EmbeddingFrames:   10,
 		FullFrames:        12,
 		Limits:            limits,
 		FFmpeg:            "ffmpeg",
@@ -391,36 +391,45 @@ func (e *Engine) decide(r *Result, tags []string) {
 	}
 	// It counts only when the face stays in view: with the face in and out of the frame, the few
 	// frames left (a live clip of the development set had 7 of 25) flip it with the sampling.
-	if ratio, mot, n := flatness(ff, ref); n >= flatMinFrames && 2*len(ff) < len(r.Frames) {
-		sig["flatness"] = &Signal{Name: "flatness", Value: ratio,
-			Detail: fmt.Sprintf("not measured: the face was found in only %d of %d frames (%d moved enough)", len(ff), len(r.Frames), n)}
-	} else if n >= flatMinFrames {
-		s := sigmoid((flatMid - ratio) / flatSpread)
-		sig["flatness"] = &Signal{Name: "flatness", Score: ptr(s), Value: ratio,
-			Detail: fmt.Sprintf("median ratio of the landmarks' homography residual to their motion over %d frames that moved, of %d frames with a face (median motion %.2f eye distances)", n, len(ff), mot)}
+	fs := flatness(ff, ref)
+	used := fmt.Sprintf("%d of %d frames with a face moved at least %.0f%% of the eye distance (median motion %.2f eye distances), %d of them with an out-of-plane part of at least %.0f%%",
+		fs.Moved, len(ff), flatMinMotion*100, fs.Motion, fs.Counted, flatMinOutOfPlane*100)
+	if fs.Counted > 0 {
+		used += fmt.Sprintf(" (median %.3f eye distances)", fs.OutOfPlane)
+	}
+	switch {
+	case fs.Counted >= flatMinFrames && 2*len(ff) < len(r.Frames):
+		sig["flatness"] = &Signal{Name: "flatness", Value: fs.Ratio,
+			Detail: fmt.Sprintf("not measured: the face was found in only %d of %d frames (%s)", len(ff), len(r.Frames), used)}
+	case fs.Counted >= flatMinFrames:
+		s := sigmoid((flatMid - fs.Ratio) / flatSpread)
+		sig["flatness"] = &Signal{Name: "flatness", Score: ptr(s), Value: fs.Ratio,
+			Detail: fmt.Sprintf("median share of the out-of-plane landmark motion (what a similarity leaves) that the best homography leaves unexplained: %s", used)}
 		if s >= 0.5 {
-			add(ReasonFlatSurface, "the face moves like a flat picture: one homography explains its landmark motion but for %.1f%%", ratio*100)
+			add(ReasonFlatSurface, "the face moves like a flat picture: one homography explains its out-of-plane landmark motion but for %.0f%%", fs.Ratio*100)
 		}
-	} else if len(ff) >= 4 {
-		sig["flatness"] = &Signal{Name: "flatness", Value: ratio,
-			Detail: fmt.Sprintf("not measured: only %d frames moved enough (%.0f%% of the eye distance)", n, flatMinMotion*100)}
+	case len(ff) >= 4 && fs.Moved >= flatMinFrames:
+		sig["flatness"] = &Signal{Name: "flatness",
+			Detail: fmt.Sprintf("not measured: the face moved with the camera only (%s; a similarity explains the rest, which a photo and a head share)", used)}
+	case len(ff) >= 4:
+		sig["flatness"] = &Signal{Name: "flatness",
+			Detail: fmt.Sprintf("not measured: the face hardly moved (%s)", used)}
 	}
 
-	// Identity continuity.
-	var embs [][]float32
-	for _, f := range ff {
-		if f.embedding != nil {
-			embs = append(embs, f.embedding)
-		}
-	}
-	if len(embs) >= 4 {
+	// Identity continuity, on the sampled frames fit for recognition.
+	embs, sampled := identityFrames(ff)
+	if len(embs) >= identityMinFrames {
 		sim := splitSimilarity(embs)
 		s := clamp((identityHigh-sim)/(identityHigh-identityLow), 0, 1)
 		sig["identity"] = &Signal{Name: "identity", Score: ptr(s), Value: sim,
-			Detail: fmt.Sprintf("lowest cosine similarity between the mean %s embeddings before and after any point of the clip (%d sampled frames, at least 2 on each side)", onnx.Registry[onnx.Feature].File, len(embs))}
+			Detail: fmt.Sprintf("lowest cosine similarity between the mean %s embeddings before and after any point of the clip (%d of %d sampled frames sharp and within %.0f degrees of frontal, at least %d on each side)",
+				onnx.Registry[onnx.Feature].File, len(embs), sampled, identityMaxYaw, identityMinSide)}
 		if s >= 0.5 {
 			add(ReasonIdentityChanged, "the face does not look like the same person throughout (similarity %.2f)", sim)
 		}
+	} else if sampled >= identityMinFrames {
+		sig["identity"] = &Signal{Name: "identity",
+			Detail: fmt.Sprintf("not measured: only %d of %d sampled frames were sharp and within %.0f degrees of frontal (%d needed)", len(embs), sampled, identityMaxYaw, identityMinFrames)}
 	}
 
 	for _, name := range signalOrder {
@@ -498,8 +507,41 @@ func (e *Engine) decide(r *Result, tags []string) {
 	}
 }
 
+// identityFrames returns the embeddings of the sampled frames fit to compare faces, in order, and
+// how many frames were sampled. An embedding of a blurred face or of a face turned to profile looks
+// like another person's (a live clip turning from one profile to the other gave 0.24; a hand-held
+// clip's blurred frames 0.27): a frame counts when its landmark yaw is within identityMaxYaw and its
+// sharpness at least identityMinSharp of the sampled frames' median (and minSharpness).
+func identityFrames(ff []FrameResult) ([][]float32, int) {
+	var sampled []FrameResult
+	var sharp []float64
+	for _, f := range ff {
+		if f.embedding != nil {
+			sampled = append(sampled, f)
+			if f.Quality != nil {
+				sharp = append(sharp, f.Quality.Sharpness)
+			}
+		}
+	}
+	floor := float64(minSharpness)
+	if len(sharp) > 0 {
+		floor = math.Max(floor, identityMinSharp*median(sharp))
+	}
+	var embs [][]float32
+	for _, f := range sampled {
+		if f.YawLandmarks != nil && math.Abs(*f.YawLandmarks) > identityMaxYaw {
+			continue
+		}
+		if f.Quality == nil || f.Quality.Sharpness < floor {
+			continue
+		}
+		embs = append(embs, f.embedding)
+	}
+	return embs, len(sampled)
+}
+
 // splitSimilarity is the lowest similarity between the mean embedding of the frames before a split
-// point and of those after it, over every split with at least two frames on each side: a swap of
+// point and of those after it, over every split with at least identityMinSide frames on each side: a swap of
 // person shows at the split where it happened, while one frame with a hand over the face, or a
 // bad embedding, is averaged away.
 func splitSimilarity(embs [][]float32) float64 {
@@ -513,7 +555,7 @@ func splitSimilarity(embs [][]float32) float64 {
 		return normalize(m)
 	}
 	lowest := 1.0
-	for k := 2; k <= len(embs)-2; k++ {
+	for k := identityMinSide; k <= len(embs)-identityMinSide; k++ {
 		lowest = math.Min(lowest, cosine(mean(embs[:k]), mean(embs[k:])))
 	}
 	return lowest
@@ -523,6 +565,11 @@ func splitSimilarity(embs [][]float32) float64 {
 const (
 	identityHigh = 0.45 // at or above: same person
 	identityLow  = 0.20 // at or below: different people
+
+	identityMinSide   = 2    // frames on each side of a split
+	identityMinFrames = 4    // frames fit for recognition for the signal to be measured
+	identityMaxYaw    = 30.0 // degrees of landmark yaw from frontal
+	identityMinSharp  = 0.5  // share of the sampled frames' median sharpness
 )
 
 func ptr(v float64) *float64 { return &v }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -131,6 +132,39 @@ func TestLiveWebcamVideoSucceeds(t *testing.T) {
 	}
 }
 
+// A photo moved in its own plane (shifted, rolled, nearer and farther) moves exactly as a still
+// head filmed by a hand-held camera does, so flatness has no evidence on it and says so; without a
+// gesture asked, the passive models decline it.
+func TestPrintMovedIn2DIsNoFlatnessEvidence(t *testing.T) {
+	r := analyze(t, engine(t, withoutPassive), printAttack(t), "video_selfie_blank")
+	s := r.Signal("flatness")
+	if s == nil || s.Score != nil || !strings.Contains(s.Detail, "moved with the camera only") {
+		t.Fatalf("flatness on a photo moved in 2-D: %+v", s)
+	}
+	if r.HasReason(liveness.ReasonFlatSurface) {
+		t.Fatalf("FLAT_SURFACE without out-of-plane motion: %v", r.Reasons)
+	}
+}
+
+// A change of person mid-video: the first half of one webcam clip, then another person's clip.
+func TestIdentityChangeMidVideoDeclined(t *testing.T) {
+	media := assets.ClmtrackrMedia()
+	second := filepath.Join(media, "franck.mp4")
+	assets.Require(t, second)
+	out := filepath.Join(t.TempDir(), "swap.mp4")
+	testkit.FFmpeg(t, "-t", "2.5", "-i", liveClip(t), "-t", "2.5", "-i", second, "-filter_complex",
+		"[0:v]scale=400:300,setsar=1,fps=25[a];[1:v]scale=400:300,setsar=1,fps=25[b];[a][b]concat=n=2:v=1:a=0",
+		"-c:v", "libx264", "-pix_fmt", "yuv420p", "-an", out)
+	r := analyze(t, engine(t, withoutPassive), out, "video_selfie_blank")
+	s := r.Signal("identity")
+	if s == nil || s.Score == nil || *s.Score < 0.5 || !r.HasReason(liveness.ReasonIdentityChanged) {
+		t.Fatalf("a change of person was not caught: %+v, reasons %v", s, r.Reasons)
+	}
+	if r.ResolutionStatus != liveness.StatusDeclined {
+		t.Fatalf("a change of person: %s (%.3f)", r.ResolutionStatus, r.ConfidenceSpoofing)
+	}
+}
+
 func TestPrintedPhotoAttackDeclined(t *testing.T) {
 	video := printAttack(t)
 	for _, tc := range []struct {
@@ -139,7 +173,6 @@ func TestPrintedPhotoAttackDeclined(t *testing.T) {
 	}{
 		{[]string{"video_selfie_eyes"}, liveness.ReasonChallengeNotMet},
 		{[]string{"video_selfie_left"}, liveness.ReasonChallengeNotMet},
-		{[]string{"video_selfie_blank"}, liveness.ReasonFlatSurface},
 	} {
 		for _, fusion := range []string{"default", "no-passive"} {
 			t.Run(tc.tags[0]+"/"+fusion, func(t *testing.T) {

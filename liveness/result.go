@@ -3,7 +3,7 @@ package liveness
 import "encoding/json"
 
 // Version names the engine; it changes whenever scores may change for the same input.
-const Version = "bonafide-engine/0.3.0"
+const Version = "bonafide-engine/0.3.1"
 
 // Resolution statuses, as Oz names them.
 const (

@@ -58,6 +58,32 @@ func ffmpegTo(t *testing.T, src robustSource, out string, args ...string) {
 	testkit.FFmpeg(t, append(cmd, out)...)
 }
 
+// handHeld is an ffmpeg filter that moves the whole frame the way a phone held by someone else
+// does: a slow sway and a quicker tremor in translation (up to about 4% of the frame), roll (up to
+// about 4 degrees) and zoom (0.91-1.09 about a 1.3 crop, so the view stays in the frame),
+// smooth in time. Every frame is a similarity of the original: the head does not move with it.
+// seed shifts the phases of the sinusoids.
+func handHeld(seed float64) string {
+	T := "(in/25)" // perspective has no time variable: the frame count at 25 fps
+	wave := func(a1, f1, a2, f2, phase float64) string {
+		return fmt.Sprintf("(%g*sin(2*PI*%g*%s+%g)+%g*sin(2*PI*%g*%s+%g))", a1, f1, T, phase*seed, a2, f2, T, 1.7*phase*seed)
+	}
+	s := "(1.3+" + wave(0.08, 0.35, 0.04, 0.9, 1) + ")"
+	th := "(" + wave(3, 0.27, 0.8, 1.7, 0.5) + "*PI/180)"
+	tx := "(W*" + wave(0.035, 0.31, 0.008, 2.1, 2) + ")"
+	ty := "(H*" + wave(0.035, 0.23, 0.008, 1.9, 4) + ")"
+	// perspective's coordinates (sense=source) are the points of the input shown at the output's
+	// corners: the output corner (X, Y) shows the centre plus the rotated, unzoomed offset, shifted.
+	var parts []string
+	for i, c := range [][2]string{{"0", "0"}, {"W", "0"}, {"0", "H"}, {"W", "H"}} {
+		dx, dy := "("+c[0]+"-W/2)", "("+c[1]+"-H/2)"
+		parts = append(parts,
+			fmt.Sprintf("x%d='W/2+(cos(%s)*%s-sin(%s)*%s)/%s+%s'", i, th, dx, th, dy, s, tx),
+			fmt.Sprintf("y%d='H/2+(sin(%s)*%s+cos(%s)*%s)/%s+%s'", i, th, dx, th, dy, s, ty))
+	}
+	return "fps=25," + strings.ReplaceAll("perspective="+strings.Join(parts, ":")+":interpolation=cubic:eval=frame", ",", "\\,")
+}
+
 // withEXIFOrientation inserts an APP1 Exif segment with the given orientation after a JPEG's SOI.
 func withEXIFOrientation(t *testing.T, jpg []byte, orientation uint16) []byte {
 	t.Helper()
@@ -221,6 +247,13 @@ func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 				fmt.Sprintf("[1]crop=iw*0.6:iw*0.6:iw*0.2:ih*0.15,scale=%d:%d[f];[0][f]overlay=%d:4", side, side, x)}
 			ffmpegTo(t, src, out+ext(src), args...)
 			return out + ext(src)
+		}},
+		{"filmed by someone else's hand-held phone (sway, tremor, roll, zoom)", func(t *testing.T, src robustSource, b liveness.Box, w, h int, out string) string {
+			if !src.video {
+				t.Skip("camera motion needs a video")
+			}
+			ffmpegTo(t, src, out+".mp4", "-vf", handHeld(1))
+			return out + ".mp4"
 		}},
 	}
 

@@ -218,37 +218,44 @@ func hasBlink(ff []FrameResult) bool {
 	return false
 }
 
+// flatStats is what flatness measured.
+type flatStats struct {
+	Ratio      float64 // median over the counted frames of homography residual / out-of-plane part
+	Motion     float64 // median RMS landmark motion of the moved frames, eye distances
+	OutOfPlane float64 // median out-of-plane part (similarity residual) of the counted frames, eye distances
+	Moved      int     // frames that moved at least flatMinMotion
+	Counted    int     // of those, frames whose out-of-plane part reached flatMinOutOfPlane
+}
+
 // flatness measures how well one homography explains the landmark motion between the best frame
 // and every other frame. A photo or a screen is a plane, so its landmarks move by a homography
-// (up to landmark noise); a live head shows parallax and non-rigid motion that it cannot explain.
-// Landmark noise grows with motion (blur, resampling), so the measure is the residual relative
-// to the motion: for each frame that moved at least flatMinMotion eye distances, the RMS residual
-// of the best homography divided by the RMS motion of the landmarks. It returns the median of that
-// ratio, the median motion (in eye distances) and how many frames counted.
-func flatness(ff []FrameResult, ref int) (ratio, motion float64, n int) {
+// (up to landmark noise); a live head turning in depth shows parallax that it cannot explain.
+//
+// Motion that a similarity (translation, roll, zoom) explains is no evidence either way: a still
+// head filmed by a hand-held camera moves that way, exactly as a photo moved in 2-D does. So for
+// each frame that moved at least flatMinMotion eye distances, the out-of-plane part of its motion
+// is the RMS residual of the best similarity, and the frame counts only when that part reaches
+// flatMinOutOfPlane (well above landmark noise, about 0.02-0.04 eye distances). The measure is the
+// share of the out-of-plane part that the best homography leaves unexplained: near 0 for a plane
+// turned in depth, 0.6-0.95 for live heads on our clips.
+func flatness(ff []FrameResult, ref int) flatStats {
+	var st flatStats
 	if len(ff) < 4 || ref < 0 {
-		return 0, 0, 0
+		return st
 	}
 	src := ff[ref].landmarks
 	iod := math.Hypot(src[42][0]-src[39][0], src[42][1]-src[39][1])
 	iod = math.Max(iod, (src[45][0]-src[36][0])/2)
 	if iod < 4 {
-		return 0, 0, 0
+		return st
 	}
-	var rs, ms []float64
+	var rs, ms, ops []float64
 	for i, f := range ff {
 		if i == ref {
 			continue
 		}
-		h, ok := fitHomography(src, f.landmarks)
-		if !ok {
-			continue
-		}
-		var r2, m2 float64
+		var m2 float64
 		for k := range src {
-			x, y := h.apply(src[k][0], src[k][1])
-			dx, dy := x-f.landmarks[k][0], y-f.landmarks[k][1]
-			r2 += dx*dx + dy*dy
 			mx, my := f.landmarks[k][0]-src[k][0], f.landmarks[k][1]-src[k][1]
 			m2 += mx*mx + my*my
 		}
@@ -256,25 +263,79 @@ func flatness(ff []FrameResult, ref int) (ratio, motion float64, n int) {
 		if m < flatMinMotion {
 			continue
 		}
-		rs = append(rs, math.Sqrt(r2/68)/iod/m)
+		st.Moved++
 		ms = append(ms, m)
+		op := similarityResidual(src, f.landmarks) / iod
+		if op < flatMinOutOfPlane {
+			continue
+		}
+		h, ok := fitHomography(src, f.landmarks)
+		if !ok {
+			continue
+		}
+		var r2 float64
+		for k := range src {
+			x, y := h.apply(src[k][0], src[k][1])
+			dx, dy := x-f.landmarks[k][0], y-f.landmarks[k][1]
+			r2 += dx*dx + dy*dy
+		}
+		rs = append(rs, math.Sqrt(r2/68)/iod/op)
+		ops = append(ops, op)
 	}
-	if len(rs) == 0 {
-		return 0, 0, 0
+	if len(ms) > 0 {
+		st.Motion = median(ms)
 	}
-	return median(rs), median(ms), len(rs)
+	if len(rs) > 0 {
+		st.Ratio, st.OutOfPlane, st.Counted = median(rs), median(ops), len(rs)
+	}
+	return st
 }
 
 // Flatness constants: frames must move at least flatMinMotion (share of the inter-ocular distance)
-// to count, at least flatMinFrames of them; the residual-to-motion ratio maps to attack evidence
-// around flatMid. On our clips, printed and replayed faces moved by hand gave ratios of 0.02-0.07
-// and live faces 0.10-0.45.
+// and their out-of-plane part reach flatMinOutOfPlane to count, at least flatMinFrames of them; the
+// residual-to-out-of-plane ratio maps to attack evidence around flatMid. On our clips live faces
+// gave 0.60-0.96; a plane's ratio is its landmark noise over its out-of-plane part (a synthetic
+// print tilted by 0.3 gave 0.53 with the noise of its blur, so this signal catches only photos
+// turned well in depth).
 const (
-	flatMinMotion = 0.08
-	flatMinFrames = 4
-	flatMid       = 0.085
-	flatSpread    = 0.012
+	flatMinMotion     = 0.08
+	flatMinOutOfPlane = 0.08
+	flatMinFrames     = 4
+	flatMid           = 0.40
+	flatSpread        = 0.06
 )
+
+// similarityResidual is the RMS distance (pixels) left between dst and the best similarity
+// (translation, rotation, uniform scale) of src: the part of the motion a camera moving around a
+// still head, or a photo moved in its own plane, cannot produce.
+func similarityResidual(src, dst *Landmarks) float64 {
+	var sx, sy, dx, dy float64
+	for k := range src {
+		sx, sy, dx, dy = sx+src[k][0], sy+src[k][1], dx+dst[k][0], dy+dst[k][1]
+	}
+	n := float64(len(src))
+	sx, sy, dx, dy = sx/n, sy/n, dx/n, dy/n
+	// dst - dc = z (src - sc) with the complex z = a + ib, by least squares.
+	var re, im, den float64
+	for k := range src {
+		x, y := src[k][0]-sx, src[k][1]-sy
+		u, v := dst[k][0]-dx, dst[k][1]-dy
+		re += x*u + y*v
+		im += x*v - y*u
+		den += x*x + y*y
+	}
+	if den == 0 {
+		return 0
+	}
+	a, b := re/den, im/den
+	var r2 float64
+	for k := range src {
+		x, y := src[k][0]-sx, src[k][1]-sy
+		ex, ey := a*x-b*y-(dst[k][0]-dx), b*x+a*y-(dst[k][1]-dy)
+		r2 += ex*ex + ey*ey
+	}
+	return math.Sqrt(r2 / n)
+}
 
 type homography [9]float64
 

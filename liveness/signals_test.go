@@ -62,38 +62,101 @@ func TestFitHomographyRecoversAPlane(t *testing.T) {
 	}
 }
 
+// moved rolls lm by roll degrees and scales it by zoom about (320, 240), then shifts it by
+// (tx, ty) and adds Gaussian landmark noise of sd pixels: what a hand-held camera and the landmark
+// model add to a face.
+func moved(lm *Landmarks, roll, zoom, tx, ty, sd float64, r *rand.Rand) *Landmarks {
+	c, s := math.Cos(roll*math.Pi/180), math.Sin(roll*math.Pi/180)
+	var out Landmarks
+	for i, p := range lm {
+		x, y := p[0]-320, p[1]-240
+		out[i] = [2]float64{320 + tx + zoom*(c*x-s*y) + sd*r.NormFloat64(), 240 + ty + zoom*(s*x+c*y) + sd*r.NormFloat64()}
+	}
+	return &out
+}
+
 func TestFlatnessSeparatesPlaneFromTurningHead(t *testing.T) {
 	f := face3D()
 	flat := f
 	for i := range flat {
 		flat[i][2] = 0 // a photo: every point on one plane
 	}
+	r := rand.New(rand.NewPCG(3, 4))
 	var planar, head []*Landmarks
 	for k := range 12 {
-		// A photo waved about: big moves, turned in depth; a head turning with small moves.
+		// A photo waved about and turned well in depth; a head turning with small moves. Both with
+		// landmark noise of 1 pixel (2% of the eye distance).
 		tx, ty, sc := float64(k*6), float64(k*-3), 1+0.02*float64(k)
 		yaw := 20 * math.Sin(float64(k)/2)
-		planar = append(planar, project(flat, yaw, tx, ty, sc))
-		head = append(head, project(f, yaw, tx/4, ty/4, 1))
+		planar = append(planar, moved(project(flat, 2.5*yaw, tx, ty, sc), 0, 1, 0, 0, 1, r))
+		head = append(head, moved(project(f, yaw, tx/4, ty/4, 1), 0, 1, 0, 0, 1, r))
 	}
-	rp, mp, np := flatness(framesOf(planar...), 0)
-	rh, mh, nh := flatness(framesOf(head...), 0)
-	if np < flatMinFrames || nh < flatMinFrames {
-		t.Fatalf("too few moving frames: %d %d (motion %.3f %.3f)", np, nh, mp, mh)
+	p := flatness(framesOf(planar...), 0)
+	h := flatness(framesOf(head...), 0)
+	t.Logf("plane %+v, head %+v", p, h)
+	if p.Counted < flatMinFrames || h.Counted < flatMinFrames {
+		t.Fatalf("too few frames with out-of-plane motion: plane %+v, head %+v", p, h)
 	}
-	if rp > 1e-6 {
-		t.Fatalf("a plane left residual %.6f", rp)
+	if p.Ratio > flatMid-2*flatSpread {
+		t.Fatalf("a plane turned in depth left %.3f of its out-of-plane motion, want well below %.3f", p.Ratio, flatMid)
 	}
-	if rh < 2*flatMid {
-		t.Fatalf("a turning head left a residual of %.4f of its motion, want well above %.3f", rh, flatMid)
+	if h.Ratio < flatMid+2*flatSpread {
+		t.Fatalf("a turning head left %.3f of its out-of-plane motion, want well above %.3f", h.Ratio, flatMid)
+	}
+	// Without noise a plane leaves nothing.
+	var exact []*Landmarks
+	for k := range 12 {
+		exact = append(exact, project(flat, 50*math.Sin(float64(k)/2), float64(k*6), float64(k*-3), 1+0.02*float64(k)))
+	}
+	if e := flatness(framesOf(exact...), 0); e.Counted < flatMinFrames || e.Ratio > 1e-6 {
+		t.Fatalf("a noiseless plane: %+v", e)
 	}
 	// No motion: not measured.
 	still := []*Landmarks{}
 	for range 8 {
 		still = append(still, project(f, 0, 0, 0, 1))
 	}
-	if _, _, n := flatness(framesOf(still...), 0); n != 0 {
-		t.Fatalf("a still face counted %d moving frames", n)
+	if s := flatness(framesOf(still...), 0); s.Moved != 0 || s.Counted != 0 {
+		t.Fatalf("a still face counted moving frames: %+v", s)
+	}
+}
+
+// A still head filmed by a hand-held camera moves by a similarity (shift, roll, zoom), as a photo
+// moved in its own plane does: that motion is no evidence, and flatness is not measured.
+func TestFlatnessIgnoresCameraMotion(t *testing.T) {
+	f := face3D()
+	flat := f
+	for i := range flat {
+		flat[i][2] = 0
+	}
+	for _, tc := range []struct {
+		name string
+		face [68][3]float64
+		yaw  float64 // amplitude of a slight head turn, degrees
+	}{
+		{"live head, hand-held camera", f, 0},
+		{"live head turning 2 degrees, hand-held camera", f, 2},
+		{"photo moved in its plane", flat, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(5, 6))
+			var lms []*Landmarks
+			for k := range 25 {
+				tm := float64(k) / 5 // seconds at 5 sampled frames a second
+				roll := 3 * math.Sin(2*math.Pi*0.27*tm)
+				zoom := 1 + 0.08*math.Sin(2*math.Pi*0.35*tm+1)
+				tx, ty := 20*math.Sin(2*math.Pi*0.31*tm+2), 15*math.Sin(2*math.Pi*0.23*tm+4)
+				lms = append(lms, moved(project(tc.face, tc.yaw*math.Sin(2*math.Pi*0.5*tm), 0, 0, 1), roll, zoom, tx, ty, 1, r))
+			}
+			st := flatness(framesOf(lms...), 0)
+			t.Logf("%+v", st)
+			if st.Moved < flatMinFrames {
+				t.Fatalf("the camera motion should move the face: %+v", st)
+			}
+			if st.Counted >= flatMinFrames {
+				t.Fatalf("camera motion alone counted as out-of-plane motion: %+v", st)
+			}
+		})
 	}
 }
 
@@ -197,5 +260,32 @@ func TestFusionDefaults(t *testing.T) {
 	multi := []Reason{{Code: ReasonMultipleFaces}}
 	if f.Confidence(live, multi, true) != 1 || f.Confidence(live, multi, false) >= 0.5 {
 		t.Fatal("several faces must decline only when configured to")
+	}
+}
+
+// The identity check compares only sampled frames fit for recognition: a face turned to profile or
+// blurred gives an embedding unlike the same person's frontal one.
+func TestIdentityFramesSkipProfileAndBlur(t *testing.T) {
+	frame := func(yaw, sharp float64, emb float32) FrameResult {
+		lm := project(face3D(), 0, 0, 0, 1)
+		return FrameResult{landmarks: lm, YawLandmarks: &yaw, Quality: &Quality{Sharpness: sharp}, embedding: []float32{emb, 1}}
+	}
+	ff := []FrameResult{
+		frame(-55, 500, 1), // profile
+		frame(5, 400, 2),
+		frame(0, 60, 3), // blurred: below half the median sharpness
+		frame(10, 450, 4),
+		{landmarks: project(face3D(), 0, 0, 0, 1)}, // no embedding sampled
+		frame(-20, 380, 5),
+		frame(35, 420, 6), // turned beyond identityMaxYaw
+		frame(2, 500, 7),
+	}
+	embs, sampled := identityFrames(ff)
+	var got []float32
+	for _, e := range embs {
+		got = append(got, e[0])
+	}
+	if sampled != 7 || len(got) != 4 || got[0] != 2 || got[1] != 4 || got[2] != 5 || got[3] != 7 {
+		t.Fatalf("kept %v of %d sampled, want [2 4 5 7] of 7", got, sampled)
 	}
 }
