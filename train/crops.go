@@ -65,6 +65,7 @@ func WriteCrops(ctx context.Context, eng *liveness.Engine, entries []eval.Entry,
 	errs := make([]string, len(entries))
 	var reused, skipped atomic.Int64
 	var mu sync.Mutex
+	sig := cropSignature(c)
 	bar := eval.NewBar(c.Progress, len(entries), "crops")
 	err := eval.ForEach(ctx, len(entries), c.Workers, bar, func(i int) {
 		e := entries[i]
@@ -75,7 +76,7 @@ func WriteCrops(ctx context.Context, eng *liveness.Engine, entries []eval.Entry,
 		}
 		name := relName(base, e.Path)
 		key := mediaKey(name)
-		done := filepath.Join(dir, "media", key+".tsv")
+		done := filepath.Join(dir, "media", key+"-"+sig+".tsv") // rows of an earlier run with the same views and cuts
 		if data, err := os.ReadFile(done); err == nil {
 			rows[i] = []string{string(data)}
 			reused.Add(1)
@@ -115,6 +116,20 @@ func WriteCrops(ctx context.Context, eng *liveness.Engine, entries []eval.Entry,
 	}
 	st.Media, st.Reused, st.Skipped = len(entries), int(reused.Load()), int(skipped.Load())
 	return st, writeAtomic(filepath.Join(dir, IndexFile), idx.Bytes())
+}
+
+// cropSignature names the views and close-range cuts a media's rows were written for: a run with
+// other views or cuts writes the media again rather than reuse rows with other columns.
+func cropSignature(c CropConfig) string {
+	var parts []string
+	for _, v := range c.Views {
+		parts = append(parts, v.String())
+	}
+	for _, k := range c.Close {
+		parts = append(parts, "c"+strconv.FormatFloat(k, 'g', -1, 64))
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
+	return hex.EncodeToString(sum[:4])
 }
 
 // cropMedia writes one media's crops and returns its index rows.

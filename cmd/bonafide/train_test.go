@@ -22,7 +22,7 @@ func TestTrainSmoke(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "train")
 	cache := filepath.Join(t.TempDir(), "cache")
 	args := []string{"train", "--quiet", "--python", py, "--out", out, "--cache", cache, "--folds", "2", "--max-steps", "12",
-		"--copies", "2", "--crop-frames", "3", "--close", "1.3", "--batch", "16", "--frames", "12", "--workers", "2", manifest}
+		"--views", "2.7,4", "--copies", "2", "--crop-frames", "3", "--close", "1.3", "--batch", "16", "--frames", "12", "--workers", "2", manifest}
 	code, stdout, stderr := run(t, args...)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
