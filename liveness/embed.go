@@ -174,7 +174,7 @@ func fivePoints(lm Landmarks) [5][2]float64 {
 // similarityFrom is the least-squares similarity transform (rotation, uniform scale,
 // translation; no reflection or shear) mapping src onto dst (Umeyama 1991, in 2-D), as
 // skimage's SimilarityTransform.estimate that ArcFace's alignment uses.
-func similarityFrom(src, dst [5][2]float64) (f64.Aff3, bool) {
+func similarityFrom(src, dst [][2]float64) (f64.Aff3, bool) {
 	var smx, smy, dmx, dmy float64
 	for i := range src {
 		smx += src[i][0]
@@ -204,7 +204,8 @@ func similarityFrom(src, dst [5][2]float64) (f64.Aff3, bool) {
 // featureCrop5 warps the face onto the embedding model's 112x112 template with the similarity
 // transform of the five points.
 func featureCrop5(frame *image.RGBA, lm Landmarks) (*image.RGBA, bool) {
-	m, ok := similarityFrom(fivePoints(lm), featureRefPoints)
+	five := fivePoints(lm)
+	m, ok := similarityFrom(five[:], featureRefPoints[:])
 	if !ok {
 		return nil, false
 	}

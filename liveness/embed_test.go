@@ -21,7 +21,7 @@ func TestAlignSimilarityRecoversTransform(t *testing.T) {
 		src[i] = p
 		dst[i] = [2]float64{s*(math.Cos(th)*p[0]-math.Sin(th)*p[1]) + tx, s*(math.Sin(th)*p[0]+math.Cos(th)*p[1]) + ty}
 	}
-	m, ok := similarityFrom(src, dst)
+	m, ok := similarityFrom(src[:], dst[:])
 	if !ok {
 		t.Fatal("no transform")
 	}
@@ -31,7 +31,7 @@ func TestAlignSimilarityRecoversTransform(t *testing.T) {
 			t.Fatalf("transform %v, want %v", m, want)
 		}
 	}
-	if _, ok := similarityFrom([5][2]float64{}, dst); ok {
+	if _, ok := similarityFrom(make([][2]float64, 5), dst[:]); ok {
 		t.Error("degenerate points gave a transform")
 	}
 }
@@ -47,7 +47,8 @@ func TestAlignFivePointsOnTemplate(t *testing.T) {
 		if err != nil || fr.landmarks == nil {
 			t.Fatalf("%s: no landmarks (%v)", name, err)
 		}
-		m, _ := similarityFrom(fivePoints(*fr.landmarks), featureRefPoints)
+		five := fivePoints(*fr.landmarks)
+		m, _ := similarityFrom(five[:], featureRefPoints[:])
 		var worst float64
 		for i, p := range fivePoints(*fr.landmarks) {
 			x, y := m[0]*p[0]+m[1]*p[1]+m[2], m[3]*p[0]+m[4]*p[1]+m[5]

@@ -64,6 +64,12 @@ func PassiveSpec(name, sha string, v View) onnx.Spec {
 		Outputs: []onnx.IO{{Name: "output", Shape: []int64{1, 3}}}}
 }
 
+// AddPassiveModel loads a passive model's bytes (whose sha256 is sha) into rt for view v. Models
+// are named by content, so two sets (or a fold and the final model) never collide.
+func AddPassiveModel(rt *onnx.Runtime, sha string, v View, where string, data []byte) (*onnx.Model, error) {
+	return rt.AddModel(PassiveSpec("passive-"+sha[:16], sha, v), where, data)
+}
+
 // LoadPassiveSet reads a set's manifest, models and calibration from fsys (a directory written by
 // `bonafide train`, or the models package) and loads the models into rt. where names the set in
 // messages.
@@ -101,8 +107,7 @@ func LoadPassiveSet(rt *onnx.Runtime, fsys fs.FS, where string) (*PassiveSet, er
 		if got := hex.EncodeToString(sum[:]); got != ref.SHA256 {
 			return nil, fmt.Errorf("passive models %s: %s has sha256 %s, the manifest pins %s", where, ref.File, got, ref.SHA256)
 		}
-		// Models are named by content: two sets (or a fold and the final model) never collide.
-		m, err := rt.AddModel(PassiveSpec("passive-"+ref.SHA256[:16], ref.SHA256, ref.View), path.Join(where, ref.File), b)
+		m, err := AddPassiveModel(rt, ref.SHA256, ref.View, path.Join(where, ref.File), b)
 		if err != nil {
 			return nil, err
 		}
@@ -153,8 +158,8 @@ func ShippedPassiveSet(rt *onnx.Runtime) (*PassiveSet, error) {
 	return set, nil
 }
 
-// member returns the set's model for a signal, or nil.
-func (s *PassiveSet) member(signal string) *PassiveMember {
+// Member returns the set's model for a signal, or nil.
+func (s *PassiveSet) Member(signal string) *PassiveMember {
 	for i := range s.Members {
 		if s.Members[i].Signal == signal {
 			return &s.Members[i]

@@ -309,32 +309,17 @@ const (
 // (translation, rotation, uniform scale) of src: the part of the motion a camera moving around a
 // still head, or a photo moved in its own plane, cannot produce.
 func similarityResidual(src, dst *Landmarks) float64 {
-	var sx, sy, dx, dy float64
-	for k := range src {
-		sx, sy, dx, dy = sx+src[k][0], sy+src[k][1], dx+dst[k][0], dy+dst[k][1]
-	}
-	n := float64(len(src))
-	sx, sy, dx, dy = sx/n, sy/n, dx/n, dy/n
-	// dst - dc = z (src - sc) with the complex z = a + ib, by least squares.
-	var re, im, den float64
-	for k := range src {
-		x, y := src[k][0]-sx, src[k][1]-sy
-		u, v := dst[k][0]-dx, dst[k][1]-dy
-		re += x*u + y*v
-		im += x*v - y*u
-		den += x*x + y*y
-	}
-	if den == 0 {
+	m, ok := similarityFrom(src[:], dst[:])
+	if !ok {
 		return 0
 	}
-	a, b := re/den, im/den
 	var r2 float64
 	for k := range src {
-		x, y := src[k][0]-sx, src[k][1]-sy
-		ex, ey := a*x-b*y-(dst[k][0]-dx), b*x+a*y-(dst[k][1]-dy)
+		x, y := src[k][0], src[k][1]
+		ex, ey := m[0]*x+m[1]*y+m[2]-dst[k][0], m[3]*x+m[4]*y+m[5]-dst[k][1]
 		r2 += ex*ex + ey*ey
 	}
-	return math.Sqrt(r2 / n)
+	return math.Sqrt(r2 / float64(len(src)))
 }
 
 type homography [9]float64

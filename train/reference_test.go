@@ -56,12 +56,7 @@ func TestShippedModelsAgreeWithPyTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, spec := range man.Models {
-		var member *liveness.PassiveMember
-		for i := range set.Members {
-			if set.Members[i].Signal == spec.Signal {
-				member = &set.Members[i]
-			}
-		}
+		member := set.Member(spec.Signal)
 		if member == nil {
 			t.Fatalf("%s: no member for signal %s", spec.File, spec.Signal)
 		}

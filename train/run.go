@@ -425,7 +425,7 @@ func addFile(rt *onnx.Runtime, path string, v liveness.View) (*onnx.Model, error
 	}
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
-	return rt.AddModel(liveness.PassiveSpec("passive-"+sha[:16], sha, v), path, data)
+	return liveness.AddPassiveModel(rt, sha, v, path, data)
 }
 
 // writeManifest writes dir/passive.json for the views' models in dir (passive_<view>.onnx).
