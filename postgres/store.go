@@ -1,10 +1,12 @@
 // Package postgres is the scale-out bonafide.Store: PostgreSQL through pgx/v5 (pgxpool). River's job
 // tables live in the same database (riverpgxv5), so an accepted analysis and its job commit in one
-// transaction, exactly as in the embedded sqlite store, whose semantics this package mirrors.
+// transaction, exactly as in the embedded sqlite store.
 //
-// Where the sqlite store relies on SQLite's single writer, this one takes row locks: FinishAnalysis
-// locks the folder row before it decides whether the folder's webhook is due, so two nodes finishing
-// a folder's last two analyses at once enqueue exactly one webhook.
+// The store's queries and transactions are internal/sqlstore's, written once for both databases;
+// this package connects, migrates and supplies the PostgreSQL dialect (dialect.go). Where SQLite
+// relies on its single writer, this dialect takes row locks: FinishAnalysis locks the folder row
+// before it decides whether the folder's webhook is due, so two nodes finishing a folder's last two
+// analyses at once enqueue exactly one webhook.
 package postgres
 
 import (
@@ -21,20 +23,18 @@ import (
 	"unicode/utf16"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
 	"bonafide"
+	"bonafide/internal/sqlstore"
 	"bonafide/internal/storeutil"
 )
 
-// Enqueuer inserts jobs inside the store's transactions (implemented by the jobs package with River).
-type Enqueuer interface {
-	EnqueueAnalyses(ctx context.Context, tx pgx.Tx, analysisIDs []string) error
-	EnqueueWebhook(ctx context.Context, tx pgx.Tx, folderID, eventID string) error
-}
+// Enqueuer inserts jobs inside the store's transactions, given as pgx.Tx (implemented by the jobs
+// package with River).
+type Enqueuer = sqlstore.Enqueuer[pgx.Tx]
 
 // Options configure a Store.
 type Options struct {
@@ -44,11 +44,11 @@ type Options struct {
 	SkipMigrate bool             // do not apply migrations on Open (`bonafide migrate` does it)
 }
 
-// Store is the PostgreSQL implementation of bonafide.Store.
+// Store is the PostgreSQL implementation of bonafide.Store: internal/sqlstore's store over the
+// PostgreSQL dialect.
 type Store struct {
-	pool  *pgxpool.Pool
-	codec storeutil.Codec
-	enq   Enqueuer // fixed at New
+	*sqlstore.Store[pgx.Tx]
+	pool *pgxpool.Pool
 }
 
 var _ bonafide.Store = (*Store)(nil)
@@ -98,8 +98,8 @@ func Connect(ctx context.Context, url string, opts Options) (*pgxpool.Pool, erro
 // New builds the store over a pool that Connect opened (and migrated); the store owns the pool
 // from now on (Close closes it).
 func New(pool *pgxpool.Pool, opts Options) *Store {
-	return &Store{pool: pool, enq: opts.Enqueuer,
-		codec: storeutil.Codec{Clock: opts.Now, JSON: storeutil.JSON{Unstorable: jsonbUnstorable}}}
+	codec := storeutil.Codec{Clock: opts.Now, JSON: storeutil.JSON{Unstorable: jsonbUnstorable}}
+	return &Store{Store: sqlstore.New[pgx.Tx](dialect{pool}, codec, opts.Enqueuer), pool: pool}
 }
 
 // poolConfig parses a postgres URL and applies our pool defaults.
@@ -236,32 +236,9 @@ func migrateOurs(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
 // Pool is the underlying connection pool, for the River client (riverpgxv5.New(store.Pool())).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-func (s *Store) enqueuer() (Enqueuer, error) {
-	if s.enq == nil {
-		return nil, errors.New("postgres: the store was opened without a job enqueuer (Options.Enqueuer)")
-	}
-	return s.enq, nil
-}
-
 // Close closes the pool. It always returns nil (bonafide.Store wants an error).
 func (s *Store) Close() error {
 	s.pool.Close()
-	return nil
-}
-
-// tx runs fn in a transaction (READ COMMITTED) and commits when fn succeeds.
-func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
 	return nil
 }
 
@@ -315,87 +292,4 @@ func jsonbUnstorable(raw []byte) string {
 		return "unpaired UTF-16 surrogate escape"
 	}
 	return ""
-}
-
-// --- errors -----------------------------------------------------------------------------------
-
-// Constraint names from migrations/0001_init.sql.
-const (
-	pkCompany      = "companies_pkey"
-	pkUser         = "users_pkey"
-	uqUserEmail    = "users_email_lower"
-	fkUserCompany  = "users_company_fkey"
-	pkSession      = "sessions_pkey"
-	uqSessionExp   = "sessions_expire_hash_key"
-	fkSessionUser  = "sessions_user_fkey"
-	pkFolder       = "folders_pkey"
-	pkMedia        = "media_pkey"
-	fkMediaFolder  = "media_folder_fkey"
-	pkAnalysis     = "analyses_pkey"
-	fkAnalysisFold = "analyses_folder_fkey"
-)
-
-// violation returns the SQLSTATE and constraint of a PostgreSQL error ("" when err is not one).
-func violation(err error) (code, constraint string) {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code, pe.ConstraintName
-	}
-	return "", ""
-}
-
-// isUnique reports a unique violation (23505) of constraint.
-func isUnique(err error, constraint string) bool {
-	c, n := violation(err)
-	return c == "23505" && n == constraint
-}
-
-// isForeignKey reports a foreign-key violation (23503) of constraint.
-func isForeignKey(err error, constraint string) bool {
-	c, n := violation(err)
-	return c == "23503" && n == constraint
-}
-
-// notFoundIf turns pgx.ErrNoRows into NotFound(kind, id) and wraps anything else.
-func notFoundIf(err error, op, kind, id string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return bonafide.NotFound(kind, id)
-	}
-	return wrap(op, err)
-}
-
-// wrap adds context to an error unless it is already a *bonafide.Error. PostgreSQL's data
-// exceptions on values we pass (a number jsonb cannot hold, say) become CodeInvalidValue.
-func wrap(op string, err error) error {
-	var be *bonafide.Error
-	var pe *pgconn.PgError
-	if !errors.As(err, &be) && errors.As(err, &pe) && (pe.Code == "22P02" || pe.Code == "22P05" || pe.Code == "22003") {
-		return &bonafide.Error{Code: bonafide.CodeInvalidValue, Message: "invalid value: " + pe.Message, Err: err}
-	}
-	return storeutil.Wrap("postgres", op, err)
-}
-
-// mustAffect returns NotFound when an UPDATE or DELETE touched no row.
-func mustAffect(tag pgconn.CommandTag, kind, id string) error {
-	if tag.RowsAffected() == 0 {
-		return bonafide.NotFound(kind, id)
-	}
-	return nil
-}
-
-// scanner is pgx.Row or pgx.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// collect scans every row with scan; the result is never nil.
-func collect[T any](rows pgx.Rows, scan func(scanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }

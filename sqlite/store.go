@@ -1,17 +1,19 @@
 // Package sqlite is the embedded bonafide.Store: one SQLite file (modernc.org/sqlite, pure Go) that also
 // holds River's job tables, so an accepted analysis and its job commit in one transaction.
 //
+// The store's queries and transactions are internal/sqlstore's, written once for both databases;
+// this package opens and migrates the file and supplies the SQLite dialect (dialect.go).
+//
 // The pool has exactly one connection (SetMaxOpenConns(1)): SQLite has one writer anyway, and one
 // connection makes every transaction see its own writes. The price: while a *sql.Tx is open, the same
-// goroutine must not use the *sql.DB (it would wait for the connection forever). Every method here does
-// all of its work inside the transaction it opened.
+// goroutine must not use the *sql.DB (it would wait for the connection forever). Every method of the
+// store does all of its work inside the transaction it opened.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -22,18 +24,15 @@ import (
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	msqlite "modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"bonafide"
+	"bonafide/internal/sqlstore"
 	"bonafide/internal/storeutil"
 )
 
-// Enqueuer inserts jobs inside the store's transactions (implemented by the jobs package with River).
-type Enqueuer interface {
-	EnqueueAnalyses(ctx context.Context, tx *sql.Tx, analysisIDs []string) error
-	EnqueueWebhook(ctx context.Context, tx *sql.Tx, folderID, eventID string) error
-}
+// Enqueuer inserts jobs inside the store's transactions, given as *sql.Tx (implemented by the jobs
+// package with River).
+type Enqueuer = sqlstore.Enqueuer[*sql.Tx]
 
 // Options configure a Store.
 type Options struct {
@@ -42,11 +41,11 @@ type Options struct {
 	Logger   *slog.Logger     // for River's migrator; slog.Default() when nil
 }
 
-// Store is the SQLite implementation of bonafide.Store.
+// Store is the SQLite implementation of bonafide.Store: internal/sqlstore's store over the SQLite
+// dialect.
 type Store struct {
-	db    *sql.DB
-	codec storeutil.Codec
-	enq   Enqueuer // fixed at New
+	*sqlstore.Store[*sql.Tx]
+	db *sql.DB
 }
 
 var _ bonafide.Store = (*Store)(nil)
@@ -103,7 +102,7 @@ func OpenDB(ctx context.Context, url string, logger *slog.Logger) (*sql.DB, erro
 // New builds the store over a database that OpenDB opened and migrated; the store owns db from
 // now on (Close closes it).
 func New(db *sql.DB, opts Options) *Store {
-	return &Store{db: db, codec: storeutil.Codec{Clock: opts.Now}, enq: opts.Enqueuer}
+	return &Store{Store: sqlstore.New[*sql.Tx](dialect{db}, storeutil.Codec{Clock: opts.Now}, opts.Enqueuer), db: db}
 }
 
 // parseURL returns the file path (or ":memory:") of a sqlite: URL.
@@ -196,13 +195,6 @@ func migrateRiver(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 // DB is the underlying pool (one connection), for the River client and the jobs package.
 func (s *Store) DB() *sql.DB { return s.db }
 
-func (s *Store) enqueuer() (Enqueuer, error) {
-	if s.enq == nil {
-		return nil, errors.New("sqlite: the store was opened without a job enqueuer (Options.Enqueuer)")
-	}
-	return s.enq, nil
-}
-
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
@@ -222,57 +214,3 @@ func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
 	}
 	return nil
 }
-
-// tx is inTx on the store's pool.
-func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error { return inTx(ctx, s.db, fn) }
-
-// --- values -----------------------------------------------------------------------------------
-
-// Times, IDs and JSON values are storeutil's (s.codec); this is what SQLite needs besides.
-
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// --- errors -----------------------------------------------------------------------------------
-
-func sqliteCode(err error) int {
-	var e *msqlite.Error
-	if errors.As(err, &e) {
-		return e.Code()
-	}
-	return 0
-}
-
-func isPrimaryKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY }
-func isUnique(err error) bool     { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE }
-func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
-
-// notFoundIf turns sql.ErrNoRows into NotFound(kind, id) and wraps anything else.
-func notFoundIf(err error, op, kind, id string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return bonafide.NotFound(kind, id)
-	}
-	return fmt.Errorf("sqlite: %s: %w", op, err)
-}
-
-// wrap adds context to an error unless it is already a *bonafide.Error.
-func wrap(op string, err error) error { return storeutil.Wrap("sqlite", op, err) }
-
-// mustAffect returns NotFound when an UPDATE or DELETE touched no row.
-func mustAffect(res sql.Result, kind, id string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return bonafide.NotFound(kind, id)
-	}
-	return nil
-}
-
-// scanner is *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }

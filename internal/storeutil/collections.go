@@ -30,7 +30,7 @@ func ScanPerson(scan func(dest ...any) error) (*bonafide.Person, error) {
 }
 
 // ScanPersonImage reads id, person_id, collection_id, original_name, content_type, size, sha256,
-// tags (JSON text), embedding (bonafide.EncodeVector bytes), created_at.
+// tags (JSON text), embedding (EncodeVector bytes), created_at.
 func ScanPersonImage(scan func(dest ...any) error) (*bonafide.PersonImage, error) {
 	var im bonafide.PersonImage
 	var tags string
@@ -43,7 +43,7 @@ func ScanPersonImage(scan func(dest ...any) error) (*bonafide.PersonImage, error
 	if im.Tags, err = DecodeArray[string]("tags", tags); err != nil {
 		return nil, err
 	}
-	if im.Embedding, err = bonafide.DecodeVector(emb); err != nil {
+	if im.Embedding, err = DecodeVector(emb); err != nil {
 		return nil, err
 	}
 	im.Created = FromStamp(created)

@@ -218,3 +218,14 @@ func TestErrors(t *testing.T) {
 		t.Errorf("NormEmail = %q", got)
 	}
 }
+
+func TestVectorEncoding(t *testing.T) {
+	v := []float32{1, -0.5, 3.25}
+	got, err := DecodeVector(EncodeVector(v))
+	if err != nil || !slices.Equal(got, v) {
+		t.Fatalf("round trip %v -> %v (%v)", v, got, err)
+	}
+	if _, err := DecodeVector([]byte{1, 2, 3}); err == nil {
+		t.Fatal("3 bytes decoded")
+	}
+}

@@ -1,8 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"bonafide"
@@ -14,65 +13,64 @@ import (
 const captureCols = `id, company_id, user_id, folder_id, actions, gesture_seconds, return_url, show_result,
 	token_hash, result_hash, result_expires_at, state, analysis_id, expires_at, created_at, updated_at`
 
-func scanCapture(r scanner) (*bonafide.CaptureSession, error) { return storeutil.ScanCapture(r.Scan) }
+func scanCapture(r Row) (*bonafide.CaptureSession, error) { return storeutil.ScanCapture(r.Scan) }
 
 // CreateCaptureSession inserts c, filling its ID and times.
-func (s *Store) CreateCaptureSession(ctx context.Context, c *bonafide.CaptureSession) error {
+func (s *Store[T]) CreateCaptureSession(ctx context.Context, c *bonafide.CaptureSession) error {
 	storeutil.FillID(&c.ID)
 	s.codec.SetTimes(&c.Created, &c.Updated)
 	actions, err := storeutil.Array(s.codec.JSON, "actions", c.Actions)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO capture_sessions (`+captureCols+`)
+	_, err = s.db.Exec(ctx, `INSERT INTO capture_sessions (id, company_id, user_id, folder_id, actions, gesture_seconds, return_url,
+		show_result, token_hash, result_hash, result_expires_at, state, analysis_id, expires_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.CompanyID, c.UserID, c.FolderID, actions, c.GestureSeconds, c.ReturnURL, c.ShowResult,
 		c.TokenHash, storeutil.NullStr(c.ResultHash), storeutil.CaptureResultStamp(c), c.State, c.AnalysisID,
 		storeutil.Stamp(c.Expires), storeutil.Stamp(c.Created), storeutil.Stamp(c.Updated))
-	if isPrimaryKey(err) || isUnique(err) {
+	if s.violates(err, pkCapture) || s.violates(err, uqCaptureToken) {
 		return storeutil.AlreadyExists("capture session", c.ID)
 	}
 	if err != nil {
-		return wrap("create capture session", err)
+		return s.wrap("create capture session", err)
 	}
 	c.Expires = storeutil.Norm(c.Expires)
 	return nil
 }
 
 // GetCaptureSession returns one capture session.
-func (s *Store) GetCaptureSession(ctx context.Context, id string) (*bonafide.CaptureSession, error) {
-	c, err := scanCapture(s.db.QueryRowContext(ctx, `SELECT `+captureCols+` FROM capture_sessions WHERE id = ?`, id))
+func (s *Store[T]) GetCaptureSession(ctx context.Context, id string) (*bonafide.CaptureSession, error) {
+	c, err := scanCapture(s.db.QueryRow(ctx, `SELECT `+captureCols+` FROM capture_sessions WHERE id = ?`, id))
 	if err != nil {
-		return nil, notFoundIf(err, "get capture session", "capture session", id)
+		return nil, s.notFoundIf(err, "get capture session", "capture session", id)
 	}
 	return c, nil
 }
 
 // CaptureSessionByToken finds the session whose capture or result token has the hash.
-func (s *Store) CaptureSessionByToken(ctx context.Context, hash string) (*bonafide.CaptureSession, error) {
-	c, err := scanCapture(s.db.QueryRowContext(ctx, `SELECT `+captureCols+` FROM capture_sessions
+func (s *Store[T]) CaptureSessionByToken(ctx context.Context, hash string) (*bonafide.CaptureSession, error) {
+	c, err := scanCapture(s.db.QueryRow(ctx, `SELECT `+captureCols+` FROM capture_sessions
 		WHERE token_hash = ? OR result_hash = ?`, hash, hash))
 	if err != nil {
-		return nil, notFoundIf(err, "find capture session", "capture session", "with this token")
+		return nil, s.notFoundIf(err, "find capture session", "capture session", "with this token")
 	}
 	return c, nil
 }
 
 // UpdateCaptureSession writes the changing fields when the stored state is still from.
-func (s *Store) UpdateCaptureSession(ctx context.Context, c *bonafide.CaptureSession, from string) error {
+func (s *Store[T]) UpdateCaptureSession(ctx context.Context, c *bonafide.CaptureSession, from string) error {
 	now := s.codec.Now()
-	res, err := s.db.ExecContext(ctx, `UPDATE capture_sessions SET state = ?, result_hash = ?, result_expires_at = ?,
+	n, err := s.db.Exec(ctx, `UPDATE capture_sessions SET state = ?, result_hash = ?, result_expires_at = ?,
 		analysis_id = ?, expires_at = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		c.State, storeutil.NullStr(c.ResultHash), storeutil.CaptureResultStamp(c), c.AnalysisID, storeutil.Stamp(c.Expires), storeutil.Stamp(now), c.ID, from)
-	if isUnique(err) {
+	if s.violates(err, uqCaptureResult) {
 		return storeutil.AlreadyExists("capture session result token", c.ID)
 	}
 	if err != nil {
-		return wrap("update capture session", err)
+		return s.wrap("update capture session", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap("update capture session", err)
-	} else if n == 0 {
+	if n == 0 {
 		if _, err := s.GetCaptureSession(ctx, c.ID); err != nil {
 			return err
 		}
@@ -83,10 +81,10 @@ func (s *Store) UpdateCaptureSession(ctx context.Context, c *bonafide.CaptureSes
 }
 
 // DeleteAbandonedCaptureSessions deletes the never-uploaded sessions whose link expired before t.
-func (s *Store) DeleteAbandonedCaptureSessions(ctx context.Context, t time.Time) ([]string, error) {
+func (s *Store[T]) DeleteAbandonedCaptureSessions(ctx context.Context, t time.Time) ([]string, error) {
 	var ids []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `DELETE FROM capture_sessions WHERE state IN (?, ?) AND expires_at < ? RETURNING folder_id`,
+	err := s.tx(ctx, func(tx Tx[T]) error {
+		rows, err := tx.Query(ctx, `DELETE FROM capture_sessions WHERE state IN (?, ?) AND expires_at < ? RETURNING folder_id`,
 			bonafide.CaptureCreated, bonafide.CaptureOpened, storeutil.Stamp(t))
 		if err != nil {
 			return err
@@ -101,5 +99,5 @@ func (s *Store) DeleteAbandonedCaptureSessions(ctx context.Context, t time.Time)
 		}
 		return rows.Err()
 	})
-	return ids, wrap("delete abandoned capture sessions", err)
+	return ids, s.wrap("delete abandoned capture sessions", err)
 }

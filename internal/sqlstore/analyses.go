@@ -1,12 +1,11 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
-
-	"github.com/jackc/pgx/v5"
 
 	"bonafide"
 	"bonafide/internal/storeutil"
@@ -18,7 +17,7 @@ const analysisCols = `id, folder_id, group_id, type, state, resolution, params, 
 // analysisSelect is what a read selects: the inserted columns and the operator's decision.
 const analysisSelect = analysisCols + `, decision`
 
-func scanAnalysis(r scanner) (*bonafide.Analysis, error) {
+func scanAnalysis(r Row) (*bonafide.Analysis, error) {
 	var a bonafide.Analysis
 	var c storeutil.AnalysisCols
 	if err := r.Scan(&a.ID, &a.FolderID, &a.GroupID, &a.Type, &a.State, &a.Resolution, &c.Params, &c.Meta, &c.Source,
@@ -36,7 +35,7 @@ func scanAnalysis(r scanner) (*bonafide.Analysis, error) {
 // together form a group. Every folder must exist; its updated time moves to its newest analysis,
 // never backwards. The folder rows are locked (in ID order, so concurrent batches cannot deadlock)
 // until the transaction ends, which orders this call against FinishAnalysis on other nodes.
-func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysis) error {
+func (s *Store[T]) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysis) error {
 	if len(analyses) == 0 {
 		return nil
 	}
@@ -49,70 +48,62 @@ func (s *Store) CreateAnalyses(ctx context.Context, analyses []*bonafide.Analysi
 		return err
 	}
 	folders := slices.Sorted(slices.Values(b.Folders))
-	err = s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(tx Tx[T]) error {
 		// The folder's updated time moves to its newest analysis (now, for new ones; an
 		// imported analysis keeps the folder's own time when that is later).
 		for _, f := range folders {
-			if err := touchFolder(ctx, tx, f, b.Latest[f]); err != nil {
+			if err := s.touchFolder(ctx, tx, f, b.Latest[f]); err != nil {
 				return err
 			}
 		}
-		batch := &pgx.Batch{}
-		for _, r := range b.Rows {
+		args := make([][]any, len(b.Rows))
+		for i, r := range b.Rows {
 			a := r.A
-			batch.Queue(`INSERT INTO analyses (`+analysisSelect+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-				a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.Params, r.Meta,
-				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated), r.Decision)
+			args[i] = []any{a.ID, a.FolderID, a.GroupID, a.Type, a.State, a.Resolution, r.Params, r.Meta,
+				r.Source, r.ResultsData, r.Results, a.Error, storeutil.Stamp(a.Created), storeutil.Stamp(a.Updated), r.Decision}
 		}
-		br := tx.SendBatch(ctx, batch)
-		for _, r := range b.Rows {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				if isUnique(err, pkAnalysis) {
-					return storeutil.AlreadyExists("analysis", r.A.ID)
-				}
-				if isForeignKey(err, fkAnalysisFold) {
-					return bonafide.NotFound("folder", r.A.FolderID)
-				}
-				return err
-			}
-		}
-		if err := br.Close(); err != nil {
+		i, err := tx.ExecEach(ctx, `INSERT INTO analyses (`+analysisSelect+`) VALUES (`+Placeholders(15)+`)`, args)
+		switch {
+		case s.violates(err, pkAnalysis):
+			return storeutil.AlreadyExists("analysis", b.Rows[i].A.ID)
+		case s.violates(err, fkAnalysisFold):
+			return bonafide.NotFound("folder", b.Rows[i].A.FolderID)
+		case err != nil:
 			return err
 		}
 		if len(b.Queue) == 0 {
 			return nil
 		}
-		if err := enq.EnqueueAnalyses(ctx, tx, b.Queue); err != nil {
+		if err := enq.EnqueueAnalyses(ctx, tx.Native(), b.Queue); err != nil {
 			return fmt.Errorf("enqueue analyses: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return wrap("create analyses", err)
+		return s.wrap("create analyses", err)
 	}
 	b.Fill()
 	return nil
 }
 
 // GetAnalysis returns one analysis.
-func (s *Store) GetAnalysis(ctx context.Context, id string) (*bonafide.Analysis, error) {
-	a, err := scanAnalysis(s.pool.QueryRow(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE id = $1`, id))
+func (s *Store[T]) GetAnalysis(ctx context.Context, id string) (*bonafide.Analysis, error) {
+	a, err := scanAnalysis(s.db.QueryRow(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE id = ?`, id))
 	if err != nil {
-		return nil, notFoundIf(err, "get analysis", "analysis", id)
+		return nil, s.notFoundIf(err, "get analysis", "analysis", id)
 	}
 	return a, nil
 }
 
 // ListAnalyses returns a folder's analyses in creation order; NotExist when the folder does not exist.
-func (s *Store) ListAnalyses(ctx context.Context, folderID string) ([]*bonafide.Analysis, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE folder_id = $1 ORDER BY created_at, seq`, folderID)
+func (s *Store[T]) ListAnalyses(ctx context.Context, folderID string) ([]*bonafide.Analysis, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE folder_id = ? ORDER BY created_at, `+s.sx.InsertOrder, folderID)
 	if err != nil {
-		return nil, wrap("list analyses", err)
+		return nil, s.wrap("list analyses", err)
 	}
 	out, err := collect(rows, scanAnalysis)
 	if err != nil {
-		return nil, wrap("list analyses", err)
+		return nil, s.wrap("list analyses", err)
 	}
 	if len(out) == 0 {
 		if err := s.folderExists(ctx, folderID); err != nil {
@@ -125,38 +116,40 @@ func (s *Store) ListAnalyses(ctx context.Context, folderID string) ([]*bonafide.
 // FinishAnalysis writes a's final State (FINISHED or FAILED), Resolution, ResultsData, Results and Error;
 // Updated is set to now and FolderID is filled from the stored row. In the same transaction, when this
 // call moved the analysis out of PROCESSING, no analysis of the folder is still processing and the
-// folder has a resolution_endpoint, it enqueues the folder's webhook with a new event ID. Finishing an
-// analysis that was already finished (a retried job) rewrites it but enqueues no second webhook.
+// folder has a resolution_endpoint, it enqueues the folder's webhook with a new event ID. The first
+// finish wins: finishing an analysis that is no longer PROCESSING (a retried or rescued job) changes
+// nothing, enqueues nothing and returns bonafide.ErrAlreadyFinished (FolderID is still filled).
 //
-// Across nodes: the folder row is locked (FOR NO KEY UPDATE) before the analysis' previous state and
-// the folder's processing count are read, so concurrent finishers of one folder run one after
-// another and exactly one of them sees nothing left processing.
-func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error {
+// Concurrent finishers: the folder row is locked (Syntax.ForNoKeyUpdate; SQLite's single writer
+// serialises the whole transaction) before the analysis' previous state and the folder's processing
+// count are read, so finishers of one folder run one after another and exactly one of them sees
+// nothing left processing.
+func (s *Store[T]) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error {
 	fin, err := s.codec.PrepareFinish(a)
 	if err != nil {
 		return err
 	}
 	alreadyFinished := false
-	err = s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(tx Tx[T]) error {
 		var folderID string
-		err := tx.QueryRow(ctx, `SELECT folder_id FROM analyses WHERE id = $1`, a.ID).Scan(&folderID)
-		if errors.Is(err, pgx.ErrNoRows) {
+		err := tx.QueryRow(ctx, `SELECT folder_id FROM analyses WHERE id = ?`, a.ID).Scan(&folderID)
+		if errors.Is(err, sql.ErrNoRows) {
 			return bonafide.NotFound("analysis", a.ID)
 		}
 		if err != nil {
 			return err
 		}
 		var endpoint string
-		err = tx.QueryRow(ctx, `SELECT resolution_endpoint FROM folders WHERE id = $1 FOR NO KEY UPDATE`, folderID).Scan(&endpoint)
-		if errors.Is(err, pgx.ErrNoRows) { // deleted meanwhile, with its analyses
+		err = tx.QueryRow(ctx, `SELECT resolution_endpoint FROM folders WHERE id = ?`+s.sx.ForNoKeyUpdate, folderID).Scan(&endpoint)
+		if errors.Is(err, sql.ErrNoRows) { // deleted meanwhile, with its analyses
 			return bonafide.NotFound("analysis", a.ID)
 		}
 		if err != nil {
 			return err
 		}
 		var prev string
-		err = tx.QueryRow(ctx, `SELECT state FROM analyses WHERE id = $1 FOR UPDATE`, a.ID).Scan(&prev)
-		if errors.Is(err, pgx.ErrNoRows) {
+		err = tx.QueryRow(ctx, `SELECT state FROM analyses WHERE id = ?`+s.sx.ForUpdate, a.ID).Scan(&prev)
+		if errors.Is(err, sql.ErrNoRows) {
 			return bonafide.NotFound("analysis", a.ID)
 		}
 		if err != nil {
@@ -167,19 +160,19 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 			alreadyFinished = true // the first finish wins: a rescued second run changes nothing
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE analyses SET state = $1, resolution = $2, results_data = $3, results = $4,
-			error = $5, updated_at = $6 WHERE id = $7`,
+		if _, err := tx.Exec(ctx, `UPDATE analyses SET state = ?, resolution = ?, results_data = ?, results = ?,
+			error = ?, updated_at = ? WHERE id = ?`,
 			a.State, a.Resolution, fin.ResultsData, fin.Results, a.Error, storeutil.Stamp(a.Updated), a.ID); err != nil {
 			return err
 		}
-		if err := touchFolder(ctx, tx, folderID, storeutil.Stamp(a.Updated)); err != nil {
+		if err := s.touchFolder(ctx, tx, folderID, storeutil.Stamp(a.Updated)); err != nil {
 			return err
 		}
 		if endpoint == "" {
 			return nil
 		}
 		var processing int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM analyses WHERE folder_id = $1 AND state = 'PROCESSING'`,
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM analyses WHERE folder_id = ? AND state = 'PROCESSING'`,
 			folderID).Scan(&processing); err != nil {
 			return err
 		}
@@ -190,13 +183,13 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 		if err != nil {
 			return err
 		}
-		if err := enq.EnqueueWebhook(ctx, tx, folderID, storeutil.NewID()); err != nil {
+		if err := enq.EnqueueWebhook(ctx, tx.Native(), folderID, storeutil.NewID()); err != nil {
 			return fmt.Errorf("enqueue webhook: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return wrap("finish analysis", err)
+		return s.wrap("finish analysis", err)
 	}
 	if alreadyFinished {
 		return bonafide.ErrAlreadyFinished
@@ -209,15 +202,15 @@ func (s *Store) FinishAnalysis(ctx context.Context, a *bonafide.Analysis) error 
 // updated time to the decision's, in one transaction; the analysis' resolution, results and times
 // stay as they are. The analysis row is locked, so of two operators deciding at once the later
 // commit is the decision kept.
-func (s *Store) DecideAnalysis(ctx context.Context, id string, d *bonafide.Decision) error {
+func (s *Store[T]) DecideAnalysis(ctx context.Context, id string, d *bonafide.Decision) error {
 	dec, err := storeutil.DecisionJSON(d)
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(tx Tx[T]) error {
 		var folderID, state string
-		err := tx.QueryRow(ctx, `SELECT folder_id, state FROM analyses WHERE id = $1 FOR UPDATE`, id).Scan(&folderID, &state)
-		if errors.Is(err, pgx.ErrNoRows) {
+		err := tx.QueryRow(ctx, `SELECT folder_id, state FROM analyses WHERE id = ?`+s.sx.ForUpdate, id).Scan(&folderID, &state)
+		if errors.Is(err, sql.ErrNoRows) {
 			return bonafide.NotFound("analysis", id)
 		}
 		if err != nil {
@@ -226,10 +219,10 @@ func (s *Store) DecideAnalysis(ctx context.Context, id string, d *bonafide.Decis
 		if state != bonafide.StateFinished {
 			return storeutil.NotFinished(id, state)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE analyses SET decision = $1::jsonb WHERE id = $2`, dec, id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE analyses SET decision = ? WHERE id = ?`, dec, id); err != nil {
 			return err
 		}
-		return touchFolder(ctx, tx, folderID, storeutil.Stamp(d.At))
+		return s.touchFolder(ctx, tx, folderID, storeutil.Stamp(d.At))
 	})
-	return wrap("decide analysis", err)
+	return s.wrap("decide analysis", err)
 }
