@@ -60,11 +60,7 @@ func (s *Store[T]) UpdateCompany(ctx context.Context, c *bonafide.Company) error
 
 // GetCompany returns one company.
 func (s *Store[T]) GetCompany(ctx context.Context, id string) (*bonafide.Company, error) {
-	c, err := scanCompany(s.db.QueryRow(ctx, `SELECT `+companyCols+` FROM companies WHERE id = ?`, id))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get company", "company", id)
-	}
-	return c, nil
+	return get(ctx, s, "get company", "company", id, scanCompany, `SELECT `+companyCols+` FROM companies WHERE id = ?`, id)
 }
 
 // ListCompanies returns the companies whose name contains search (case-insensitive, ASCII) or whose
@@ -78,12 +74,7 @@ func (s *Store[T]) ListCompanies(ctx context.Context, search string) ([]*bonafid
 		args = append(args, "%"+storeutil.LikeEscape(asciiLower(search))+"%", search)
 	}
 	q += ` ORDER BY ` + s.sx.FoldedOrder("name") + `, id`
-	rows, err := s.db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, s.wrap("list companies", err)
-	}
-	out, err := collect(rows, scanCompany)
-	return out, s.wrap("list companies", err)
+	return list(ctx, s, "list companies", scanCompany, q, args...)
 }
 
 // --- users ------------------------------------------------------------------------------------
@@ -133,22 +124,14 @@ func (s *Store[T]) CreateUser(ctx context.Context, u *bonafide.User) error {
 
 // GetUser returns one user.
 func (s *Store[T]) GetUser(ctx context.Context, id string) (*bonafide.User, error) {
-	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get user", "user", id)
-	}
-	return u, nil
+	return get(ctx, s, "get user", "user", id, scanUser, `SELECT `+userCols+` FROM users WHERE id = ?`, id)
 }
 
 // GetUserByEmail finds a user by email, case-insensitively (Syntax.FoldedEquals: SQLite's NOCASE
 // column, PostgreSQL's users_email_lower index).
 func (s *Store[T]) GetUserByEmail(ctx context.Context, email string) (*bonafide.User, error) {
 	email = storeutil.NormEmail(email)
-	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+s.sx.FoldedEquals("email"), email))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get user by email", "user", email)
-	}
-	return u, nil
+	return get(ctx, s, "get user by email", "user", email, scanUser, `SELECT `+userCols+` FROM users WHERE `+s.sx.FoldedEquals("email"), email)
 }
 
 // UpdateUser writes every field of u but ID and Created; Updated is set to now.
@@ -175,12 +158,7 @@ func (s *Store[T]) ListUsers(ctx context.Context, companyID string) ([]*bonafide
 		args = append(args, companyID)
 	}
 	q += ` ORDER BY created_at, id`
-	rows, err := s.db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, s.wrap("list users", err)
-	}
-	out, err := collect(rows, scanUser)
-	return out, s.wrap("list users", err)
+	return list(ctx, s, "list users", scanUser, q, args...)
 }
 
 // CountUsers counts every user.
@@ -314,9 +292,5 @@ func (s *Store[T]) DeleteUserSessions(ctx context.Context, userID, exceptTokenHa
 
 // DeleteExpiredSessions removes the sessions that expired before now.
 func (s *Store[T]) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	n, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE expires_at < ?`, storeutil.Stamp(now))
-	if err != nil {
-		return 0, s.wrap("delete expired sessions", err)
-	}
-	return int(n), nil
+	return s.count(ctx, "delete expired sessions", `DELETE FROM sessions WHERE expires_at < ?`, storeutil.Stamp(now))
 }

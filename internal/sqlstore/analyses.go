@@ -88,29 +88,12 @@ func (s *Store[T]) CreateAnalyses(ctx context.Context, analyses []*bonafide.Anal
 
 // GetAnalysis returns one analysis.
 func (s *Store[T]) GetAnalysis(ctx context.Context, id string) (*bonafide.Analysis, error) {
-	a, err := scanAnalysis(s.db.QueryRow(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE id = ?`, id))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get analysis", "analysis", id)
-	}
-	return a, nil
+	return get(ctx, s, "get analysis", "analysis", id, scanAnalysis, `SELECT `+analysisSelect+` FROM analyses WHERE id = ?`, id)
 }
 
 // ListAnalyses returns a folder's analyses in creation order; NotExist when the folder does not exist.
 func (s *Store[T]) ListAnalyses(ctx context.Context, folderID string) ([]*bonafide.Analysis, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+analysisSelect+` FROM analyses WHERE folder_id = ? ORDER BY created_at, `+s.sx.InsertOrder, folderID)
-	if err != nil {
-		return nil, s.wrap("list analyses", err)
-	}
-	out, err := collect(rows, scanAnalysis)
-	if err != nil {
-		return nil, s.wrap("list analyses", err)
-	}
-	if len(out) == 0 {
-		if err := s.folderExists(ctx, folderID); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return inFolder(ctx, s, "list analyses", scanAnalysis, `SELECT `+analysisSelect+` FROM analyses WHERE folder_id = ? ORDER BY created_at, `+s.sx.InsertOrder, folderID)
 }
 
 // FinishAnalysis writes a's final State (FINISHED or FAILED), Resolution, ResultsData, Results and Error;

@@ -41,21 +41,13 @@ func (s *Store[T]) CreateCaptureSession(ctx context.Context, c *bonafide.Capture
 
 // GetCaptureSession returns one capture session.
 func (s *Store[T]) GetCaptureSession(ctx context.Context, id string) (*bonafide.CaptureSession, error) {
-	c, err := scanCapture(s.db.QueryRow(ctx, `SELECT `+captureCols+` FROM capture_sessions WHERE id = ?`, id))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get capture session", "capture session", id)
-	}
-	return c, nil
+	return get(ctx, s, "get capture session", "capture session", id, scanCapture, `SELECT `+captureCols+` FROM capture_sessions WHERE id = ?`, id)
 }
 
 // CaptureSessionByToken finds the session whose capture or result token has the hash.
 func (s *Store[T]) CaptureSessionByToken(ctx context.Context, hash string) (*bonafide.CaptureSession, error) {
-	c, err := scanCapture(s.db.QueryRow(ctx, `SELECT `+captureCols+` FROM capture_sessions
-		WHERE token_hash = ? OR result_hash = ?`, hash, hash))
-	if err != nil {
-		return nil, s.notFoundIf(err, "find capture session", "capture session", "with this token")
-	}
-	return c, nil
+	return get(ctx, s, "find capture session", "capture session", "with this token", scanCapture, `SELECT `+captureCols+` FROM capture_sessions
+		WHERE token_hash = ? OR result_hash = ?`, hash, hash)
 }
 
 // UpdateCaptureSession writes the changing fields when the stored state is still from.

@@ -35,30 +35,13 @@ func (s *Store[T]) CreateCollection(ctx context.Context, c *bonafide.Collection)
 
 // GetCollection returns one collection.
 func (s *Store[T]) GetCollection(ctx context.Context, id string) (*bonafide.Collection, error) {
-	c, err := scanCollection(s.db.QueryRow(ctx, `SELECT `+collectionCols+` FROM collections WHERE id = ?`, id))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get collection", "collection", id)
-	}
-	return c, nil
+	return get(ctx, s, "get collection", "collection", id, scanCollection, `SELECT `+collectionCols+` FROM collections WHERE id = ?`, id)
 }
 
 // ListCollections lists a company's collections ("" all), oldest first.
 func (s *Store[T]) ListCollections(ctx context.Context, companyID string) ([]*bonafide.Collection, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+collectionCols+` FROM collections
+	return list(ctx, s, "list collections", scanCollection, `SELECT `+collectionCols+` FROM collections
 		WHERE ? = '' OR company_id = ? ORDER BY created_at, `+s.sx.InsertOrder, companyID, companyID)
-	if err != nil {
-		return nil, s.wrap("list collections", err)
-	}
-	defer rows.Close()
-	out := []*bonafide.Collection{}
-	for rows.Next() {
-		c, err := scanCollection(rows)
-		if err != nil {
-			return nil, s.wrap("list collections", err)
-		}
-		out = append(out, c)
-	}
-	return out, s.wrap("list collections", rows.Err())
 }
 
 // UpdateCollection writes alias and meta_data.
@@ -168,30 +151,13 @@ func (s *Store[T]) insertImages(ctx context.Context, tx Tx[T], p *bonafide.Perso
 
 // GetPerson returns one person.
 func (s *Store[T]) GetPerson(ctx context.Context, id string) (*bonafide.Person, error) {
-	p, err := scanPerson(s.db.QueryRow(ctx, `SELECT `+personCols+` FROM persons WHERE id = ?`, id))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get person", "person", id)
-	}
-	return p, nil
+	return get(ctx, s, "get person", "person", id, scanPerson, `SELECT `+personCols+` FROM persons WHERE id = ?`, id)
 }
 
 // ListPersons lists a collection's persons, oldest first.
 func (s *Store[T]) ListPersons(ctx context.Context, collectionID string, page bonafide.Page) ([]*bonafide.Person, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+personCols+` FROM persons WHERE collection_id = ?
+	return list(ctx, s, "list persons", scanPerson, `SELECT `+personCols+` FROM persons WHERE collection_id = ?
 		ORDER BY created_at, `+s.sx.InsertOrder+` LIMIT ? OFFSET ?`, collectionID, s.limit(page.Limit), max(page.Offset, 0))
-	if err != nil {
-		return nil, s.wrap("list persons", err)
-	}
-	defer rows.Close()
-	out := []*bonafide.Person{}
-	for rows.Next() {
-		p, err := scanPerson(rows)
-		if err != nil {
-			return nil, s.wrap("list persons", err)
-		}
-		out = append(out, p)
-	}
-	return out, s.wrap("list persons", rows.Err())
 }
 
 // UpdatePerson writes the person's meta_data.
@@ -259,29 +225,12 @@ func scanImage(r Row) (*bonafide.PersonImage, error) { return storeutil.ScanPers
 
 // GetPersonImage returns one image.
 func (s *Store[T]) GetPersonImage(ctx context.Context, id string) (*bonafide.PersonImage, error) {
-	im, err := scanImage(s.db.QueryRow(ctx, `SELECT `+imageCols+` FROM person_images WHERE id = ?`, id))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get person image", "person_image", id)
-	}
-	return im, nil
+	return get(ctx, s, "get person image", "person_image", id, scanImage, `SELECT `+imageCols+` FROM person_images WHERE id = ?`, id)
 }
 
 // ListPersonImages lists a person's images, oldest first.
 func (s *Store[T]) ListPersonImages(ctx context.Context, personID string) ([]*bonafide.PersonImage, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+imageCols+` FROM person_images WHERE person_id = ? ORDER BY created_at, `+s.sx.InsertOrder, personID)
-	if err != nil {
-		return nil, s.wrap("list person images", err)
-	}
-	defer rows.Close()
-	out := []*bonafide.PersonImage{}
-	for rows.Next() {
-		im, err := scanImage(rows)
-		if err != nil {
-			return nil, s.wrap("list person images", err)
-		}
-		out = append(out, im)
-	}
-	return out, s.wrap("list person images", rows.Err())
+	return list(ctx, s, "list person images", scanImage, `SELECT `+imageCols+` FROM person_images WHERE person_id = ? ORDER BY created_at, `+s.sx.InsertOrder, personID)
 }
 
 // DeletePersonImage deletes one image.

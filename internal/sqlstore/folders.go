@@ -56,11 +56,7 @@ func (s *Store[T]) CreateFolder(ctx context.Context, f *bonafide.Folder, media [
 
 // GetFolder returns one folder.
 func (s *Store[T]) GetFolder(ctx context.Context, id string) (*bonafide.Folder, error) {
-	f, err := scanFolder(s.db.QueryRow(ctx, `SELECT `+folderCols+` FROM folders f WHERE f.id = ?`, id))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get folder", "folder", id)
-	}
-	return f, nil
+	return get(ctx, s, "get folder", "folder", id, scanFolder, `SELECT `+folderCols+` FROM folders f WHERE f.id = ?`, id)
 }
 
 // UpdateFolder writes the folder's meta_data, technical_meta_data and resolution_endpoint (owner and
@@ -81,12 +77,8 @@ func (s *Store[T]) UpdateFolder(ctx context.Context, f *bonafide.Folder) error {
 
 // MoveUserFolders moves the folders userID created into companyID.
 func (s *Store[T]) MoveUserFolders(ctx context.Context, userID, companyID string) (int, error) {
-	n, err := s.db.Exec(ctx, `UPDATE folders SET company_id = ? WHERE user_id = ? AND company_id <> ?`,
+	return s.count(ctx, "move folders", `UPDATE folders SET company_id = ? WHERE user_id = ? AND company_id <> ?`,
 		companyID, userID, companyID)
-	if err != nil {
-		return 0, s.wrap("move folders", err)
-	}
-	return int(n), nil
 }
 
 // DeleteFolder deletes the folder with its media and analyses rows (the blobs are the caller's).
@@ -301,22 +293,20 @@ func (s *Store[T]) AddMedia(ctx context.Context, folderID string, media []*bonaf
 
 // GetMedia returns one media.
 func (s *Store[T]) GetMedia(ctx context.Context, id string) (*bonafide.Media, error) {
-	m, err := scanMedia(s.db.QueryRow(ctx, `SELECT `+mediaCols+` FROM media WHERE id = ?`, id))
-	if err != nil {
-		return nil, s.notFoundIf(err, "get media", "media", id)
-	}
-	return m, nil
+	return get(ctx, s, "get media", "media", id, scanMedia, `SELECT `+mediaCols+` FROM media WHERE id = ?`, id)
 }
 
 // ListMedia returns a folder's media in upload order; NotExist when the folder does not exist.
 func (s *Store[T]) ListMedia(ctx context.Context, folderID string) ([]*bonafide.Media, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+mediaCols+` FROM media WHERE folder_id = ? ORDER BY created_at, `+s.sx.InsertOrder, folderID)
+	return inFolder(ctx, s, "list media", scanMedia, `SELECT `+mediaCols+` FROM media WHERE folder_id = ? ORDER BY created_at, `+s.sx.InsertOrder, folderID)
+}
+
+// inFolder lists the rows of query, whose one argument is folderID; NotExist when the folder does
+// not exist.
+func inFolder[T, V any](ctx context.Context, s *Store[T], op string, scan func(Row) (V, error), query, folderID string) ([]V, error) {
+	out, err := list(ctx, s, op, scan, query, folderID)
 	if err != nil {
-		return nil, s.wrap("list media", err)
-	}
-	out, err := collect(rows, scanMedia)
-	if err != nil {
-		return nil, s.wrap("list media", err)
+		return nil, err
 	}
 	if len(out) == 0 {
 		if err := s.folderExists(ctx, folderID); err != nil {

@@ -276,3 +276,35 @@ func (s *Store[T]) limit(n int) any {
 	}
 	return n
 }
+
+// get reads the one row of query with scan; no row is NotFound(kind, id).
+func get[T, V any](ctx context.Context, s *Store[T], op, kind, id string, scan func(Row) (V, error), query string, args ...any) (V, error) {
+	v, err := scan(s.db.QueryRow(ctx, query, args...))
+	if err != nil {
+		var zero V
+		return zero, s.notFoundIf(err, op, kind, id)
+	}
+	return v, nil
+}
+
+// list reads every row of query with scan; the result is never nil.
+func list[T, V any](ctx context.Context, s *Store[T], op string, scan func(Row) (V, error), query string, args ...any) ([]V, error) {
+	rows, err := s.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	out, err := collect(rows, scan)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	return out, nil
+}
+
+// count runs a statement and returns how many rows it affected.
+func (s *Store[T]) count(ctx context.Context, op, query string, args ...any) (int, error) {
+	n, err := s.db.Exec(ctx, query, args...)
+	if err != nil {
+		return 0, s.wrap(op, err)
+	}
+	return int(n), nil
+}

@@ -64,9 +64,5 @@ func (s *Store[T]) DeleteLoginBackoff(ctx context.Context, key string) error {
 
 // DeleteLoginBackoffsBefore deletes the entries that ended before t.
 func (s *Store[T]) DeleteLoginBackoffsBefore(ctx context.Context, t time.Time) (int, error) {
-	n, err := s.db.Exec(ctx, `DELETE FROM login_backoff WHERE end_at < ?`, storeutil.Stamp(t))
-	if err != nil {
-		return 0, s.wrap("delete old login backoffs", err)
-	}
-	return int(n), nil
+	return s.count(ctx, "delete old login backoffs", `DELETE FROM login_backoff WHERE end_at < ?`, storeutil.Stamp(t))
 }
