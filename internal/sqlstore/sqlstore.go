@@ -79,8 +79,8 @@ type Constraint struct {
 	Name string
 }
 
-// Syntax is the SQL text that differs between dialects. Every clause takes and returns SQL with ?
-// placeholders.
+// Syntax is the SQL text that differs between dialects. Clauses are written with ? placeholders
+// (rebound by the dialect's Querier where it needs another form).
 type Syntax struct {
 	ForUpdate      string // row lock for an update (" FOR UPDATE"; "" where the database has one writer)
 	ForNoKeyUpdate string // row lock that does not block inserts referring to the row (" FOR NO KEY UPDATE"; "")
@@ -101,8 +101,9 @@ type Syntax struct {
 	// In is the condition "col is one of vals" with its arguments.
 	In func(col string, vals []string) (string, []any)
 
-	// FoldedLike is the condition "col, ASCII letters lowered, is LIKE ? with escape \"";
-	// FoldedOrder is the ORDER BY term for col compared ASCII case-insensitively, then by bytes.
+	// FoldedLike is the condition "col, its ASCII letters lowered, is LIKE ?", with backslash as
+	// the escape character; FoldedOrder is the ORDER BY term for col compared ASCII
+	// case-insensitively, then by bytes.
 	FoldedLike, FoldedOrder func(col string) string
 	// FoldedEquals is "col = ?" ignoring case, as the dialect's email lookup does.
 	FoldedEquals func(col string) string
