@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"bonafide"
 	"bonafide/media"
 	"bonafide/onnx"
 )
@@ -74,7 +75,7 @@ type Engine struct {
 	dec     *media.Decoder
 	fusion  *Fusion
 	passive *PassiveSet
-	info    EngineInfo
+	info    bonafide.EngineInfo
 	bufs    *buffers
 	// inspectPassive, when set (tests only), sees every passive model input before its run.
 	inspectPassive func(signal string, in []float32)
@@ -116,17 +117,17 @@ func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 	if err := e.fusion.validate(); err != nil {
 		return nil, err
 	}
-	e.info = EngineInfo{Version: Version, Calibration: e.fusion.Name, Passive: e.passive.Name}
+	e.info = bonafide.EngineInfo{Version: Version, Calibration: e.fusion.Name, Passive: e.passive.Name}
 	for _, n := range onnx.Names {
 		m := rt.Model(n)
 		if m == nil {
 			return nil, fmt.Errorf("liveness: model %q is not loaded", n)
 		}
 		e.models[n] = m
-		e.info.Models = append(e.info.Models, ModelInfo{Name: n, File: m.File, SHA256: m.SHA256})
+		e.info.Models = append(e.info.Models, bonafide.ModelInfo{Name: n, File: m.File, SHA256: m.SHA256})
 	}
 	for _, m := range e.passive.Members {
-		e.info.Models = append(e.info.Models, ModelInfo{Name: m.Signal, File: m.View.String() + " view", SHA256: m.Model.SHA256})
+		e.info.Models = append(e.info.Models, bonafide.ModelInfo{Name: m.Signal, File: m.View.String() + " view", SHA256: m.Model.SHA256})
 	}
 	e.dec = media.NewDecoder(cfg.Limits)
 	e.dec.FFmpeg, e.dec.FFprobe = cfg.FFmpeg, cfg.FFprobe
@@ -134,7 +135,7 @@ func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 }
 
 // Info describes the engine and its models.
-func (e *Engine) Info() EngineInfo { return e.info }
+func (e *Engine) Info() bonafide.EngineInfo { return e.info }
 
 // Input is one media to analyse.
 type Input struct {
@@ -240,11 +241,11 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 		Tags:      tags,
 		Frames:    results,
 		Engine:    e.info,
-		Media: MediaInfo{Kind: string(info.Kind), Format: info.Format, Codec: info.Codec,
+		Media: bonafide.MediaInfo{Kind: string(info.Kind), Format: info.Format, Codec: info.Codec,
 			Width: info.Width, Height: info.Height, Duration: info.Duration, FPS: info.FPS, Frames: len(results)},
-		Reasons:    []Reason{},
-		Signals:    []Signal{},
-		Challenges: []Challenge{},
+		Reasons:    []bonafide.Reason{},
+		Signals:    []bonafide.Signal{},
+		Challenges: []bonafide.Challenge{},
 	}
 	e.decide(r, tags)
 	if bestIdx >= 0 && r.BestShot == nil {
@@ -252,7 +253,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 			if fr.Index == bestIdx {
 				var buf bytes.Buffer
 				if err := jpeg.Encode(&buf, bestCrop, &jpeg.Options{Quality: 90}); err == nil {
-					r.BestShot = &BestShot{Frame: fr.Index, Time: fr.Time, Box: *fr.Box, Quality: fr.Quality.Score, JPEG: buf.Bytes()}
+					r.BestShot = &BestShot{BestShot: bonafide.BestShot{Frame: fr.Index, Time: fr.Time, Box: bonafide.Box(*fr.Box), Quality: fr.Quality.Score}, JPEG: buf.Bytes()}
 				}
 			}
 		}
@@ -292,7 +293,7 @@ func normalizeTags(tags []string) []string {
 func (e *Engine) decide(r *Result, tags []string) {
 	ff := faceFrames(r.Frames)
 	add := func(code, msg string, args ...any) {
-		r.Reasons = append(r.Reasons, Reason{Code: code, Message: fmt.Sprintf(msg, args...)})
+		r.Reasons = append(r.Reasons, bonafide.Reason{Code: code, Message: fmt.Sprintf(msg, args...)})
 	}
 	defer func() {
 		if r.ConfidenceSpoofing >= e.cfg.Threshold {
@@ -341,7 +342,7 @@ func (e *Engine) decide(r *Result, tags []string) {
 		passive, wide, scales = pick(-1)
 	}
 	ctxScale := median(scales)
-	sig := map[string]*Signal{}
+	sig := map[string]*bonafide.Signal{}
 	for _, m := range e.passive.Members {
 		v := passive
 		if m.Signal == "passive_wide" {
@@ -349,12 +350,12 @@ func (e *Engine) decide(r *Result, tags []string) {
 		}
 		if len(v) == 0 {
 			// The face was only seen on frames the passive models did not run on: no evidence of life.
-			sig[m.Signal] = &Signal{Name: m.Signal, Score: ptr(1), Value: 1,
+			sig[m.Signal] = &bonafide.Signal{Name: m.Signal, Score: ptr(1), Value: 1,
 				Detail: "not measured: no frame with the passive models had a face; counted as an attack"}
 			continue
 		}
 		p := trimmedMean(v)
-		sig[m.Signal] = &Signal{Name: m.Signal, Score: ptr(p), Value: p,
+		sig[m.Signal] = &bonafide.Signal{Name: m.Signal, Score: ptr(p), Value: p,
 			Detail: fmt.Sprintf("trimmed mean of P(attack) of the %s passive model (%s, %gx view of the face box) over %d frames (median room around the face %.2fx)",
 				e.passive.Name, m.Model.SHA256[:12], m.View.Scale, len(v), ctxScale)}
 	}
@@ -378,7 +379,7 @@ func (e *Engine) decide(r *Result, tags []string) {
 			s = 1
 			add(ReasonChallengeNotMet, "the requested gesture was not seen: %s", strings.Join(unmet, "; "))
 		}
-		sig["challenge"] = &Signal{Name: "challenge", Score: ptr(s), Value: float64(len(unmet)),
+		sig["challenge"] = &bonafide.Signal{Name: "challenge", Score: ptr(s), Value: float64(len(unmet)),
 			Detail: "1 when a requested gesture was not seen"}
 	}
 
@@ -399,20 +400,20 @@ func (e *Engine) decide(r *Result, tags []string) {
 	}
 	switch {
 	case fs.Counted >= flatMinFrames && 2*len(ff) < len(r.Frames):
-		sig["flatness"] = &Signal{Name: "flatness", Value: fs.Ratio,
+		sig["flatness"] = &bonafide.Signal{Name: "flatness", Value: fs.Ratio,
 			Detail: fmt.Sprintf("not measured: the face was found in only %d of %d frames (%s)", len(ff), len(r.Frames), used)}
 	case fs.Counted >= flatMinFrames:
 		s := sigmoid((flatMid - fs.Ratio) / flatSpread)
-		sig["flatness"] = &Signal{Name: "flatness", Score: ptr(s), Value: fs.Ratio,
+		sig["flatness"] = &bonafide.Signal{Name: "flatness", Score: ptr(s), Value: fs.Ratio,
 			Detail: fmt.Sprintf("median share of the out-of-plane landmark motion (what a similarity leaves) that the best homography leaves unexplained: %s", used)}
 		if s >= 0.5 {
 			add(ReasonFlatSurface, "the face moves like a flat picture: one homography explains its out-of-plane landmark motion but for %.0f%%", fs.Ratio*100)
 		}
 	case len(ff) >= 4 && fs.Moved >= flatMinFrames:
-		sig["flatness"] = &Signal{Name: "flatness",
+		sig["flatness"] = &bonafide.Signal{Name: "flatness",
 			Detail: fmt.Sprintf("not measured: the face moved with the camera only (%s; a similarity explains the rest, which a photo and a head share)", used)}
 	case len(ff) >= 4:
-		sig["flatness"] = &Signal{Name: "flatness",
+		sig["flatness"] = &bonafide.Signal{Name: "flatness",
 			Detail: fmt.Sprintf("not measured: the face hardly moved (%s)", used)}
 	}
 
@@ -421,14 +422,14 @@ func (e *Engine) decide(r *Result, tags []string) {
 	if len(embs) >= identityMinFrames {
 		sim := splitSimilarity(embs)
 		s := clamp((identityHigh-sim)/(identityHigh-identityLow), 0, 1)
-		sig["identity"] = &Signal{Name: "identity", Score: ptr(s), Value: sim,
+		sig["identity"] = &bonafide.Signal{Name: "identity", Score: ptr(s), Value: sim,
 			Detail: fmt.Sprintf("lowest cosine similarity between the mean %s embeddings before and after any point of the clip (%d of %d sampled frames sharp and within %.0f degrees of frontal, at least %d on each side)",
 				onnx.Registry[onnx.Feature].File, len(embs), sampled, identityMaxYaw, identityMinSide)}
 		if s >= 0.5 {
 			add(ReasonIdentityChanged, "the face does not look like the same person throughout (similarity %.2f)", sim)
 		}
 	} else if sampled >= identityMinFrames {
-		sig["identity"] = &Signal{Name: "identity",
+		sig["identity"] = &bonafide.Signal{Name: "identity",
 			Detail: fmt.Sprintf("not measured: only %d of %d sampled frames were sharp and within %.0f degrees of frontal (%d needed)", len(embs), sampled, identityMaxYaw, identityMinFrames)}
 	}
 
@@ -441,7 +442,7 @@ func (e *Engine) decide(r *Result, tags []string) {
 		}
 	}
 	// The passive models' own verdict: their evidence alone under the fusion reaches the threshold.
-	var own []Signal
+	var own []bonafide.Signal
 	var ps []string
 	for _, m := range e.passive.Members {
 		own = append(own, *sig[m.Signal])
