@@ -147,13 +147,13 @@ type Analysis struct {
 
 // MediaResult is one media's result within an analysis.
 type MediaResult struct {
-	MediaID            string          `json:"media_id"`
-	Kind               MediaKind       `json:"kind"`
-	ConfidenceSpoofing *float64        `json:"confidence_spoofing,omitempty"`
-	Resolution         string          `json:"resolution"`
-	BestShotKey        string          `json:"best_shot_key,omitempty"`
-	Error              string          `json:"error,omitempty"`
-	Details            json.RawMessage `json:"details,omitempty"` // the engine's reasons, signals, frames summary
+	MediaID            string    `json:"media_id"`
+	Kind               MediaKind `json:"kind"`
+	ConfidenceSpoofing *float64  `json:"confidence_spoofing,omitempty"`
+	Resolution         string    `json:"resolution"`
+	BestShotKey        string    `json:"best_shot_key,omitempty"`
+	Error              string    `json:"error,omitempty"`
+	Details            *Evidence `json:"details,omitempty"` // why: the engine's evidence, or the analysis type's own
 }
 
 // FolderFilter selects folders to list.

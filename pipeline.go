@@ -43,17 +43,6 @@ func (o *Outcome) Apply(a *Analysis) {
 	a.Error = ""
 }
 
-// EngineInfo names the engine that made the scores and the models it ran.
-type EngineInfo struct {
-	Version string
-	Models  []ModelInfo
-}
-
-// ModelInfo is one model file and its content hash.
-type ModelInfo struct {
-	Name, File, SHA256 string
-}
-
 // MediaError says that a media could not be analysed (a corrupt or unsupported file, a video too
 // long, ...): a fault of the input, so retrying will not help.
 type MediaError struct {
@@ -124,17 +113,4 @@ func Verdict(results []MediaResult) (resolution string, resultsData json.RawMess
 		return resolution, json.RawMessage(`{}`) // only plain values: cannot fail
 	}
 	return resolution, data
-}
-
-// FrameTrace is one analysed frame as a stored result keeps it (MediaResult.Details "frames"),
-// for the console's per-frame chart: nil values where the engine measured nothing (no face, or a
-// light frame that skipped the passive model and head pose).
-type FrameTrace struct {
-	Index   int      `json:"index"`
-	Time    float64  `json:"time"`              // seconds into the video
-	Face    *float64 `json:"face,omitempty"`    // face box side / shorter frame side
-	Quality *float64 `json:"quality,omitempty"` // 0-1 overall face quality
-	Passive *float64 `json:"passive,omitempty"` // P(attack) of the passive model
-	Yaw     *float64 `json:"yaw,omitempty"`     // degrees
-	Pitch   *float64 `json:"pitch,omitempty"`   // degrees
 }

@@ -498,13 +498,10 @@ func (s *Server) captureResult(w http.ResponseWriter, r *http.Request) error {
 		}
 		b.ResolutionStatus = &res
 		for _, m := range a.Results {
-			var d struct {
-				Reasons []struct {
-					Code string `json:"code"`
-				} `json:"reasons"`
+			if m.Details == nil || m.Details.LivenessEvidence == nil {
+				continue
 			}
-			_ = json.Unmarshal(m.Details, &d)
-			for _, x := range d.Reasons {
+			for _, x := range m.Details.Reasons {
 				b.Reasons = append(b.Reasons, x.Code)
 			}
 		}

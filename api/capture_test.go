@@ -153,7 +153,7 @@ func TestCaptureSessionFlow(t *testing.T) {
 	if st := env.tuDo("GET", "/api/capture/sessions/"+id, client.Token, nil).Obj()["state"]; st != "UPLOADED" {
 		t.Fatalf("state after the upload %v", st)
 	}
-	details, _ := json.Marshal(map[string]any{"reasons": []map[string]string{{"code": "CHALLENGE_NOT_MET", "message": "x"}}})
+	details := &bonafide.Evidence{LivenessEvidence: &bonafide.LivenessEvidence{Reasons: []bonafide.Reason{{Code: "CHALLENGE_NOT_MET", Message: "x"}}}}
 	a.State, a.Resolution, a.ResultsData = bonafide.StateFinished, bonafide.ResolutionDeclined, json.RawMessage(`{"confidence_spoofing":0.7}`)
 	a.Results = []bonafide.MediaResult{{MediaID: ms[0].ID, Kind: bonafide.KindVideo, Resolution: "DECLINED", Details: details}}
 	if err := env.Store.FinishAnalysis(tuCtx(), a); err != nil {

@@ -380,12 +380,13 @@ func oaFinish(t *testing.T, env *tuEnv, id, folderID, mediaID string, ok bool) {
 		if err := env.API.blobs.Put(ctx, key, tuJPEG(t), "image/jpeg"); err != nil {
 			t.Fatal(err)
 		}
-		details, _ := json.Marshal(map[string]any{
-			"reasons":    []map[string]string{{"code": "PASSIVE_ATTACK", "message": "screen replay"}},
-			"signals":    []map[string]any{{"name": "moire", "score": 0.8}},
-			"challenges": []any{},
-			"engine":     map[string]any{"version": "test", "calibration": "none", "models": []any{}},
-		})
+		score := 0.8
+		details := &bonafide.Evidence{LivenessEvidence: &bonafide.LivenessEvidence{
+			Reasons:    []bonafide.Reason{{Code: "PASSIVE_ATTACK", Message: "screen replay"}},
+			Signals:    []bonafide.Signal{{Name: "moire", Score: &score}},
+			Challenges: []bonafide.Challenge{},
+			Engine:     bonafide.EngineInfo{Version: "test", Calibration: "none", Models: []bonafide.ModelInfo{}},
+		}}
 		a.State, a.Resolution = bonafide.StateFinished, bonafide.ResolutionDeclined
 		a.ResultsData = json.RawMessage(`{"confidence_spoofing":0.73}`)
 		a.Results = []bonafide.MediaResult{

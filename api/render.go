@@ -115,19 +115,25 @@ type imageBody struct {
 
 // resultBody is one media's result; the engine's evidence rides along as extra fields.
 type resultBody struct {
-	AnalyseID        string          `json:"analyse_id"`
-	SourceVideoID    string          `json:"source_video_id,omitempty"`
-	SourceShotsSetID string          `json:"source_shots_set_id,omitempty"`
-	SourceImageID    string          `json:"source_image_id,omitempty"`
-	ResolutionStatus string          `json:"resolution_status"`
-	ResultsData      map[string]any  `json:"results_data"`
-	OutputImages     []imageBody     `json:"output_images"`
-	Reasons          json.RawMessage `json:"reasons,omitempty"`
-	Signals          json.RawMessage `json:"signals,omitempty"`
-	Challenges       json.RawMessage `json:"challenges,omitempty"`
-	Engine           json.RawMessage `json:"engine,omitempty"`
-	PersonID         string          `json:"person_id,omitempty"`     // COLLECTION: the person matched
-	CollectionID     string          `json:"collection_id,omitempty"` // COLLECTION: the collection searched
+	AnalyseID        string         `json:"analyse_id"`
+	SourceVideoID    string         `json:"source_video_id,omitempty"`
+	SourceShotsSetID string         `json:"source_shots_set_id,omitempty"`
+	SourceImageID    string         `json:"source_image_id,omitempty"`
+	ResolutionStatus string         `json:"resolution_status"`
+	ResultsData      map[string]any `json:"results_data"`
+	OutputImages     []imageBody    `json:"output_images"`
+	*evidenceBody                   // the engine's evidence (QUALITY); nil, and absent, for the other types
+	PersonID         string         `json:"person_id,omitempty"`     // COLLECTION: the person matched
+	CollectionID     string         `json:"collection_id,omitempty"` // COLLECTION: the collection searched
+}
+
+// evidenceBody is what the API shows of the engine's evidence beside a score (not the per-frame
+// trace, the media description or the best shot's place).
+type evidenceBody struct {
+	Reasons    []bonafide.Reason    `json:"reasons"`
+	Signals    []bonafide.Signal    `json:"signals"`
+	Challenges []bonafide.Challenge `json:"challenges"`
+	Engine     bonafide.EngineInfo  `json:"engine"`
 }
 
 func (s *Server) renderAnalysis(a *bonafide.Analysis, media map[string]*bonafide.Media) analysisBody {
@@ -167,21 +173,15 @@ func (s *Server) renderAnalysis(a *bonafide.Analysis, media map[string]*bonafide
 		if r.BestShotKey != "" {
 			rb.OutputImages = append(rb.OutputImages, imageBody{OriginalURL: s.url(r.BestShotKey)})
 		}
-		var d struct {
-			Reasons    json.RawMessage `json:"reasons"`
-			Signals    json.RawMessage `json:"signals"`
-			Challenges json.RawMessage `json:"challenges"`
-			Engine     json.RawMessage `json:"engine"`
-			PersonID   string          `json:"person_id"`
-			Collection string          `json:"collection_id"`
+		if d := r.Details; d != nil {
+			if l := d.LivenessEvidence; l != nil {
+				rb.evidenceBody = &evidenceBody{Reasons: l.Reasons, Signals: l.Signals, Challenges: l.Challenges, Engine: l.Engine}
+			}
+			rb.PersonID, rb.CollectionID = d.PersonID, d.CollectionID
 			// An analysis whose results are not per media (BIOMETRY: per pair) gives its own.
-			ResultsData map[string]any `json:"results_data"`
-		}
-		if json.Unmarshal(r.Details, &d) == nil {
-			rb.Reasons, rb.Signals, rb.Challenges, rb.Engine = d.Reasons, d.Signals, d.Challenges, d.Engine
-			rb.PersonID, rb.CollectionID = d.PersonID, d.Collection
-			if d.ResultsData != nil {
-				rb.ResultsData = d.ResultsData
+			var data map[string]any
+			if json.Unmarshal(d.ResultsData, &data) == nil && data != nil {
+				rb.ResultsData = data
 			}
 		}
 		b.ResultsMedia = append(b.ResultsMedia, rb)

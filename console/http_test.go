@@ -181,12 +181,12 @@ func finishedFolder(t *testing.T, e *coEnv, owner *bonafide.User) (folderID, ana
 	}
 	conf := 0.81
 	face, pas := 0.42, 0.9
-	details, _ := json.Marshal(map[string]any{
-		"reasons": []map[string]string{{"code": "PASSIVE_ATTACK", "message": "the passive model sees an attack"}},
-		"signals": []map[string]any{{"name": "passive", "score": 0.9, "value": 0.9, "weight": 2.5, "detail": "P(attack)"}},
-		"engine":  map[string]any{"version": "bonafide-engine/test", "calibration": "c1", "models": []map[string]string{{"name": "passive", "file": "p.onnx", "sha256": "ab"}}},
-		"frames":  []bonafide.FrameTrace{{Index: 0, Face: &face, Passive: &pas}},
-	})
+	details := &bonafide.Evidence{LivenessEvidence: &bonafide.LivenessEvidence{
+		Reasons: []bonafide.Reason{{Code: "PASSIVE_ATTACK", Message: "the passive model sees an attack"}},
+		Signals: []bonafide.Signal{{Name: "passive", Score: &pas, Value: 0.9, Weight: 2.5, Detail: "P(attack)"}},
+		Engine:  bonafide.EngineInfo{Version: "bonafide-engine/test", Calibration: "c1", Models: []bonafide.ModelInfo{{Name: "passive", File: "p.onnx", SHA256: "ab"}}},
+		Frames:  []bonafide.FrameTrace{{Index: 0, Face: &face, Passive: &pas}},
+	}}
 	a.State, a.Resolution = bonafide.StateFinished, bonafide.ResolutionDeclined
 	a.ResultsData = json.RawMessage(`{"confidence_spoofing":0.81}`)
 	a.Results = []bonafide.MediaResult{{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf, Resolution: bonafide.ResolutionDeclined, Details: details}}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -328,41 +329,6 @@ func (c *Console) userName(r *http.Request, id string, cache map[string]string) 
 	return name
 }
 
-// evidence is the part of a result's details the page shows (liveness.Result.Evidence, plus the
-// pipeline's frame trace).
-type evidence struct {
-	Reasons []struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"reasons"`
-	Signals []struct {
-		Name   string   `json:"name"`
-		Score  *float64 `json:"score"`
-		Value  float64  `json:"value"`
-		Weight float64  `json:"weight"`
-		Detail string   `json:"detail"`
-	} `json:"signals"`
-	Challenges []struct {
-		Tag      string  `json:"tag"`
-		Action   string  `json:"action"`
-		Met      bool    `json:"met"`
-		Measured float64 `json:"measured"`
-		Needed   float64 `json:"needed"`
-		Detail   string  `json:"detail"`
-	} `json:"challenges"`
-	Engine *struct {
-		Version     string `json:"version"`
-		Calibration string `json:"calibration"`
-		Models      []struct {
-			Name   string `json:"name"`
-			File   string `json:"file"`
-			SHA256 string `json:"sha256"`
-		} `json:"models"`
-	} `json:"engine"`
-	Frames      []bonafide.FrameTrace `json:"frames"`
-	ResultsData json.RawMessage       `json:"results_data"`
-}
-
 func (c *Console) resultView(res bonafide.MediaResult, media map[string]*bonafide.Media) resultView {
 	v := resultView{MediaID: res.MediaID, Resolution: res.Resolution, Error: res.Error, BestShot: c.localURL(res.BestShotKey)}
 	if m, ok := media[res.MediaID]; ok {
@@ -371,15 +337,28 @@ func (c *Console) resultView(res bonafide.MediaResult, media map[string]*bonafid
 	if res.ConfidenceSpoofing != nil {
 		v.Confidence = num(*res.ConfidenceSpoofing, 4)
 	}
-	var ev evidence
-	if len(res.Details) == 0 || json.Unmarshal(res.Details, &ev) != nil {
+	ev := res.Details
+	if ev == nil {
 		return v
 	}
+	if l := ev.LivenessEvidence; l != nil {
+		livenessView(&v, l)
+	}
+	if len(ev.ResultsData) > 0 {
+		v.Extra = shortJSON(ev.ResultsData, 400)
+	}
+	return v
+}
+
+// livenessView shows the engine's evidence: reasons, signals by weight, challenges, the engine and
+// the per-frame chart.
+func livenessView(v *resultView, ev *bonafide.LivenessEvidence) {
 	for _, x := range ev.Reasons {
 		v.Reasons = append(v.Reasons, reasonView{Code: x.Code, Message: x.Message})
 	}
-	sort.SliceStable(ev.Signals, func(i, j int) bool { return ev.Signals[i].Weight > ev.Signals[j].Weight })
-	for _, x := range ev.Signals {
+	signals := slices.Clone(ev.Signals)
+	sort.SliceStable(signals, func(i, j int) bool { return signals[i].Weight > signals[j].Weight })
+	for _, x := range signals {
 		sv := signalView{Name: x.Name, Value: num(x.Value, 3), Weight: num(x.Weight, 3), Detail: x.Detail, Score: "not measured"}
 		if x.Score != nil {
 			sv.Score = num(*x.Score, 3)
@@ -390,20 +369,14 @@ func (c *Console) resultView(res bonafide.MediaResult, media map[string]*bonafid
 		v.Challenges = append(v.Challenges, challengeView{Tag: x.Tag, Action: x.Action, Met: x.Met,
 			Measured: num(x.Measured, 3), Needed: num(x.Needed, 3), Detail: x.Detail})
 	}
-	if e := ev.Engine; e != nil {
-		ek := &engineView{Version: e.Version, Calibration: e.Calibration}
-		for _, m := range e.Models {
-			ek.Models = append(ek.Models, modelView{Name: m.Name, File: m.File, SHA256: m.SHA256})
-		}
-		v.Engine = ek
+	ek := &engineView{Version: ev.Engine.Version, Calibration: ev.Engine.Calibration}
+	for _, m := range ev.Engine.Models {
+		ek.Models = append(ek.Models, modelView{Name: m.Name, File: m.File, SHA256: m.SHA256})
 	}
+	v.Engine = ek
 	if len(ev.Frames) > 0 {
 		v.Chart = newChart(ev.Frames)
 	}
-	if len(ev.ResultsData) > 0 {
-		v.Extra = shortJSON(ev.ResultsData, 400)
-	}
-	return v
 }
 
 // decide answers POST /console/analyses/{id}/decision (CSRF-checked by authed) with the rule of

@@ -18,6 +18,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"bonafide"
 	"bonafide/liveness"
 	"bonafide/media"
 )
@@ -25,7 +26,7 @@ import (
 // Analyzer is what a run needs of the engine.
 type Analyzer interface {
 	Analyze(ctx context.Context, in liveness.Input) (*liveness.Result, error)
-	Info() liveness.EngineInfo
+	Info() bonafide.EngineInfo
 	Fingerprint() string
 }
 
@@ -42,8 +43,8 @@ type Runner struct {
 
 // cached is what the cache keeps of a result: enough to score it again under any fusion.
 type cached struct {
-	Signals []liveness.Signal `json:"signals"`
-	Reasons []liveness.Reason `json:"reasons"`
+	Signals []bonafide.Signal `json:"signals"`
+	Reasons []bonafide.Reason `json:"reasons"`
 }
 
 // Stats describe a run.

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/image/math/f64"
 
+	"bonafide"
 	"bonafide/media"
 	"bonafide/onnx"
 )
@@ -27,12 +28,12 @@ const EmbedFrames = 3
 type FaceEmbedding struct {
 	// Vector is the unit-length mean of the unit embeddings of Frames; nil when no frame had a
 	// face that could be aligned.
-	Vector         []float32       `json:"-"`
-	Frames         []EmbeddedFrame `json:"frames"`           // the frames embedded, best first
-	FramesSeen     int             `json:"frames_seen"`      // frames decoded
-	FramesWithFace int             `json:"frames_with_face"` // frames where the detector found a face
-	Media          MediaInfo       `json:"media"`
-	Alignment      string          `json:"alignment"`
+	Vector         []float32          `json:"-"`
+	Frames         []EmbeddedFrame    `json:"frames"`           // the frames embedded, best first
+	FramesSeen     int                `json:"frames_seen"`      // frames decoded
+	FramesWithFace int                `json:"frames_with_face"` // frames where the detector found a face
+	Media          bonafide.MediaInfo `json:"media"`
+	Alignment      string             `json:"alignment"`
 }
 
 // EmbeddedFrame says which frame of a media was embedded and where its face was.
@@ -61,7 +62,7 @@ func (e *Engine) Embed(ctx context.Context, in Input) (*FaceEmbedding, error) {
 	defer m.Close()
 	info := m.Info()
 	out := &FaceEmbedding{Frames: []EmbeddedFrame{}, Alignment: Alignment5,
-		Media: MediaInfo{Kind: string(info.Kind), Format: info.Format, Codec: info.Codec,
+		Media: bonafide.MediaInfo{Kind: string(info.Kind), Format: info.Format, Codec: info.Codec,
 			Width: info.Width, Height: info.Height, Duration: info.Duration, FPS: info.FPS}}
 
 	type cand struct {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"bonafide"
 	"bonafide/models"
 )
 
@@ -101,7 +102,7 @@ const passiveClamp = 1e-4
 // Features are the fusion's inputs of the measured signals: logit(P) for the passive models' signals
 // (P clamped to [passiveClamp, 1 - passiveClamp]), the score itself for the others. Unmeasured
 // signals are absent.
-func Features(signals []Signal) map[string]float64 {
+func Features(signals []bonafide.Signal) map[string]float64 {
 	out := map[string]float64{}
 	for _, s := range signals {
 		if s.Score == nil {
@@ -120,7 +121,7 @@ func Features(signals []Signal) map[string]float64 {
 // closed at 1; otherwise sigmoid(bias + sum of weight * feature), and 1 when several faces were
 // seen and declineMultiple is set. It depends only on the signals and reason codes of a Result,
 // so a stored result can be scored again under another calibration.
-func (f *Fusion) Confidence(signals []Signal, reasons []Reason, declineMultiple bool) float64 {
+func (f *Fusion) Confidence(signals []bonafide.Signal, reasons []bonafide.Reason, declineMultiple bool) float64 {
 	has := func(code string) bool {
 		for _, r := range reasons {
 			if r.Code == code {

@@ -1,6 +1,6 @@
 package liveness
 
-import "encoding/json"
+import "bonafide"
 
 // Version names the engine; it changes whenever scores may change for the same input.
 const Version = "bonafide-engine/0.3.1"
@@ -27,62 +27,26 @@ const (
 	ReasonFaceLost        = "FACE_PARTLY_MISSING"
 )
 
-// Reason is one reason code with its explanation.
-type Reason struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// MediaInfo describes the analysed media.
-type MediaInfo struct {
-	Kind     string  `json:"kind"` // image, video, shot_set
-	Format   string  `json:"format"`
-	Codec    string  `json:"codec,omitempty"`
-	Width    int     `json:"width"`
-	Height   int     `json:"height"`
-	Duration float64 `json:"duration,omitempty"`
-	FPS      float64 `json:"fps,omitempty"`
-	Frames   int     `json:"frames"` // frames analysed
-}
-
-// ModelInfo names a model used and its content hash.
-type ModelInfo struct {
-	Name   string `json:"name"`
-	File   string `json:"file"`
-	SHA256 string `json:"sha256"`
-}
-
-// EngineInfo lets anyone trace a score to the code and models that made it.
-type EngineInfo struct {
-	Version     string      `json:"version"`
-	Calibration string      `json:"calibration"`
-	Passive     string      `json:"passive_models"` // the passive model set's name
-	Models      []ModelInfo `json:"models"`
-}
-
-// BestShot is the frame chosen as the best view of the face.
+// BestShot is the frame chosen as the best view of the face: where it is, and the face crop.
 type BestShot struct {
-	Frame   int     `json:"frame"`
-	Time    float64 `json:"time"`
-	Box     Box     `json:"box"`
-	Quality float64 `json:"quality"`
-	JPEG    []byte  `json:"-"` // the face crop (1.6x the box), JPEG
+	bonafide.BestShot
+	JPEG []byte `json:"-"` // the face crop (1.6x the box), JPEG
 }
 
 // Result is the engine's verdict on one media.
 type Result struct {
-	ConfidenceSpoofing float64       `json:"confidence_spoofing"`
-	ResolutionStatus   string        `json:"resolution_status"`
-	Threshold          float64       `json:"threshold"`
-	Reasons            []Reason      `json:"reasons"`
-	Signals            []Signal      `json:"signals"`
-	Challenges         []Challenge   `json:"challenges"`
-	Tags               []string      `json:"tags"`
-	Media              MediaInfo     `json:"media"`
-	BestShot           *BestShot     `json:"best_shot"`
-	Frames             []FrameResult `json:"frames"`
-	Engine             EngineInfo    `json:"engine"`
-	Timing             Timing        `json:"timing"`
+	ConfidenceSpoofing float64              `json:"confidence_spoofing"`
+	ResolutionStatus   string               `json:"resolution_status"`
+	Threshold          float64              `json:"threshold"`
+	Reasons            []bonafide.Reason    `json:"reasons"`
+	Signals            []bonafide.Signal    `json:"signals"`
+	Challenges         []bonafide.Challenge `json:"challenges"`
+	Tags               []string             `json:"tags"`
+	Media              bonafide.MediaInfo   `json:"media"`
+	BestShot           *BestShot            `json:"best_shot"`
+	Frames             []FrameResult        `json:"frames"`
+	Engine             bonafide.EngineInfo  `json:"engine"`
+	Timing             Timing               `json:"timing"`
 }
 
 // Timing says where the time went, in milliseconds.
@@ -101,7 +65,7 @@ func (r *Result) HasReason(code string) bool {
 }
 
 // Signal returns the named signal, or nil.
-func (r *Result) Signal(name string) *Signal {
+func (r *Result) Signal(name string) *bonafide.Signal {
 	for i := range r.Signals {
 		if r.Signals[i].Name == name {
 			return &r.Signals[i]
@@ -111,20 +75,30 @@ func (r *Result) Signal(name string) *Signal {
 }
 
 // Evidence is what a stored verdict keeps of a result besides its score: reasons, signals,
-// challenges, the media description, the best shot's place (not its bytes), the engine and the
-// threshold, as JSON. The API shows reasons, signals, challenges and engine next to each score.
-func (r *Result) Evidence() json.RawMessage {
-	data, err := json.Marshal(struct {
-		Reasons    []Reason    `json:"reasons"`
-		Signals    []Signal    `json:"signals"`
-		Challenges []Challenge `json:"challenges"`
-		Media      MediaInfo   `json:"media"`
-		BestShot   *BestShot   `json:"best_shot,omitempty"`
-		Engine     EngineInfo  `json:"engine"`
-		Threshold  float64     `json:"threshold"`
-	}{r.Reasons, r.Signals, r.Challenges, r.Media, r.BestShot, r.Engine, r.Threshold})
-	if err != nil {
-		return json.RawMessage(`{}`) // only plain values: cannot fail
+// challenges, the media description, the best shot's place (not its bytes), the engine, the
+// threshold and the per-frame trace. It shares the result's slices.
+func (r *Result) Evidence() *bonafide.Evidence {
+	ev := &bonafide.LivenessEvidence{Challenges: r.Challenges, Engine: r.Engine, Media: r.Media,
+		Reasons: r.Reasons, Signals: r.Signals, Threshold: r.Threshold}
+	if r.BestShot != nil {
+		shot := r.BestShot.BestShot
+		ev.BestShot = &shot
 	}
-	return data
+	if len(r.Frames) > 0 {
+		ev.Frames = make([]bonafide.FrameTrace, 0, len(r.Frames))
+		for _, f := range r.Frames {
+			ev.Frames = append(ev.Frames, f.trace())
+		}
+	}
+	return &bonafide.Evidence{LivenessEvidence: ev}
+}
+
+// trace is the frame as the stored evidence keeps it.
+func (f *FrameResult) trace() bonafide.FrameTrace {
+	t := bonafide.FrameTrace{Index: f.Index, Time: f.Time, Passive: f.Passive, Yaw: f.Yaw, Pitch: f.Pitch}
+	if f.Quality != nil {
+		face, q := f.Quality.FaceRatio, f.Quality.Score
+		t.Face, t.Quality = &face, &q
+	}
+	return t
 }

@@ -4,27 +4,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"bonafide"
 )
-
-// Signal is one piece of evidence. Score is the evidence for an attack in [0,1] (0 = looks live,
-// 1 = looks like an attack); nil when the signal could not be measured on this media.
-type Signal struct {
-	Name   string   `json:"name"`
-	Score  *float64 `json:"score"`
-	Value  float64  `json:"value"`            // the raw measurement (see Detail for its unit)
-	Weight float64  `json:"weight,omitempty"` // its weight in the fusion
-	Detail string   `json:"detail"`
-}
-
-// Challenge is the check of one gesture tag.
-type Challenge struct {
-	Tag      string  `json:"tag"`
-	Action   string  `json:"action"`
-	Met      bool    `json:"met"`
-	Measured float64 `json:"measured"` // what was measured (degrees, EAR ratio, probability)
-	Needed   float64 `json:"needed"`
-	Detail   string  `json:"detail"`
-}
 
 // Thresholds of the challenge checks.
 const (
@@ -70,16 +52,16 @@ func fullFrames(frames []FrameResult) []FrameResult {
 }
 
 // checkChallenges evaluates every gesture tag against the frames.
-func checkChallenges(tags []string, frames []FrameResult) []Challenge {
+func checkChallenges(tags []string, frames []FrameResult) []bonafide.Challenge {
 	ff := faceFrames(frames)
 	posed := fullFrames(frames)
-	var out []Challenge
+	var out []bonafide.Challenge
 	for _, tag := range tags {
 		action, ok := challengeTags[strings.ToLower(tag)]
 		if !ok {
 			continue
 		}
-		c := Challenge{Tag: tag, Action: action}
+		c := bonafide.Challenge{Tag: tag, Action: action}
 		switch action {
 		case "nothing":
 			c.Met, c.Detail = true, "no gesture requested"

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"bonafide"
 )
 
 // face3D is a rough 3-D face: the 68 points on an ellipse grid with depth, enough to show
@@ -236,28 +238,28 @@ func TestTurnChallenges(t *testing.T) {
 }
 
 func TestFusionDefaults(t *testing.T) {
-	if got := HandSetFusion().Confidence([]Signal{{Name: "passive", Score: ptr(0.2)}}, nil, true); math.Abs(got-0.2) > 1e-4 {
+	if got := HandSetFusion().Confidence([]bonafide.Signal{{Name: "passive", Score: ptr(0.2)}}, nil, true); math.Abs(got-0.2) > 1e-4 {
 		t.Fatalf("hand-set: passive alone must give its own probability, got %v", got)
 	}
 	f := DefaultFusion()
 	if f.DataSHA256 == "" || !strings.Contains(f.Description, "research-use") {
 		t.Fatalf("the shipped calibration must name its data and that it is research-use data: %+v", f)
 	}
-	conf := func(sigs ...Signal) float64 { return f.Confidence(sigs, nil, true) }
-	if conf(Signal{Name: "passive", Score: ptr(0.001)}) >= 0.5 || conf(Signal{Name: "passive", Score: ptr(0.99)}) < 0.5 {
+	conf := func(sigs ...bonafide.Signal) float64 { return f.Confidence(sigs, nil, true) }
+	if conf(bonafide.Signal{Name: "passive", Score: ptr(0.001)}) >= 0.5 || conf(bonafide.Signal{Name: "passive", Score: ptr(0.99)}) < 0.5 {
 		t.Fatal("the passive model alone must decide a clear live face and a clear attack")
 	}
-	if got := conf(Signal{Name: "passive", Score: ptr(0.001)}, Signal{Name: "challenge", Score: ptr(1)}); got < 0.5 {
+	if got := conf(bonafide.Signal{Name: "passive", Score: ptr(0.001)}, bonafide.Signal{Name: "challenge", Score: ptr(1)}); got < 0.5 {
 		t.Fatalf("an unmet challenge must decline even a confident live passive score: %v", got)
 	}
-	if got := conf(Signal{Name: "passive", Score: ptr(0.3)}, Signal{Name: "flatness"}); got != conf(Signal{Name: "passive", Score: ptr(0.3)}) {
+	if got := conf(bonafide.Signal{Name: "passive", Score: ptr(0.3)}, bonafide.Signal{Name: "flatness"}); got != conf(bonafide.Signal{Name: "passive", Score: ptr(0.3)}) {
 		t.Fatalf("an unmeasured signal must not move the score: %v", got)
 	}
-	if got := f.Confidence(nil, []Reason{{Code: ReasonNoFace}}, true); got != 1 {
+	if got := f.Confidence(nil, []bonafide.Reason{{Code: ReasonNoFace}}, true); got != 1 {
 		t.Fatalf("no face must fail closed: %v", got)
 	}
-	live := []Signal{{Name: "passive", Score: ptr(0.01)}}
-	multi := []Reason{{Code: ReasonMultipleFaces}}
+	live := []bonafide.Signal{{Name: "passive", Score: ptr(0.01)}}
+	multi := []bonafide.Reason{{Code: ReasonMultipleFaces}}
 	if f.Confidence(live, multi, true) != 1 || f.Confidence(live, multi, false) >= 0.5 {
 		t.Fatal("several faces must decline only when configured to")
 	}

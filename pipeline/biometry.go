@@ -72,7 +72,7 @@ func (p *Pipeline) biometry(ctx context.Context, _ *bonafide.Analysis, ms []*bon
 				out.Resolution = bonafide.ResolutionDeclined
 			}
 			minC, maxC = math.Min(minC, conf), math.Max(maxC, conf)
-			details, err := json.Marshal(map[string]any{"results_data": map[string]any{
+			data, err := json.Marshal(map[string]any{
 				"confidence":        conf,
 				"cosine_similarity": round6(sim),
 				"threshold":         threshold,
@@ -80,11 +80,12 @@ func (p *Pipeline) biometry(ctx context.Context, _ *bonafide.Analysis, ms []*bon
 					{MediaID: a.m.ID, MediaType: a.m.Kind, Frames: a.emb.Frames},
 					{MediaID: b.m.ID, MediaType: b.m.Kind, Frames: b.emb.Frames},
 				},
-			}})
+			})
 			if err != nil {
 				return nil, err
 			}
-			out.Results = append(out.Results, bonafide.MediaResult{MediaID: a.m.ID, Kind: a.m.Kind, Resolution: res, Details: details})
+			out.Results = append(out.Results, bonafide.MediaResult{MediaID: a.m.ID, Kind: a.m.Kind, Resolution: res,
+				Details: &bonafide.Evidence{ResultsData: data}})
 		}
 	}
 	noFaceIDs := []string{}

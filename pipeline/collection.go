@@ -98,19 +98,20 @@ func (p *Pipeline) collection(ctx context.Context, a *bonafide.Analysis, ms []*b
 			if conf < threshold {
 				continue
 			}
-			details, err := json.Marshal(map[string]any{"person_id": hit.PersonID, "collection_id": c.ID,
-				"results_data": map[string]any{"confidence": conf, "cosine_similarity": round6(hit.Cosine),
-					"person_id": hit.PersonID, "person_image_id": hit.ImageID, "threshold": threshold}})
+			data, err := json.Marshal(map[string]any{"confidence": conf, "cosine_similarity": round6(hit.Cosine),
+				"person_id": hit.PersonID, "person_image_id": hit.ImageID, "threshold": threshold})
 			if err != nil {
 				return nil, err
 			}
-			out.Results = append(out.Results, bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, Resolution: bonafide.ResolutionDeclined, Details: details})
+			out.Results = append(out.Results, bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, Resolution: bonafide.ResolutionDeclined,
+				Details: &bonafide.Evidence{PersonID: hit.PersonID, CollectionID: c.ID, ResultsData: data}})
 			out.Resolution = bonafide.ResolutionDeclined
 			matched = append(matched, hit.PersonID)
 		}
 		if len(found) == 0 {
-			details, _ := json.Marshal(map[string]any{"results_data": map[string]any{"matches": 0, "threshold": threshold}})
-			out.Results = append(out.Results, bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, Resolution: bonafide.ResolutionSuccess, Details: details})
+			data, _ := json.Marshal(map[string]any{"matches": 0, "threshold": threshold})
+			out.Results = append(out.Results, bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, Resolution: bonafide.ResolutionSuccess,
+				Details: &bonafide.Evidence{ResultsData: data}})
 		}
 	}
 	if faces == 0 {

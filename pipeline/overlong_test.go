@@ -3,6 +3,7 @@ package pipeline
 import (
 	"testing"
 
+	"bonafide"
 	"bonafide/liveness"
 )
 
@@ -21,7 +22,7 @@ func TestOverLong(t *testing.T) {
 		{"no container duration, frames within", 0, 3.1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := &liveness.Result{ResolutionStatus: liveness.StatusSuccess, Media: liveness.MediaInfo{Duration: tc.duration},
+			res := &liveness.Result{ResolutionStatus: liveness.StatusSuccess, Media: bonafide.MediaInfo{Duration: tc.duration},
 				Frames: []liveness.FrameResult{{Time: 0}, {Time: tc.last}}}
 			overLong(res, 4.5)
 			if got := res.ResolutionStatus == liveness.StatusDeclined; got != tc.declined {

@@ -9,7 +9,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -71,14 +70,7 @@ func New(engine *liveness.Engine) *Pipeline {
 }
 
 // Info names the engine and its models.
-func (p *Pipeline) Info() bonafide.EngineInfo {
-	info := p.engine.Info()
-	out := bonafide.EngineInfo{Version: info.Version}
-	for _, m := range info.Models {
-		out.Models = append(out.Models, bonafide.ModelInfo{Name: m.Name, File: m.File, SHA256: m.SHA256})
-	}
-	return out
-}
+func (p *Pipeline) Info() bonafide.EngineInfo { return p.engine.Info() }
 
 // Run analyses a over the folder's media all (see bonafide.Analyzer).
 func (p *Pipeline) Run(ctx context.Context, a *bonafide.Analysis, all []*bonafide.Media, open bonafide.OpenMedia) (*bonafide.Outcome, error) {
@@ -149,7 +141,7 @@ func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, data []byte, 
 	}
 	conf := res.ConfidenceSpoofing
 	r := bonafide.MediaResult{MediaID: m.ID, Kind: m.Kind, ConfidenceSpoofing: &conf, Resolution: res.ResolutionStatus,
-		Details: withFrames(res.Evidence(), res.Frames)}
+		Details: res.Evidence()}
 	var shot []byte
 	if params.ExtractBestShot && res.BestShot != nil {
 		shot = res.BestShot.JPEG
@@ -169,37 +161,6 @@ func overLong(res *liveness.Result, max float64) {
 		return
 	}
 	res.ResolutionStatus = liveness.StatusDeclined
-	res.Reasons = append(res.Reasons, liveness.Reason{Code: liveness.ReasonChallengeNotMet,
+	res.Reasons = append(res.Reasons, bonafide.Reason{Code: liveness.ReasonChallengeNotMet,
 		Message: fmt.Sprintf("the clip lasts %.1f s, longer than the %.1f s allowed for its gesture", d, max)})
-}
-
-// withFrames adds the per-frame trace (bonafide.FrameTrace) to a result's evidence as "frames": what
-// the operator console charts. The API does not show it.
-func withFrames(evidence json.RawMessage, frames []liveness.FrameResult) json.RawMessage {
-	if len(frames) == 0 {
-		return evidence
-	}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(evidence, &doc); err != nil {
-		return evidence
-	}
-	trace := make([]bonafide.FrameTrace, 0, len(frames))
-	for _, f := range frames {
-		t := bonafide.FrameTrace{Index: f.Index, Time: f.Time, Passive: f.Passive, Yaw: f.Yaw, Pitch: f.Pitch}
-		if f.Quality != nil {
-			face, q := f.Quality.FaceRatio, f.Quality.Score
-			t.Face, t.Quality = &face, &q
-		}
-		trace = append(trace, t)
-	}
-	data, err := json.Marshal(trace)
-	if err != nil {
-		return evidence
-	}
-	doc["frames"] = data
-	out, err := json.Marshal(doc)
-	if err != nil {
-		return evidence
-	}
-	return out
 }

@@ -74,16 +74,16 @@ func TestRun(t *testing.T) {
 			}
 			// The photo_id_front photo is not a QUALITY media; the selfie is.
 			if out.State != bonafide.StateFinished || len(out.Results) != 1 || out.Results[0].MediaID != "selfie" ||
-				out.Results[0].ConfidenceSpoofing == nil || len(out.Results[0].Details) == 0 {
+				out.Results[0].ConfidenceSpoofing == nil || out.Results[0].Details == nil || out.Results[0].Details.LivenessEvidence == nil {
 				t.Fatalf("outcome: %+v", out)
 			}
 			// The per-frame trace the console charts: one frame for a photo, with its face measured.
-			var d struct {
-				Frames []bonafide.FrameTrace `json:"frames"`
+			d := out.Results[0].Details
+			if len(d.Frames) != 1 || d.Frames[0].Face == nil || *d.Frames[0].Face <= 0 || d.Frames[0].Quality == nil || d.Frames[0].Passive == nil {
+				t.Fatalf("frames in the details: %+v", d.Frames)
 			}
-			if err := json.Unmarshal(out.Results[0].Details, &d); err != nil || len(d.Frames) != 1 || d.Frames[0].Face == nil ||
-				*d.Frames[0].Face <= 0 || d.Frames[0].Quality == nil || d.Frames[0].Passive == nil {
-				t.Fatalf("frames in the details: %s (%v)", out.Results[0].Details, err)
+			if d.Engine.Version != liveness.Version || d.Engine.Passive == "" || len(d.Signals) == 0 || d.BestShot == nil || d.Media.Frames != 1 {
+				t.Fatalf("details: %+v", *d.LivenessEvidence)
 			}
 			wantRes, wantData := bonafide.Verdict(out.Results)
 			if out.Resolution != wantRes || string(out.ResultsData) != string(wantData) {

@@ -743,7 +743,9 @@ func testFinishAnalysis(t *testing.T, h *harness) {
 	h.clock.Advance(3 * time.Second)
 	results := []bonafide.MediaResult{
 		{MediaID: m.ID, Kind: bonafide.KindVideo, ConfidenceSpoofing: ptr(0.0579), Resolution: bonafide.ResolutionSuccess,
-			BestShotKey: "best/1.jpg", Details: json.RawMessage(`{"reasons":["ok"],"frames":12}`)},
+			BestShotKey: "best/1.jpg", Details: &bonafide.Evidence{LivenessEvidence: &bonafide.LivenessEvidence{
+				Reasons: []bonafide.Reason{{Code: "OK", Message: "ok"}}, Signals: []bonafide.Signal{{Name: "passive", Score: ptr(0.0579), Value: 0.0579}},
+				Frames: []bonafide.FrameTrace{{Index: 12, Time: 0.48, Passive: ptr(0.0579)}}, Threshold: 0.5}}},
 		{MediaID: "m-broken", Kind: bonafide.KindImage, Resolution: bonafide.ResolutionDeclined, Error: "no face"},
 	}
 	fin := &bonafide.Analysis{ID: a.ID, State: bonafide.StateFinished, Resolution: bonafide.ResolutionSuccess,
@@ -763,7 +765,7 @@ func testFinishAnalysis(t *testing.T, h *harness) {
 	if r.ConfidenceSpoofing == nil || *r.ConfidenceSpoofing != 0.0579 {
 		t.Fatalf("confidence_spoofing did not round-trip: %v", r.ConfidenceSpoofing)
 	}
-	jsonEq(t, r.Details, results[0].Details, "result details")
+	equal(t, r.Details, results[0].Details, "result details")
 	r.ConfidenceSpoofing, r.Details = nil, nil
 	equal(t, r, bonafide.MediaResult{MediaID: m.ID, Kind: bonafide.KindVideo, Resolution: bonafide.ResolutionSuccess, BestShotKey: "best/1.jpg"}, "result 0")
 	equal(t, got.Results[1], results[1], "result 1 (no score)")
