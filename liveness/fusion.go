@@ -136,9 +136,11 @@ func (f *Fusion) Confidence(signals []bonafide.Signal, reasons []bonafide.Reason
 	if declineMultiple && has(ReasonMultipleFaces) {
 		return 1
 	}
+	// Summed in name order: a map's order changes from run to run, and so would the last bit of z.
 	z := f.Bias
-	for name, x := range Features(signals) {
-		z += f.Weights[name] * x
+	feats := Features(signals)
+	for _, name := range slices.Sorted(maps.Keys(feats)) {
+		z += f.Weights[name] * feats[name]
 	}
 	return round4(sigmoid(z))
 }
