@@ -251,7 +251,7 @@ func (s *Server) patchAnalysis(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("operator decision", "analysis_id", a.ID, "folder_id", a.FolderID, "user_id", a.Decision.UserID,
+	s.log.InfoContext(r.Context(), "operator decision", "analysis_id", a.ID, "folder_id", a.FolderID, "user_id", a.Decision.UserID,
 		"resolution", a.Decision.Resolution, "system_resolution", a.Resolution)
 	writeJSON(w, http.StatusOK, s.renderAnalysis(a, mediaMap(ms)))
 	return nil

@@ -78,7 +78,7 @@ func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateCompany(r.Context(), c); err != nil {
 		return err
 	}
-	s.log.Info("company created", "company_id", c.ID, "by", p.user.ID)
+	s.log.InfoContext(r.Context(), "company created", "company_id", c.ID, "by", p.user.ID)
 	writeJSON(w, http.StatusCreated, renderCompany(c))
 	return nil
 }

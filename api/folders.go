@@ -365,7 +365,7 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) error {
 			// The request is refused as a whole: the folder goes too.
 			ctx := context.WithoutCancel(r.Context())
 			if derr := s.store.DeleteFolder(ctx, f.ID); derr != nil {
-				s.log.Warn("folder of a refused upload not deleted", "folder_id", f.ID, "err", derr)
+				s.log.WarnContext(r.Context(), "folder of a refused upload not deleted", "folder_id", f.ID, "err", derr)
 			}
 			s.discardMedia(ctx, ms)
 			return err
@@ -707,7 +707,7 @@ func (s *Server) bestShotKeys(ctx context.Context, folderID, mediaID string) ([]
 func (s *Server) deleteBlobs(ctx context.Context, keys []string) {
 	for _, k := range keys {
 		if err := s.blobs.Delete(ctx, k); err != nil && bonafide.CodeOf(err) != bonafide.CodeNotExist {
-			s.log.Warn("stored file not deleted", "key", k, "err", err)
+			s.log.WarnContext(ctx, "stored file not deleted", "key", k, "err", err)
 		}
 	}
 }

@@ -271,7 +271,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateUser(r.Context(), u); err != nil {
 		return err
 	}
-	s.log.Info("user created", "user_id", u.ID, "role", u.Role, "company_id", u.CompanyID, "by", p.user.ID)
+	s.log.InfoContext(r.Context(), "user created", "user_id", u.ID, "role", u.Role, "company_id", u.CompanyID, "by", p.user.ID)
 	writeJSON(w, http.StatusCreated, s.renderUser(u))
 	return nil
 }
@@ -399,7 +399,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(changed) > 0 || in.Password != nil {
-		s.log.Info("user changed", "user_id", next.ID, "by", p.user.ID, "fields", strings.Join(changed, ","), "password", in.Password != nil)
+		s.log.InfoContext(r.Context(), "user changed", "user_id", next.ID, "by", p.user.ID, "fields", strings.Join(changed, ","), "password", in.Password != nil)
 	}
 	writeJSON(w, http.StatusOK, s.renderUser(&next))
 	return nil
@@ -427,7 +427,7 @@ func (s *Server) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u 
 		if err := s.throttle.fail(r.Context(), u.Email, addr, s.now()); err != nil {
 			return err
 		}
-		s.log.Info("password change refused: wrong current password", "user_id", u.ID, "client", addr.String())
+		s.log.InfoContext(r.Context(), "password change refused: wrong current password", "user_id", u.ID, "client", addr.String())
 		return invalidValue("current_password", "current_password is not your current password")
 	}
 	return nil
@@ -447,7 +447,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err := bonafide.DisableUser(r.Context(), s.store, t); err != nil {
 		return err
 	}
-	s.log.Info("user disabled", "user_id", t.ID, "by", p.user.ID)
+	s.log.InfoContext(r.Context(), "user disabled", "user_id", t.ID, "by", p.user.ID)
 	writeJSON(w, http.StatusOK, s.renderUser(t))
 	return nil
 }
