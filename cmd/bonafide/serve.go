@@ -82,7 +82,7 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	if err != nil {
 		return err
 	}
-	defer purge.Stop()
+	defer purge.Stop(context.WithoutCancel(ctx))
 	engine, closeEngine, err := ef.open()
 	if err != nil {
 		return err
@@ -171,9 +171,10 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	if err := queue.Start(ctx); err != nil {
 		return err
 	}
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep()
-	go sweeper.Run(sweepCtx)
+	if err := sweeper.Start(ctx); err != nil {
+		return err
+	}
+	defer sweeper.Stop(context.WithoutCancel(ctx))
 	ops, err := console.New(console.Config{Key: urlKey, SignURL: srv.SignedURL, Status: api.StatusOf,
 		SecureCookie: strings.HasPrefix(base, "https://"), Version: liveness.Version, Log: log,
 		Instrument: srv.Metrics().Instrument}, store, srv)
@@ -183,7 +184,7 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout); no
 	// request or answer may take more than 30 minutes (150 MiB, 10 files of the largest size, at
 	// 85 KB/s); an idle keep-alive connection is closed after 2 minutes.
-	httpSrv := &http.Server{Handler: ops.Mount(srv.Handler()), ReadHeaderTimeout: 10 * time.Second,
+	httpSrv := &http.Server{Handler: srv.Guard(ops.Mount(srv.Handler())), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Minute, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 2)
@@ -272,13 +273,12 @@ func listen(addr string, max int) (net.Listener, error) {
 // startAccounts runs the account steps of every start: global-role users left in a client company
 // by older installs move into the reserved company, and the purge of expired sessions starts (once
 // now, then hourly).
-func startAccounts(ctx context.Context, store bonafide.Store, log *slog.Logger) (*bonafide.SessionPurge, error) {
+func startAccounts(ctx context.Context, store bonafide.Store, log *slog.Logger) (*sweep.SessionPurge, error) {
 	if _, err := bonafide.MoveGlobalUsers(ctx, store, webhook.NewSecret, log); err != nil {
 		return nil, err
 	}
-	purge := &bonafide.SessionPurge{Store: store, Log: log}
-	purge.Start(ctx)
-	return purge, nil
+	purge := &sweep.SessionPurge{Store: store, Log: log}
+	return purge, purge.Start(ctx)
 }
 
 // redact hides credentials in a URL for logs.

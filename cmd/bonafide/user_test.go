@@ -114,7 +114,7 @@ func TestStartupMovesLegacyAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	purge.Stop()
+	_ = purge.Stop(ctx)
 	got, err := db.Store().GetUser(ctx, admin.ID)
 	if err != nil {
 		t.Fatal(err)
