@@ -135,10 +135,10 @@ func checkReturnURL(u string) error {
 // createCapture answers POST /api/capture/sessions: a session, its empty folder and its link.
 func (s *Server) createCapture(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if !canWrite(p) {
+	if !bonafide.CanWrite(p.user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: %s users cannot create folders", p.user.Role)
 	}
-	if !canStartAnalysis(p, "QUALITY") {
+	if !bonafide.CanStartAnalysis(p.user, "QUALITY") {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this account may not start quality analyses, which a capture session starts")
 	}
 	var req captureRequest
@@ -260,7 +260,7 @@ func (s *Server) getCapture(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canSee(caller(r), &bonafide.Folder{CompanyID: c.CompanyID, UserID: c.UserID}) {
+	if !bonafide.CanSeeFolder(caller(r).user, &bonafide.Folder{CompanyID: c.CompanyID, UserID: c.UserID}) {
 		return bonafide.NotFound("capture session", id)
 	}
 	a, err := s.captureAnalysis(r.Context(), c)

@@ -18,7 +18,7 @@ import (
 // payload it is the single-request mode and answers when they finish (or at the timeout).
 func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if !canWrite(p) {
+	if !bonafide.CanWrite(p.user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: %s users cannot create folders", p.user.Role)
 	}
 	up, err := s.readUpload(r)
@@ -132,7 +132,7 @@ func (s *Server) listFolders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if flt.CompanyID, flt.UserID, err = folderScope(p); err != nil {
+	if flt.CompanyID, flt.UserID, err = bonafide.FolderScope(p.user); err != nil {
 		return err
 	}
 	folders, total, err := s.store.ListFolders(r.Context(), flt)
@@ -161,7 +161,7 @@ func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canDelete(caller(r)) {
+	if !bonafide.CanDelete(caller(r).user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: only ADMIN and CLIENT ADMIN delete folders")
 	}
 	ms, err := s.store.ListMedia(r.Context(), f.ID)
@@ -213,7 +213,7 @@ func (s *Server) deleteFolderMeta(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) changeFolderMeta(w http.ResponseWriter, r *http.Request, merge func(old, in map[string]json.RawMessage) map[string]json.RawMessage) error {
-	if !canWrite(caller(r)) {
+	if !bonafide.CanWrite(caller(r).user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource")
 	}
 	f, err := s.folder(r, r.PathValue("id"))

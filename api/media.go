@@ -90,7 +90,7 @@ func contentType(format string) string {
 // addMedia answers POST /api/folders/{id}/media with a bare array of media objects.
 func (s *Server) addMedia(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if !canWrite(p) {
+	if !bonafide.CanWrite(p.user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource")
 	}
 	f, err := s.folder(r, r.PathValue("id"))
@@ -178,7 +178,7 @@ func (s *Server) getMedia(w http.ResponseWriter, r *http.Request) error {
 
 // patchMedia retags a media: {"tags": [...]}; [] clears them.
 func (s *Server) patchMedia(w http.ResponseWriter, r *http.Request) error {
-	if !canWrite(caller(r)) {
+	if !bonafide.CanWrite(caller(r).user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource")
 	}
 	m, err := s.mediaOf(r)
@@ -216,7 +216,7 @@ func (s *Server) deleteMedia(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canDelete(caller(r)) {
+	if !bonafide.CanDelete(caller(r).user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: only ADMIN and CLIENT ADMIN delete files")
 	}
 	// The media's best shots (face crops: biometric data) go with it.

@@ -31,6 +31,8 @@ func (s *Server) staticSigned(w http.ResponseWriter, r *http.Request) error {
 	return s.static(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
 }
 
+// static serves the file of the key to a caller allowed to see its folder; any other key is
+// "not exist".
 func (s *Server) static(w http.ResponseWriter, r *http.Request) error {
 	key := r.PathValue("key")
 	folderID, file, ok := strings.Cut(key, "/")

@@ -152,7 +152,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	company, err := userListScope(p, r.URL.Query().Get("company_id"))
+	company, err := bonafide.UserListScope(p.user, r.URL.Query().Get("company_id"))
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 // in its own company (company_id defaults to it).
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if !canCreateUsers(p) {
+	if !bonafide.CanCreateUsers(p.user) {
 		return forbidden("only ADMIN and CLIENT ADMIN users create users")
 	}
 	var in userRequest
@@ -227,7 +227,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if p.user.Role == bonafide.RoleClientAdmin && u.CompanyID == "" {
 		u.CompanyID = p.user.CompanyID // a CLIENT ADMIN's users join its company
 	}
-	if err := mayCreateUser(p, u); err != nil {
+	if err := bonafide.MayCreateUser(p.user, u); err != nil {
 		return err
 	}
 	if err := s.placeByRole(r.Context(), u, in.CompanyID); err != nil {
@@ -286,7 +286,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	self := t.ID == p.user.ID
-	if !self && !canManageUser(p, t) {
+	if !self && !bonafide.CanManageUser(p.user, t) {
 		return forbidden("only ADMIN, and CLIENT ADMIN within its company, change other users")
 	}
 	var in userRequest
@@ -349,7 +349,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if next.Disabled != t.Disabled {
 		changed = append(changed, "is_active")
 	}
-	if err := mayChangeUser(p, t, &next, changed); err != nil {
+	if err := bonafide.MayChangeUser(p.user, t, &next, changed); err != nil {
 		return err
 	}
 	if in.CompanyID != nil || next.Role != t.Role || next.Role.Global() {
@@ -441,7 +441,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := mayDisableUser(p, t); err != nil {
+	if err := bonafide.MayDisableUser(p.user, t); err != nil {
 		return err
 	}
 	if err := bonafide.DisableUser(r.Context(), s.store, t); err != nil {
