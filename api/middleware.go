@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
 
@@ -83,6 +84,7 @@ func (s *Server) Guard(h http.Handler) http.Handler {
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pw := &panicWriter{ResponseWriter: w}
+		before := w.Header().Clone() // the outer middleware's headers (request id, CORS)
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -96,6 +98,11 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if pw.started {
 				panic(http.ErrAbortHandler)
 			}
+			// Headers the handler set for its own answer (a length, a file name) do not belong
+			// to the envelope.
+			h := w.Header()
+			clear(h)
+			maps.Copy(h, before)
 			s.writeError(pw, r, &bonafide.Error{Code: bonafide.CodeUnknown, Message: unknownErrorMessage,
 				Err: fmt.Errorf("panic: %v", v)})
 		}()

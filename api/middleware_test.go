@@ -104,7 +104,9 @@ func mwEnvelope(t *testing.T, body []byte, id string) {
 
 func TestPanicAnswersTheEnvelopeAndTheServerKeepsServing(t *testing.T) {
 	pages := map[string]http.Handler{
-		"GET /boom": http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		"GET /boom": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000") // headers of the answer it meant to send
+			w.Header().Set("Content-Disposition", `attachment; filename="x.mp4"`)
 			panic("boom: the secret /srv/bonafide/config is broken")
 		}),
 	}
@@ -116,6 +118,9 @@ func TestPanicAnswersTheEnvelopeAndTheServerKeepsServing(t *testing.T) {
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
+	}
+	if cd := resp.Header.Get("Content-Disposition"); cd != "" || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("the envelope kept the handler's Content-Disposition %q or lost the CORS headers", cd)
 	}
 	id := resp.Header.Get(RequestIDHeader)
 	if !wellFormedRequestID(id) {
