@@ -1,13 +1,11 @@
 package bonafide
 
 import (
-	"bonafide/internal/periodic"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 )
 
 // The reserved company of the global roles (ADMIN, OPERATOR). No client user joins it, so a
@@ -143,96 +141,4 @@ func ChangePassword(ctx context.Context, s Store, u *User, passwordHash, keepTok
 		return fmt.Errorf("end the sessions of user %s after a password change: %w", u.ID, err)
 	}
 	return nil
-}
-
-// SessionPurge deletes expired sessions, login throttle entries that ended LoginBackoffKeep ago,
-// and capture sessions never uploaded (with their empty folders) CaptureSessionKeep after their
-// link expired: once in Start, then every Every (an hour when zero)
-// until Stop.
-// Expired sessions are refused anyway; this keeps the table from growing with every login.
-type SessionPurge struct {
-	Store Store
-	Every time.Duration
-	Now   func() time.Time // time.Now when nil
-	Log   *slog.Logger     // slog.Default() when nil
-
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// Start runs the purge in the background until Stop or the end of ctx.
-func (p *SessionPurge) Start(ctx context.Context) {
-	if p.Every <= 0 {
-		p.Every = time.Hour
-	}
-	if p.Now == nil {
-		p.Now = time.Now
-	}
-	if p.Log == nil {
-		p.Log = slog.Default()
-	}
-	ctx, p.cancel = context.WithCancel(ctx)
-	p.done = make(chan struct{})
-	p.purge(ctx) // the first purge is done when Start returns
-	go func() {
-		defer close(p.done)
-		periodic.Every(ctx, p.Every, p.Every, p.purge)
-	}()
-}
-
-func (p *SessionPurge) purge(ctx context.Context) {
-	n, err := p.Store.DeleteExpiredSessions(ctx, p.Now())
-	switch {
-	case err != nil && ctx.Err() == nil:
-		p.Log.Error("purge expired sessions", "err", err)
-	case n > 0:
-		p.Log.Info("purged expired sessions", "sessions", n)
-	}
-	p.purgeCaptures(ctx)
-	n, err = p.Store.DeleteLoginBackoffsBefore(ctx, p.Now().Add(-LoginBackoffKeep))
-	switch {
-	case err != nil && ctx.Err() == nil:
-		p.Log.Error("purge old login throttle entries", "err", err)
-	case n > 0:
-		p.Log.Info("purged old login throttle entries", "entries", n)
-	}
-}
-
-// purgeCaptures deletes the capture sessions never uploaded whose link expired CaptureSessionKeep
-// ago, and each one's folder when it is still empty (no media, no analysis): an abandoned
-// capture leaves nothing in the folder list.
-func (p *SessionPurge) purgeCaptures(ctx context.Context) {
-	ids, err := p.Store.DeleteAbandonedCaptureSessions(ctx, p.Now().Add(-CaptureSessionKeep))
-	if err != nil {
-		if ctx.Err() == nil {
-			p.Log.Error("purge abandoned capture sessions", "err", err)
-		}
-		return
-	}
-	folders := 0
-	for _, id := range ids {
-		ms, err := p.Store.ListMedia(ctx, id)
-		if err != nil {
-			continue // deleted already, or the next purge will not see it again: the folder stays
-		}
-		as, err := p.Store.ListAnalyses(ctx, id)
-		if err != nil || len(ms) > 0 || len(as) > 0 {
-			continue
-		}
-		if err := p.Store.DeleteFolder(ctx, id); err == nil {
-			folders++
-		}
-	}
-	if len(ids) > 0 {
-		p.Log.Info("purged abandoned capture sessions", "sessions", len(ids), "empty_folders", folders)
-	}
-}
-
-// Stop ends the purge and waits for it.
-func (p *SessionPurge) Stop() {
-	if p.cancel == nil {
-		return
-	}
-	p.cancel()
-	<-p.done
 }

@@ -109,7 +109,7 @@ func (c *CaptureSession) StateAt(now time.Time) string {
 }
 
 // CaptureSessionKeep is how long a session never uploaded is kept after its link expired; then
-// SessionPurge deletes it, and its folder when nothing was put in it.
+// sweep.SessionPurge deletes it, and its folder when nothing was put in it.
 const CaptureSessionKeep = 24 * time.Hour
 
 // CaptureClaimGrace is how long an upload may take from claiming its session (the link dies) to

@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// Operator decisions ("Make Decision", oz-api.md §5.4) and the rules of who sees and decides what,
-// shared by the API and the operator console so that both answer the same way.
+// Operator decisions ("Make Decision", oz-api.md §5.4), shared by the API and the operator console
+// so that both answer the same way; who may decide is a rule of roles.go (CanDecide).
 
 // Decision is an operator's verdict on a finished analysis. It is stored beside the system's
 // verdict (Analysis.Resolution), which never changes: the API shows the decision as the analysis'
@@ -38,46 +38,6 @@ func ParseDecision(resolution, comment string) (res, com string, err error) {
 		return "", "", InvalidValue("resolution_comment", "resolution_comment has %d characters; at most %d", n, MaxDecisionComment)
 	}
 	return res, com, nil
-}
-
-// CanSeeFolder says whether u may read the folder: ADMIN and OPERATOR everything; CLIENT its own
-// folders; the other CLIENT roles their company's.
-func CanSeeFolder(u *User, f *Folder) bool {
-	switch {
-	case u.Role.Global():
-		return true
-	case u.Role == RoleClient:
-		return f.UserID == u.ID
-	default:
-		return u.CompanyID != "" && f.CompanyID == u.CompanyID
-	}
-}
-
-// FolderScope is the part of the folders u may list: every folder for ADMIN and OPERATOR (""), its
-// own for CLIENT, its company's for the other CLIENT roles.
-func FolderScope(u *User) (companyID, userID string, err error) {
-	switch {
-	case u.Role.Global():
-		return "", "", nil
-	case u.Role == RoleClient:
-		return u.CompanyID, u.ID, nil
-	case u.CompanyID == "":
-		return "", "", Errorf(CodeForbidden, "You have not access to this resource: this %s account belongs to no company", u.Role)
-	}
-	return u.CompanyID, "", nil
-}
-
-// CanDecide says whether u may set an operator's decision on the analyses of a folder it sees:
-// ADMIN and OPERATOR on every folder, CLIENT ADMIN and CLIENT OPERATOR on their company's. CLIENT
-// and CLIENT SERVICE accounts never decide (a client does not judge its own checks).
-func CanDecide(u *User, f *Folder) bool {
-	switch u.Role {
-	case RoleAdmin, RoleOperator:
-		return true
-	case RoleClientAdmin, RoleClientOperator:
-		return u.CompanyID != "" && f.CompanyID == u.CompanyID
-	}
-	return false
 }
 
 // Decide records u's decision on the analysis: the caller must see its folder (else NotExist, as

@@ -21,7 +21,7 @@ func (b LoginBackoff) End() time.Time {
 	return b.Last
 }
 
-// LoginBackoffKeep is how long a stored entry is kept after its End (SessionPurge deletes older
+// LoginBackoffKeep is how long a stored entry is kept after its End (sweep.SessionPurge deletes older
 // ones); the throttle itself forgets an entry much sooner (api.Config.LoginWindow).
 const LoginBackoffKeep = 24 * time.Hour
 

@@ -58,7 +58,7 @@ func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Med
 		if !runs && !isOz {
 			return nil, bonafide.NotAnOzAnalysisType(strings.ToUpper(strings.TrimSpace(req.Type)))
 		}
-		if !canStartAnalysis(p, t) {
+		if !bonafide.CanStartAnalysis(p.user, t) {
 			return nil, bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this account may not start %s analyses", strings.ToLower(t))
 		}
 		for _, id := range req.SourceMedia {
@@ -95,7 +95,7 @@ func (s *Server) buildAnalyses(p *principal, folderID string, ms []*bonafide.Med
 // startAnalyses answers POST /api/folders/{id}/analyses with a bare array of analyses.
 func (s *Server) startAnalyses(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if !canWrite(p) {
+	if !bonafide.CanWrite(p.user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: %s users cannot start analyses", p.user.Role)
 	}
 	f, err := s.folder(r, r.PathValue("id"))
@@ -251,7 +251,7 @@ func (s *Server) patchAnalysis(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("operator decision", "analysis_id", a.ID, "folder_id", a.FolderID, "user_id", a.Decision.UserID,
+	s.log.InfoContext(r.Context(), "operator decision", "analysis_id", a.ID, "folder_id", a.FolderID, "user_id", a.Decision.UserID,
 		"resolution", a.Decision.Resolution, "system_resolution", a.Resolution)
 	writeJSON(w, http.StatusOK, s.renderAnalysis(a, mediaMap(ms)))
 	return nil
@@ -271,7 +271,7 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 	if s.analyzer == nil {
 		return bonafide.Errorf(bonafide.CodeNotRealized, "The Instant API is not enabled on this node")
 	}
-	if !canWrite(p) {
+	if !bonafide.CanWrite(p.user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource")
 	}
 	up, err := s.readUpload(r)

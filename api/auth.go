@@ -118,7 +118,7 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, rawEmail, pw
 		if err := s.throttle.fail(r.Context(), email, addr, s.now()); err != nil {
 			return nil, err
 		}
-		s.log.Info("login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
+		s.log.InfoContext(r.Context(), "login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
 		return nil, bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
 	}
 	if err := s.throttle.succeed(r.Context(), email); err != nil {

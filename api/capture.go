@@ -135,10 +135,10 @@ func checkReturnURL(u string) error {
 // createCapture answers POST /api/capture/sessions: a session, its empty folder and its link.
 func (s *Server) createCapture(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if !canWrite(p) {
+	if !bonafide.CanWrite(p.user) {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: %s users cannot create folders", p.user.Role)
 	}
-	if !canStartAnalysis(p, "QUALITY") {
+	if !bonafide.CanStartAnalysis(p.user, "QUALITY") {
 		return bonafide.Errorf(bonafide.CodeForbidden, "You have not access to this resource: this account may not start quality analyses, which a capture session starts")
 	}
 	var req captureRequest
@@ -194,7 +194,7 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request) error {
 		TokenHash: hashToken(token), State: bonafide.CaptureCreated, Expires: s.now().Add(ttl)}
 	if err := s.store.CreateCaptureSession(r.Context(), c); err != nil {
 		if derr := s.store.DeleteFolder(context.WithoutCancel(r.Context()), f.ID); derr != nil {
-			s.log.Warn("folder of a refused capture session not deleted", "folder_id", f.ID, "err", derr)
+			s.log.WarnContext(r.Context(), "folder of a refused capture session not deleted", "folder_id", f.ID, "err", derr)
 		}
 		return err
 	}
@@ -206,7 +206,7 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request) error {
 	// The token travels in the fragment: browsers never send it to a server, so it stays out of
 	// access logs and Referer headers; the page reads it and sends it in X-Capture-Token.
 	b.URL = link + "#" + token
-	s.log.Info("capture session created", "session_id", c.ID, "folder_id", f.ID, "actions", strings.Join(actions, ","), "expires_at", c.Expires)
+	s.log.InfoContext(r.Context(), "capture session created", "session_id", c.ID, "folder_id", f.ID, "actions", strings.Join(actions, ","), "expires_at", c.Expires)
 	writeJSON(w, http.StatusCreated, b)
 	return nil
 }
@@ -260,7 +260,7 @@ func (s *Server) getCapture(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canSee(caller(r), &bonafide.Folder{CompanyID: c.CompanyID, UserID: c.UserID}) {
+	if !bonafide.CanSeeFolder(caller(r).user, &bonafide.Folder{CompanyID: c.CompanyID, UserID: c.UserID}) {
 		return bonafide.NotFound("capture session", id)
 	}
 	a, err := s.captureAnalysis(r.Context(), c)
@@ -428,12 +428,12 @@ func (s *Server) uploadCapture(w http.ResponseWriter, r *http.Request) error {
 		back := claimed
 		back.State, back.ResultHash, back.ResultExpires, back.AnalysisID = from, "", time.Time{}, ""
 		if uerr := s.store.UpdateCaptureSession(ctx, &back, bonafide.CaptureUploaded); uerr != nil {
-			s.log.Warn("capture session not released after a failed upload", "session_id", c.ID, "err", uerr)
+			s.log.WarnContext(r.Context(), "capture session not released after a failed upload", "session_id", c.ID, "err", uerr)
 		}
 		return err
 	}
 	s.metrics.analysesStarted.Inc()
-	s.log.Info("capture uploaded", "session_id", c.ID, "folder_id", c.FolderID, "analysis_id", claimed.AnalysisID, "clips", len(ms))
+	s.log.InfoContext(r.Context(), "capture uploaded", "session_id", c.ID, "folder_id", c.FolderID, "analysis_id", claimed.AnalysisID, "clips", len(ms))
 	writeJSON(w, http.StatusCreated, captureUploadBody{ResultToken: result, AnalysisID: claimed.AnalysisID, FolderID: c.FolderID})
 	return nil
 }
@@ -462,7 +462,7 @@ func (s *Server) storeCapture(ctx context.Context, c *bonafide.CaptureSession, m
 		dctx := context.WithoutCancel(ctx)
 		for _, m := range ms {
 			if derr := s.store.DeleteMedia(dctx, m.ID); derr != nil {
-				s.log.Warn("media of a failed capture upload not deleted", "media_id", m.ID, "err", derr)
+				s.log.WarnContext(ctx, "media of a failed capture upload not deleted", "media_id", m.ID, "err", derr)
 			}
 		}
 		s.discardMedia(dctx, ms)

@@ -89,7 +89,7 @@ func (s *Server) collection(r *http.Request) (*bonafide.Collection, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !canSeeCompany(caller(r), c.CompanyID) {
+	if !bonafide.CanSeeCompany(caller(r).user, c.CompanyID) {
 		return nil, bonafide.NotFound("collection", id)
 	}
 	return c, nil
@@ -114,7 +114,7 @@ func (s *Server) person(r *http.Request) (*bonafide.Collection, *bonafide.Person
 
 func (s *Server) createCollection(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if !canWrite(p) {
+	if !bonafide.CanWrite(p.user) {
 		return forbidden("%s users cannot create collections", p.user.Role)
 	}
 	var in struct {
@@ -131,15 +131,14 @@ func (s *Server) createCollection(w http.ResponseWriter, r *http.Request) error 
 	if len(in.MetaData) > 0 && string(in.MetaData) != "null" && !isObject(in.MetaData) {
 		return bonafide.Errorf(bonafide.CodeInvalidType, "Invalid param type: meta_data must be a JSON object")
 	}
-	company := p.user.CompanyID
-	if in.CompanyID != "" && in.CompanyID != company {
-		if !p.user.Role.Global() {
-			return forbidden("%s users create collections only in their own company", p.user.Role)
-		}
-		if _, err := s.store.GetCompany(r.Context(), in.CompanyID); err != nil {
+	company, err := bonafide.CollectionCompany(p.user, in.CompanyID)
+	if err != nil {
+		return err
+	}
+	if company != p.user.CompanyID { // another company's, which must exist
+		if _, err := s.store.GetCompany(r.Context(), company); err != nil {
 			return err
 		}
-		company = in.CompanyID
 	}
 	c := &bonafide.Collection{CompanyID: company, Alias: strings.TrimSpace(in.Alias), MetaData: obj(in.MetaData)}
 	if err := s.store.CreateCollection(r.Context(), c); err != nil {
@@ -152,12 +151,9 @@ func (s *Server) createCollection(w http.ResponseWriter, r *http.Request) error 
 // listCollections answers a bare array (the iOS SDK parses it so): the caller's company's
 // collections, every company's for ADMIN and OPERATOR.
 func (s *Server) listCollections(w http.ResponseWriter, r *http.Request) error {
-	p := caller(r)
-	company := p.user.CompanyID
-	if p.user.Role.Global() {
-		company = r.URL.Query().Get("company_id")
-	} else if company == "" {
-		return forbidden("this %s account belongs to no company", p.user.Role)
+	company, err := bonafide.CollectionScope(caller(r).user, r.URL.Query().Get("company_id"))
+	if err != nil {
+		return err
 	}
 	cs, err := s.store.ListCollections(r.Context(), company)
 	if err != nil {
@@ -185,7 +181,7 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if !canDelete(caller(r)) {
+	if !bonafide.CanDelete(caller(r).user) {
 		return forbidden("only ADMIN and CLIENT ADMIN delete collections")
 	}
 	if err := s.store.DeleteCollection(r.Context(), c.ID); err != nil {
@@ -210,7 +206,7 @@ func (s *Server) setCollectionMeta(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if !canWrite(caller(r)) {
+	if !bonafide.CanWrite(caller(r).user) {
 		return forbidden("operators only read collections")
 	}
 	in := map[string]json.RawMessage{}
@@ -271,7 +267,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canWrite(caller(r)) {
+	if !bonafide.CanWrite(caller(r).user) {
 		return forbidden("operators only read collections")
 	}
 	up, err := s.readUpload(r)
@@ -345,7 +341,7 @@ func (s *Server) updatePerson(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canWrite(caller(r)) {
+	if !bonafide.CanWrite(caller(r).user) {
 		return forbidden("operators only read collections")
 	}
 	var in struct {
@@ -377,7 +373,7 @@ func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canDelete(caller(r)) {
+	if !bonafide.CanDelete(caller(r).user) {
 		return forbidden("only ADMIN and CLIENT ADMIN delete persons")
 	}
 	if err := s.store.DeletePerson(r.Context(), p.ID); err != nil {
@@ -392,7 +388,7 @@ func (s *Server) addPersonImages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canWrite(caller(r)) {
+	if !bonafide.CanWrite(caller(r).user) {
 		return forbidden("operators only read collections")
 	}
 	up, err := s.readUpload(r)
@@ -464,7 +460,7 @@ func (s *Server) deletePersonImage(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if !canDelete(caller(r)) {
+	if !bonafide.CanDelete(caller(r).user) {
 		return forbidden("only ADMIN and CLIENT ADMIN delete person images")
 	}
 	if err := s.store.DeletePersonImage(r.Context(), im.ID); err != nil {

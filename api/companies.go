@@ -24,7 +24,7 @@ func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
 	}
 	items := []companyBody{}
 	for _, c := range cs {
-		if canSeeCompany(p, c.ID) {
+		if bonafide.CanSeeCompany(p.user, c.ID) {
 			items = append(items, renderCompany(c))
 		}
 	}
@@ -63,7 +63,7 @@ func (s *Server) readCompanyName(r *http.Request, exceptID string) (string, erro
 // createCompany answers POST /api/companies (ADMIN): {name}; the webhook secret is generated.
 func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if !canManageCompanies(p) {
+	if !bonafide.CanManageCompanies(p.user) {
 		return forbidden("only ADMIN users create companies")
 	}
 	name, err := s.readCompanyName(r, "")
@@ -78,7 +78,7 @@ func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateCompany(r.Context(), c); err != nil {
 		return err
 	}
-	s.log.Info("company created", "company_id", c.ID, "by", p.user.ID)
+	s.log.InfoContext(r.Context(), "company created", "company_id", c.ID, "by", p.user.ID)
 	writeJSON(w, http.StatusCreated, renderCompany(c))
 	return nil
 }
@@ -90,7 +90,7 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canManageCompanies(p) {
+	if !bonafide.CanManageCompanies(p.user) {
 		return forbidden("only ADMIN users change companies")
 	}
 	if bonafide.IsGlobalCompanyName(c.Name) {
@@ -115,7 +115,7 @@ func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canManageCompanies(p) {
+	if !bonafide.CanManageCompanies(p.user) {
 		return forbidden("only ADMIN users delete companies")
 	}
 	if bonafide.IsGlobalCompanyName(c.Name) {

@@ -23,7 +23,7 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(openapiYAML)
 	if err != nil {
-		s.log.Debug("writing the OpenAPI document", "err", err)
+		s.log.DebugContext(r.Context(), "writing the OpenAPI document", "err", err)
 	}
 	return nil
 }

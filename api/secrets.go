@@ -34,7 +34,7 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) err
 	if err := s.store.UpdateCompany(r.Context(), c); err != nil {
 		return err
 	}
-	s.log.Info("webhook secret rotated", "company_id", c.ID, "by", caller(r).user.ID)
+	s.log.InfoContext(r.Context(), "webhook secret rotated", "company_id", c.ID, "by", caller(r).user.ID)
 	writeJSON(w, http.StatusOK, map[string]string{"company_id": c.ID, "webhook_secret": c.WebhookSecret})
 	return nil
 }

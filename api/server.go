@@ -165,6 +165,7 @@ func New(cfg Config, store bonafide.Store, blobs bonafide.Blobs, analyzer bonafi
 	if log == nil {
 		log = slog.Default()
 	}
+	log = withRequestLog(log) // lines logged with a request's context carry its id
 	if cfg.URLKey == "" {
 		cfg.URLKey, _ = NewURLKey() // this process only; serve passes the installation's key
 	}
@@ -237,7 +238,10 @@ func (s *Server) Handler() http.Handler {
 		}
 		return bonafide.Errorf(bonafide.CodeNotExist, "no endpoint %s %s", r.Method, r.URL.Path)
 	}, false))
-	return s.cors(s.metrics.Instrument(s.bodyIdle(mux)))
+	// Outermost first: the request id (so that every answer, a preflight's too, carries it),
+	// CORS, the metrics (which count a recovered panic as the 500 it is answered with), panic
+	// recovery, the body's idle deadline.
+	return withRequestID(s.cors(s.metrics.Instrument(s.recoverPanics(s.bodyIdle(mux)))))
 }
 
 // allowedMethods lists the methods some route serves r's path with (OPTIONS, the CORS preflight,
@@ -370,6 +374,13 @@ type errorBody struct {
 	Details2 any           `json:"details"`
 }
 
+// unknownErrorMessage is the one message of an internal error (code 0 or 12): what went wrong is
+// in the log, under the request id that the answer's details carry.
+const unknownErrorMessage = "Unknown server side error occurred"
+
+// writeError writes err as the Oz error envelope. An internal error (not a *bonafide.Error, or
+// code 0 or 12) is logged with the request id and answered with a generic message and the
+// request id in its details, by which an operator finds the log line.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *bonafide.Error
 	if !errors.As(err, &e) {
@@ -377,14 +388,22 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.As(err, &mbe) {
 			e = bonafide.Errorf(bonafide.CodeBodyTooBig, "Request data too big: the limit is %d bytes", mbe.Limit)
 		} else {
-			s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-			e = &bonafide.Error{Code: bonafide.CodeUnknown, Message: "Unknown server side error occurred"}
+			e = s.internalError(r, bonafide.CodeUnknown, err)
 		}
 	} else if e.Code == bonafide.CodeUnknown || e.Code == bonafide.CodeDatabase {
-		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-		e = &bonafide.Error{Code: e.Code, Message: "Unknown server side error occurred"}
+		e = s.internalError(r, e.Code, err)
 	}
 	writeJSON(w, statusOf(e.Code), errorBody{Code: e.Code, Message: e.Message, Details: e.Details, Details2: e.Details})
+}
+
+// internalError logs err and returns what the client is told of it.
+func (s *Server) internalError(r *http.Request, code bonafide.Code, err error) *bonafide.Error {
+	s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	out := &bonafide.Error{Code: code, Message: unknownErrorMessage}
+	if id := RequestID(r.Context()); id != "" {
+		out.Details = map[string]string{"request_id": id}
+	}
+	return out
 }
 
 // writeJSON writes v as Oz writes JSON (ozJSON).

@@ -308,6 +308,9 @@ func (e *tuEnv) tuDo(method, path, token string, body any, headers ...string) *t
 	if err != nil {
 		e.t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
+	if strings.HasPrefix(url, e.URL+"/") && resp.Header.Get(RequestIDHeader) == "" { // every answer of the API server
+		e.t.Errorf("%s %s: the answer has no %s", method, path, RequestIDHeader)
+	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		e.t.Fatalf("%s %s: redirected (%d, Location %q); the API must never redirect", method, path, resp.StatusCode, resp.Header.Get("Location"))
 	}

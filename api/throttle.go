@@ -34,7 +34,7 @@ import (
 // are hashed to 16 bytes (IPv6 addresses are counted per /64), so memory stays small and
 // bounded. In scale-out (Config.SharedLoginThrottle) the entries are kept in the database
 // instead, so failures spread over every node count as one; they are deleted a day after they
-// ended (bonafide.SessionPurge).
+// ended (sweep.SessionPurge).
 
 // backoffTable is one throttle table. Callers hold loginThrottle.mu.
 type backoffTable struct {

@@ -152,7 +152,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	company, err := userListScope(p, r.URL.Query().Get("company_id"))
+	company, err := bonafide.UserListScope(p.user, r.URL.Query().Get("company_id"))
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 // in its own company (company_id defaults to it).
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
-	if !canCreateUsers(p) {
+	if !bonafide.CanCreateUsers(p.user) {
 		return forbidden("only ADMIN and CLIENT ADMIN users create users")
 	}
 	var in userRequest
@@ -227,7 +227,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if p.user.Role == bonafide.RoleClientAdmin && u.CompanyID == "" {
 		u.CompanyID = p.user.CompanyID // a CLIENT ADMIN's users join its company
 	}
-	if err := mayCreateUser(p, u); err != nil {
+	if err := bonafide.MayCreateUser(p.user, u); err != nil {
 		return err
 	}
 	if err := s.placeByRole(r.Context(), u, in.CompanyID); err != nil {
@@ -271,7 +271,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateUser(r.Context(), u); err != nil {
 		return err
 	}
-	s.log.Info("user created", "user_id", u.ID, "role", u.Role, "company_id", u.CompanyID, "by", p.user.ID)
+	s.log.InfoContext(r.Context(), "user created", "user_id", u.ID, "role", u.Role, "company_id", u.CompanyID, "by", p.user.ID)
 	writeJSON(w, http.StatusCreated, s.renderUser(u))
 	return nil
 }
@@ -286,7 +286,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	self := t.ID == p.user.ID
-	if !self && !canManageUser(p, t) {
+	if !self && !bonafide.CanManageUser(p.user, t) {
 		return forbidden("only ADMIN, and CLIENT ADMIN within its company, change other users")
 	}
 	var in userRequest
@@ -349,7 +349,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if next.Disabled != t.Disabled {
 		changed = append(changed, "is_active")
 	}
-	if err := mayChangeUser(p, t, &next, changed); err != nil {
+	if err := bonafide.MayChangeUser(p.user, t, &next, changed); err != nil {
 		return err
 	}
 	if in.CompanyID != nil || next.Role != t.Role || next.Role.Global() {
@@ -399,7 +399,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(changed) > 0 || in.Password != nil {
-		s.log.Info("user changed", "user_id", next.ID, "by", p.user.ID, "fields", strings.Join(changed, ","), "password", in.Password != nil)
+		s.log.InfoContext(r.Context(), "user changed", "user_id", next.ID, "by", p.user.ID, "fields", strings.Join(changed, ","), "password", in.Password != nil)
 	}
 	writeJSON(w, http.StatusOK, s.renderUser(&next))
 	return nil
@@ -427,7 +427,7 @@ func (s *Server) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u 
 		if err := s.throttle.fail(r.Context(), u.Email, addr, s.now()); err != nil {
 			return err
 		}
-		s.log.Info("password change refused: wrong current password", "user_id", u.ID, "client", addr.String())
+		s.log.InfoContext(r.Context(), "password change refused: wrong current password", "user_id", u.ID, "client", addr.String())
 		return invalidValue("current_password", "current_password is not your current password")
 	}
 	return nil
@@ -441,13 +441,13 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := mayDisableUser(p, t); err != nil {
+	if err := bonafide.MayDisableUser(p.user, t); err != nil {
 		return err
 	}
 	if err := bonafide.DisableUser(r.Context(), s.store, t); err != nil {
 		return err
 	}
-	s.log.Info("user disabled", "user_id", t.ID, "by", p.user.ID)
+	s.log.InfoContext(r.Context(), "user disabled", "user_id", t.ID, "by", p.user.ID)
 	writeJSON(w, http.StatusOK, s.renderUser(t))
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"bonafide"
+	"bonafide/internal/service"
 )
 
 // AnalysisArgs is the job of running one analysis.
@@ -144,7 +145,10 @@ type Queue[TTx any] struct {
 	cfg    Config
 	deps   Deps
 	beat   *heartbeat // scale-out only
+	done   chan struct{}
 }
+
+var _ service.Service = (*Queue[*sql.Tx])(nil)
 
 // NewSQLite builds the queue over the embedded database (sqlite.Open migrates River's tables).
 //
@@ -286,14 +290,30 @@ func abandonOrphans(ctx context.Context, deps Deps, log *slog.Logger, analysisID
 	}
 }
 
-// Start begins working jobs (in scale-out, after this node's first heartbeat).
+// Start begins working jobs (in scale-out, after this node's first heartbeat). Cancelling ctx
+// stops the queue abruptly (River cancels the running jobs); Stop stops it gracefully.
 func (q *Queue[TTx]) Start(ctx context.Context) error {
 	if q.beat != nil {
 		if err := q.beat.start(ctx); err != nil {
 			return err
 		}
 	}
-	return q.client.Start(ctx)
+	if err := q.client.Start(ctx); err != nil {
+		if q.beat != nil {
+			q.beat.halt(ctx)
+		}
+		return err
+	}
+	done, stopped := make(chan struct{}), q.client.Stopped()
+	q.done = done
+	go func() {
+		<-stopped
+		if q.beat != nil {
+			<-q.beat.loop.Done()
+		}
+		close(done)
+	}()
+	return nil
 }
 
 // Stop waits for running jobs to finish (or ctx to end), then stops beating.
@@ -303,6 +323,18 @@ func (q *Queue[TTx]) Stop(ctx context.Context) error {
 		q.beat.halt(ctx)
 	}
 	return err
+}
+
+// Done is closed once the queue works no more jobs and (in scale-out) no longer beats: after Stop.
+// (The heartbeat outlives the end of Start's context, so that only Stop marks the node stopped.)
+// It is closed at once for a queue never started.
+func (q *Queue[TTx]) Done() <-chan struct{} {
+	if q.done == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return q.done
 }
 
 // backoff is the delay before retry n (1-based): base * 2^(n-1), capped.

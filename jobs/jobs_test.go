@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"bonafide"
+	"bonafide/internal/service"
 	"bonafide/internal/testkit"
 	"bonafide/postgres"
 	"bonafide/sqlite"
@@ -35,8 +36,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // runner is what both Queue types share.
 type runner interface {
 	RetryOrphaned(ctx context.Context) (int, error)
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
+	service.Service
 }
 
 // env is one database with its store, and how to put a working queue on it.
@@ -115,6 +115,11 @@ func (e *env) start(t *testing.T, deps Deps, cfg Config) runner {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = q.Stop(ctx)
+		select {
+		case <-q.Done():
+		case <-ctx.Done():
+			t.Error("the queue's Done is open after Stop")
+		}
 	})
 	return q
 }

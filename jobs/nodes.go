@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"bonafide/internal/periodic"
+	"bonafide/internal/service"
 )
 
 // Heartbeat defaults of scale-out mode: a node refreshes its row in bonafide_nodes every
@@ -33,17 +32,18 @@ type heartbeat struct {
 	log      *slog.Logger
 	abandon  func(ctx context.Context, analysisIDs []string) // analyses whose jobs were discarded
 
-	stop context.CancelFunc
-	done sync.WaitGroup
+	loop service.Loop
 }
 
+// start beats once, then every interval in the background until halt: not until ctx ends, since
+// a node that stops working jobs gracefully must keep its row fresh until its last job is done.
 func (h *heartbeat) start(ctx context.Context) error {
 	if err := h.beat(ctx); err != nil { // the row exists before this node takes its first job
 		return err
 	}
-	ctx, h.stop = context.WithCancel(context.WithoutCancel(ctx))
-	h.done.Go(func() { periodic.Every(ctx, h.interval, h.interval, h.tick) })
-	return nil
+	return h.loop.Go(context.WithoutCancel(ctx), func(ctx context.Context) {
+		service.Every(ctx, h.interval, h.interval, h.tick)
+	})
 }
 
 // tick beats and takes over the jobs of the nodes that stopped beating.
@@ -61,11 +61,12 @@ func (h *heartbeat) tick(ctx context.Context) {
 // halt stops beating and marks this node dead at once: after a clean stop it runs no job, and
 // after a stop that timed out the others take over what it left running without waiting.
 func (h *heartbeat) halt(ctx context.Context) {
-	if h.stop == nil {
-		return
+	select {
+	case <-h.loop.Done():
+		return // never started, or halted already
+	default:
 	}
-	h.stop()
-	h.done.Wait()
+	_ = h.loop.Stop(context.WithoutCancel(ctx)) // a tick under way ends with its context
 	if _, err := h.pool.Exec(context.WithoutCancel(ctx), `UPDATE bonafide_nodes SET beat_at = 'epoch' WHERE id = $1`, h.id()); err != nil {
 		h.log.Warn("marking the node stopped failed", "node", h.id(), "err", err)
 	}

@@ -1,13 +1,16 @@
-// Package sweep removes stored files that no row refers to: the media file or best shot left by an
-// upload that failed half way, a worker that died between storing a best shot and committing its
-// result, or a delete whose file removal failed.
+// Package sweep holds the background services that remove what nothing needs any more: the
+// Sweeper removes stored files no row refers to, the SessionPurge expired sessions, old login
+// throttle entries and abandoned capture sessions. Both are service.Services: Start, Stop, Done.
 //
-// A file is removed only when it is older than Grace and, checked against the store after it was
-// listed, no media row or analysis result names it. Every node of a scale-out deployment may sweep
-// at the same time: deletes are idempotent (a file another node removed first is not an error),
-// and only unreferenced files past the grace period are touched. Grace must exceed the longest time
-// between storing a file and committing the row that names it (an upload: seconds; an analysis's
-// best shot: the job timeout), so the default of an hour leaves a wide margin.
+// The Sweeper removes the media file or best shot left by an upload that failed half way, a
+// worker that died between storing a best shot and committing its result, or a delete whose file
+// removal failed. A file is removed only when it is older than Grace and, checked against the
+// store after it was listed, no media row or analysis result names it. Every node of a scale-out
+// deployment may sweep at the same time: deletes are idempotent (a file another node removed
+// first is not an error), and only unreferenced files past the grace period are touched. Grace
+// must exceed the longest time between storing a file and committing the row that names it (an
+// upload: seconds; an analysis's best shot: the job timeout), so the default of an hour leaves a
+// wide margin.
 package sweep
 
 import (
@@ -17,7 +20,7 @@ import (
 	"time"
 
 	"bonafide"
-	"bonafide/internal/periodic"
+	"bonafide/internal/service"
 )
 
 // Defaults.
@@ -33,7 +36,7 @@ type Store interface {
 	ReferencedBlobKeys(ctx context.Context, keys []string) (map[string]bool, error)
 }
 
-// Sweeper removes unreferenced stored files. Set its fields before Run or Sweep.
+// Sweeper removes unreferenced stored files. Set its fields before Start or Sweep.
 type Sweeper struct {
 	Store Store
 	Blobs bonafide.Blobs
@@ -42,7 +45,11 @@ type Sweeper struct {
 	First time.Duration // Run's first sweep comes this long after start (default 1 min)
 	Now   func() time.Time
 	Log   *slog.Logger
+
+	loop service.Loop
 }
+
+var _ service.Service = (*Sweeper)(nil)
 
 // New returns a sweeper with the default timings.
 func New(store Store, blobs bonafide.Blobs, log *slog.Logger) *Sweeper {
@@ -70,19 +77,29 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Run sweeps First after it starts and then Every, until ctx ends; it logs what each sweep removed
-// and returns nil when ctx ends. A failed sweep is logged and tried again at the next tick.
-func (s *Sweeper) Run(ctx context.Context) error {
-	periodic.Every(ctx, orDefault(s.First, DefaultFirst), orDefault(s.Every, DefaultEvery), func(ctx context.Context) {
-		start := time.Now()
-		removed, err := s.Sweep(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log().Warn("sweep of unreferenced files failed", "removed", removed, "err", err)
-		} else if err == nil {
-			s.log().Info("swept unreferenced files", "removed", removed, "took", time.Since(start).Round(time.Millisecond))
-		}
+// Start sweeps First after it is called and then Every, in the background until Stop or the end
+// of ctx; it logs what each sweep removed. A failed sweep is logged and tried again at the next
+// tick.
+func (s *Sweeper) Start(ctx context.Context) error {
+	return s.loop.Go(ctx, func(ctx context.Context) {
+		service.Every(ctx, orDefault(s.First, DefaultFirst), orDefault(s.Every, DefaultEvery), s.tick)
 	})
-	return nil
+}
+
+// Stop ends the sweeps, waiting for one under way (at most until ctx ends).
+func (s *Sweeper) Stop(ctx context.Context) error { return s.loop.Stop(ctx) }
+
+// Done is closed when the sweeps have ended.
+func (s *Sweeper) Done() <-chan struct{} { return s.loop.Done() }
+
+func (s *Sweeper) tick(ctx context.Context) {
+	start := time.Now()
+	removed, err := s.Sweep(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.log().Warn("sweep of unreferenced files failed", "removed", removed, "err", err)
+	} else if err == nil {
+		s.log().Info("swept unreferenced files", "removed", removed, "took", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // Sweep lists every stored file once and removes those older than Grace that no row refers to. It

@@ -147,16 +147,18 @@ func TestConcurrentSweepsAreSafe(t *testing.T) {
 	}
 }
 
-// Run sweeps shortly after it starts and logs how many files it removed; it ends with its context.
-func TestRunSweepsAndLogs(t *testing.T) {
+// Start sweeps shortly after it is called and logs how many files it removed; Stop ends it and
+// Done says so.
+func TestStartSweepsAndLogs(t *testing.T) {
 	e := newEnv(t)
 	e.put("gone/orphan.jpeg", 2*time.Hour)
 	var logs syncBuffer
 	s := sweep.New(e.store, e.blobs, slog.New(slog.NewTextHandler(&logs, nil)))
 	s.First, s.Every = 10*time.Millisecond, time.Hour
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(logs.String(), "removed=1") {
 		if time.Now().After(deadline) {
@@ -165,16 +167,17 @@ func TestRunSweepsAndLogs(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if got := e.keys(); len(got) != 0 {
-		t.Errorf("after Run's first sweep: %v", got)
+		t.Errorf("after the first sweep: %v", got)
 	}
-	cancel()
+	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.Stop(stopCtx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not end with its context")
+	case <-s.Done():
+	default:
+		t.Fatal("Done is open after Stop")
 	}
 	if d := sweep.New(nil, nil, nil); d.Grace != 0 || sweep.DefaultGrace != time.Hour || sweep.DefaultEvery != time.Hour {
 		t.Fatal("the documented defaults changed")

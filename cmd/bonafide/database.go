@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"bonafide"
+	"bonafide/internal/service"
 	"bonafide/jobs"
 	"bonafide/postgres"
 	"bonafide/sqlite"
@@ -31,11 +32,11 @@ type database interface {
 	Embedded() bool
 }
 
-// queueRunner is the part of a jobs.Queue that serve drives.
+// queueRunner is the part of a jobs.Queue that serve drives: a background service that can
+// first hand back the jobs a dead process left running.
 type queueRunner interface {
 	RetryOrphaned(ctx context.Context) (int, error)
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
+	service.Service
 }
 
 // openDatabase opens and migrates the database the URL names (sqlite:// embedded, postgres:// for

@@ -20,6 +20,7 @@ import (
 	"bonafide/api"
 	"bonafide/blob"
 	"bonafide/console"
+	"bonafide/internal/service"
 	"bonafide/jobs"
 	"bonafide/liveness"
 	"bonafide/pipeline"
@@ -57,12 +58,13 @@ func serveFlags(sf *Config, ef *engineFlags, stderr io.Writer) *cmdFlags {
 	return fs
 }
 
-func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, stdout io.Writer) error {
-	// The wiring, in order: the database (opened and migrated) with its store, which inserts jobs
-	// through the queue's insert-only client; the blobs, the engine and the API server; then the
-	// queue's workers, which need the store and the server's folder rendering.
-	qcfg := jobs.Config{AnalysisWorkers: sf.analysisWorkers, JobTimeout: sf.jobTimeout, RescueAfter: sf.rescueAfter,
-		WebhookBackoff: sf.webhookBackoff, Logger: log}
+// serve wires the server in steps, each a function below: the storage (the database, migrated,
+// with its store, which inserts jobs through the queue's insert-only client; the blobs), the
+// accounts, the engine, the listeners, the API server, the queue's workers (which need the store
+// and the server's folder rendering), the background services, the HTTP handler; then it serves
+// until ctx ends and shuts down in the reverse order.
+func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, stdout io.Writer) (err error) {
+	qcfg := queueConfig(sf, log)
 	db, err := openDatabase(ctx, sf, qcfg, log)
 	if err != nil {
 		return err
@@ -74,15 +76,9 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 		return err
 	}
 	defer blobs.Close()
-	if err := bootstrapAdmin(ctx, store, sf, log, stdout); err != nil {
+	if err := prepareAccounts(ctx, store, sf, log, stdout); err != nil {
 		return err
 	}
-	// Accounts (issue 9): global roles into the reserved company; expired sessions purged hourly.
-	purge, err := startAccounts(ctx, store, log)
-	if err != nil {
-		return err
-	}
-	defer purge.Stop()
 	engine, closeEngine, err := ef.open()
 	if err != nil {
 		return err
@@ -90,57 +86,137 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 	defer closeEngine()
 	// The one pipeline of the Instant API and the workers; COLLECTION reads the store.
 	analyzer := pipeline.New(engine).WithCollections(store, int64(sf.collectionMemoryMB)<<20)
-
-	ln, err := listen(sf.addr, sf.maxConnections)
+	lns, err := openListeners(sf)
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
-	var metricsLn net.Listener
-	if sf.metricsAddr != "" {
-		if metricsLn, err = listen(sf.metricsAddr, metricsConnections); err != nil {
-			return fmt.Errorf("%s: %w", setting("metrics-addr"), err)
-		}
-		defer metricsLn.Close()
-	}
-	base := sf.baseURL
-	if base == "" {
-		base = fmt.Sprintf("http://127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
-	}
-	hookOpts := webhook.Options{AllowPrivate: sf.webhookAllowPrivate}
-	proxies, err := sf.proxies()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(sf.uploadDir, 0o700); err != nil {
-		return fmt.Errorf("%s: %w", setting("upload-dir"), err)
-	}
-	clearSpool(sf.uploadDir, db.Embedded(), log)
+	defer lns.Close()
 	urlKey, err := signingKey(ctx, store, sf.urlKey)
 	if err != nil {
 		return err
 	}
+	srv, err := newAPIServer(sf, db, blobs, analyzer, lns, urlKey, log)
+	if err != nil {
+		return err
+	}
+	queue, err := newQueue(ctx, db, qcfg, blobs, analyzer, srv, sf, log)
+	if err != nil {
+		return err
+	}
+	// Every background service stops on the way out, the last started first: after the HTTP
+	// server's shutdown when serving ended, at once when a later step failed.
+	var services service.Group
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		err = errors.Join(err, services.Stop(sctx))
+	}()
+	if err := startServices(ctx, &services, db, blobs, queue, sf, log); err != nil {
+		return err
+	}
+	handler, err := newHandler(sf, store, srv, urlKey, lns.base, log)
+	if err != nil {
+		return err
+	}
+	return runHTTP(ctx, sf, lns, handler, srv, log, stdout)
+}
+
+// shutdownTimeout bounds each step of the shutdown: the HTTP server's (requests under way), then
+// the services' (the running jobs).
+const shutdownTimeout = 20 * time.Second
+
+// queueConfig is the job queue's part of the settings.
+func queueConfig(sf *Config, log *slog.Logger) jobs.Config {
+	return jobs.Config{AnalysisWorkers: sf.analysisWorkers, JobTimeout: sf.jobTimeout, RescueAfter: sf.rescueAfter,
+		WebhookBackoff: sf.webhookBackoff, Logger: log}
+}
+
+// webhookOptions are the webhook settings: the API checks endpoints with them, the workers deliver.
+func webhookOptions(sf *Config) webhook.Options {
+	return webhook.Options{AllowPrivate: sf.webhookAllowPrivate}
+}
+
+// prepareAccounts runs the account steps of every start: the first ADMIN when there is no user,
+// and global-role users left in a client company by older installs moved into the reserved one.
+func prepareAccounts(ctx context.Context, store bonafide.Store, sf *Config, log *slog.Logger, stdout io.Writer) error {
+	if err := bootstrapAdmin(ctx, store, sf, log, stdout); err != nil {
+		return err
+	}
+	_, err := bonafide.MoveGlobalUsers(ctx, store, webhook.NewSecret, log)
+	return err
+}
+
+// listeners are the server's open listeners and the base URL media links are built from.
+type listeners struct {
+	api     net.Listener
+	metrics net.Listener // nil: /metrics is served on api
+	base    string
+}
+
+// openListeners opens the API's listener and, when --metrics-addr is set, the metrics one.
+func openListeners(sf *Config) (*listeners, error) {
+	ln, err := listen(sf.addr, sf.maxConnections)
+	if err != nil {
+		return nil, err
+	}
+	lns := &listeners{api: ln, base: sf.baseURL}
+	if sf.metricsAddr != "" {
+		if lns.metrics, err = listen(sf.metricsAddr, metricsConnections); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("%s: %w", setting("metrics-addr"), err)
+		}
+	}
+	if lns.base == "" {
+		lns.base = fmt.Sprintf("http://127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
+	}
+	return lns, nil
+}
+
+// Close closes the listeners.
+func (l *listeners) Close() {
+	l.api.Close()
+	if l.metrics != nil {
+		l.metrics.Close()
+	}
+}
+
+// newAPIServer builds the API server over the upload spool (cleared of what a dead process left).
+func newAPIServer(sf *Config, db database, blobs bonafide.Blobs, analyzer bonafide.Analyzer, lns *listeners, urlKey string, log *slog.Logger) (*api.Server, error) {
+	proxies, err := sf.proxies()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(sf.uploadDir, 0o700); err != nil {
+		return nil, fmt.Errorf("%s: %w", setting("upload-dir"), err)
+	}
+	clearSpool(sf.uploadDir, db.Embedded(), log)
 	// In scale-out every node counts the same login failures (the database keeps them); a single
 	// embedded process keeps them in memory.
 	var sharedThrottle bonafide.LoginThrottleStore
 	if !db.Embedded() {
-		sharedThrottle = store
+		sharedThrottle = db.Store()
 	}
-	srv := api.New(api.Config{BaseURL: base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
+	hookOpts := webhookOptions(sf)
+	return api.New(api.Config{BaseURL: lns.base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
 		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version, UploadDir: sf.uploadDir,
 		URLKey: urlKey, URLLifetime: sf.urlLifetime, Pages: map[string]http.Handler{capture.Path: capture.Handler()},
-		MetricsToken: sf.metricsToken, MetricsElsewhere: metricsLn != nil,
+		MetricsToken: sf.metricsToken, MetricsElsewhere: lns.metrics != nil,
 		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
 		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax, SharedLoginThrottle: sharedThrottle,
-		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, store, blobs, analyzer, log, nil)
-	queue, err := db.Workers(jobs.Deps{Store: store, Blobs: blobs, Analyzer: analyzer,
-		Deliverer: webhook.New(hookOpts), Retryable: webhook.Retryable, RenderFolder: srv.RenderFolder,
+		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, db.Store(), blobs, analyzer, log, nil), nil
+}
+
+// newQueue builds the queue's workers, with the server's folder rendering and metrics. In
+// embedded mode it hands back at once the jobs a dead process left running.
+func newQueue(ctx context.Context, db database, qcfg jobs.Config, blobs bonafide.Blobs, analyzer bonafide.Analyzer, srv *api.Server, sf *Config, log *slog.Logger) (queueRunner, error) {
+	queue, err := db.Workers(jobs.Deps{Store: db.Store(), Blobs: blobs, Analyzer: analyzer,
+		Deliverer: webhook.New(webhookOptions(sf)), Retryable: webhook.Retryable, RenderFolder: srv.RenderFolder,
 		Observe: func(resolution string, seconds float64) {
 			srv.Metrics().Verdict(resolution)
 			srv.Metrics().AnalysisDuration.Observe(seconds)
 		}}, qcfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv.Metrics().RegisterQueueDepth(db.Depth)
 	if db.Embedded() {
@@ -149,17 +225,27 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 		// scale-out, the heartbeat hands back the running jobs of a node that stopped beating.)
 		n, err := queue.RetryOrphaned(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n > 0 {
 			log.Info("retrying jobs left running by the previous process", "jobs", n)
 		}
 	}
-	// Stored files no row refers to (an upload cut by a crash, a dead job's best shot) are removed
-	// hourly, once they are older than the grace (an hour, or twice the job timeout). In embedded
-	// mode this process alone writes the database and the files, and nothing is being written
-	// before the queue and the listener start: every unreferenced file goes now.
-	sweeper := sweep.New(store, blobs, log)
+	return queue, nil
+}
+
+// startServices starts the background services in order: the purge of expired sessions (once
+// now, then hourly), the sweep of unreferenced files, the queue's workers.
+//
+// Stored files no row refers to (an upload cut by a crash, a dead job's best shot) are removed
+// hourly, once they are older than the grace (an hour, or twice the job timeout). In embedded
+// mode this process alone writes the database and the files, and nothing is being written before
+// the queue and the listener start: every unreferenced file goes now.
+func startServices(ctx context.Context, g *service.Group, db database, blobs bonafide.Blobs, queue queueRunner, sf *Config, log *slog.Logger) error {
+	if err := g.Start(ctx, &sweep.SessionPurge{Store: db.Store(), Log: log}); err != nil {
+		return err
+	}
+	sweeper := sweep.New(db.Store(), blobs, log)
 	sweeper.Grace = max(sweep.DefaultGrace, 2*sf.jobTimeout)
 	if db.Embedded() {
 		if n, err := sweeper.SweepAll(ctx); err != nil {
@@ -168,43 +254,45 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 			log.Info("removed files left by the previous process", "files", n)
 		}
 	}
-	if err := queue.Start(ctx); err != nil {
+	if err := g.Start(ctx, sweeper); err != nil {
 		return err
 	}
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep()
-	go sweeper.Run(sweepCtx)
+	return g.Start(ctx, queue)
+}
+
+// newHandler is what the listener serves: the console beside the API, every request with its
+// request id and panic recovery (api.Server.Guard).
+func newHandler(sf *Config, store bonafide.Store, srv *api.Server, urlKey, base string, log *slog.Logger) (http.Handler, error) {
 	ops, err := console.New(console.Config{Key: urlKey, SignURL: srv.SignedURL, Status: api.StatusOf,
 		SecureCookie: strings.HasPrefix(base, "https://"), Version: liveness.Version, Log: log,
 		Instrument: srv.Metrics().Instrument}, store, srv)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return srv.Guard(ops.Mount(srv.Handler())), nil
+}
+
+// runHTTP serves handler (and /metrics on its own listener when there is one) until ctx ends or
+// a server fails, then shuts the API's server down, letting requests under way finish.
+func runHTTP(ctx context.Context, sf *Config, lns *listeners, handler http.Handler, srv *api.Server, log *slog.Logger, stdout io.Writer) error {
 	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout); no
 	// request or answer may take more than 30 minutes (150 MiB, 10 files of the largest size, at
 	// 85 KB/s); an idle keep-alive connection is closed after 2 minutes.
-	httpSrv := &http.Server{Handler: ops.Mount(srv.Handler()), ReadHeaderTimeout: 10 * time.Second,
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Minute, WriteTimeout: 30 * time.Minute, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 2)
-	go func() { errc <- httpSrv.Serve(ln) }()
-	if metricsLn != nil {
-		metricsSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/metrics" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-				http.NotFound(w, r)
-				return
-			}
-			srv.MetricsHandler().ServeHTTP(w, r)
-		}), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
-			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
-		go func() { errc <- metricsSrv.Serve(metricsLn) }()
+	go func() { errc <- httpSrv.Serve(lns.api) }()
+	if lns.metrics != nil {
+		metricsSrv := newMetricsServer(srv)
+		go func() { errc <- metricsSrv.Serve(lns.metrics) }()
 		defer metricsSrv.Close()
-		log.Info("bonafide metrics", "addr", metricsLn.Addr().String(), "token", sf.metricsToken != "")
-		fmt.Fprintf(stdout, "bonafide metrics on %s\n", metricsLn.Addr())
+		log.Info("bonafide metrics", "addr", lns.metrics.Addr().String(), "token", sf.metricsToken != "")
+		fmt.Fprintf(stdout, "bonafide metrics on %s\n", lns.metrics.Addr())
 	}
-	log.Info("bonafide serving", "addr", ln.Addr().String(), "base_url", base, "database", redact(sf.databaseURL), "blobs", redact(sf.blobURL),
+	log.Info("bonafide serving", "addr", lns.api.Addr().String(), "base_url", lns.base, "database", redact(sf.databaseURL), "blobs", redact(sf.blobURL),
 		"max_connections", sf.maxConnections, "max_file_mb", sf.maxFileMB, "job_timeout", sf.jobTimeout.String(), "rescue_after", sf.rescueAfter.String())
-	fmt.Fprintf(stdout, "bonafide listening on %s\n", ln.Addr())
+	fmt.Fprintf(stdout, "bonafide listening on %s\n", lns.api.Addr())
 
 	select {
 	case <-ctx.Done():
@@ -212,10 +300,22 @@ func serve(ctx context.Context, sf *Config, ef *engineFlags, log *slog.Logger, s
 		return err
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	_ = httpSrv.Shutdown(sctx)
-	return queue.Stop(sctx)
+	return nil
+}
+
+// newMetricsServer serves /metrics alone, on the metrics listener.
+func newMetricsServer(srv *api.Server) *http.Server {
+	return &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			http.NotFound(w, r)
+			return
+		}
+		srv.MetricsHandler().ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 }
 
 // signingKey is the key that signs media URLs: the configured one, or the installation's, made at
@@ -267,18 +367,6 @@ func listen(addr string, max int) (net.Listener, error) {
 		return nil, err
 	}
 	return netutil.LimitListener(ln, max), nil
-}
-
-// startAccounts runs the account steps of every start: global-role users left in a client company
-// by older installs move into the reserved company, and the purge of expired sessions starts (once
-// now, then hourly).
-func startAccounts(ctx context.Context, store bonafide.Store, log *slog.Logger) (*bonafide.SessionPurge, error) {
-	if _, err := bonafide.MoveGlobalUsers(ctx, store, webhook.NewSecret, log); err != nil {
-		return nil, err
-	}
-	purge := &bonafide.SessionPurge{Store: store, Log: log}
-	purge.Start(ctx)
-	return purge, nil
 }
 
 // redact hides credentials in a URL for logs.

@@ -12,7 +12,9 @@ import (
 
 	"bonafide"
 	"bonafide/internal/password"
+	"bonafide/internal/service"
 	"bonafide/jobs"
+	"bonafide/sweep"
 )
 
 // `bonafide user password` resets a password through bonafide.ChangePassword: the new one logs
@@ -87,8 +89,8 @@ func TestUserPasswordEndsSessions(t *testing.T) {
 }
 
 // Start-up moves an older install's ADMIN out of the client company "default" into "global"
-// (bonafide.MoveGlobalUsers, run by serve) and starts the session purge; here the start-up steps
-// are run directly on the store the CLI opens.
+// (bonafide.MoveGlobalUsers, run by serve's prepareAccounts) and the session purge removes expired
+// sessions when it starts; here the start-up steps are run directly on the store the CLI opens.
 func TestStartupMovesLegacyAdmin(t *testing.T) {
 	ctx := context.Background()
 	var sf serverFlags
@@ -110,11 +112,17 @@ func TestStartupMovesLegacyAdmin(t *testing.T) {
 	if err := db.Store().CreateSession(ctx, &bonafide.Session{TokenHash: "old", UserID: admin.ID, Expires: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	purge, err := startAccounts(ctx, db.Store(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := prepareAccounts(ctx, db.Store(), &sf, quiet, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	purge.Stop()
+	var services service.Group // as startServices starts the purge first
+	if err := services.Start(ctx, &sweep.SessionPurge{Store: db.Store(), Log: quiet}); err != nil {
+		t.Fatal(err)
+	}
+	if err := services.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	got, err := db.Store().GetUser(ctx, admin.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ var (
 	// shipped passive weights, train makes new ones.
 	engine = []string{"liveness", "media", "onnx", "eval", "train", "models"}
 	// shared helpers that adapters may use.
-	helpers = []string{"internal/storeutil", "internal/sqlstore", "internal/assets", "internal/synth", "internal/oascheck", "internal/password", "internal/periodic"}
+	helpers = []string{"internal/storeutil", "internal/sqlstore", "internal/assets", "internal/synth", "internal/oascheck", "internal/password", "internal/service"}
 	// test support: imported by tests only (storetest is the stores' conformance suite).
 	testSupport = []string{"internal/testkit", "storetest", "internal/importcheck", "internal/browsertest"}
 	commands    = []string{"cmd/bonafide"}

@@ -87,7 +87,7 @@ func TestResponse(t *testing.T) {
 		{"DELETE", "/api/folders/x/", 200, "application/json", `{"folder_id":"0b1f0c1e-5f3e-4c7e-9a55-1e1f0a0b0c0d"}`},
 	}
 	for _, tc := range ok {
-		h := http.Header{}
+		h := http.Header{"X-Request-Id": {"0f8fad5b-d9cb-469f-a165-70867728950e"}} // the server's answers all carry one
 		if tc.ct != "" {
 			h.Set("Content-Type", tc.ct)
 		}
@@ -112,11 +112,16 @@ func TestResponse(t *testing.T) {
 		{"preflight with body", "OPTIONS", "/api/folders", 200, "text/plain", `x`, "preflight"},
 	}
 	for _, tc := range bad {
-		h := http.Header{"Content-Type": {tc.ct}}
+		h := http.Header{"Content-Type": {tc.ct}, "X-Request-Id": {"req-1"}}
 		err := c.Response(tc.method, tc.path, tc.status, h, []byte(tc.body))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want one mentioning %q", tc.name, err, tc.want)
 		}
+	}
+	// The Error response requires the X-Request-Id header.
+	err := c.Response("GET", "/api/folders/abc", 404, http.Header{"Content-Type": {"application/json"}}, []byte(errBody))
+	if err == nil || !strings.Contains(err.Error(), "X-Request-Id") {
+		t.Errorf("an error without X-Request-Id: err = %v", err)
 	}
 }
 

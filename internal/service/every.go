@@ -1,6 +1,4 @@
-// Package periodic runs a background task every so often until its context ends: the session
-// purge, the scale-out heartbeat and the sweep of unreferenced files all tick the same way.
-package periodic
+package service
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package bonafide_test
+package sweep_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"bonafide"
 	"bonafide/sqlite"
+	"bonafide/sweep"
 )
 
 // The session purge runs once in Start, then every Every, until Stop.
@@ -32,9 +33,11 @@ func TestSessionPurgeRunsPeriodically(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p := &bonafide.SessionPurge{Store: st, Every: 10 * time.Millisecond, Now: clock}
-	p.Start(ctx)
-	defer p.Stop()
+	p := &sweep.SessionPurge{Store: st, Every: 10 * time.Millisecond, Now: clock}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(ctx)
 	if _, err := st.GetSession(ctx, "gone-at-start"); bonafide.CodeOf(err) != bonafide.CodeNotExist {
 		t.Fatalf("an expired session survived Start: %v", err)
 	}
@@ -53,7 +56,14 @@ func TestSessionPurgeRunsPeriodically(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	p.Stop()
+	if err := p.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	default:
+		t.Fatal("Done is open after Stop")
+	}
 }
 
 // The purge deletes capture sessions never uploaded a day after their link expired, and their
@@ -87,9 +97,13 @@ func TestSessionPurgeRemovesAbandonedCaptures(t *testing.T) {
 	fullOld, c2 := session(now.Add(-bonafide.CaptureSessionKeep-time.Hour), true)
 	recent, c3 := session(now.Add(-time.Hour), false)
 
-	p := &bonafide.SessionPurge{Store: st, Every: time.Hour, Now: func() time.Time { return now }}
-	p.Start(ctx)
-	p.Stop()
+	p := &sweep.SessionPurge{Store: st, Every: time.Hour, Now: func() time.Time { return now }}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []*bonafide.CaptureSession{c1, c2} {
 		if _, err := st.GetCaptureSession(ctx, c.ID); bonafide.CodeOf(err) != bonafide.CodeNotExist {
 			t.Errorf("abandoned session %s survived: %v", c.ID, err)

@@ -1,4 +1,4 @@
-package periodic
+package service
 
 import (
 	"context"
