@@ -227,3 +227,10 @@ func CanManageCompanies(u *User) bool { return u.Role == RoleAdmin }
 func CanReadWebhookSecret(u *User, c *Company) bool {
 	return u.Role == RoleAdmin || (u.Role == RoleClientAdmin && u.CompanyID == c.ID)
 }
+
+// CanSeeDeciderEmail says whether viewer is shown the email of the user who decided an analysis it
+// can see (rather than the id): global roles, the decider's own company and the decider itself. A
+// client does not learn the operators' addresses.
+func CanSeeDeciderEmail(viewer, decider *User) bool {
+	return viewer.Role.Global() || decider.CompanyID == viewer.CompanyID || decider.ID == viewer.ID
+}

@@ -314,15 +314,14 @@ func (c *Console) analysisView(r *http.Request, a *bonafide.Analysis, media map[
 	return v
 }
 
-// userName shows who decided: the email to global roles and to the decider's own company, the id
-// to others (a client does not learn the operators' addresses).
+// userName shows who decided: the email where bonafide.CanSeeDeciderEmail allows it, else the id.
 func (c *Console) userName(r *http.Request, id string, cache map[string]string) string {
 	if n, ok := cache[id]; ok {
 		return n
 	}
 	name := id
 	viewer := current(r).User
-	if u, err := c.store.GetUser(r.Context(), id); err == nil && (viewer.Role.Global() || u.CompanyID == viewer.CompanyID || u.ID == viewer.ID) {
+	if u, err := c.store.GetUser(r.Context(), id); err == nil && bonafide.CanSeeDeciderEmail(viewer, u) {
 		name = u.Email
 	}
 	cache[id] = name
