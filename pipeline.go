@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -12,7 +13,7 @@ import (
 // package pipeline over the engine.
 type Analyzer interface {
 	// Run analyses a over the folder's media all, picking the media its type uses (a.SourceMedia
-	// when given), and reads each picked media's bytes with open. It returns the result to store;
+	// when given), and reads each picked media with open, one at a time, closing each when done. It returns the result to store;
 	// it does not change a or store anything. An error means the analysis failed: a *MediaError
 	// when a media itself could not be analysed (retrying will not help), anything else an
 	// internal failure.
@@ -21,8 +22,9 @@ type Analyzer interface {
 	Info() EngineInfo
 }
 
-// OpenMedia reads one media's bytes (the engine takes bytes).
-type OpenMedia func(ctx context.Context, m *Media) ([]byte, error)
+// OpenMedia opens one media's bytes as a stream (Blobs.Open for a stored media), so that the
+// analysis copies a video to its decoder without holding it whole in memory. The caller closes it.
+type OpenMedia func(ctx context.Context, m *Media) (io.ReadCloser, error)
 
 // Outcome is the result of one analysis, ready to store (the worker) or to show (the Instant API).
 type Outcome struct {

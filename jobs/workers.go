@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -73,8 +74,10 @@ func (w *analysisWorker) run(ctx context.Context, a *bonafide.Analysis) error {
 	if err != nil {
 		return err
 	}
-	out, err := w.deps.Analyzer.Run(ctx, a, all, func(ctx context.Context, m *bonafide.Media) ([]byte, error) {
-		return w.deps.Blobs.Get(ctx, m.BlobKey)
+	// Each media is read as a stream from the blob store: a video goes straight to the decoder's
+	// temporary file, never whole into memory.
+	out, err := w.deps.Analyzer.Run(ctx, a, all, func(ctx context.Context, m *bonafide.Media) (io.ReadCloser, error) {
+		return w.deps.Blobs.Open(ctx, m.BlobKey)
 	})
 	if err != nil {
 		var me *bonafide.MediaError

@@ -90,16 +90,17 @@ func (p *Pipeline) Run(ctx context.Context, a *bonafide.Analysis, all []*bonafid
 }
 
 // perMedia runs an analysis whose media are analysed one by one and whose verdict is
-// bonafide.Verdict. Media are read and analysed one at a time, so one file is in memory at once.
-func perMedia(analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error)) runner {
+// bonafide.Verdict. Media are opened and analysed one at a time, each read as a stream.
+func perMedia(analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, in liveness.Input, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error)) runner {
 	return func(p *Pipeline, ctx context.Context, _ *bonafide.Analysis, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error) {
 		out := &bonafide.Outcome{State: bonafide.StateFinished, Results: []bonafide.MediaResult{}, BestShots: map[string][]byte{}}
 		for _, m := range ms {
-			data, err := open(ctx, m)
-			if err != nil {
-				return nil, fmt.Errorf("reading media %s: %w", m.ID, err)
-			}
-			r, shot, err := analyze(p, ctx, m, data, params)
+			var r bonafide.MediaResult
+			var shot []byte
+			err := withInput(ctx, open, m, func(in liveness.Input) (err error) {
+				r, shot, err = analyze(p, ctx, m, in, params)
+				return err
+			})
 			if err != nil {
 				return nil, err
 			}
@@ -113,9 +114,20 @@ func perMedia(analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, 
 	}
 }
 
-// input is the engine's input for a stored media.
+// input is the engine's input for a media's bytes.
 func input(m *bonafide.Media, data []byte) liveness.Input {
 	return liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags}
+}
+
+// withInput opens m with open and calls fn with the engine's input over its stream, closing the
+// stream when fn returns.
+func withInput(ctx context.Context, open bonafide.OpenMedia, m *bonafide.Media, fn func(liveness.Input) error) error {
+	r, err := open(ctx, m)
+	if err != nil {
+		return fmt.Errorf("reading media %s: %w", m.ID, err)
+	}
+	defer r.Close()
+	return fn(liveness.Input{Name: m.OriginalName, Reader: r, Tags: m.Tags})
 }
 
 // mediaError is an engine error on media m as the domain reports it: the file's fault (a
@@ -130,8 +142,8 @@ func mediaError(m *bonafide.Media, err error) error {
 
 // embed is the face embedding of a stored media (BIOMETRY, COLLECTION and the persons of a
 // collection all embed this way).
-func (p *Pipeline) embed(ctx context.Context, m *bonafide.Media, data []byte) (*liveness.FaceEmbedding, error) {
-	emb, err := p.engine.Embed(ctx, input(m, data))
+func (p *Pipeline) embed(ctx context.Context, m *bonafide.Media, in liveness.Input) (*liveness.FaceEmbedding, error) {
+	emb, err := p.engine.Embed(ctx, in)
 	if err != nil {
 		return nil, mediaError(m, err)
 	}
@@ -139,8 +151,8 @@ func (p *Pipeline) embed(ctx context.Context, m *bonafide.Media, data []byte) (*
 }
 
 // quality is liveness with a best shot: the engine's score, verdict and evidence for one media.
-func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error) {
-	res, err := p.engine.Analyze(ctx, input(m, data))
+func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, in liveness.Input, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error) {
+	res, err := p.engine.Analyze(ctx, in)
 	if err != nil {
 		return bonafide.MediaResult{}, nil, mediaError(m, err)
 	}
