@@ -40,8 +40,8 @@ func (p *Pipeline) WithCollections(src bonafide.CollectionSource, memory int64) 
 	return p
 }
 
-// analysisType is how the pipeline runs one of the domain's analysis types
-// (bonafide.AnalysisTypes: which media it takes).
+// analysisType is how the pipeline runs one of the domain's analysis types (the registry
+// bonafide.AnalysisTypes: its name and which media it takes).
 type analysisType struct {
 	bonafide.AnalysisType
 	run runner
@@ -51,8 +51,9 @@ type analysisType struct {
 // the receiver comes first.)
 type runner func(p *Pipeline, ctx context.Context, a *bonafide.Analysis, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error)
 
-// analyzers are how each analysis type runs. A new type is one more entry here and one in
-// bonafide.AnalysisTypes (TestEveryTypeRuns checks that they agree).
+// analyzers are how each analysis type of the registry bonafide.AnalysisTypes runs, by its name:
+// the registry says which types there are, this only how each runs (TestEveryTypeRuns checks that
+// every type that runs has a runner here and that nothing else has one).
 var analyzers = map[string]runner{
 	"QUALITY":    perMedia((*Pipeline).quality),
 	"BIOMETRY":   (*Pipeline).biometry,
