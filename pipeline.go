@@ -57,21 +57,49 @@ type ModelInfo struct {
 }
 
 // MediaError says that a media could not be analysed (a corrupt or unsupported file, a video too
-// long, ...): a fault of the input, so retrying will not help.
+// long, ...): a fault of the input, so retrying will not help. It is the one error type for a bad
+// media, from the decoder (package media makes it, Media nil) through the Analyzer (which names
+// the stored media) to the worker and the API.
 type MediaError struct {
+	// Media is the stored media at fault, set by the Analyzer; nil as the decoder reports it; an
+	// empty Media when the error is about the analysis's media as a whole.
 	Media *Media
-	Code  string // a stable reason code, e.g. CORRUPT_MEDIA
-	Msg   string // what is wrong with the file, for a person
-	Err   error  // the engine's error; its text names the file and the cause
+	File  string    // the file's name as the decoder was given it; only used in messages
+	Code  MediaCode // a stable reason code, e.g. CORRUPT_MEDIA
+	Msg   string    // what is wrong with the file, for a person
+	// Err is the cause; where the Analyzer names the media, the decoder's own *MediaError, whose
+	// text names the file and the cause.
+	Err error
 }
 
+// MediaCode classifies why a media could not be analysed; the codes are stable (package media
+// lists the decoder's, package pipeline those of an analysis as a whole).
+type MediaCode string
+
+// Error says what is wrong. As the decoder reports it: "<file>: <msg>: <cause>", leaving out the
+// parts that are empty; once the Analyzer names the media: "media <id> (<name>) could not be
+// analysed: <code>: <msg>"; about the analysis's media as a whole: "<code>: <msg>".
 func (e *MediaError) Error() string {
-	if e.Media == nil || e.Media.ID == "" { // about the analysis's media as a whole
+	switch {
+	case e.Media == nil:
+		s := e.Msg
+		if s == "" {
+			s = string(e.Code)
+		}
+		if e.File != "" {
+			s = e.File + ": " + s
+		}
+		if e.Err != nil {
+			s += ": " + e.Err.Error()
+		}
+		return s
+	case e.Media.ID == "":
 		return fmt.Sprintf("%s: %s", e.Code, e.Msg)
 	}
 	return fmt.Sprintf("media %s (%s) could not be analysed: %s: %s", e.Media.ID, e.Media.OriginalName, e.Code, e.Msg)
 }
 
+// Unwrap returns the cause.
 func (e *MediaError) Unwrap() error { return e.Err }
 
 // AnalysisParams are the per-analysis params Bonafide acts on.

@@ -80,10 +80,6 @@ func (w *analysisWorker) run(ctx context.Context, a *bonafide.Analysis) error {
 		return w.deps.Blobs.Open(ctx, m.BlobKey)
 	})
 	if err != nil {
-		var me *bonafide.MediaError
-		if errors.As(err, &me) {
-			return &mediaError{err}
-		}
 		return err
 	}
 	out.Apply(a)
@@ -102,13 +98,10 @@ func (w *analysisWorker) run(ctx context.Context, a *bonafide.Analysis) error {
 	return nil
 }
 
-// mediaError is a failure of the media itself: retrying will not help.
-type mediaError struct{ error }
-
-func (e *mediaError) Unwrap() error { return e.error }
-
+// isMediaError reports whether err is a failure of the media itself (a *bonafide.MediaError):
+// retrying will not help.
 func isMediaError(err error) bool {
-	var me *mediaError
+	var me *bonafide.MediaError
 	return errors.As(err, &me)
 }
 

@@ -33,7 +33,7 @@ func (p *Pipeline) EmbedFace(ctx context.Context, m *bonafide.Media, data []byte
 // decision_count per media, and one result without person_id for a media that matched nobody.
 // Blacklist semantics: any match DECLINES, no match is SUCCESS.
 func (p *Pipeline) collection(ctx context.Context, a *bonafide.Analysis, ms []*bonafide.Media, open bonafide.OpenMedia, _ bonafide.AnalysisParams) (*bonafide.Outcome, error) {
-	fail := func(code, format string, args ...any) error {
+	fail := func(code bonafide.MediaCode, format string, args ...any) error {
 		return &bonafide.MediaError{Media: &bonafide.Media{}, Code: code, Msg: fmt.Sprintf(format, args...)}
 	}
 	params := bonafide.ParseCollectionParams(a.Params)

@@ -17,7 +17,6 @@ import (
 
 	"bonafide"
 	"bonafide/liveness"
-	"bonafide/media"
 )
 
 var _ bonafide.Analyzer = (*Pipeline)(nil)
@@ -132,11 +131,12 @@ func withInput(ctx context.Context, open bonafide.OpenMedia, m *bonafide.Media, 
 }
 
 // mediaError is an engine error on media m as the domain reports it: the file's fault (a
-// *media.Error) becomes a *bonafide.MediaError, anything else stays internal, named by the media.
+// *bonafide.MediaError from the decoder) is named by the media (its decoder's error kept as the
+// cause), anything else stays internal, named by the media.
 func mediaError(m *bonafide.Media, err error) error {
-	var me *media.Error
+	var me *bonafide.MediaError
 	if errors.As(err, &me) {
-		return &bonafide.MediaError{Media: m, Code: string(me.Code), Msg: me.Msg, Err: err}
+		return &bonafide.MediaError{Media: m, Code: me.Code, Msg: me.Msg, Err: err}
 	}
 	return fmt.Errorf("media %s: %w", m.ID, err)
 }
