@@ -41,7 +41,7 @@ type uploadFile struct {
 	head        []byte // the first sniffLen bytes, enough to tell what the file is
 }
 
-// sniffLen is how much of a file bonafide.SniffMedia looks at (it reads at most the first 1 KiB).
+// sniffLen is how much of a file sniffUpload looks at (package sniff reads at most the first 1 KiB).
 const sniffLen = 4 << 10
 
 // bytes reads the spooled file (the engine takes bytes).
@@ -252,7 +252,7 @@ func isObject(raw json.RawMessage) bool {
 func (s *Server) newMedia(folderID string, up *upload) ([]*bonafide.Media, error) {
 	var out []*bonafide.Media
 	for _, f := range up.files {
-		mk, format, what := bonafide.SniffMedia(f.head)
+		mk, format, what := sniffUpload(f.head)
 		if mk == "" {
 			if f.size == 0 {
 				return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: the file %q (%s) is empty", f.field, f.name)

@@ -31,16 +31,18 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"bonafide/media/sniff"
 )
 
-// Kind is the kind of a media.
-type Kind string
+// Kind is the kind of a media (as package sniff tells it).
+type Kind = sniff.Kind
 
 // Kinds of media.
 const (
-	Image   Kind = "image"
-	Video   Kind = "video"
-	ShotSet Kind = "shot_set"
+	Image   = sniff.Image
+	Video   = sniff.Video
+	ShotSet = sniff.ShotSet
 )
 
 // Limits bound the size of the work one media may cause. A zero field means its default (see
@@ -259,17 +261,17 @@ func (d *Decoder) Open(ctx context.Context, name string, data []byte) (*Media, e
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, context.Cause(ctx))
 	}
-	sn := sniff(data)
-	switch sn.kind {
+	sn := sniff.Sniff(data)
+	switch sn.Kind {
 	case Image:
-		hdr, err := probeImage(name, sn.format, data, l)
+		hdr, err := probeImage(name, sn.Format, data, l)
 		if err != nil {
 			return nil, err
 		}
 		w, h := hdr.displaySize()
 		return &Media{
 			name: name, limits: l, data: data, img: hdr, dec: d,
-			info: Info{Kind: Image, Format: sn.format, Width: w, Height: h, Orientation: hdr.orientation, Frames: 1},
+			info: Info{Kind: Image, Format: sn.Format, Width: w, Height: h, Orientation: hdr.orientation, Frames: 1},
 		}, nil
 	case Video:
 		return d.openVideo(ctx, name, data, sn, l, func(w io.Writer) error {
@@ -285,14 +287,13 @@ func (d *Decoder) Open(ctx context.Context, name string, data []byte) (*Media, e
 		}
 		return m, err
 	}
-	if len(sn.what) > 6 && sn.what[len(sn.what)-6:] == " image" {
-		return nil, newError(CodeUnsupported, name, nil, "the file is %s; images must be JPEG, PNG, WebP or BMP", sn.what)
+	if len(sn.What) > 6 && sn.What[len(sn.What)-6:] == " image" {
+		return nil, newError(CodeUnsupported, name, nil, "the file is %s; images must be JPEG, PNG, WebP or BMP", sn.What)
 	}
-	return nil, newError(CodeUnsupported, name, nil, "the file is %s, not a video or image", sn.what)
+	return nil, newError(CodeUnsupported, name, nil, "the file is %s, not a video or image", sn.What)
 }
 
-// sniffLen is how much of a stream OpenReader reads to tell what it is: sniff looks at the first
-// 1 KiB at most.
+// sniffLen is how much of a stream OpenReader reads to tell what it is (at least sniff.Len).
 const sniffLen = 4 << 10
 
 // OpenReader is Open over a stream (a stored media as its blob store yields it): the same checks,
@@ -309,8 +310,8 @@ func (d *Decoder) OpenReader(ctx context.Context, name string, r io.Reader) (*Me
 		return nil, readError(name, err)
 	}
 	head = head[:n]
-	sn := sniff(head)
-	if sn.kind != Video {
+	sn := sniff.Sniff(head)
+	if sn.Kind != Video {
 		data, err := readLimited(name, head, r, l)
 		if err != nil {
 			return nil, err

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bonafide/media/sniff"
 )
 
 // Video is handled by the ffmpeg and ffprobe programs (no pure-Go H.264/VP8/VP9 decoder exists). The
@@ -59,15 +61,15 @@ func demuxerFor(format string, data []byte) string {
 // is the start of the file (what sniffing read); fill writes the whole file, head included, to the
 // temporary file: the bytes already in memory (Open) or a stream copied as it is read (OpenReader),
 // so a video read from a stream is never held whole in memory. An error of fill is returned as is.
-func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sniffed, l Limits, fill func(io.Writer) error) (_ *Media, err error) {
+func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sniff.Result, l Limits, fill func(io.Writer) error) (_ *Media, err error) {
 	ctx, cancel := withTimeout(ctx, l.Timeout)
 	defer cancel()
-	f, err := os.CreateTemp(d.tempDir(), "bonafide-media-*."+sn.format)
+	f, err := os.CreateTemp(d.tempDir(), "bonafide-media-*."+sn.Format)
 	if err != nil {
 		return nil, fmt.Errorf("%s: writing the video to a temporary file: %w", name, err)
 	}
 	m := &Media{name: name, limits: l, dec: d, path: f.Name(),
-		info: Info{Kind: Video, Format: sn.format}}
+		info: Info{Kind: Video, Format: sn.Format}}
 	defer func() {
 		if err != nil {
 			m.Close()
@@ -85,7 +87,7 @@ func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sn
 			return nil, missingTool(name, tool, err)
 		}
 	}
-	m.demuxer = demuxerFor(sn.format, head)
+	m.demuxer = demuxerFor(sn.Format, head)
 	input := []string{"-protocol_whitelist", "file", "-f", m.demuxer, "-i", "file:" + m.path}
 
 	out, tail, err := runTool(ctx, l, d.ffprobe(), maxProbeOutput,
