@@ -28,11 +28,11 @@ type Pipeline struct {
 	// collections is where COLLECTION reads folders and collections (nil: it fails, as in the
 	// Instant API); index holds the searched collections' vectors.
 	collections bonafide.CollectionSource
-	index       bonafide.FaceIndex
+	index       FaceIndex
 }
 
 // WithCollections lets the pipeline run COLLECTION analyses over the store's collections, keeping
-// at most memory bytes of their vectors (0: bonafide.DefaultFaceIndexBytes).
+// at most memory bytes of their vectors (0: DefaultFaceIndexBytes).
 func (p *Pipeline) WithCollections(src bonafide.CollectionSource, memory int64) *Pipeline {
 	p.collections = src
 	p.index.MaxBytes = memory
