@@ -13,6 +13,10 @@
 //	if err != nil { ... }
 //	defer m.Close()
 //	err = m.Frames(ctx, func(f media.Frame) error { ...; return nil })
+//
+// A stored media is opened from a stream with OpenReader: a video is then copied to the temporary
+// file ffmpeg reads without being held whole in memory. What a file is, by its first bytes, is
+// package sniff's rule, which the API's upload check shares.
 package media
 
 import (
