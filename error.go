@@ -1,5 +1,3 @@
-// Package bonafide holds the domain types of the Bonafide liveness server and the interfaces its
-// adapters implement (stores, blob storage, job queue). It has no SQL, no net/http and no SDKs.
 package bonafide
 
 import (

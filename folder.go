@@ -1,15 +1,14 @@
 package bonafide
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // The rules of list requests (oz-api.md §1.5, §3.4): paging of every list, and the folder list
-// filter. The API parses query strings with them, and the stores validate a FolderFilter with
-// the same functions, so a value is refused once, with one code and one message.
+// filter. The API parses query strings with them (package api reads the query itself), and the
+// stores validate a FolderFilter with the same functions, so a value is refused once, with one
+// code and one message.
 
 // Paging limits (lamb's defaults).
 const (
@@ -54,15 +53,6 @@ func (p Page) Bounds(n int) (lo, hi int) {
 	return lo, hi
 }
 
-// IsTrue reads a boolean query flag: true, 1 or yes in any case; anything else is false.
-func IsTrue(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "1", "yes":
-		return true
-	}
-	return false
-}
-
 // The fields folders are sorted by.
 const (
 	SortTimeCreated = "time_created"
@@ -91,57 +81,4 @@ func ValidateFolderSort(field string) error {
 		return nil
 	}
 	return InvalidValue("sorting", "sorting by %q is not supported (time_created or time_updated, with {asc} or {desc})", field)
-}
-
-// ParseFolderQuery reads the query of GET /api/folders into a filter (oz-api.md §3.4): paging
-// (ParsePage), total_omit, sorting (the first descriptor "field{asc|desc}"; a bare field is
-// descending), time_created.min/.max and time_updated.min/.max (UNIX seconds, inclusive),
-// meta_data (key==value or key!=value, repeatable) and resolution_status (ParseFolderStatus).
-// Who may see which folders (CompanyID, UserID) is for the caller to add.
-func ParseFolderQuery(q url.Values) (FolderFilter, error) {
-	pg, err := ParsePage(q.Get("offset"), q.Get("limit"))
-	if err != nil {
-		return FolderFilter{}, err
-	}
-	f := FolderFilter{Offset: pg.Offset, Limit: pg.Limit, SortField: SortTimeCreated, WithTotal: !IsTrue(q.Get("total_omit"))}
-	if v := q.Get("sorting"); v != "" {
-		field, dir, _ := strings.Cut(strings.TrimSuffix(strings.Split(v, ",")[0], "}"), "{")
-		if field == "" {
-			field = v // "{asc}" names no field: refused as it was sent
-		}
-		if err := ValidateFolderSort(field); err != nil {
-			return FolderFilter{}, err
-		}
-		f.SortField, f.SortAsc = field, dir == "asc"
-	}
-	for name, dst := range map[string]**time.Time{"time_created.min": &f.CreatedMin, "time_created.max": &f.CreatedMax,
-		"time_updated.min": &f.UpdatedMin, "time_updated.max": &f.UpdatedMax} {
-		if v := q.Get(name); v != "" {
-			sec, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return FolderFilter{}, InvalidType(name, "%s must be a UNIX timestamp, got %q", name, v)
-			}
-			t := time.UnixMilli(int64(sec * 1000)).UTC()
-			*dst = &t
-		}
-	}
-	for _, v := range q["meta_data"] {
-		if k, val, ok := strings.Cut(v, "!="); ok {
-			if f.MetaNotEquals == nil {
-				f.MetaNotEquals = map[string]string{}
-			}
-			f.MetaNotEquals[k] = val
-		} else if k, val, ok := strings.Cut(v, "=="); ok {
-			if f.MetaEquals == nil {
-				f.MetaEquals = map[string]string{}
-			}
-			f.MetaEquals[k] = val
-		} else {
-			return FolderFilter{}, InvalidValue("meta_data", "meta_data takes key==value or key!=value, got %q", v)
-		}
-	}
-	if f.ResolutionStatus, _, err = ParseFolderStatus(q.Get("resolution_status")); err != nil {
-		return FolderFilter{}, err
-	}
-	return f, nil
 }

@@ -1,9 +1,7 @@
 package bonafide_test
 
 import (
-	"net/url"
 	"testing"
-	"time"
 
 	"bonafide"
 )
@@ -48,38 +46,7 @@ func TestParsePage(t *testing.T) {
 	}
 }
 
-func TestParseFolderQuery(t *testing.T) {
-	q := url.Values{"limit": {"7"}, "offset": {"2"}, "total_omit": {"True"}, "sorting": {"time_updated{asc},time_created"},
-		"time_created.min": {"1700000000.5"}, "meta_data": {"a==1", "b!=x==y"}, "resolution_status": {" success "}}
-	f, err := bonafide.ParseFolderQuery(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.Limit != 7 || f.Offset != 2 || f.WithTotal || f.SortField != "time_updated" || !f.SortAsc ||
-		f.CreatedMin == nil || !f.CreatedMin.Equal(time.UnixMilli(1700000000500)) || f.CreatedMax != nil ||
-		f.MetaEquals["a"] != "1" || f.MetaNotEquals["b"] != "x==y" || f.ResolutionStatus != "SUCCESS" {
-		t.Errorf("ParseFolderQuery = %+v", f)
-	}
-	f, err = bonafide.ParseFolderQuery(url.Values{})
-	if err != nil || f.Limit != 100 || !f.WithTotal || f.SortField != "time_created" || f.SortAsc {
-		t.Errorf("defaults: %+v, %v", f, err)
-	}
-	for _, c := range []struct {
-		q     url.Values
-		code  bonafide.Code
-		field string
-		words string
-	}{
-		{url.Values{"limit": {"6000"}}, 4, "limit", "exceed max"},
-		{url.Values{"sorting": {"name{asc}"}}, 4, "sorting", `sorting by "name"`},
-		{url.Values{"sorting": {"{asc}"}}, 4, "sorting", `sorting by "{asc}"`},
-		{url.Values{"time_updated.max": {"yesterday"}}, 5, "time_updated.max", "UNIX timestamp"},
-		{url.Values{"meta_data": {"a=1"}}, 4, "meta_data", "key==value"},
-		{url.Values{"resolution_status": {"DONE"}}, 4, "resolution_status", "is not one of INITIAL"},
-	} {
-		_, err := bonafide.ParseFolderQuery(c.q)
-		checkRule(t, c.q.Encode(), err, c.code, c.field, c.words)
-	}
+func TestParseFolderStatus(t *testing.T) {
 	for v, want := range map[string][2]any{"": {"", false}, "finished": {"FINISHED", false}, "OPERATOR_REQUIRED": {"OPERATOR_REQUIRED", true}} {
 		st, verdict, err := bonafide.ParseFolderStatus(v)
 		if err != nil || st != want[0] || verdict != want[1] {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -12,7 +13,7 @@ import (
 // package pipeline over the engine.
 type Analyzer interface {
 	// Run analyses a over the folder's media all, picking the media its type uses (a.SourceMedia
-	// when given), and reads each picked media's bytes with open. It returns the result to store;
+	// when given), and reads each picked media with open, one at a time, closing each when done. It returns the result to store;
 	// it does not change a or store anything. An error means the analysis failed: a *MediaError
 	// when a media itself could not be analysed (retrying will not help), anything else an
 	// internal failure.
@@ -21,8 +22,9 @@ type Analyzer interface {
 	Info() EngineInfo
 }
 
-// OpenMedia reads one media's bytes (the engine takes bytes).
-type OpenMedia func(ctx context.Context, m *Media) ([]byte, error)
+// OpenMedia opens one media's bytes as a stream (Blobs.Open for a stored media), so that the
+// analysis copies a video to its decoder without holding it whole in memory. The caller closes it.
+type OpenMedia func(ctx context.Context, m *Media) (io.ReadCloser, error)
 
 // Outcome is the result of one analysis, ready to store (the worker) or to show (the Instant API).
 type Outcome struct {
@@ -44,21 +46,49 @@ func (o *Outcome) Apply(a *Analysis) {
 }
 
 // MediaError says that a media could not be analysed (a corrupt or unsupported file, a video too
-// long, ...): a fault of the input, so retrying will not help.
+// long, ...): a fault of the input, so retrying will not help. It is the one error type for a bad
+// media, from the decoder (package media makes it, Media nil) through the Analyzer (which names
+// the stored media) to the worker and the API.
 type MediaError struct {
+	// Media is the stored media at fault, set by the Analyzer; nil as the decoder reports it; an
+	// empty Media when the error is about the analysis's media as a whole.
 	Media *Media
-	Code  string // a stable reason code, e.g. CORRUPT_MEDIA
-	Msg   string // what is wrong with the file, for a person
-	Err   error  // the engine's error; its text names the file and the cause
+	File  string    // the file's name as the decoder was given it; only used in messages
+	Code  MediaCode // a stable reason code, e.g. CORRUPT_MEDIA
+	Msg   string    // what is wrong with the file, for a person
+	// Err is the cause; where the Analyzer names the media, the decoder's own *MediaError, whose
+	// text names the file and the cause.
+	Err error
 }
 
+// MediaCode classifies why a media could not be analysed; the codes are stable (package media
+// lists the decoder's, package pipeline those of an analysis as a whole).
+type MediaCode string
+
+// Error says what is wrong. As the decoder reports it: "<file>: <msg>: <cause>", leaving out the
+// parts that are empty; once the Analyzer names the media: "media <id> (<name>) could not be
+// analysed: <code>: <msg>"; about the analysis's media as a whole: "<code>: <msg>".
 func (e *MediaError) Error() string {
-	if e.Media == nil || e.Media.ID == "" { // about the analysis's media as a whole
+	switch {
+	case e.Media == nil:
+		s := e.Msg
+		if s == "" {
+			s = string(e.Code)
+		}
+		if e.File != "" {
+			s = e.File + ": " + s
+		}
+		if e.Err != nil {
+			s += ": " + e.Err.Error()
+		}
+		return s
+	case e.Media.ID == "":
 		return fmt.Sprintf("%s: %s", e.Code, e.Msg)
 	}
 	return fmt.Sprintf("media %s (%s) could not be analysed: %s: %s", e.Media.ID, e.Media.OriginalName, e.Code, e.Msg)
 }
 
+// Unwrap returns the cause.
 func (e *MediaError) Unwrap() error { return e.Err }
 
 // AnalysisParams are the per-analysis params Bonafide acts on.

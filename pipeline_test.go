@@ -2,6 +2,7 @@ package bonafide_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"bonafide"
@@ -60,5 +61,30 @@ func TestParseAnalysisParams(t *testing.T) {
 		if got := bonafide.ParseAnalysisParams(json.RawMessage(tt.raw)).ExtractBestShot; got != tt.want {
 			t.Errorf("ParseAnalysisParams(%q).ExtractBestShot = %v, want %v", tt.raw, got, tt.want)
 		}
+	}
+}
+
+// TestMediaErrorText: the one media error reads as the decoder reports it, as the Analyzer names
+// it, and about an analysis's media as a whole.
+func TestMediaErrorText(t *testing.T) {
+	cause := errors.New("moov atom not found")
+	dec := &bonafide.MediaError{File: "clip.mp4", Code: "CORRUPT_MEDIA", Msg: "the video could not be read", Err: cause}
+	named := &bonafide.MediaError{Media: &bonafide.Media{ID: "m1", OriginalName: "clip.mp4"}, Code: dec.Code, Msg: dec.Msg, Err: dec}
+	whole := &bonafide.MediaError{Media: &bonafide.Media{}, Code: "NOT_ENOUGH_FACES", Msg: "one face"}
+	for _, c := range []struct {
+		err  *bonafide.MediaError
+		want string
+	}{
+		{dec, "clip.mp4: the video could not be read: moov atom not found"},
+		{&bonafide.MediaError{Code: "EMPTY_FILE"}, "EMPTY_FILE"},
+		{named, "media m1 (clip.mp4) could not be analysed: CORRUPT_MEDIA: the video could not be read"},
+		{whole, "NOT_ENOUGH_FACES: one face"},
+	} {
+		if got := c.err.Error(); got != c.want {
+			t.Errorf("Error() = %q, want %q", got, c.want)
+		}
+	}
+	if !errors.Is(named, cause) {
+		t.Error("the named error does not unwrap to the decoder's cause")
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 
@@ -301,7 +303,7 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	open := func(_ context.Context, m *bonafide.Media) ([]byte, error) { return files[m.ID].bytes() }
+	open := func(_ context.Context, m *bonafide.Media) (io.ReadCloser, error) { return os.Open(files[m.ID].path) }
 	byID := mediaMap(ms)
 	var out []analysisBody
 	for _, a := range as {

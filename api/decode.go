@@ -57,7 +57,7 @@ func invalidValue(field, format string, args ...any) error {
 	return bonafide.InvalidValue(field, format, args...)
 }
 
-func boolParam(r *http.Request, name string) bool { return bonafide.IsTrue(r.URL.Query().Get(name)) }
+func boolParam(r *http.Request, name string) bool { return isTrue(r.URL.Query().Get(name)) }
 
 // page is the lamb pagination of an in-memory list (oz-api.md §1.5).
 type page struct {

@@ -128,7 +128,7 @@ func (s *Server) getFolder(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) listFolders(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
 	q := r.URL.Query()
-	flt, err := bonafide.ParseFolderQuery(q)
+	flt, err := parseFolderQuery(q)
 	if err != nil {
 		return err
 	}

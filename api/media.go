@@ -21,7 +21,7 @@ import (
 func (s *Server) newMedia(folderID string, up *upload) ([]*bonafide.Media, error) {
 	var out []*bonafide.Media
 	for _, f := range up.files {
-		mk, format, what := bonafide.SniffMedia(f.head)
+		mk, format, what := sniffUpload(f.head)
 		if mk == "" {
 			if f.size == 0 {
 				return nil, bonafide.Errorf(bonafide.CodeInvalidValue, "Invalid param value: the file %q (%s) is empty", f.field, f.name)

@@ -41,7 +41,7 @@ type uploadFile struct {
 	head        []byte // the first sniffLen bytes, enough to tell what the file is
 }
 
-// sniffLen is how much of a file bonafide.SniffMedia looks at (it reads at most the first 1 KiB).
+// sniffLen is how much of a file sniffUpload looks at (package sniff reads at most the first 1 KiB).
 const sniffLen = 4 << 10
 
 // bytes reads the spooled file (the engine takes bytes).

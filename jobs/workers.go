@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -73,14 +74,12 @@ func (w *analysisWorker) run(ctx context.Context, a *bonafide.Analysis) error {
 	if err != nil {
 		return err
 	}
-	out, err := w.deps.Analyzer.Run(ctx, a, all, func(ctx context.Context, m *bonafide.Media) ([]byte, error) {
-		return w.deps.Blobs.Get(ctx, m.BlobKey)
+	// Each media is read as a stream from the blob store: a video goes straight to the decoder's
+	// temporary file, never whole into memory.
+	out, err := w.deps.Analyzer.Run(ctx, a, all, func(ctx context.Context, m *bonafide.Media) (io.ReadCloser, error) {
+		return w.deps.Blobs.Open(ctx, m.BlobKey)
 	})
 	if err != nil {
-		var me *bonafide.MediaError
-		if errors.As(err, &me) {
-			return &mediaError{err}
-		}
 		return err
 	}
 	out.Apply(a)
@@ -99,13 +98,10 @@ func (w *analysisWorker) run(ctx context.Context, a *bonafide.Analysis) error {
 	return nil
 }
 
-// mediaError is a failure of the media itself: retrying will not help.
-type mediaError struct{ error }
-
-func (e *mediaError) Unwrap() error { return e.error }
-
+// isMediaError reports whether err is a failure of the media itself (a *bonafide.MediaError):
+// retrying will not help.
 func isMediaError(err error) bool {
-	var me *mediaError
+	var me *bonafide.MediaError
 	return errors.As(err, &me)
 }
 

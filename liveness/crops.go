@@ -39,10 +39,14 @@ type CropOptions struct {
 }
 
 // TrainingCrops decodes a media as Analyze does (up to Config.Limits.MaxFrames evenly spaced
-// frames) and calls fn with the crops of the primary face of every frame that has one.
+// frames) and calls fn with the crops of the primary face of every frame that has one. It takes
+// in.Data (its sampling is seeded from the first bytes), not in.Reader.
 func (e *Engine) TrainingCrops(ctx context.Context, in Input, o CropOptions, fn func(TrainingCrop) error) error {
 	if len(o.Views) == 0 {
 		return fmt.Errorf("liveness: no view asked")
+	}
+	if in.Reader != nil {
+		return fmt.Errorf("liveness: TrainingCrops takes the media's Data, not a Reader")
 	}
 	for _, v := range o.Views {
 		if err := v.Validate(); err != nil {

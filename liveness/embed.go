@@ -55,7 +55,7 @@ const Alignment5 = "similarity transform of 5 landmark points (eye centres, nose
 // face quality, frontal faces first). A media without a face gives an embedding with a nil
 // Vector, not an error. Errors are *media.Error for bad input; anything else is internal.
 func (e *Engine) Embed(ctx context.Context, in Input) (*FaceEmbedding, error) {
-	m, err := e.dec.Open(ctx, in.Name, in.Data)
+	m, err := e.open(ctx, in)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"math"
 	"runtime"
 	"slices"
@@ -137,18 +138,30 @@ func New(rt *onnx.Runtime, cfgs ...Config) (*Engine, error) {
 // Info describes the engine and its models.
 func (e *Engine) Info() bonafide.EngineInfo { return e.info }
 
-// Input is one media to analyse.
+// Input is one media to analyse: its bytes, or a stream of them.
 type Input struct {
-	Name string   // for messages only
-	Data []byte   // the file's bytes
-	Tags []string // Oz media tags, e.g. video_selfie_blank
+	Name string // for messages only
+	Data []byte // the file's bytes, when Reader is nil
+	// Reader, when not nil, yields the file's bytes (a stored media read from its blob store): a
+	// video is copied from it to the decoder's temporary file and never held whole in memory
+	// (media.Decoder.OpenReader). The engine reads it once and does not close it.
+	Reader io.Reader
+	Tags   []string // Oz media tags, e.g. video_selfie_blank
+}
+
+// open opens the input's media, from its Reader when it has one.
+func (e *Engine) open(ctx context.Context, in Input) (*media.Media, error) {
+	if in.Reader != nil {
+		return e.dec.OpenReader(ctx, in.Name, in.Reader)
+	}
+	return e.dec.Open(ctx, in.Name, in.Data)
 }
 
 // Analyze decodes the media, runs the models on its frames and fuses the signals. Errors are
 // *media.Error for bad input; anything else is an internal failure.
 func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	start := e.cfg.Now()
-	m, err := e.dec.Open(ctx, in.Name, in.Data)
+	m, err := e.open(ctx, in)
 	if err != nil {
 		return nil, err
 	}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"bonafide"
 )
 
-// Code classifies why a media could not be used. The codes are stable: the API layer maps them to
-// client-facing error codes and messages.
-type Code string
+// Code classifies why a media could not be used (bonafide.MediaCode). The codes are stable: the
+// API layer maps them to client-facing error codes and messages.
+type Code = bonafide.MediaCode
 
 // Error codes returned in *Error.
 const (
@@ -28,33 +30,11 @@ const (
 	CodeDecoderMissing   Code = "DECODER_MISSING"
 )
 
-// Error is the one error type of this package for problems with a media (as opposed to a cancelled
-// context or a programming error). Msg is written for a person: it says what is wrong with the file,
-// in words, and File names the file as the caller named it.
-type Error struct {
-	Code Code
-	File string // the name given to Open; only used in messages
-	Msg  string
-	Err  error // the underlying cause, if any
-}
-
-// Error returns "<file>: <msg>: <cause>", leaving out the parts that are empty.
-func (e *Error) Error() string {
-	s := e.Msg
-	if s == "" {
-		s = string(e.Code)
-	}
-	if e.File != "" {
-		s = e.File + ": " + s
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-// Unwrap returns the underlying cause.
-func (e *Error) Unwrap() error { return e.Err }
+// Error is the domain's one error type for a bad media (bonafide.MediaError): this package returns
+// it for problems with a media (as opposed to a cancelled context or a programming error), with
+// Media nil. Msg is written for a person: it says what is wrong with the file, in words, and File
+// names the file as the caller named it; its text is "<file>: <msg>: <cause>".
+type Error = bonafide.MediaError
 
 func newError(code Code, file string, cause error, format string, args ...any) *Error {
 	return &Error{Code: code, File: file, Msg: fmt.Sprintf(format, args...), Err: cause}

@@ -9,6 +9,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"bonafide/media/sniff"
 )
 
 // FuzzOpenDecode feeds arbitrary bytes to Open and Frames. Inputs that sniff as video are skipped to keep
@@ -49,7 +51,7 @@ func FuzzOpenDecode(f *testing.F) {
 	}
 	d := NewDecoder(l)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if sniff(data).kind == Video {
+		if sniff.Sniff(data).Kind == Video {
 			return
 		}
 		ctx := context.Background()

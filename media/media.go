@@ -13,14 +13,20 @@
 //	if err != nil { ... }
 //	defer m.Close()
 //	err = m.Frames(ctx, func(f media.Frame) error { ...; return nil })
+//
+// A stored media is opened from a stream with OpenReader: a video is then copied to the temporary
+// file ffmpeg reads without being held whole in memory. What a file is, by its first bytes, is
+// package sniff's rule, which the API's upload check shares.
 package media
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -29,16 +35,18 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"bonafide/media/sniff"
 )
 
-// Kind is the kind of a media.
-type Kind string
+// Kind is the kind of a media (as package sniff tells it).
+type Kind = sniff.Kind
 
 // Kinds of media.
 const (
-	Image   Kind = "image"
-	Video   Kind = "video"
-	ShotSet Kind = "shot_set"
+	Image   = sniff.Image
+	Video   = sniff.Video
+	ShotSet = sniff.ShotSet
 )
 
 // Limits bound the size of the work one media may cause. A zero field means its default (see
@@ -252,26 +260,30 @@ func (d *Decoder) Open(ctx context.Context, name string, data []byte) (*Media, e
 		return nil, newError(CodeEmpty, name, nil, "the file is empty")
 	}
 	if int64(len(data)) > l.MaxFileBytes {
-		return nil, newError(CodeTooLarge, name, nil, "the file is %s, more than the %s allowed",
-			byteSize(int64(len(data))), byteSize(l.MaxFileBytes))
+		return nil, tooLarge(name, int64(len(data)), l)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, context.Cause(ctx))
 	}
-	sn := sniff(data)
-	switch sn.kind {
+	sn := sniff.Sniff(data)
+	switch sn.Kind {
 	case Image:
-		hdr, err := probeImage(name, sn.format, data, l)
+		hdr, err := probeImage(name, sn.Format, data, l)
 		if err != nil {
 			return nil, err
 		}
 		w, h := hdr.displaySize()
 		return &Media{
 			name: name, limits: l, data: data, img: hdr, dec: d,
-			info: Info{Kind: Image, Format: sn.format, Width: w, Height: h, Orientation: hdr.orientation, Frames: 1},
+			info: Info{Kind: Image, Format: sn.Format, Width: w, Height: h, Orientation: hdr.orientation, Frames: 1},
 		}, nil
 	case Video:
-		return d.openVideo(ctx, name, data, sn, l)
+		return d.openVideo(ctx, name, data, sn, l, func(w io.Writer) error {
+			if _, err := w.Write(data); err != nil {
+				return fmt.Errorf("%s: writing the video to a temporary file: %w", name, err)
+			}
+			return nil
+		})
 	case ShotSet:
 		m, err := openShotSet(ctx, name, data, l)
 		if m != nil {
@@ -279,10 +291,106 @@ func (d *Decoder) Open(ctx context.Context, name string, data []byte) (*Media, e
 		}
 		return m, err
 	}
-	if len(sn.what) > 6 && sn.what[len(sn.what)-6:] == " image" {
-		return nil, newError(CodeUnsupported, name, nil, "the file is %s; images must be JPEG, PNG, WebP or BMP", sn.what)
+	if len(sn.What) > 6 && sn.What[len(sn.What)-6:] == " image" {
+		return nil, newError(CodeUnsupported, name, nil, "the file is %s; images must be JPEG, PNG, WebP or BMP", sn.What)
 	}
-	return nil, newError(CodeUnsupported, name, nil, "the file is %s, not a video or image", sn.what)
+	return nil, newError(CodeUnsupported, name, nil, "the file is %s, not a video or image", sn.What)
+}
+
+// sniffLen is how much of a stream OpenReader reads to tell what it is (at least sniff.Len).
+const sniffLen = 4 << 10
+
+// OpenReader is Open over a stream (a stored media as its blob store yields it): the same checks,
+// the same Media, the same errors. A video is copied from r straight to the temporary file that
+// ffmpeg reads, so it is never held whole in memory; an image or a shot set is read whole (its
+// decoder takes bytes), at most Limits.MaxFileBytes of it. A file over that limit is read to its
+// end, without keeping it, so that the error says its size. An error reading r is returned
+// wrapped, as an internal failure (not an *Error). OpenReader does not close r.
+func (d *Decoder) OpenReader(ctx context.Context, name string, r io.Reader) (*Media, error) {
+	l := d.Limits.withDefaults()
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, readError(name, err)
+	}
+	head = head[:n]
+	sn := sniff.Sniff(head)
+	if sn.Kind != Video {
+		data, err := readLimited(name, head, r, l)
+		if err != nil {
+			return nil, err
+		}
+		return d.Open(ctx, name, data)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, context.Cause(ctx))
+	}
+	return d.openVideo(ctx, name, head, sn, l, func(w io.Writer) error {
+		if _, err := w.Write(head); err != nil {
+			return fmt.Errorf("%s: writing the video to a temporary file: %w", name, err)
+		}
+		// Copy through a writer that tells its errors from the reader's.
+		dst := &errWriter{w: w}
+		copied, err := io.Copy(dst, io.LimitReader(r, l.MaxFileBytes-int64(len(head))+1))
+		if dst.err != nil {
+			return fmt.Errorf("%s: writing the video to a temporary file: %w", name, dst.err)
+		}
+		if err != nil {
+			return readError(name, err)
+		}
+		if size := int64(len(head)) + copied; size > l.MaxFileBytes {
+			rest, err := io.Copy(io.Discard, r)
+			if err != nil {
+				return readError(name, err)
+			}
+			return tooLarge(name, size+rest, l)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", name, context.Cause(ctx))
+		}
+		return nil
+	})
+}
+
+// readLimited reads the rest of r after head, at most Limits.MaxFileBytes in all; a longer file is
+// read to its end without keeping it and refused with its size (CodeTooLarge).
+func readLimited(name string, head []byte, r io.Reader, l Limits) ([]byte, error) {
+	buf := bytes.NewBuffer(head)
+	if _, err := buf.ReadFrom(io.LimitReader(r, l.MaxFileBytes-int64(len(head))+1)); err != nil {
+		return nil, readError(name, err)
+	}
+	if size := int64(buf.Len()); size > l.MaxFileBytes {
+		rest, err := io.Copy(io.Discard, r)
+		if err != nil {
+			return nil, readError(name, err)
+		}
+		return nil, tooLarge(name, size+rest, l)
+	}
+	return buf.Bytes(), nil
+}
+
+// errWriter keeps the first error of its writer, so that io.Copy's error can be told apart.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// readError is a failure to read a media's stream: the store's fault, not the file's.
+func readError(name string, err error) error {
+	return fmt.Errorf("%s: reading the media: %w", name, err)
+}
+
+// tooLarge is the error of a file of size bytes, over Limits.MaxFileBytes.
+func tooLarge(name string, size int64, l Limits) *Error {
+	return newError(CodeTooLarge, name, nil, "the file is %s, more than the %s allowed", byteSize(size), byteSize(l.MaxFileBytes))
 }
 
 // byteSize formats n for messages ("15 MiB", "1 GiB", "812.5 KiB", "17 bytes").

@@ -15,10 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bonafide/media/sniff"
 )
 
 // Video is handled by the ffmpeg and ffprobe programs (no pure-Go H.264/VP8/VP9 decoder exists). The
-// input is written to a temporary file, because MP4s with the index (moov) at the end need seeking.
+// input is written to a temporary file, because MP4s with the index (moov) at the end need seeking
+// (a pipe into ffmpeg's stdin cannot seek, and ffprobe, the packet scan and ffmpeg each read the
+// input), and the file is written from a stream where the caller has one (OpenReader).
 // The demuxer is forced to the container that sniffing found and only the file protocol is allowed, so
 // that ffmpeg's own format guessing (playlists, concat scripts, image sequences) never sees our input.
 
@@ -53,34 +57,37 @@ func demuxerFor(format string, data []byte) string {
 	return ""
 }
 
-// openVideo writes the video to a temporary file, probes it and checks it against the limits.
-func (d *Decoder) openVideo(ctx context.Context, name string, data []byte, sn sniffed, l Limits) (_ *Media, err error) {
+// openVideo writes the video to a temporary file, probes it and checks it against the limits. head
+// is the start of the file (what sniffing read); fill writes the whole file, head included, to the
+// temporary file: the bytes already in memory (Open) or a stream copied as it is read (OpenReader),
+// so a video read from a stream is never held whole in memory. An error of fill is returned as is.
+func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sniff.Result, l Limits, fill func(io.Writer) error) (_ *Media, err error) {
 	ctx, cancel := withTimeout(ctx, l.Timeout)
 	defer cancel()
-	for _, tool := range []string{d.ffprobe(), d.ffmpeg()} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return nil, missingTool(name, tool, err)
-		}
-	}
-	f, err := os.CreateTemp(d.tempDir(), "bonafide-media-*."+sn.format)
+	f, err := os.CreateTemp(d.tempDir(), "bonafide-media-*."+sn.Format)
 	if err != nil {
 		return nil, fmt.Errorf("%s: writing the video to a temporary file: %w", name, err)
 	}
 	m := &Media{name: name, limits: l, dec: d, path: f.Name(),
-		info: Info{Kind: Video, Format: sn.format}}
+		info: Info{Kind: Video, Format: sn.Format}}
 	defer func() {
 		if err != nil {
 			m.Close()
 		}
 	}()
-	if _, err := f.Write(data); err != nil {
+	if err := fill(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: writing the video to a temporary file: %w", name, err)
+		return nil, err
 	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("%s: writing the video to a temporary file: %w", name, err)
 	}
-	m.demuxer = demuxerFor(sn.format, data)
+	for _, tool := range []string{d.ffprobe(), d.ffmpeg()} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, missingTool(name, tool, err)
+		}
+	}
+	m.demuxer = demuxerFor(sn.Format, head)
 	input := []string{"-protocol_whitelist", "file", "-f", m.demuxer, "-i", "file:" + m.path}
 
 	out, tail, err := runTool(ctx, l, d.ffprobe(), maxProbeOutput,

@@ -12,6 +12,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"bonafide/media/sniff"
 )
 
 // A shot set is a zip of JPEG/PNG frames. Zips come from clients, so the archive is held to limits on
@@ -88,12 +90,12 @@ func openShotSet(ctx context.Context, name string, data []byte, l Limits) (*Medi
 		if err != nil {
 			continue // unreadable (unknown compression method, encrypted): not a frame we can use
 		}
-		sn := sniff(head)
+		sn := sniff.Sniff(head)
 		switch {
-		case sn.kind == ShotSet || sn.what == "an archive other than zip":
+		case sn.Kind == ShotSet || sn.What == "an archive other than zip":
 			return nil, unsafeZip(name, "entry %q is another archive; nested archives are not accepted", f.Name)
-		case sn.format == "jpeg" || sn.format == "png":
-			usable = append(usable, zipEntry{file: f, format: sn.format, pos: len(usable)})
+		case sn.Format == "jpeg" || sn.Format == "png":
+			usable = append(usable, zipEntry{file: f, format: sn.Format, pos: len(usable)})
 		}
 	}
 	if len(usable) == 0 {

@@ -32,11 +32,11 @@ func (p *Pipeline) biometry(ctx context.Context, _ *bonafide.Analysis, ms []*bon
 	var faces []face
 	var noFace []*bonafide.Media
 	for _, m := range ms {
-		data, err := open(ctx, m)
-		if err != nil {
-			return nil, fmt.Errorf("reading media %s: %w", m.ID, err)
-		}
-		emb, err := p.embed(ctx, m, data)
+		var emb *liveness.FaceEmbedding
+		err := withInput(ctx, open, m, func(in liveness.Input) (err error) {
+			emb, err = p.embed(ctx, m, in)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -20,7 +20,7 @@ var _ bonafide.Embedder = (*Pipeline)(nil)
 
 // EmbedFace is the face embedding of one photo or video (nil: no face), as BIOMETRY computes it.
 func (p *Pipeline) EmbedFace(ctx context.Context, m *bonafide.Media, data []byte) ([]float32, error) {
-	emb, err := p.embed(ctx, m, data)
+	emb, err := p.embed(ctx, m, input(m, data))
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (p *Pipeline) EmbedFace(ctx context.Context, m *bonafide.Media, data []byte
 // decision_count per media, and one result without person_id for a media that matched nobody.
 // Blacklist semantics: any match DECLINES, no match is SUCCESS.
 func (p *Pipeline) collection(ctx context.Context, a *bonafide.Analysis, ms []*bonafide.Media, open bonafide.OpenMedia, _ bonafide.AnalysisParams) (*bonafide.Outcome, error) {
-	fail := func(code, format string, args ...any) error {
+	fail := func(code bonafide.MediaCode, format string, args ...any) error {
 		return &bonafide.MediaError{Media: &bonafide.Media{}, Code: code, Msg: fmt.Sprintf(format, args...)}
 	}
 	params := bonafide.ParseCollectionParams(a.Params)
@@ -76,11 +76,14 @@ func (p *Pipeline) collection(ctx context.Context, a *bonafide.Analysis, ms []*b
 		Results: []bonafide.MediaResult{}, BestShots: map[string][]byte{}}
 	noFace, matched, faces := []string{}, []string{}, 0
 	for _, m := range ms {
-		data, err := open(ctx, m)
-		if err != nil {
-			return nil, fmt.Errorf("reading media %s: %w", m.ID, err)
-		}
-		vec, err := p.EmbedFace(ctx, m, data)
+		var vec []float32
+		err := withInput(ctx, open, m, func(in liveness.Input) error {
+			emb, err := p.embed(ctx, m, in)
+			if err == nil {
+				vec = emb.Vector
+			}
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}

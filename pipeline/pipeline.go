@@ -16,7 +16,6 @@ import (
 
 	"bonafide"
 	"bonafide/liveness"
-	"bonafide/media"
 )
 
 var _ bonafide.Analyzer = (*Pipeline)(nil)
@@ -28,19 +27,19 @@ type Pipeline struct {
 	// collections is where COLLECTION reads folders and collections (nil: it fails, as in the
 	// Instant API); index holds the searched collections' vectors.
 	collections bonafide.CollectionSource
-	index       bonafide.FaceIndex
+	index       FaceIndex
 }
 
 // WithCollections lets the pipeline run COLLECTION analyses over the store's collections, keeping
-// at most memory bytes of their vectors (0: bonafide.DefaultFaceIndexBytes).
+// at most memory bytes of their vectors (0: DefaultFaceIndexBytes).
 func (p *Pipeline) WithCollections(src bonafide.CollectionSource, memory int64) *Pipeline {
 	p.collections = src
 	p.index.MaxBytes = memory
 	return p
 }
 
-// analysisType is how the pipeline runs one of the domain's analysis types
-// (bonafide.AnalysisTypes: which media it takes).
+// analysisType is how the pipeline runs one of the domain's analysis types (the registry
+// bonafide.AnalysisTypes: its name and which media it takes).
 type analysisType struct {
 	bonafide.AnalysisType
 	run runner
@@ -50,8 +49,9 @@ type analysisType struct {
 // the receiver comes first.)
 type runner func(p *Pipeline, ctx context.Context, a *bonafide.Analysis, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error)
 
-// analyzers are how each analysis type runs. A new type is one more entry here and one in
-// bonafide.AnalysisTypes (TestEveryTypeRuns checks that they agree).
+// analyzers are how each analysis type of the registry bonafide.AnalysisTypes runs, by its name:
+// the registry says which types there are, this only how each runs (TestEveryTypeRuns checks that
+// every type that runs has a runner here and that nothing else has one).
 var analyzers = map[string]runner{
 	"QUALITY":    perMedia((*Pipeline).quality),
 	"BIOMETRY":   (*Pipeline).biometry,
@@ -82,16 +82,17 @@ func (p *Pipeline) Run(ctx context.Context, a *bonafide.Analysis, all []*bonafid
 }
 
 // perMedia runs an analysis whose media are analysed one by one and whose verdict is
-// bonafide.Verdict. Media are read and analysed one at a time, so one file is in memory at once.
-func perMedia(analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error)) runner {
+// bonafide.Verdict. Media are opened and analysed one at a time, each read as a stream.
+func perMedia(analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, in liveness.Input, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error)) runner {
 	return func(p *Pipeline, ctx context.Context, _ *bonafide.Analysis, ms []*bonafide.Media, open bonafide.OpenMedia, params bonafide.AnalysisParams) (*bonafide.Outcome, error) {
 		out := &bonafide.Outcome{State: bonafide.StateFinished, Results: []bonafide.MediaResult{}, BestShots: map[string][]byte{}}
 		for _, m := range ms {
-			data, err := open(ctx, m)
-			if err != nil {
-				return nil, fmt.Errorf("reading media %s: %w", m.ID, err)
-			}
-			r, shot, err := analyze(p, ctx, m, data, params)
+			var r bonafide.MediaResult
+			var shot []byte
+			err := withInput(ctx, open, m, func(in liveness.Input) (err error) {
+				r, shot, err = analyze(p, ctx, m, in, params)
+				return err
+			})
 			if err != nil {
 				return nil, err
 			}
@@ -105,25 +106,37 @@ func perMedia(analyze func(p *Pipeline, ctx context.Context, m *bonafide.Media, 
 	}
 }
 
-// input is the engine's input for a stored media.
+// input is the engine's input for a media's bytes.
 func input(m *bonafide.Media, data []byte) liveness.Input {
 	return liveness.Input{Name: m.OriginalName, Data: data, Tags: m.Tags}
 }
 
+// withInput opens m with open and calls fn with the engine's input over its stream, closing the
+// stream when fn returns.
+func withInput(ctx context.Context, open bonafide.OpenMedia, m *bonafide.Media, fn func(liveness.Input) error) error {
+	r, err := open(ctx, m)
+	if err != nil {
+		return fmt.Errorf("reading media %s: %w", m.ID, err)
+	}
+	defer r.Close()
+	return fn(liveness.Input{Name: m.OriginalName, Reader: r, Tags: m.Tags})
+}
+
 // mediaError is an engine error on media m as the domain reports it: the file's fault (a
-// *media.Error) becomes a *bonafide.MediaError, anything else stays internal, named by the media.
+// *bonafide.MediaError from the decoder) is named by the media (its decoder's error kept as the
+// cause), anything else stays internal, named by the media.
 func mediaError(m *bonafide.Media, err error) error {
-	var me *media.Error
+	var me *bonafide.MediaError
 	if errors.As(err, &me) {
-		return &bonafide.MediaError{Media: m, Code: string(me.Code), Msg: me.Msg, Err: err}
+		return &bonafide.MediaError{Media: m, Code: me.Code, Msg: me.Msg, Err: err}
 	}
 	return fmt.Errorf("media %s: %w", m.ID, err)
 }
 
 // embed is the face embedding of a stored media (BIOMETRY, COLLECTION and the persons of a
 // collection all embed this way).
-func (p *Pipeline) embed(ctx context.Context, m *bonafide.Media, data []byte) (*liveness.FaceEmbedding, error) {
-	emb, err := p.engine.Embed(ctx, input(m, data))
+func (p *Pipeline) embed(ctx context.Context, m *bonafide.Media, in liveness.Input) (*liveness.FaceEmbedding, error) {
+	emb, err := p.engine.Embed(ctx, in)
 	if err != nil {
 		return nil, mediaError(m, err)
 	}
@@ -131,8 +144,8 @@ func (p *Pipeline) embed(ctx context.Context, m *bonafide.Media, data []byte) (*
 }
 
 // quality is liveness with a best shot: the engine's score, verdict and evidence for one media.
-func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, data []byte, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error) {
-	res, err := p.engine.Analyze(ctx, input(m, data))
+func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, in liveness.Input, params bonafide.AnalysisParams) (bonafide.MediaResult, []byte, error) {
+	res, err := p.engine.Analyze(ctx, in)
 	if err != nil {
 		return bonafide.MediaResult{}, nil, mediaError(m, err)
 	}

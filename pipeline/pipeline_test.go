@@ -1,9 +1,11 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,9 +48,11 @@ func shared(t *testing.T) *pipeline.Pipeline {
 	return pl
 }
 
-// files serves media bytes by media id.
+// files serves media bytes by media id, each as a stream.
 func files(byID map[string][]byte) bonafide.OpenMedia {
-	return func(_ context.Context, m *bonafide.Media) ([]byte, error) { return byID[m.ID], nil }
+	return func(_ context.Context, m *bonafide.Media) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(byID[m.ID])), nil
+	}
 }
 
 func TestRun(t *testing.T) {
@@ -111,7 +115,7 @@ func TestRunErrors(t *testing.T) {
 	}
 	// A storage failure is not the media's fault.
 	boom := errors.New("storage down")
-	_, err = p.Run(ctx, &bonafide.Analysis{Type: "QUALITY"}, []*bonafide.Media{m}, func(context.Context, *bonafide.Media) ([]byte, error) { return nil, boom })
+	_, err = p.Run(ctx, &bonafide.Analysis{Type: "QUALITY"}, []*bonafide.Media{m}, func(context.Context, *bonafide.Media) (io.ReadCloser, error) { return nil, boom })
 	if !errors.Is(err, boom) || errors.As(err, &me) {
 		t.Fatalf("read failure: %v", err)
 	}

@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"bonafide"
 	"bonafide/api"
 	"bonafide/jobs"
 	"bonafide/media"
+	"bonafide/pipeline"
 )
 
 // cmdFlags is a command's flag set with the BONAFIDE_* variable bound to each of its settings.
@@ -194,7 +194,7 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.StringVar(&f.uploadDir, "upload-dir", "", "where uploads are spooled while a request is handled (default: uploads under --data-dir)")
 	fs.StringVar(&f.urlKey, "url-signing-key", "", "key that signs media URLs, at least 32 characters (default: made at the first start and kept in the database)")
 	fs.DurationVar(&f.urlLifetime, "url-lifetime", api.DefaultURLLifetime, "how long a media or best-shot URL works without the token header, 1m..168h")
-	fs.IntVar(&f.collectionMemoryMB, "collection-memory-mb", bonafide.DefaultFaceIndexBytes>>20, "MiB of collection face vectors each node keeps in memory for COLLECTION searches (about 2 KiB a face); the least recently searched collections are let go beyond it")
+	fs.IntVar(&f.collectionMemoryMB, "collection-memory-mb", pipeline.DefaultFaceIndexBytes>>20, "MiB of collection face vectors each node keeps in memory for COLLECTION searches (about 2 KiB a face); the least recently searched collections are let go beyond it")
 	fs.bind("url-signing-key", "url-lifetime", "collection-memory-mb")
 	fs.bind("addr", "data-dir", "database-url", "blob-url", "base-url", "analysis-workers", "job-timeout",
 		"rescue-after", "session-ttl", "webhook-backoff", "webhook-allow-private", "max-files", "max-file-mb",

@@ -21,7 +21,10 @@ var (
 	adapters = []string{"api", "blob", "console", "jobs", "pipeline", "postgres", "sqlite", "sweep", "webhook", "web/capture"}
 	// engine is the analysis code: bytes or frames in, scores and reasons out; models holds the
 	// shipped passive weights, train makes new ones.
-	engine = []string{"liveness", "media", "onnx", "eval", "train", "models"}
+	engine = []string{"liveness", "media", "media/sniff", "onnx", "eval", "train", "models"}
+	// leaves import nothing of the module: media/sniff, which the API uses to tell an upload's
+	// kind with the decoder's own rule.
+	leaves = []string{"media/sniff"}
 	// shared helpers that adapters may use.
 	helpers = []string{"internal/storeutil", "internal/sqlstore", "internal/assets", "internal/synth", "internal/oascheck", "internal/password", "internal/service"}
 	// test support: imported by tests only (storetest is the stores' conformance suite).
@@ -126,6 +129,11 @@ func TestImportRules(t *testing.T) {
 				if slices.Contains(adapters, d) {
 					violation(name, d, "the engine knows nothing about HTTP, SQL or tenants")
 				}
+			}
+		}
+		if slices.Contains(leaves, name) {
+			for _, d := range p.deps {
+				violation(name, d, "a leaf package imports nothing of the module")
 			}
 		}
 		if !slices.Contains(testSupport, name) {

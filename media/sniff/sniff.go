@@ -1,4 +1,8 @@
-package bonafide
+// Package sniff says what a file is by its first bytes (magic bytes only; a file name is never
+// trusted). It is a leaf of package media: the API sniffs an upload with it before storing it, and
+// the decoder opens a file with it, so a file the API accepts is one the decoder opens the same
+// way. It imports nothing of the module.
+package sniff
 
 import (
 	"bytes"
@@ -6,103 +10,118 @@ import (
 	"unicode/utf8"
 )
 
-// sniffed is what the first bytes of a file say it is.
-type sniffed struct {
-	kind   MediaKind // "" when the format is not one we accept
-	format string    // our short format name when kind != ""
-	what   string    // a phrase for messages: "a JPEG image", "a text file", ...
+// Kind is the kind of a media Bonafide accepts.
+type Kind string
+
+// Kinds of media.
+const (
+	Image   Kind = "image"
+	Video   Kind = "video"
+	ShotSet Kind = "shot_set" // a zip of frames
+)
+
+// Len is how much of a file Sniff looks at: it reads at most the first 1 KiB.
+const Len = 1 << 10
+
+// Result is what the first bytes of a file say it is.
+type Result struct {
+	Kind   Kind   // "" when the format is not one Bonafide accepts
+	Format string // the short format name when Kind != "": "jpeg", "mp4", "zip", ...
+	What   string // a phrase for messages: "a JPEG image", "a text file", ...
 }
 
-// sniff identifies data by its magic bytes only; a file name is never trusted.
-func sniff(data []byte) sniffed {
+// Sniff says what data, the first bytes of a file (Len is enough), is: the kind and format of a
+// media Bonafide accepts, else only a phrase for messages. It decodes nothing: the decoder
+// checks the rest.
+func Sniff(data []byte) Result {
 	has := func(off int, magic string) bool {
 		return len(data) >= off+len(magic) && string(data[off:off+len(magic)]) == magic
 	}
 	switch {
 	case has(0, "\xFF\xD8\xFF"):
-		return sniffed{KindImage, "jpeg", "a JPEG image"}
+		return Result{Image, "jpeg", "a JPEG image"}
 	case has(0, "\x89PNG\r\n\x1A\n"):
-		return sniffed{KindImage, "png", "a PNG image"}
+		return Result{Image, "png", "a PNG image"}
 	case has(0, "RIFF") && has(8, "WEBP"):
-		return sniffed{KindImage, "webp", "a WebP image"}
+		return Result{Image, "webp", "a WebP image"}
 	case has(0, "BM") && len(data) >= 26 && binary.LittleEndian.Uint32(data[14:]) >= 12 &&
 		binary.LittleEndian.Uint32(data[14:]) <= 124:
 		// "BM" then a plausible DIB header size, so that text starting with "BM" is not taken for a bitmap.
-		return sniffed{KindImage, "bmp", "a BMP image"}
+		return Result{Image, "bmp", "a BMP image"}
 	case has(0, "PK\x03\x04") || has(0, "PK\x05\x06"): // a zip with entries, an empty zip
-		return sniffed{KindShotSet, "zip", "a zip archive"}
+		return Result{ShotSet, "zip", "a zip archive"}
 	case has(0, "RIFF") && has(8, "AVI "):
-		return sniffed{KindVideo, "avi", "an AVI video"}
+		return Result{Video, "avi", "an AVI video"}
 	case has(0, "\x1A\x45\xDF\xA3"):
 		if ebmlDocType(data) == "webm" {
-			return sniffed{KindVideo, "webm", "a WebM video"}
+			return Result{Video, "webm", "a WebM video"}
 		}
-		return sniffed{KindVideo, "mkv", "a Matroska video"}
+		return Result{Video, "mkv", "a Matroska video"}
 	case has(4, "ftyp"):
 		return sniffISOBMFF(data)
 	case has(4, "moov") || has(4, "mdat") || has(4, "wide") || has(4, "free") || has(4, "skip") || has(4, "pnot"):
 		// Old QuickTime files start with a box other than ftyp.
-		return sniffed{KindVideo, "mov", "a QuickTime video"}
+		return Result{Video, "mov", "a QuickTime video"}
 	case has(0, "\x00\x00\x01\xBA") || has(0, "\x00\x00\x01\xB3"):
-		return sniffed{KindVideo, "mpeg", "an MPEG video"}
+		return Result{Video, "mpeg", "an MPEG video"}
 	case len(data) > 188 && data[0] == 0x47 && data[188] == 0x47 && (len(data) <= 376 || data[376] == 0x47):
-		return sniffed{KindVideo, "mpeg", "an MPEG transport stream"}
+		return Result{Video, "mpeg", "an MPEG transport stream"}
 
 	// Formats we recognise but do not accept, to say what the file is.
 	case has(0, "GIF87a") || has(0, "GIF89a"):
-		return sniffed{what: "a GIF image"}
+		return Result{What: "a GIF image"}
 	case has(0, "II*\x00") || has(0, "MM\x00*"):
-		return sniffed{what: "a TIFF image"}
+		return Result{What: "a TIFF image"}
 	case has(0, "\x00\x00\x00\x0CjP  ") || has(0, "\xFF\x4F\xFF\x51"):
-		return sniffed{what: "a JPEG 2000 image"}
+		return Result{What: "a JPEG 2000 image"}
 	case has(0, "\xFF\x0A") || has(0, "\x00\x00\x00\x0CJXL "):
-		return sniffed{what: "a JPEG XL image"}
+		return Result{What: "a JPEG XL image"}
 	case has(0, "%PDF"):
-		return sniffed{what: "a PDF document"}
+		return Result{What: "a PDF document"}
 	case has(0, "OggS"):
-		return sniffed{what: "an Ogg file"}
+		return Result{What: "an Ogg file"}
 	case has(0, "RIFF") && has(8, "WAVE"):
-		return sniffed{what: "a WAV audio file"}
+		return Result{What: "a WAV audio file"}
 	case has(0, "ID3") || has(0, "fLaC"):
-		return sniffed{what: "an audio file"}
+		return Result{What: "an audio file"}
 	case has(0, "\x1F\x8B") || has(0, "Rar!") || has(0, "7z\xBC\xAF\x27\x1C") || has(0, "\xFD7zXZ\x00"):
-		return sniffed{what: "an archive other than zip"}
+		return Result{What: "an archive other than zip"}
 	case has(0, "\x7FELF") || has(0, "MZ"):
-		return sniffed{what: "a program"}
+		return Result{What: "a program"}
 	}
 	if looksLikeText(data) {
 		head := bytes.ToLower(bytes.TrimLeft(data[:min(len(data), 512)], " \t\r\n\xEF\xBB\xBF"))
 		switch {
 		case bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html")):
-			return sniffed{what: "an HTML page"}
+			return Result{What: "an HTML page"}
 		case bytes.HasPrefix(head, []byte("<svg")) || (bytes.HasPrefix(head, []byte("<?xml")) && bytes.Contains(head, []byte("<svg"))):
-			return sniffed{what: "an SVG drawing"}
+			return Result{What: "an SVG drawing"}
 		case bytes.HasPrefix(head, []byte("{")) || bytes.HasPrefix(head, []byte("[")):
-			return sniffed{what: "a text file (JSON)"}
+			return Result{What: "a text file (JSON)"}
 		}
-		return sniffed{what: "a text file"}
+		return Result{What: "a text file"}
 	}
-	return sniffed{what: "a file of unknown type"}
+	return Result{What: "a file of unknown type"}
 }
 
 // sniffISOBMFF tells an ISO base media file (ftyp box at offset 4) by its major brand.
-func sniffISOBMFF(data []byte) sniffed {
+func sniffISOBMFF(data []byte) Result {
 	if len(data) < 12 {
-		return sniffed{what: "a truncated MP4/QuickTime file"}
+		return Result{What: "a truncated MP4/QuickTime file"}
 	}
 	switch brand := string(data[8:12]); brand {
 	case "qt  ":
-		return sniffed{KindVideo, "mov", "a QuickTime video"}
+		return Result{Video, "mov", "a QuickTime video"}
 	case "heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1":
-		return sniffed{what: "a HEIC image"}
+		return Result{What: "a HEIC image"}
 	case "avif", "avis":
-		return sniffed{what: "an AVIF image"}
+		return Result{What: "an AVIF image"}
 	case "M4A ", "M4B ", "M4P ":
-		return sniffed{what: "an audio file"}
+		return Result{What: "an audio file"}
 	case "crx ":
-		return sniffed{what: "a camera raw image"}
+		return Result{What: "a camera raw image"}
 	}
-	return sniffed{KindVideo, "mp4", "an MP4 video"}
+	return Result{Video, "mp4", "an MP4 video"}
 }
 
 // ebmlDocType returns the DocType ("webm", "matroska") of an EBML header, or "" if it is not found in
@@ -154,13 +173,4 @@ func looksLikeText(data []byte) bool {
 		}
 	}
 	return true
-}
-
-// SniffMedia says what an uploaded file is by its first bytes (magic bytes only; a file name is
-// never trusted): the kind and short format name ("jpeg", "mp4", "zip", ...) of a media Bonafide
-// accepts (kind "" otherwise), and a phrase for messages ("a JPEG image", "a text file", ...). It
-// decodes nothing: the engine's decoder checks the rest. The first 1 KiB is enough.
-func SniffMedia(data []byte) (kind MediaKind, format, what string) {
-	s := sniff(data)
-	return s.kind, s.format, s.what
 }

@@ -1,10 +1,12 @@
-package bonafide
+package pipeline
 
 import (
 	"context"
 	"runtime"
 	"slices"
 	"sync"
+
+	"bonafide"
 )
 
 // FaceMatch is one person found by a search: its best-matching image and the cosine similarity.
@@ -92,7 +94,7 @@ func (x *FaceIndex) forget(collectionID string) {
 }
 
 // NewFaceSet builds a searchable set from vectors (all of one length; others are left out).
-func newFaceSet(version int64, vs []FaceVector) *faceSet {
+func newFaceSet(version int64, vs []bonafide.FaceVector) *faceSet {
 	s := &faceSet{version: version}
 	for _, v := range vs {
 		if len(v.Vector) == 0 {
@@ -116,7 +118,7 @@ func newFaceSet(version int64, vs []FaceVector) *faceSet {
 // Search finds the persons of collection c (as just read from the store: its Version says whether
 // the vectors held are current) whose best image has a cosine similarity of at least minCos with
 // q, best first, at most limit (< 1: all).
-func (x *FaceIndex) Search(ctx context.Context, src CollectionSource, c *Collection, q []float32, minCos float64, limit int) ([]FaceMatch, error) {
+func (x *FaceIndex) Search(ctx context.Context, src bonafide.CollectionSource, c *bonafide.Collection, q []float32, minCos float64, limit int) ([]FaceMatch, error) {
 	x.mu.Lock()
 	s := x.cols[c.ID]
 	if s != nil {
