@@ -36,7 +36,8 @@ func (r Role) Global() bool { return r == RoleAdmin || r == RoleOperator }
 type Company struct {
 	ID            string
 	Name          string
-	WebhookSecret string // base64 secret for Standard Webhooks signatures ("whsec_" + base64)
+	WebhookSecret string    // base64 secret for Standard Webhooks signatures ("whsec_" + base64)
+	Retention     Retention // how long its biometric data is kept (Store.SetCompanyRetention writes it)
 	Created       time.Time
 	Updated       time.Time
 }
@@ -110,8 +111,12 @@ type Media struct {
 	Tags         []string
 	MetaData     json.RawMessage
 	Info         json.RawMessage // width, height, duration, fps when known
-	Created      time.Time
-	Updated      time.Time
+	// Deleted is when the media's file and best shots were deleted (by the retention run; the
+	// row stays with the folder's analyses); nil while they are kept. DeletedReason says why.
+	Deleted       *time.Time
+	DeletedReason string
+	Created       time.Time
+	Updated       time.Time
 }
 
 // Analysis states and resolutions (oz-api.md §5.4).
@@ -250,6 +255,7 @@ type Store interface {
 
 	CollectionStore
 	CaptureStore
+	RetentionStore
 	LoginThrottleStore
 
 	Close() error

@@ -25,13 +25,18 @@ func asciiLower(s string) string {
 
 const companyCols = `id, name, webhook_secret, created_at, updated_at`
 
+// companySelect is what a read selects: the inserted columns and the retention setting.
+const companySelect = companyCols + `, retention_media, retention_folders`
+
 func scanCompany(r Row) (*bonafide.Company, error) {
 	var c bonafide.Company
 	var created, updated int64
-	if err := r.Scan(&c.ID, &c.Name, &c.WebhookSecret, &created, &updated); err != nil {
+	var media, folders *int64
+	if err := r.Scan(&c.ID, &c.Name, &c.WebhookSecret, &created, &updated, &media, &folders); err != nil {
 		return nil, err
 	}
 	c.Created, c.Updated = storeutil.FromStamp(created), storeutil.FromStamp(updated)
+	c.Retention = bonafide.Retention{Media: msDuration(media), Folders: msDuration(folders)}
 	return &c, nil
 }
 
@@ -60,14 +65,14 @@ func (s *Store[T]) UpdateCompany(ctx context.Context, c *bonafide.Company) error
 
 // GetCompany returns one company.
 func (s *Store[T]) GetCompany(ctx context.Context, id string) (*bonafide.Company, error) {
-	return get(ctx, s, "get company", "company", id, scanCompany, `SELECT `+companyCols+` FROM companies WHERE id = ?`, id)
+	return get(ctx, s, "get company", "company", id, scanCompany, `SELECT `+companySelect+` FROM companies WHERE id = ?`, id)
 }
 
 // ListCompanies returns the companies whose name contains search (case-insensitive, ASCII) or whose
 // id equals it; every company when search is empty. Ordered by name (ASCII case-insensitive, then
 // bytes), then id.
 func (s *Store[T]) ListCompanies(ctx context.Context, search string) ([]*bonafide.Company, error) {
-	q := `SELECT ` + companyCols + ` FROM companies`
+	q := `SELECT ` + companySelect + ` FROM companies`
 	var args []any
 	if search != "" {
 		q += ` WHERE ` + s.sx.FoldedLike("name") + ` OR id = ?`

@@ -237,15 +237,23 @@ func (s *Store[T]) ListFolders(ctx context.Context, filter bonafide.FolderFilter
 const mediaCols = `id, folder_id, kind, original_name, field_name, blob_key, content_type, size, sha256, tags,
 	meta_data, info, created_at, updated_at`
 
+// mediaSelect is what a read selects: the inserted columns and the retention's deletion mark.
+const mediaSelect = mediaCols + `, deleted_at, deleted_reason`
+
 func scanMedia(r Row) (*bonafide.Media, error) {
 	var m bonafide.Media
 	var c storeutil.MediaCols
+	var deleted *int64
 	if err := r.Scan(&m.ID, &m.FolderID, &c.Kind, &m.OriginalName, &m.FieldName, &m.BlobKey, &m.ContentType, &m.Size,
-		&m.SHA256, &c.Tags, &c.Meta, &c.Info, &c.Created, &c.Updated); err != nil {
+		&m.SHA256, &c.Tags, &c.Meta, &c.Info, &c.Created, &c.Updated, &deleted, &m.DeletedReason); err != nil {
 		return nil, err
 	}
 	if err := c.Decode(&m); err != nil {
 		return nil, err
+	}
+	if deleted != nil {
+		t := storeutil.FromStamp(*deleted)
+		m.Deleted = &t
 	}
 	return &m, nil
 }
@@ -293,12 +301,12 @@ func (s *Store[T]) AddMedia(ctx context.Context, folderID string, media []*bonaf
 
 // GetMedia returns one media.
 func (s *Store[T]) GetMedia(ctx context.Context, id string) (*bonafide.Media, error) {
-	return get(ctx, s, "get media", "media", id, scanMedia, `SELECT `+mediaCols+` FROM media WHERE id = ?`, id)
+	return get(ctx, s, "get media", "media", id, scanMedia, `SELECT `+mediaSelect+` FROM media WHERE id = ?`, id)
 }
 
 // ListMedia returns a folder's media in upload order; NotExist when the folder does not exist.
 func (s *Store[T]) ListMedia(ctx context.Context, folderID string) ([]*bonafide.Media, error) {
-	return inFolder(ctx, s, "list media", scanMedia, `SELECT `+mediaCols+` FROM media WHERE folder_id = ? ORDER BY created_at, `+s.sx.InsertOrder, folderID)
+	return inFolder(ctx, s, "list media", scanMedia, `SELECT `+mediaSelect+` FROM media WHERE folder_id = ? ORDER BY created_at, `+s.sx.InsertOrder, folderID)
 }
 
 // inFolder lists the rows of query, whose one argument is folderID; NotExist when the folder does
