@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"CaptureSessions", testCaptureSessions},
 		{"LoginBackoff", testLoginBackoff},
 		{"DeleteAbandonedCaptureSessions", testDeleteAbandonedCaptureSessions},
+		{"Retention", testRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
