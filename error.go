@@ -29,6 +29,9 @@ const (
 	CodeThrottled        Code = 101
 	CodeHumanFriendly    Code = 202
 	CodeUserBlocked      Code = 211
+	// CodeGone is Bonafide's own (Oz has none): the object was deleted by the data retention
+	// policy and is gone for good (HTTP 410); the message says when and why.
+	CodeGone Code = 410
 )
 
 // ErrAlreadyFinished is what Store.FinishAnalysis returns for an analysis that is no longer

@@ -3,6 +3,7 @@ package api
 // The companies endpoints: /api/companies[/{id}].
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -83,7 +84,8 @@ func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// patchCompany answers PATCH /api/companies/{id} (ADMIN): {name}.
+// patchCompany answers PATCH /api/companies/{id} (ADMIN): {name} and/or {retention: {media,
+// folders}} (durations such as "30d", "0" keeps, null is the server's default).
 func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r)
 	c, err := s.visibleCompany(r)
@@ -93,15 +95,49 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 	if !bonafide.CanManageCompanies(p.user) {
 		return forbidden("only ADMIN users change companies")
 	}
-	if bonafide.IsGlobalCompanyName(c.Name) {
-		return forbidden("the company %q is reserved for the ADMIN and OPERATOR users and keeps its name", bonafide.GlobalCompanyName)
+	var in struct {
+		Name      *string         `json:"name"`
+		Retention json.RawMessage `json:"retention"`
 	}
-	name, err := s.readCompanyName(r, c.ID)
-	if err != nil {
+	if err := decodeBody(r, &in); err != nil {
 		return err
 	}
-	c.Name = name
-	if err := s.store.UpdateCompany(r.Context(), c); err != nil {
+	if in.Name == nil && in.Retention == nil {
+		return missingField("name")
+	}
+	if in.Name != nil {
+		if bonafide.IsGlobalCompanyName(c.Name) {
+			return forbidden("the company %q is reserved for the ADMIN and OPERATOR users and keeps its name", bonafide.GlobalCompanyName)
+		}
+		name, err := bonafide.ValidateCompanyName(*in.Name)
+		if err != nil {
+			return err
+		}
+		if err := bonafide.CompanyNameFree(r.Context(), s.store, name, c.ID); err != nil {
+			return err
+		}
+		c.Name = name
+	}
+	if in.Retention != nil {
+		ret, err := readRetention(in.Retention, c.Retention)
+		if err != nil {
+			return err
+		}
+		c.Retention = ret
+	}
+	if in.Name != nil {
+		if err := s.store.UpdateCompany(r.Context(), c); err != nil {
+			return err
+		}
+	}
+	if in.Retention != nil {
+		if err := s.store.SetCompanyRetention(r.Context(), c.ID, c.Retention); err != nil {
+			return err
+		}
+		s.log.InfoContext(r.Context(), "company retention set", "company_id", c.ID, "by", p.user.ID,
+			"media", retentionText(c.Retention.Media), "folders", retentionText(c.Retention.Folders))
+	}
+	if c, err = s.store.GetCompany(r.Context(), c.ID); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, renderCompany(c))

@@ -22,6 +22,7 @@ type Metrics struct {
 	analysesStarted  prometheus.Counter
 	AnalysisDuration prometheus.Histogram
 	verdicts         *prometheus.CounterVec
+	retentionDeleted *prometheus.CounterVec
 }
 
 // NewMetrics registers the collectors.
@@ -37,7 +38,11 @@ func NewMetrics() *Metrics {
 		Help: "Time to run one analysis in a worker.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)})
 	m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bonafide_verdicts_total",
 		Help: "Finished analyses by resolution (SUCCESS, DECLINED, FAILED)."}, []string{"resolution"})
-	m.reg.MustRegister(m.requests, m.latency, m.analysesStarted, m.AnalysisDuration, m.verdicts,
+	m.retentionDeleted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bonafide_retention_deleted_total",
+		Help: "What the retention run deleted: kind media (files and best shots; the rows stay) or folder (whole)."}, []string{"kind"})
+	m.retentionDeleted.WithLabelValues("media")
+	m.retentionDeleted.WithLabelValues("folder")
+	m.reg.MustRegister(m.requests, m.latency, m.analysesStarted, m.AnalysisDuration, m.verdicts, m.retentionDeleted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -47,6 +52,11 @@ func (m *Metrics) Register(c prometheus.Collector) { m.reg.MustRegister(c) }
 
 // Verdict counts one finished analysis.
 func (m *Metrics) Verdict(resolution string) { m.verdicts.WithLabelValues(resolution).Inc() }
+
+// RetentionDeleted counts n media or folders ("media", "folder") the retention run deleted.
+func (m *Metrics) RetentionDeleted(kind string, n int) {
+	m.retentionDeleted.WithLabelValues(kind).Add(float64(n))
+}
 
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler {

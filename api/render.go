@@ -49,6 +49,11 @@ type mediaBody struct {
 	Info              json.RawMessage    `json:"info,omitempty"`
 	Created           float64            `json:"time_created"`
 	Updated           float64            `json:"time_updated"`
+	// Deleted: the media's file and best shots were deleted (by the retention run) at
+	// DeletedTime, for DeletedReason; its URLs answer 410 and its analyses stay.
+	Deleted       bool     `json:"deleted"`
+	DeletedReason string   `json:"deleted_reason,omitempty"`
+	DeletedTime   *float64 `json:"time_deleted,omitempty"`
 }
 
 func (s *Server) url(key string) string { return s.signedURL(key) }
@@ -59,6 +64,10 @@ func (s *Server) renderMedia(m *bonafide.Media) mediaBody {
 		TechnicalMetaData: json.RawMessage(`{}`), Info: m.Info, Created: epoch(m.Created), Updated: epoch(m.Updated)}
 	if m.Kind != bonafide.KindImage {
 		b.VideoURL = b.OriginalURL
+	}
+	if m.Deleted != nil {
+		at := epoch(*m.Deleted)
+		b.Deleted, b.DeletedReason, b.DeletedTime = true, m.DeletedReason, &at
 	}
 	if b.Tags == nil {
 		b.Tags = []string{}
@@ -217,14 +226,16 @@ type folderBody struct {
 }
 
 type companyBody struct {
-	CompanyID string  `json:"company_id"`
-	Name      string  `json:"name"`
-	Created   float64 `json:"time_created"`
-	Updated   float64 `json:"time_updated"`
+	CompanyID string        `json:"company_id"`
+	Name      string        `json:"name"`
+	Retention retentionBody `json:"retention"`
+	Created   float64       `json:"time_created"`
+	Updated   float64       `json:"time_updated"`
 }
 
 func renderCompany(c *bonafide.Company) companyBody {
-	return companyBody{CompanyID: c.ID, Name: c.Name, Created: epoch(c.Created), Updated: epoch(c.Updated)}
+	return companyBody{CompanyID: c.ID, Name: c.Name, Retention: renderRetention(c.Retention),
+		Created: epoch(c.Created), Updated: epoch(c.Updated)}
 }
 
 type folderOpts struct {

@@ -362,6 +362,8 @@ func statusOf(c bonafide.Code) int {
 		return http.StatusBadGateway
 	case bonafide.CodeThrottled:
 		return http.StatusTooManyRequests
+	case bonafide.CodeGone:
+		return http.StatusGone
 	}
 	return http.StatusInternalServerError
 }

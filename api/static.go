@@ -51,6 +51,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, key string) e
 	if !ok || file == "" || strings.Contains(file, "/") || strings.Contains(key, "..") {
 		return bonafide.NotFound("file", key)
 	}
+	if err := s.goneFile(r.Context(), key); err != nil {
+		return err
+	}
 	data, err := s.blobs.Get(r.Context(), key)
 	if err != nil {
 		return bonafide.NotFound("file", key)

@@ -79,6 +79,7 @@ type Config struct {
 	FetchPollInterval time.Duration // default 100 ms (SQLite: 40 ms)
 	HeartbeatInterval time.Duration // scale-out: how often a node refreshes its heartbeat row (default 5 s)
 	NodeDeadAfter     time.Duration // scale-out: a node silent this long is dead, its jobs taken over (default 20 s)
+	RetentionInterval time.Duration // how often Deps.Retention runs (default 1 h)
 	Logger            *slog.Logger
 }
 
@@ -119,6 +120,9 @@ func (c *Config) defaults() {
 	if c.NodeDeadAfter <= 0 {
 		c.NodeDeadAfter = DefaultNodeDeadAfter
 	}
+	if c.RetentionInterval <= 0 {
+		c.RetentionInterval = DefaultRetentionInterval
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -134,6 +138,9 @@ type Deps struct {
 	RenderFolder func(ctx context.Context, folderID string) ([]byte, error) // the webhook body
 	Now          func() time.Time
 	Observe      func(resolution string, seconds float64) // metrics hook per finished analysis
+	// Retention is one retention run (sweep.Retention), run periodically on one node at a time;
+	// more says it stopped with work left. Nil: no retention job.
+	Retention func(ctx context.Context) (more bool, err error)
 }
 
 // Queue is the River client with our workers, over the transaction type of its database (*sql.Tx
@@ -189,11 +196,19 @@ func newQueue[TTx any](driver riverdriver.Driver[TTx], deps Deps, cfg Config) (*
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &analysisWorker{deps: deps, log: cfg.Logger})
 	river.AddWorker(workers, &webhookWorker{deps: deps, log: cfg.Logger, cfg: cfg})
+	queues := map[string]river.QueueConfig{
+		queueAnalysis: {MaxWorkers: cfg.AnalysisWorkers},
+		queueWebhook:  {MaxWorkers: cfg.WebhookWorkers},
+	}
+	var periodic []*river.PeriodicJob
+	if deps.Retention != nil {
+		river.AddWorker(workers, &retentionWorker{run: deps.Retention, log: cfg.Logger})
+		queues[queueMaintenance] = river.QueueConfig{MaxWorkers: 1}
+		periodic = append(periodic, retentionPeriodic(cfg.RetentionInterval))
+	}
 	client, err := river.NewClient(driver, &river.Config{
-		Queues: map[string]river.QueueConfig{
-			queueAnalysis: {MaxWorkers: cfg.AnalysisWorkers},
-			queueWebhook:  {MaxWorkers: cfg.WebhookWorkers},
-		},
+		Queues:               queues,
+		PeriodicJobs:         periodic,
 		Workers:              workers,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"bonafide"
 	"bonafide/api"
 	"bonafide/jobs"
 	"bonafide/media"
@@ -155,6 +156,24 @@ type Config struct {
 	urlLifetime time.Duration
 	// collectionMemoryMB bounds the collection vectors each node keeps in memory for COLLECTION.
 	collectionMemoryMB int
+	// retentionMedia and retentionFolders are the server's default retention ("90d", "0" keeps),
+	// companies' own settings override them; retentionInterval is how often the retention runs.
+	retentionMedia, retentionFolders string
+	retentionInterval                time.Duration
+}
+
+// Default retention: media files and best shots 90 days after the folder's last analysis; folders
+// (with their analyses and scores) kept. README "Data protection" says why.
+const (
+	defaultRetentionMedia   = "90d"
+	defaultRetentionFolders = "0"
+)
+
+// retention is the server's default retention policy (after validate).
+func (f *Config) retention() bonafide.RetentionPolicy {
+	m, _ := bonafide.ParseRetention(f.retentionMedia)
+	d, _ := bonafide.ParseRetention(f.retentionFolders)
+	return bonafide.RetentionPolicy{Media: m, Folders: d}
 }
 
 // serverFlags is the historical name of Config in `user` and `migrate`.
@@ -195,7 +214,10 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.StringVar(&f.urlKey, "url-signing-key", "", "key that signs media URLs, at least 32 characters (default: made at the first start and kept in the database)")
 	fs.DurationVar(&f.urlLifetime, "url-lifetime", api.DefaultURLLifetime, "how long a media or best-shot URL works without the token header, 1m..168h")
 	fs.IntVar(&f.collectionMemoryMB, "collection-memory-mb", pipeline.DefaultFaceIndexBytes>>20, "MiB of collection face vectors each node keeps in memory for COLLECTION searches (about 2 KiB a face); the least recently searched collections are let go beyond it")
-	fs.bind("url-signing-key", "url-lifetime", "collection-memory-mb")
+	fs.StringVar(&f.retentionMedia, "retention-media", defaultRetentionMedia, "default retention of media files and best shots after their folder's last analysis: 0 (keep) or a number with s, m, h or d; a company's own setting overrides it")
+	fs.StringVar(&f.retentionFolders, "retention-folders", defaultRetentionFolders, "default retention of whole folders after their creation: 0 (keep) or a number with s, m, h or d; a company's own setting overrides it")
+	fs.DurationVar(&f.retentionInterval, "retention-interval", jobs.DefaultRetentionInterval, "how often the retention run deletes what is past its retention")
+	fs.bind("url-signing-key", "url-lifetime", "collection-memory-mb", "retention-media", "retention-folders", "retention-interval")
 	fs.bind("addr", "data-dir", "database-url", "blob-url", "base-url", "analysis-workers", "job-timeout",
 		"rescue-after", "session-ttl", "webhook-backoff", "webhook-allow-private", "max-files", "max-file-mb",
 		"max-connections", "metrics-addr", "metrics-token", "ffmpeg-memory-mb", "ffmpeg-cpu-time",
@@ -291,6 +313,12 @@ func (f *Config) validate() error {
 		}
 	}
 	positive("job-timeout", f.jobTimeout)
+	positive("retention-interval", f.retentionInterval)
+	for _, r := range [][2]string{{"retention-media", f.retentionMedia}, {"retention-folders", f.retentionFolders}} {
+		if _, err := bonafide.ParseRetention(r[1]); err != nil {
+			bad(r[0], "%v", err)
+		}
+	}
 	positive("session-ttl", f.sessionTTL)
 	positive("webhook-backoff", f.webhookBackoff)
 	switch {

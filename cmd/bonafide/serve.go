@@ -128,7 +128,7 @@ const shutdownTimeout = 20 * time.Second
 // queueConfig is the job queue's part of the settings.
 func queueConfig(sf *Config, log *slog.Logger) jobs.Config {
 	return jobs.Config{AnalysisWorkers: sf.analysisWorkers, JobTimeout: sf.jobTimeout, RescueAfter: sf.rescueAfter,
-		WebhookBackoff: sf.webhookBackoff, Logger: log}
+		WebhookBackoff: sf.webhookBackoff, RetentionInterval: sf.retentionInterval, Logger: log}
 }
 
 // webhookOptions are the webhook settings: the API checks endpoints with them, the workers deliver.
@@ -214,7 +214,8 @@ func newQueue(ctx context.Context, db database, qcfg jobs.Config, blobs bonafide
 		Observe: func(resolution string, seconds float64) {
 			srv.Metrics().Verdict(resolution)
 			srv.Metrics().AnalysisDuration.Observe(seconds)
-		}}, qcfg)
+		},
+		Retention: retentionRun(db, blobs, srv, sf, log)}, qcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +233,18 @@ func newQueue(ctx context.Context, db database, qcfg jobs.Config, blobs bonafide
 		}
 	}
 	return queue, nil
+}
+
+// retentionRun is one run of the retention (the periodic job's work): the server's default over
+// each company's setting, counted in bonafide_retention_deleted_total. A run stops starting
+// batches after half the job timeout, and the job comes back at once for the rest.
+func retentionRun(db database, blobs bonafide.Blobs, srv *api.Server, sf *Config, log *slog.Logger) func(context.Context) (bool, error) {
+	r := &sweep.Retention{Store: db.Store(), Blobs: blobs, Default: sf.retention(), Budget: sf.jobTimeout / 2,
+		Log: log.With("component", "retention"), Deleted: srv.Metrics().RetentionDeleted}
+	return func(ctx context.Context) (bool, error) {
+		c, err := r.Run(ctx)
+		return c.More, err
+	}
 }
 
 // startServices starts the background services in order: the purge of expired sessions (once
