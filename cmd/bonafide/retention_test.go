@@ -122,10 +122,22 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 // Retention over real HTTP on the real server: a company's setting by PATCH, the periodic run
 // deleting media files and best shots (the media then shown deleted, its URLs 410, the analysis
 // and its scores kept, the files gone from storage), then whole folders, counted in /metrics.
-func TestServeRetention(t *testing.T) {
+func TestServeRetention(t *testing.T) { serveRetention(t) }
+
+// The same on PostgreSQL (the scale-out store; River's leader enqueues the job), when
+// BONAFIDE_TEST_POSTGRES_URL is set.
+func TestServeRetentionPostgres(t *testing.T) {
+	url := os.Getenv("BONAFIDE_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("BONAFIDE_TEST_POSTGRES_URL is not set")
+	}
+	serveRetention(t, "BONAFIDE_DATABASE_URL="+freshDatabase(t, url))
+}
+
+func serveRetention(t *testing.T, env ...string) {
 	live, _ := seedMedia(t)
 	dir := t.TempDir()
-	s := startServer(t, dir, "BONAFIDE_RETENTION_INTERVAL=1s")
+	s := startServer(t, dir, append([]string{"BONAFIDE_RETENTION_INTERVAL=1s"}, env...)...)
 	token := s.login("admin@example.com", "admin-password")
 	company := adminCompanyID(t, s, token)
 
