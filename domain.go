@@ -251,6 +251,7 @@ type Store interface {
 	CollectionStore
 	CaptureStore
 	LoginThrottleStore
+	AuditStore
 
 	Close() error
 }
