@@ -32,14 +32,17 @@ const (
 	AuditCompanyCreate    = "company.create"
 	AuditCompanyUpdate    = "company.update" // name or settings changed
 	AuditCompanyDelete    = "company.delete"
-	AuditWebhookSecret    = "company.webhook_secret" // the webhook secret read or rotated
+	AuditWebhookSecret    = "company.webhook_secret" // the webhook secret rotated
 	AuditRetentionRun     = "retention.run"          // a retention sweep removed data
 	AuditErasure          = "erasure"                // an erasure on request
 	AuditPurge            = "audit.purge"            // audit entries older than their retention removed
 )
 
-// AuditSystem is the actor of what the server does by itself (retention, purges).
-const AuditSystem = "system"
+// Actors that are no user.
+const (
+	AuditSystem    = "system"    // what the server does by itself (retention, purges)
+	AuditAnonymous = "anonymous" // the holder of a signed URL, or a login naming no account
+)
 
 // Object types an entry names.
 const (
@@ -146,12 +149,40 @@ type AuditStore interface {
 // DefaultAuditRetention is how long audit entries are kept unless configured (two years).
 const DefaultAuditRetention = 2 * 365 * 24 * time.Hour
 
-// Audit records one entry: the one way code writes the audit trail. An empty actor is the system.
-// The entry is checked (AuditEntry.Check) and stored; the caller decides whether a failure stops
-// what it records (the API refuses a read it cannot record).
+// AuditSource is where a request comes from, as the transport saw it: the API puts it in every
+// request's context (WithAuditSource), so that code deeper down records it without knowing HTTP.
+type AuditSource struct {
+	ClientAddr string
+	RequestID  string
+}
+
+type auditSourceKey struct{}
+
+// WithAuditSource returns ctx carrying src.
+func WithAuditSource(ctx context.Context, src AuditSource) context.Context {
+	return context.WithValue(ctx, auditSourceKey{}, src)
+}
+
+// AuditSourceOf is the source ctx carries (zero when none).
+func AuditSourceOf(ctx context.Context) AuditSource {
+	src, _ := ctx.Value(auditSourceKey{}).(AuditSource)
+	return src
+}
+
+// Audit records one entry: the one way code writes the audit trail. An empty actor is the system;
+// an empty client address and request id come from ctx (WithAuditSource). The entry is checked
+// (AuditEntry.Check) and stored; the caller decides whether a failure stops what it records (the
+// API refuses a read it cannot record).
 func Audit(ctx context.Context, s AuditStore, e AuditEntry) error {
 	if e.Actor == "" {
 		e.Actor = AuditSystem
+	}
+	src := AuditSourceOf(ctx)
+	if e.ClientAddr == "" {
+		e.ClientAddr = src.ClientAddr
+	}
+	if e.RequestID == "" {
+		e.RequestID = src.RequestID
 	}
 	if err := e.Check(); err != nil {
 		return err
