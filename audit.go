@@ -121,7 +121,7 @@ func (e *AuditEntry) Check() error {
 	return nil
 }
 
-// AuditFilter selects audit entries, newest first.
+// AuditFilter selects audit entries, newest first unless OldestFirst.
 type AuditFilter struct {
 	CompanyID string // "" = every company
 	Action    string
@@ -132,6 +132,8 @@ type AuditFilter struct {
 	Offset    int
 	Limit     int // < 0: no limit
 	WithTotal bool
+	// OldestFirst reverses the order: oldest first, then first appended first (exports).
+	OldestFirst bool
 }
 
 // AuditStore keeps the audit trail (both stores implement it as part of Store). It has no update:

@@ -78,6 +78,8 @@ func testAudit(t *testing.T, h *harness) {
 	equal(t, got, []string{}, "object of another company")
 	got, _ = list(bonafide.AuditFilter{TimeMin: ptr(Epoch), TimeMax: ptr(Epoch.Add(time.Hour))})
 	equal(t, got, []string{"folder.delete", "media.read", "login"}, "time bounds are inclusive")
+	got, _ = list(bonafide.AuditFilter{OldestFirst: true})
+	equal(t, got, []string{"analysis.decision", "login", "media.read", "folder.delete", "retention.run"}, "oldest first")
 	page, total := list(bonafide.AuditFilter{Offset: 1, Limit: 2})
 	equal(t, page, []string{"folder.delete", "media.read"}, "a page")
 	equal(t, total, 5, "a page's total counts every entry")

@@ -84,7 +84,8 @@ func (s *Store[T]) AppendAudit(ctx context.Context, e *bonafide.AuditEntry) erro
 	return s.wrap("append audit", err)
 }
 
-// ListAudit lists the entries f selects, newest first; time bounds are inclusive.
+// ListAudit lists the entries f selects, newest first (oldest first when asked); time bounds are
+// inclusive.
 func (s *Store[T]) ListAudit(ctx context.Context, f bonafide.AuditFilter) ([]*bonafide.AuditEntry, int, error) {
 	var where []string
 	var args []any
@@ -120,7 +121,11 @@ func (s *Store[T]) ListAudit(ctx context.Context, f bonafide.AuditFilter) ([]*bo
 			return nil, 0, s.wrap("count audit", err)
 		}
 	}
-	q := fmt.Sprintf(`SELECT %s FROM audit_log l%s ORDER BY l.at DESC, l.%s DESC LIMIT ? OFFSET ?`, auditCols, whereSQL, s.sx.InsertOrder)
+	dir := "DESC"
+	if f.OldestFirst {
+		dir = "ASC"
+	}
+	q := fmt.Sprintf(`SELECT %s FROM audit_log l%s ORDER BY l.at %s, l.%s %s LIMIT ? OFFSET ?`, auditCols, whereSQL, dir, s.sx.InsertOrder, dir)
 	out, err := list(ctx, s, "list audit", scanAudit, q, append(args, s.limit(f.Limit), max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, err
