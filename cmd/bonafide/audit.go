@@ -147,3 +147,25 @@ func parseDays(v string) (time.Duration, error) {
 	}
 	return time.ParseDuration(v)
 }
+
+// daysValue is a duration flag that also takes whole days ("730d").
+type daysValue time.Duration
+
+// String is the duration in days when it is whole days.
+func (d *daysValue) String() string {
+	v := time.Duration(*d)
+	if v > 0 && v%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", v/(24*time.Hour))
+	}
+	return v.String()
+}
+
+// Set parses a duration or a number of days.
+func (d *daysValue) Set(s string) error {
+	v, err := parseDays(s)
+	if err != nil {
+		return err
+	}
+	*d = daysValue(v)
+	return nil
+}

@@ -91,3 +91,23 @@ func TestAuditExport(t *testing.T) {
 		t.Errorf("--help: %d %s %s", code, out, errs)
 	}
 }
+
+// TestAuditRetentionFlag: --audit-retention takes days or a Go duration, shows whole days as
+// days, and refuses anything else.
+func TestAuditRetentionFlag(t *testing.T) {
+	var d daysValue
+	for in, want := range map[string]time.Duration{"730d": bonafide.DefaultAuditRetention, "36h": 36 * time.Hour, "0": 0} {
+		if err := d.Set(in); err != nil || time.Duration(d) != want {
+			t.Errorf("Set(%q) = %v, %v; want %v", in, time.Duration(d), err, want)
+		}
+	}
+	d = daysValue(bonafide.DefaultAuditRetention)
+	if d.String() != "730d" {
+		t.Errorf("String() = %q, want 730d", d.String())
+	}
+	for _, bad := range []string{"2y", "1.5d", "d", "forever"} {
+		if err := d.Set(bad); err == nil {
+			t.Errorf("Set(%q) accepted", bad)
+		}
+	}
+}

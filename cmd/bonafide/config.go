@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"bonafide"
 	"bonafide/api"
 	"bonafide/jobs"
 	"bonafide/media"
@@ -155,6 +156,8 @@ type Config struct {
 	urlLifetime time.Duration
 	// collectionMemoryMB bounds the collection vectors each node keeps in memory for COLLECTION.
 	collectionMemoryMB int
+	// auditRetention is how long audit entries are kept (0: forever); purged daily.
+	auditRetention daysValue
 }
 
 // serverFlags is the historical name of Config in `user` and `migrate`.
@@ -196,6 +199,9 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.DurationVar(&f.urlLifetime, "url-lifetime", api.DefaultURLLifetime, "how long a media or best-shot URL works without the token header, 1m..168h")
 	fs.IntVar(&f.collectionMemoryMB, "collection-memory-mb", pipeline.DefaultFaceIndexBytes>>20, "MiB of collection face vectors each node keeps in memory for COLLECTION searches (about 2 KiB a face); the least recently searched collections are let go beyond it")
 	fs.bind("url-signing-key", "url-lifetime", "collection-memory-mb")
+	f.auditRetention = daysValue(bonafide.DefaultAuditRetention)
+	fs.Var(&f.auditRetention, "audit-retention", "how long audit entries are kept, then removed by a daily purge (730d = two years; d is 24h; 0 keeps them forever)")
+	fs.bind("audit-retention")
 	fs.bind("addr", "data-dir", "database-url", "blob-url", "base-url", "analysis-workers", "job-timeout",
 		"rescue-after", "session-ttl", "webhook-backoff", "webhook-allow-private", "max-files", "max-file-mb",
 		"max-connections", "metrics-addr", "metrics-token", "ffmpeg-memory-mb", "ffmpeg-cpu-time",
@@ -291,6 +297,9 @@ func (f *Config) validate() error {
 		}
 	}
 	positive("job-timeout", f.jobTimeout)
+	if f.auditRetention < 0 {
+		bad("audit-retention", "must be 0 (keep forever) or a positive duration, got %s", time.Duration(f.auditRetention))
+	}
 	positive("session-ttl", f.sessionTTL)
 	positive("webhook-backoff", f.webhookBackoff)
 	switch {
