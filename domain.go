@@ -257,6 +257,7 @@ type Store interface {
 	CaptureStore
 	RetentionStore
 	LoginThrottleStore
+	AuditStore
 
 	Close() error
 }

@@ -234,3 +234,20 @@ func CanReadWebhookSecret(u *User, c *Company) bool {
 func CanSeeDeciderEmail(viewer, decider *User) bool {
 	return viewer.Role.Global() || decider.CompanyID == viewer.CompanyID || decider.ID == viewer.ID
 }
+
+// --- audit trail ------------------------------------------------------------------------------
+
+// AuditScope is the company whose audit entries u reads ("" for all): every company for ADMIN,
+// its own for CLIENT ADMIN; every other role is refused (code 9).
+func AuditScope(u *User) (string, error) {
+	switch u.Role {
+	case RoleAdmin:
+		return "", nil
+	case RoleClientAdmin:
+		if u.CompanyID == "" {
+			return "", forbidden("your account belongs to no company")
+		}
+		return u.CompanyID, nil
+	}
+	return "", forbidden("only ADMIN, and CLIENT ADMIN for its company, read the audit trail, not %s", u.Role)
+}

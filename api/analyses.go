@@ -255,6 +255,12 @@ func (s *Server) patchAnalysis(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.InfoContext(r.Context(), "operator decision", "analysis_id", a.ID, "folder_id", a.FolderID, "user_id", a.Decision.UserID,
 		"resolution", a.Decision.Resolution, "system_resolution", a.Resolution)
+	company := ""
+	if f, err := s.store.GetFolder(r.Context(), a.FolderID); err == nil {
+		company = f.CompanyID
+	}
+	s.audited(r, bonafide.AuditDecision, company, map[string]string{"resolution": a.Decision.Resolution, "system_resolution": a.Resolution},
+		bonafide.Obj(bonafide.ObjAnalysis, a.ID), bonafide.Obj(bonafide.ObjFolder, a.FolderID))
 	writeJSON(w, http.StatusOK, s.renderAnalysis(a, mediaMap(ms)))
 	return nil
 }

@@ -104,6 +104,7 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, rawEmail, pw
 	if wait, by, err := s.throttle.check(r.Context(), email, addr, s.now()); err != nil {
 		return nil, err
 	} else if wait > 0 {
+		s.auditLogin(r, bonafide.AuditLoginFailed, nil, email, "throttled")
 		return nil, throttledError(w, wait, by)
 	}
 	u, err := s.store.GetUserByEmail(r.Context(), email)
@@ -119,15 +120,36 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, rawEmail, pw
 			return nil, err
 		}
 		s.log.InfoContext(r.Context(), "login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
+		s.auditLogin(r, bonafide.AuditLoginFailed, u, email, "bad_credentials")
 		return nil, bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
 	}
 	if err := s.throttle.succeed(r.Context(), email); err != nil {
 		return nil, err
 	}
 	if u.Disabled {
+		s.auditLogin(r, bonafide.AuditLoginFailed, u, email, "blocked")
 		return nil, bonafide.Errorf(bonafide.CodeUserBlocked, "User profile is blocked")
 	}
+	s.auditLogin(r, bonafide.AuditLogin, u, email, "")
 	return u, nil
+}
+
+// auditLogin records a login attempt: the account's id when the email names one (anonymous
+// otherwise, with the email's hash prefix, as the log has it), never the password.
+func (s *Server) auditLogin(r *http.Request, action string, u *bonafide.User, email, reason string) {
+	e := bonafide.AuditEntry{Action: action, Actor: bonafide.AuditAnonymous, Details: map[string]string{}}
+	if u != nil {
+		e.Actor, e.CompanyID = u.ID, u.CompanyID
+		e.Objects = []bonafide.AuditObject{bonafide.Obj(bonafide.ObjUser, u.ID)}
+	} else {
+		e.Details["email_sha256"] = hashToken(email)[:16]
+	}
+	if reason != "" {
+		e.Details["reason"] = reason
+	}
+	if err := bonafide.Audit(r.Context(), s.store, e); err != nil {
+		s.log.ErrorContext(r.Context(), "audit entry not recorded", "action", action, "err", err)
+	}
 }
 
 // Login is the API's login for the operator console (cmd/bonafide hands the server to it): the

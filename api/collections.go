@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"bonafide"
@@ -187,6 +188,7 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request) error 
 	if err := s.store.DeleteCollection(r.Context(), c.ID); err != nil {
 		return err
 	}
+	s.audited(r, bonafide.AuditCollectionDelete, c.CompanyID, nil, bonafide.Obj(bonafide.ObjCollection, c.ID))
 	writeJSON(w, http.StatusOK, renderCollection(c))
 	return nil
 }
@@ -369,7 +371,7 @@ func (s *Server) updatePerson(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
-	_, p, err := s.person(r)
+	c, p, err := s.person(r)
 	if err != nil {
 		return err
 	}
@@ -379,6 +381,7 @@ func (s *Server) deletePerson(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeletePerson(r.Context(), p.ID); err != nil {
 		return err
 	}
+	s.audited(r, bonafide.AuditPersonDelete, c.CompanyID, nil, bonafide.Obj(bonafide.ObjCollection, c.ID), bonafide.Obj(bonafide.ObjPerson, p.ID))
 	writeJSON(w, http.StatusOK, renderPerson(p, nil))
 	return nil
 }
@@ -417,7 +420,7 @@ func renderPersonImages(images []*bonafide.PersonImage) []personImageBody {
 }
 
 func (s *Server) listPersonImages(w http.ResponseWriter, r *http.Request) error {
-	_, p, err := s.person(r)
+	c, p, err := s.person(r)
 	if err != nil {
 		return err
 	}
@@ -425,30 +428,42 @@ func (s *Server) listPersonImages(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	if err := s.audit(r, bonafide.AuditPersonImageRead, c.CompanyID, map[string]string{"images": strconv.Itoa(len(images))},
+		bonafide.Obj(bonafide.ObjCollection, c.ID), bonafide.Obj(bonafide.ObjPerson, p.ID)); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, renderPersonImages(images))
 	return nil
 }
 
 // personImage resolves {id}/{pid}/{iid} to an image of that person (404 otherwise).
-func (s *Server) personImage(r *http.Request) (*bonafide.PersonImage, error) {
-	_, p, err := s.person(r)
+func (s *Server) personImage(r *http.Request) (*bonafide.Collection, *bonafide.PersonImage, error) {
+	c, p, err := s.person(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	iid := r.PathValue("iid")
 	im, err := s.store.GetPersonImage(r.Context(), iid)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if im.PersonID != p.ID {
-		return nil, bonafide.NotFound("person_image", iid)
+		return nil, nil, bonafide.NotFound("person_image", iid)
 	}
-	return im, nil
+	return c, im, nil
+}
+
+// personImageObjs names a person image in an audit entry.
+func personImageObjs(c *bonafide.Collection, im *bonafide.PersonImage) []bonafide.AuditObject {
+	return []bonafide.AuditObject{bonafide.Obj(bonafide.ObjCollection, c.ID), bonafide.Obj(bonafide.ObjPerson, im.PersonID), bonafide.Obj(bonafide.ObjImage, im.ID)}
 }
 
 func (s *Server) getPersonImage(w http.ResponseWriter, r *http.Request) error {
-	im, err := s.personImage(r)
+	c, im, err := s.personImage(r)
 	if err != nil {
+		return err
+	}
+	if err := s.audit(r, bonafide.AuditPersonImageRead, c.CompanyID, nil, personImageObjs(c, im)...); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, renderPersonImage(im))
@@ -456,7 +471,7 @@ func (s *Server) getPersonImage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deletePersonImage(w http.ResponseWriter, r *http.Request) error {
-	im, err := s.personImage(r)
+	c, im, err := s.personImage(r)
 	if err != nil {
 		return err
 	}
@@ -466,6 +481,7 @@ func (s *Server) deletePersonImage(w http.ResponseWriter, r *http.Request) error
 	if err := s.store.DeletePersonImage(r.Context(), im.ID); err != nil {
 		return err
 	}
+	s.audited(r, bonafide.AuditPersonImageDel, c.CompanyID, nil, personImageObjs(c, im)...)
 	writeJSON(w, http.StatusOK, renderPersonImage(im))
 	return nil
 }

@@ -80,6 +80,7 @@ func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.InfoContext(r.Context(), "company created", "company_id", c.ID, "by", p.user.ID)
+	s.audited(r, bonafide.AuditCompanyCreate, c.ID, nil, bonafide.Obj(bonafide.ObjCompany, c.ID))
 	writeJSON(w, http.StatusCreated, renderCompany(c))
 	return nil
 }
@@ -140,6 +141,7 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 	if c, err = s.store.GetCompany(r.Context(), c.ID); err != nil {
 		return err
 	}
+	s.audited(r, bonafide.AuditCompanyUpdate, c.ID, map[string]string{"fields": "name"}, bonafide.Obj(bonafide.ObjCompany, c.ID))
 	writeJSON(w, http.StatusOK, renderCompany(c))
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -179,6 +180,7 @@ func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request) error {
 		keys = append(keys, m.BlobKey)
 	}
 	s.deleteBlobs(r.Context(), keys)
+	s.audited(r, bonafide.AuditFolderDelete, f.CompanyID, map[string]string{"media": strconv.Itoa(len(ms))}, bonafide.Obj(bonafide.ObjFolder, f.ID))
 	writeJSON(w, http.StatusOK, map[string]string{"folder_id": f.ID})
 	return nil
 }

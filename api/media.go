@@ -228,6 +228,11 @@ func (s *Server) deleteMedia(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.deleteBlobs(r.Context(), append(keys, m.BlobKey))
+	company := ""
+	if f, err := s.store.GetFolder(r.Context(), m.FolderID); err == nil {
+		company = f.CompanyID
+	}
+	s.audited(r, bonafide.AuditMediaDelete, company, nil, bonafide.Obj(bonafide.ObjFolder, m.FolderID), bonafide.Obj(bonafide.ObjMedia, m.ID))
 	writeJSON(w, http.StatusOK, map[string]string{"media_id": m.ID})
 	return nil
 }

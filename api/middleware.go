@@ -73,7 +73,7 @@ func withRequestID(next http.Handler) http.Handler {
 // with the Oz error envelope. serve puts it around everything the listener serves (the console
 // beside the API), so that every answer carries X-Request-Id.
 func (s *Server) Guard(h http.Handler) http.Handler {
-	return withRequestID(s.recoverPanics(h))
+	return withRequestID(s.withAuditSource(s.recoverPanics(h)))
 }
 
 // recoverPanics answers a request whose handler panicked with the Oz error envelope (500, code 0,

@@ -35,6 +35,7 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	s.log.InfoContext(r.Context(), "webhook secret rotated", "company_id", c.ID, "by", caller(r).user.ID)
+	s.audited(r, bonafide.AuditWebhookSecret, c.ID, map[string]string{"change": "rotated"}, bonafide.Obj(bonafide.ObjCompany, c.ID))
 	writeJSON(w, http.StatusOK, map[string]string{"company_id": c.ID, "webhook_secret": c.WebhookSecret})
 	return nil
 }

@@ -218,6 +218,7 @@ func (s *Server) Handler() http.Handler {
 	s.collectionRoutes(route)
 	s.captureRoutes(route)
 	s.accountRoutes(route)
+	route("GET", "/api/audit", s.listAudit, true)
 
 	for pattern, h := range s.cfg.Pages {
 		mux.Handle(pattern, h)
@@ -241,7 +242,7 @@ func (s *Server) Handler() http.Handler {
 	// Outermost first: the request id (so that every answer, a preflight's too, carries it),
 	// CORS, the metrics (which count a recovered panic as the 500 it is answered with), panic
 	// recovery, the body's idle deadline.
-	return withRequestID(s.cors(s.metrics.Instrument(s.recoverPanics(s.bodyIdle(mux)))))
+	return withRequestID(s.withAuditSource(s.cors(s.metrics.Instrument(s.recoverPanics(s.bodyIdle(mux))))))
 }
 
 // allowedMethods lists the methods some route serves r's path with (OPTIONS, the CORS preflight,

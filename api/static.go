@@ -22,7 +22,13 @@ func (s *Server) staticSigned(w http.ResponseWriter, r *http.Request) error {
 		if err := s.checkSignature(r); err != nil {
 			return err
 		}
-		return s.serveFile(w, r, r.PathValue("key"))
+		key := r.PathValue("key")
+		folderID, _, _ := strings.Cut(key, "/")
+		f, err := s.store.GetFolder(r.Context(), folderID)
+		if err != nil {
+			return bonafide.NotFound("file", key)
+		}
+		return s.serveFile(w, r, key, func() error { return s.auditFile(r, f, key, "signed_url") })
 	}
 	p, err := s.authenticate(r)
 	if err != nil {
@@ -39,14 +45,16 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) error {
 	if !ok || file == "" || strings.Contains(file, "/") || strings.Contains(key, "..") {
 		return bonafide.NotFound("file", key)
 	}
-	if _, err := s.folder(r, folderID); err != nil {
+	f, err := s.folder(r, folderID)
+	if err != nil {
 		return bonafide.NotFound("file", key)
 	}
-	return s.serveFile(w, r, key)
+	return s.serveFile(w, r, key, func() error { return s.auditFile(r, f, key, "token") })
 }
 
-// serveFile sends a stored file.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, key string) error {
+// serveFile sends a stored file, recording its read first (audit): a read that cannot be recorded
+// is refused.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, key string, audit func() error) error {
 	_, file, ok := strings.Cut(key, "/")
 	if !ok || file == "" || strings.Contains(file, "/") || strings.Contains(key, "..") {
 		return bonafide.NotFound("file", key)
@@ -57,6 +65,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, key string) e
 	data, err := s.blobs.Get(r.Context(), key)
 	if err != nil {
 		return bonafide.NotFound("file", key)
+	}
+	if err := audit(); err != nil {
+		return err
 	}
 	ct := mime.TypeByExtension(path.Ext(file))
 	if ct == "" {

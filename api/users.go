@@ -271,6 +271,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateUser(r.Context(), u); err != nil {
 		return err
 	}
+	s.audited(r, bonafide.AuditUserCreate, u.CompanyID, map[string]string{"role": string(u.Role)}, bonafide.Obj(bonafide.ObjUser, u.ID))
 	s.log.InfoContext(r.Context(), "user created", "user_id", u.ID, "role", u.Role, "company_id", u.CompanyID, "by", p.user.ID)
 	writeJSON(w, http.StatusCreated, s.renderUser(u))
 	return nil
@@ -400,6 +401,18 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(changed) > 0 || in.Password != nil {
 		s.log.InfoContext(r.Context(), "user changed", "user_id", next.ID, "by", p.user.ID, "fields", strings.Join(changed, ","), "password", in.Password != nil)
+		details := map[string]string{"fields": strings.Join(changed, ",")}
+		if in.Password != nil {
+			details["credentials"] = "changed" // never the password, nor its hash
+		}
+		if next.Role != t.Role {
+			details["role"], details["previous_role"] = string(next.Role), string(t.Role)
+		}
+		action := bonafide.AuditUserUpdate
+		if next.Disabled && !t.Disabled {
+			action = bonafide.AuditUserDisable
+		}
+		s.audited(r, action, next.CompanyID, details, bonafide.Obj(bonafide.ObjUser, next.ID))
 	}
 	writeJSON(w, http.StatusOK, s.renderUser(&next))
 	return nil
@@ -448,6 +461,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.InfoContext(r.Context(), "user disabled", "user_id", t.ID, "by", p.user.ID)
+	s.audited(r, bonafide.AuditUserDisable, t.CompanyID, nil, bonafide.Obj(bonafide.ObjUser, t.ID))
 	writeJSON(w, http.StatusOK, s.renderUser(t))
 	return nil
 }

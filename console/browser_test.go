@@ -127,6 +127,9 @@ func TestConsoleBrowser(t *testing.T) {
 	if verdict != before.System || points < 10 {
 		t.Errorf("folder page: verdict %q (API %q), %d chart points", verdict, before.System, points)
 	}
+	if js[bool](t, ctx, `document.querySelector("[data-testid=audit]") !== null`) {
+		t.Errorf("an OPERATOR's folder page shows the audit trail (ADMIN and CLIENT ADMIN read it)")
+	}
 
 	// The decision, set in the console's form.
 	radio := map[string]string{bonafide.ResolutionSuccess: "#res-s-" + analysisID, bonafide.ResolutionDeclined: "#res-d-" + analysisID}[decision]
@@ -153,6 +156,11 @@ func TestConsoleBrowser(t *testing.T) {
 		At         float64 `json:"resolution_time"`
 	}
 	e.apiJSON("GET", "/api/analyses/"+analysisID, token, nil, 200, &after)
+	for _, action := range []string{bonafide.AuditFolderView, bonafide.AuditDecision, bonafide.AuditBestShotRead} {
+		if es, _, err := e.Store.ListAudit(context.Background(), bonafide.AuditFilter{Action: action, ObjectID: folderID, Limit: 1}); err != nil || len(es) == 0 {
+			t.Errorf("the operator's %s in the browser left no audit entry (%v)", action, err)
+		}
+	}
 	if after.Resolution != decision || after.Res2 != decision || after.System != before.System || after.Comment != comment || after.Operator != operator.ID || after.At == 0 {
 		t.Errorf("GET /api/analyses/%s after the console's decision: %+v", analysisID, after)
 	}

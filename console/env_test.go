@@ -122,7 +122,7 @@ func coServer(t testing.TB, o coOpts) *coEnv {
 			_ = q.Stop(c)
 		})
 	}
-	handler := ops.Mount(srv.Handler())
+	handler := srv.Guard(ops.Mount(srv.Handler())) // as serve mounts it: request ids and audit sources for the console too
 	ts.Config.Handler = handler
 	ts.Start()
 	t.Cleanup(ts.Close)

@@ -239,6 +239,15 @@ func (c *Console) folder(w http.ResponseWriter, r *http.Request) error {
 	if !bonafide.CanSeeFolder(s.User, f) {
 		return bonafide.NotFound("folder", id)
 	}
+	// A view of a folder's faces is a read of biometric data: no view without its record.
+	if err := bonafide.Audit(r.Context(), c.store, bonafide.AuditEntry{Actor: s.User.ID, CompanyID: f.CompanyID,
+		Action: bonafide.AuditFolderView, Objects: []bonafide.AuditObject{bonafide.Obj(bonafide.ObjFolder, f.ID)}}); err != nil {
+		return err
+	}
+	trail, err := c.folderAudit(r, s.User, f)
+	if err != nil {
+		return err
+	}
 	ms, err := c.store.ListMedia(r.Context(), f.ID)
 	if err != nil {
 		return err
@@ -275,9 +284,49 @@ func (c *Console) folder(w http.ResponseWriter, r *http.Request) error {
 	}
 	body := map[string]any{"Folder": f, "Company": company, "ID": f.ID, "Created": stamp(f.Created), "Updated": stamp(f.Updated),
 		"Status": status, "Verdict": verdict, "Meta": metaRows(f.MetaData), "Media": media, "Analyses": analyses,
-		"CSRF": s.CSRF, "Done": done}
+		"CSRF": s.CSRF, "Done": done, "Audit": trail}
 	c.render(w, http.StatusOK, "folder", pageData{Title: "Folder " + f.ID, Session: s, Body: body})
 	return nil
+}
+
+// auditView is one audit entry on a folder's page.
+type auditView struct {
+	Time, Actor, Action, Objects, Client string
+}
+
+// auditSection is the audit part of a folder's page.
+type auditSection struct{ Entries []auditView }
+
+// auditRows is how many of a folder's audit entries its page shows, newest first.
+const auditRows = 50
+
+// folderAudit is the folder's audit trail as u may read it (bonafide.AuditScope): nil for those
+// who may not, who see no section.
+func (c *Console) folderAudit(r *http.Request, u *bonafide.User, f *bonafide.Folder) (*auditSection, error) {
+	company, err := bonafide.AuditScope(u)
+	if err != nil || (company != "" && company != f.CompanyID) {
+		return nil, nil
+	}
+	entries, _, err := c.store.ListAudit(r.Context(), bonafide.AuditFilter{CompanyID: company, ObjectID: f.ID, Limit: auditRows})
+	if err != nil {
+		return nil, err
+	}
+	users := map[string]string{}
+	out := []auditView{}
+	for _, e := range entries {
+		actor := e.Actor
+		if actor != bonafide.AuditSystem && actor != bonafide.AuditAnonymous {
+			actor = c.userName(r, actor, users)
+		}
+		var objs []string
+		for _, o := range e.Objects {
+			if o.ID != f.ID {
+				objs = append(objs, o.Type+" "+o.ID)
+			}
+		}
+		out = append(out, auditView{Time: stamp(e.Time), Actor: actor, Action: e.Action, Objects: strings.Join(objs, ", "), Client: e.ClientAddr})
+	}
+	return &auditSection{Entries: out}, nil
 }
 
 // localURL is the path and query of a signed URL: the browser fetches it from the console's own
@@ -388,6 +437,15 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request) error {
 	}
 	c.cfg.Log.Info("operator decision", "analysis_id", a.ID, "folder_id", a.FolderID, "user_id", s.User.ID,
 		"resolution", a.Decision.Resolution, "system_resolution", a.Resolution, "via", "console")
+	company := ""
+	if f, err := c.store.GetFolder(r.Context(), a.FolderID); err == nil {
+		company = f.CompanyID
+	}
+	if err := bonafide.Audit(r.Context(), c.store, bonafide.AuditEntry{Actor: s.User.ID, CompanyID: company, Action: bonafide.AuditDecision,
+		Objects: []bonafide.AuditObject{bonafide.Obj(bonafide.ObjAnalysis, a.ID), bonafide.Obj(bonafide.ObjFolder, a.FolderID)},
+		Details: map[string]string{"resolution": a.Decision.Resolution, "system_resolution": a.Resolution, "via": "console"}}); err != nil {
+		c.cfg.Log.Error("audit entry not recorded", "action", bonafide.AuditDecision, "err", err) // the decision is saved
+	}
 	http.Redirect(w, r, Path+"folders/"+url.PathEscape(a.FolderID)+"?decided="+url.QueryEscape(a.ID)+"#analysis-"+url.PathEscape(a.ID), http.StatusSeeOther)
 	return nil
 }

@@ -59,6 +59,8 @@ func Run(t *testing.T, open Opener) {
 		{"LoginBackoff", testLoginBackoff},
 		{"DeleteAbandonedCaptureSessions", testDeleteAbandonedCaptureSessions},
 		{"Retention", testRetention},
+		{"Audit", testAudit},
+		{"DeleteAuditBefore", testDeleteAuditBefore},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,6 +22,7 @@ Usage:
 Commands:
   serve     run the Oz-compatible liveness API (embedded SQLite, media files, job queue)
   user      create, list and disable accounts
+  audit     export the audit trail (who read, decided, deleted, logged in) as JSON lines
   migrate   apply the database schema
   migrate-data  copy an installation, media included, into another (embedded to scale-out)
   analyze   analyse photos, videos and shot sets on the command line
@@ -54,6 +55,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "migrate-data":

@@ -258,6 +258,9 @@ func startServices(ctx context.Context, g *service.Group, db database, blobs bon
 	if err := g.Start(ctx, &sweep.SessionPurge{Store: db.Store(), Log: log}); err != nil {
 		return err
 	}
+	if err := g.Start(ctx, &sweep.AuditPurge{Store: db.Store(), Keep: time.Duration(sf.auditRetention), Log: log}); err != nil {
+		return err
+	}
 	sweeper := sweep.New(db.Store(), blobs, log)
 	sweeper.Grace = max(sweep.DefaultGrace, 2*sf.jobTimeout)
 	if db.Embedded() {

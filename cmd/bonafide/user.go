@@ -82,6 +82,7 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 			fmt.Fprintf(stderr, "bonafide user create: %v\n", err)
 			return 1
 		}
+		cliAudit(ctx, store, stderr, bonafide.AuditUserCreate, u, map[string]string{"role": string(u.Role)})
 		if u.Role.Global() {
 			fmt.Fprintf(stdout, "created %s %s (%s), a global role (company %q)\n", u.Role, u.Email, u.ID, globalCompany)
 		} else {
@@ -113,6 +114,7 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 			fmt.Fprintf(stderr, "bonafide user disable: %v\n", err)
 			return 1
 		}
+		cliAudit(ctx, store, stderr, bonafide.AuditUserDisable, u, nil)
 		fmt.Fprintf(stdout, "disabled %s\n", u.Email)
 	case "password":
 		if *email == "" || *password == "" {
@@ -123,12 +125,29 @@ Roles: ADMIN, OPERATOR, CLIENT, "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVI
 			fmt.Fprintf(stderr, "bonafide user password: %v\n", err)
 			return 1
 		}
+		if u, err := store.GetUserByEmail(ctx, bonafide.NormalizeEmail(*email)); err == nil {
+			cliAudit(ctx, store, stderr, bonafide.AuditUserUpdate, u, map[string]string{"credentials": "changed"})
+		}
 		fmt.Fprintf(stdout, "changed the password of %s; its sessions ended\n", *email)
 	default:
 		fmt.Fprintf(stderr, "bonafide user: unknown subcommand %q\n\n%s", sub, usage)
 		return 2
 	}
 	return 0
+}
+
+// cliAudit records a change made on the command line: the actor is the system (whoever runs the
+// binary on the server), the details say so. A failure is reported, the change stays.
+func cliAudit(ctx context.Context, s bonafide.AuditStore, stderr io.Writer, action string, u *bonafide.User, details map[string]string) {
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["via"] = "cli"
+	err := bonafide.Audit(ctx, s, bonafide.AuditEntry{Action: action, CompanyID: u.CompanyID, Details: details,
+		Objects: []bonafide.AuditObject{bonafide.Obj(bonafide.ObjUser, u.ID)}})
+	if err != nil {
+		fmt.Fprintf(stderr, "bonafide user: the audit entry was not recorded: %v\n", err)
+	}
 }
 
 // globalCompany is the reserved company of the global roles.
