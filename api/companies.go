@@ -141,7 +141,18 @@ func (s *Server) patchCompany(w http.ResponseWriter, r *http.Request) error {
 	if c, err = s.store.GetCompany(r.Context(), c.ID); err != nil {
 		return err
 	}
-	s.audited(r, bonafide.AuditCompanyUpdate, c.ID, map[string]string{"fields": "name"}, bonafide.Obj(bonafide.ObjCompany, c.ID))
+	details := map[string]string{}
+	var fields []string
+	if in.Name != nil {
+		fields = append(fields, "name")
+	}
+	if in.Retention != nil {
+		fields = append(fields, "retention")
+		details["retention_media"] = retentionText(c.Retention.Media)
+		details["retention_folders"] = retentionText(c.Retention.Folders)
+	}
+	details["fields"] = strings.Join(fields, ",")
+	s.audited(r, bonafide.AuditCompanyUpdate, c.ID, details, bonafide.Obj(bonafide.ObjCompany, c.ID))
 	writeJSON(w, http.StatusOK, renderCompany(c))
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -227,6 +228,15 @@ func serveRetention(t *testing.T, env ...string) {
 	for _, want := range []string{`bonafide_retention_deleted_total{kind="media"} 2`, `bonafide_retention_deleted_total{kind="folder"} 2`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q:\n%s", want, grepLines(metrics, "retention"))
+		}
+	}
+	// The trail has the runs (by the system) and the settings changes (by the admin).
+	for _, action := range []string{"retention.run", "company.update"} {
+		var page struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if code := s.call("GET", "/api/audit?action="+action, token, nil, "", &page); code != 200 || len(page.Items) == 0 {
+			t.Errorf("GET /api/audit?action=%s: %d, %d entries", action, code, len(page.Items))
 		}
 	}
 	if ret := setRetention(t, s, token, company, `{"retention":null}`); ret["media"] != nil || ret["folders"] != nil {
