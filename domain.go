@@ -250,6 +250,7 @@ type Store interface {
 
 	CollectionStore
 	CaptureStore
+	ErasureStore
 	LoginThrottleStore
 
 	Close() error

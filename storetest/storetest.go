@@ -58,6 +58,8 @@ func Run(t *testing.T, open Opener) {
 		{"CaptureSessions", testCaptureSessions},
 		{"LoginBackoff", testLoginBackoff},
 		{"DeleteAbandonedCaptureSessions", testDeleteAbandonedCaptureSessions},
+		{"ErasureSelect", testErasureSelect},
+		{"Erasure", testErasure},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
