@@ -23,7 +23,7 @@ const queueErasure = "erasure"
 
 // erasureBatch is how many folders one run of an erasure job erases before it hands the job back
 // (snoozed for no time): every run stays well within the job timeout, and the rest follows at once.
-const erasureBatch = 100
+var erasureBatch = 100
 
 // erasureAttempts is the run budget of an erasure job. A run that returns an error (a blob store
 // that is down) is retried with River's backoff; a crash costs an attempt too. The work is never
