@@ -2,7 +2,7 @@
 // no way of doing it. It holds three things and nothing else:
 //
 //   - the types: folders, media, analyses and their results, users, companies, sessions,
-//     collections, capture sessions (domain.go and the file of each), and the one error type of
+//     collections, capture sessions, erasures (domain.go and the file of each), and the one error type of
 //     the Oz API with its codes (error.go);
 //   - the interfaces the adapters implement: the Store and its parts, Blobs, the Analyzer that
 //     runs an analysis (pipeline.go), the Embedder, and what the COLLECTION search reads;

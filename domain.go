@@ -256,6 +256,7 @@ type Store interface {
 	CollectionStore
 	CaptureStore
 	RetentionStore
+	ErasureStore
 	LoginThrottleStore
 	AuditStore
 

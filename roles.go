@@ -109,6 +109,39 @@ func CollectionScope(u *User, asked string) (string, error) {
 	return u.CompanyID, nil
 }
 
+// --- erasures ---------------------------------------------------------------------------------
+
+// ErasureScope is the company whose data u may erase on request (asked: the company_id named in
+// the request, "" for none): ADMIN any one, or every company when it names none ("" scope);
+// CLIENT ADMIN only its own, whatever it names; every other role none.
+func ErasureScope(u *User, asked string) (string, error) {
+	switch u.Role {
+	case RoleAdmin:
+		return asked, nil
+	case RoleClientAdmin:
+		if u.CompanyID == "" {
+			return "", forbidden("this %s account belongs to no company", u.Role)
+		}
+		if asked != "" && asked != u.CompanyID {
+			return "", forbidden("a CLIENT ADMIN erases only its own company's data")
+		}
+		return u.CompanyID, nil
+	}
+	return "", forbidden("only ADMIN and CLIENT ADMIN erase data on request, not %s", u.Role)
+}
+
+// CanSeeErasure says whether u may read the receipt of erasure e: ADMIN every one, CLIENT ADMIN
+// those scoped to its company (never an ADMIN's erasure over every company).
+func CanSeeErasure(u *User, e *Erasure) bool {
+	switch u.Role {
+	case RoleAdmin:
+		return true
+	case RoleClientAdmin:
+		return u.CompanyID != "" && e.CompanyID == u.CompanyID
+	}
+	return false
+}
+
 // --- users ------------------------------------------------------------------------------------
 
 // CanSeeUser says whether u may see user t: itself; ADMIN and OPERATOR everyone; CLIENT ADMIN and

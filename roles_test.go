@@ -65,3 +65,45 @@ func TestFolderRules(t *testing.T) {
 		t.Errorf("FolderScope of a CLIENT: %q %q %v", c, u, err)
 	}
 }
+
+// TestErasureRules: ADMIN erases in any company or all, CLIENT ADMIN only in its own, nobody else.
+func TestErasureRules(t *testing.T) {
+	for _, tc := range []struct {
+		u      *User
+		asked  string
+		scope  string
+		forbid bool
+	}{
+		{&User{Role: RoleAdmin, CompanyID: "g"}, "", "", false},
+		{&User{Role: RoleAdmin, CompanyID: "g"}, "x", "x", false},
+		{&User{Role: RoleClientAdmin, CompanyID: "c"}, "", "c", false},
+		{&User{Role: RoleClientAdmin, CompanyID: "c"}, "c", "c", false},
+		{&User{Role: RoleClientAdmin, CompanyID: "c"}, "x", "", true},
+		{&User{Role: RoleClientAdmin}, "", "", true},
+		{&User{Role: RoleOperator}, "", "", true},
+		{&User{Role: RoleClientOperator, CompanyID: "c"}, "", "", true},
+		{&User{Role: RoleClient, CompanyID: "c"}, "", "", true},
+		{&User{Role: RoleClientService, CompanyID: "c"}, "", "", true},
+	} {
+		got, err := ErasureScope(tc.u, tc.asked)
+		if got != tc.scope || (err != nil) != tc.forbid || (err != nil && CodeOf(err) != CodeForbidden) {
+			t.Errorf("ErasureScope(%s of %q, %q) = %q, %v", tc.u.Role, tc.u.CompanyID, tc.asked, got, err)
+		}
+	}
+	own, all := &Erasure{CompanyID: "c"}, &Erasure{}
+	for _, tc := range []struct {
+		u        *User
+		own, all bool
+	}{
+		{&User{Role: RoleAdmin}, true, true},
+		{&User{Role: RoleClientAdmin, CompanyID: "c"}, true, false},
+		{&User{Role: RoleClientAdmin, CompanyID: "d"}, false, false},
+		{&User{Role: RoleClientAdmin}, false, false},
+		{&User{Role: RoleOperator}, false, false},
+		{&User{Role: RoleClientOperator, CompanyID: "c"}, false, false},
+	} {
+		if CanSeeErasure(tc.u, own) != tc.own || CanSeeErasure(tc.u, all) != tc.all {
+			t.Errorf("CanSeeErasure(%s of %q): own %v, all %v", tc.u.Role, tc.u.CompanyID, CanSeeErasure(tc.u, own), CanSeeErasure(tc.u, all))
+		}
+	}
+}

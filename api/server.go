@@ -60,7 +60,10 @@ type Config struct {
 	BodyIdleTimeout time.Duration
 	// MaxInstant bounds the Instant API analyses running at once on this node (default twice the
 	// cores); past it a request is answered 429 with Retry-After instead of piling up in memory.
-	MaxInstant      int
+	MaxInstant int
+	// ErasureWait is how long POST /api/erasures waits for its job before it answers 202 with the
+	// receipt IN_PROGRESS (default 10 s).
+	ErasureWait     time.Duration
 	ValidateWebhook func(url string) error
 	Version         string
 
@@ -90,6 +93,9 @@ func (c Config) withDefaults() Config {
 func (c *Config) defaults() {
 	if c.MaxInstant <= 0 {
 		c.MaxInstant = 2 * runtime.NumCPU()
+	}
+	if c.ErasureWait <= 0 {
+		c.ErasureWait = 10 * time.Second
 	}
 	if c.BodyIdleTimeout <= 0 {
 		c.BodyIdleTimeout = 30 * time.Second
@@ -219,6 +225,7 @@ func (s *Server) Handler() http.Handler {
 	s.captureRoutes(route)
 	s.accountRoutes(route)
 	route("GET", "/api/audit", s.listAudit, true)
+	s.erasureRoutes(route)
 
 	for pattern, h := range s.cfg.Pages {
 		mux.Handle(pattern, h)

@@ -27,6 +27,7 @@ type tuTenant struct {
 	folder2ID                                string // created by client2
 	collectionID, personID, imageID          string // a blacklist of the company with one person
 	captureID                                string // a capture session of the client's
+	erasureID                                string // a dry-run erasure of the company's folder
 }
 
 func (tn *tuTenant) roles() []*tuUser {
@@ -36,7 +37,7 @@ func (tn *tuTenant) roles() []*tuUser {
 // secrets are strings of this tenant that must never show up in another tenant's answers.
 func (tn *tuTenant) secrets() []string {
 	out := []string{tn.company.ID, tn.company.WebhookSecret, tn.folderID, tn.folder2ID, tn.mediaID, tn.analysisID,
-		tn.collectionID, tn.personID, tn.imageID, tn.captureID}
+		tn.collectionID, tn.personID, tn.imageID, tn.captureID, tn.erasureID}
 	for _, u := range tn.roles() {
 		out = append(out, u.ID, u.Email)
 	}
@@ -89,6 +90,12 @@ func tuTenantSetup(t *testing.T, env *tuEnv, name string) *tuTenant {
 		t.Fatalf("CreateCaptureSession: %v", err)
 	}
 	tn.captureID = cs.ID
+	er := &bonafide.Erasure{CompanyID: tn.company.ID, UserID: tn.admin.ID, DryRun: true,
+		Selector: bonafide.ErasureSelector{FolderIDs: []string{tn.folderID}}}
+	if err := env.Store.CreateErasure(tuCtx(), er); err != nil {
+		t.Fatalf("CreateErasure: %v", err)
+	}
+	tn.erasureID = er.ID
 	return tn
 }
 
@@ -162,7 +169,9 @@ func tuVictimRoutes(t *testing.T, v *tuTenant) []tuRoute {
 		tuRoute{"POST", p + "/images", jpg},
 		tuRoute{"GET", p + "/images", nil},
 		tuRoute{"DELETE", p + "/images/" + v.imageID, nil},
-		tuRoute{"GET", "/api/capture/sessions/" + v.captureID, nil})
+		tuRoute{"GET", "/api/capture/sessions/" + v.captureID, nil},
+		tuRoute{"GET", "/api/erasures/" + v.erasureID, nil},
+		tuRoute{"POST", "/api/erasures", map[string]any{"company_id": v.company.ID, "folder_ids": []string{v.folderID}}})
 	for _, u := range v.roles() {
 		rs = append(rs,
 			tuRoute{"GET", "/api/users/" + u.ID, nil},

@@ -1,7 +1,7 @@
-// Package jobs runs the durable background work of the server with River: one job per analysis
-// and one per webhook delivery. Jobs are inserted in the same transaction as the rows they act on
-// (Enqueuer, which the store is built with), so an accepted analysis is never lost, and River
-// rescues the jobs of a process that died. Queue works the jobs; it is built after the store.
+// Package jobs runs the durable background work of the server with River: one job per analysis,
+// one per webhook delivery and one per erasure on request. Jobs are inserted in the same
+// transaction as the rows they act on (Enqueuer, which the store is built with), so an accepted
+// analysis is never lost, and River rescues the jobs of a process that died. Queue works the jobs; it is built after the store.
 package jobs
 
 import (
@@ -80,6 +80,7 @@ type Config struct {
 	HeartbeatInterval time.Duration // scale-out: how often a node refreshes its heartbeat row (default 5 s)
 	NodeDeadAfter     time.Duration // scale-out: a node silent this long is dead, its jobs taken over (default 20 s)
 	RetentionInterval time.Duration // how often Deps.Retention runs (default 1 h)
+	ErasurePace       time.Duration // an erasure waits this long after each folder, to spare the blob store (default 0)
 	Logger            *slog.Logger
 }
 
@@ -196,9 +197,11 @@ func newQueue[TTx any](driver riverdriver.Driver[TTx], deps Deps, cfg Config) (*
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &analysisWorker{deps: deps, log: cfg.Logger})
 	river.AddWorker(workers, &webhookWorker{deps: deps, log: cfg.Logger, cfg: cfg})
+	river.AddWorker(workers, &erasureWorker{deps: deps, log: cfg.Logger, pace: cfg.ErasurePace})
 	queues := map[string]river.QueueConfig{
 		queueAnalysis: {MaxWorkers: cfg.AnalysisWorkers},
 		queueWebhook:  {MaxWorkers: cfg.WebhookWorkers},
+		queueErasure:  {MaxWorkers: 1},
 	}
 	var periodic []*river.PeriodicJob
 	if deps.Retention != nil {

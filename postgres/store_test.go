@@ -205,6 +205,17 @@ func (e fakeEnqueuer) EnqueueWebhook(ctx context.Context, tx pgx.Tx, folderID, e
 	return e.f.EnqueueWebhook(ctx, folderID, eventID)
 }
 
+func (e fakeEnqueuer) EnqueueErasure(ctx context.Context, tx pgx.Tx, erasureID string) error {
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM erasures WHERE id = $1`, erasureID).Scan(&n); err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("fake enqueuer: erasure %s not visible in the transaction", erasureID)
+	}
+	return e.f.EnqueueErasure(ctx, erasureID)
+}
+
 func TestConformance(t *testing.T) {
 	needPG(t)
 	storetest.Run(t, func(t *testing.T, env storetest.Env) bonafide.Store {
@@ -429,6 +440,8 @@ func (e *riverEnqueuer) EnqueueAnalyses(ctx context.Context, tx pgx.Tx, ids []st
 }
 
 func (e *riverEnqueuer) EnqueueWebhook(context.Context, pgx.Tx, string, string) error { return e.fail }
+
+func (e *riverEnqueuer) EnqueueErasure(context.Context, pgx.Tx, string) error { return e.fail }
 
 // TestRiverInSameTx checks the store with a real River client: jobs commit with the analyses, and
 // vanish with them when the transaction rolls back.

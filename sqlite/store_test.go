@@ -53,6 +53,17 @@ func (e fakeEnqueuer) EnqueueWebhook(ctx context.Context, tx *sql.Tx, folderID, 
 	return e.f.EnqueueWebhook(ctx, folderID, eventID)
 }
 
+func (e fakeEnqueuer) EnqueueErasure(ctx context.Context, tx *sql.Tx, erasureID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM erasures WHERE id = ?`, erasureID).Scan(&n); err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("fake enqueuer: erasure %s not visible in the transaction", erasureID)
+	}
+	return e.f.EnqueueErasure(ctx, erasureID)
+}
+
 func tempURL(t *testing.T) string {
 	return "sqlite://" + filepath.Join(t.TempDir(), "data", "bonafide.db")
 }
@@ -282,6 +293,8 @@ func (e *riverEnqueuer) EnqueueAnalyses(ctx context.Context, tx *sql.Tx, ids []s
 }
 
 func (e *riverEnqueuer) EnqueueWebhook(context.Context, *sql.Tx, string, string) error { return e.fail }
+
+func (e *riverEnqueuer) EnqueueErasure(context.Context, *sql.Tx, string) error { return e.fail }
 
 // TestRiverInSameTx checks the store with a real River client: jobs commit with the analyses, and
 // vanish with them when the transaction rolls back.

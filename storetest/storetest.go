@@ -61,6 +61,8 @@ func Run(t *testing.T, open Opener) {
 		{"Retention", testRetention},
 		{"Audit", testAudit},
 		{"DeleteAuditBefore", testDeleteAuditBefore},
+		{"ErasureSelect", testErasureSelect},
+		{"Erasure", testErasure},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -128,8 +128,11 @@ type Config struct {
 	analysisWorkers                              int
 	jobTimeout, rescueAfter, sessionTTL          time.Duration
 	webhookBackoff                               time.Duration
-	webhookAllowPrivate                          bool
-	maxFiles, maxFileMB                          int
+	// erasureWait is how long POST /api/erasures waits for its job before answering 202;
+	// erasurePace the pause of an erasure after each folder (sparing the blob store).
+	erasureWait, erasurePace time.Duration
+	webhookAllowPrivate      bool
+	maxFiles, maxFileMB      int
 	// maxConnections caps the connections the API listener holds at once; more wait in the
 	// kernel's accept queue until one closes.
 	maxConnections int
@@ -200,6 +203,8 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.DurationVar(&f.rescueAfter, "rescue-after", 0, "a job of a dead node is taken over after this; must exceed --job-timeout (0: job-timeout + 15s; in embedded mode a restart retries them at once)")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", 15*time.Minute, "sliding lifetime of access tokens")
 	fs.DurationVar(&f.webhookBackoff, "webhook-backoff", 30*time.Second, "first webhook retry delay, doubling")
+	fs.DurationVar(&f.erasureWait, "erasure-wait", 10*time.Second, "how long POST /api/erasures waits for the erasure before answering 202 IN_PROGRESS")
+	fs.DurationVar(&f.erasurePace, "erasure-pace", 0, "pause of an erasure after each folder, to spare the blob store (0: none)")
 	fs.BoolVar(&f.webhookAllowPrivate, "webhook-allow-private", false, "allow webhooks to loopback and private addresses")
 	fs.IntVar(&f.maxFiles, "max-files", 10, fmt.Sprintf("files per folder, 1..%d", maxFilesLimit))
 	fs.IntVar(&f.maxFileMB, "max-file-mb", 15, fmt.Sprintf("MiB per file, at upload and in the analysis, 1..%d", maxFileMBLimit))
@@ -223,6 +228,7 @@ func (f *Config) register(fs *cmdFlags) {
 	f.auditRetention = daysValue(bonafide.DefaultAuditRetention)
 	fs.Var(&f.auditRetention, "audit-retention", "how long audit entries are kept, then removed by a daily purge (730d = two years; d is 24h; 0 keeps them forever)")
 	fs.bind("audit-retention")
+	fs.bind("erasure-wait", "erasure-pace")
 	fs.bind("addr", "data-dir", "database-url", "blob-url", "base-url", "analysis-workers", "job-timeout",
 		"rescue-after", "session-ttl", "webhook-backoff", "webhook-allow-private", "max-files", "max-file-mb",
 		"max-connections", "metrics-addr", "metrics-token", "ffmpeg-memory-mb", "ffmpeg-cpu-time",
@@ -329,6 +335,10 @@ func (f *Config) validate() error {
 	}
 	positive("session-ttl", f.sessionTTL)
 	positive("webhook-backoff", f.webhookBackoff)
+	positive("erasure-wait", f.erasureWait)
+	if f.erasurePace < 0 {
+		bad("erasure-pace", "must be 0 or a positive duration, got %s", f.erasurePace)
+	}
 	switch {
 	case f.rescueAfter < 0:
 		bad("rescue-after", "must be 0 (job-timeout + 15s) or a positive duration, got %s", f.rescueAfter)

@@ -129,7 +129,7 @@ const shutdownTimeout = 20 * time.Second
 // queueConfig is the job queue's part of the settings.
 func queueConfig(sf *Config, log *slog.Logger) jobs.Config {
 	return jobs.Config{AnalysisWorkers: sf.analysisWorkers, JobTimeout: sf.jobTimeout, RescueAfter: sf.rescueAfter,
-		WebhookBackoff: sf.webhookBackoff, RetentionInterval: sf.retentionInterval, Logger: log}
+		WebhookBackoff: sf.webhookBackoff, RetentionInterval: sf.retentionInterval, ErasurePace: sf.erasurePace, Logger: log}
 }
 
 // webhookOptions are the webhook settings: the API checks endpoints with them, the workers deliver.
@@ -204,6 +204,7 @@ func newAPIServer(sf *Config, db database, blobs bonafide.Blobs, analyzer bonafi
 		MetricsToken: sf.metricsToken, MetricsElsewhere: lns.metrics != nil,
 		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
 		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax, SharedLoginThrottle: sharedThrottle,
+		ErasureWait:     sf.erasureWait,
 		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, db.Store(), blobs, analyzer, log, nil), nil
 }
 

@@ -136,6 +136,8 @@ type Dialect[T any] interface {
 type Enqueuer[T any] interface {
 	EnqueueAnalyses(ctx context.Context, tx T, analysisIDs []string) error
 	EnqueueWebhook(ctx context.Context, tx T, folderID, eventID string) error
+	// EnqueueErasure inserts the job that works a real erasure (CreateErasure).
+	EnqueueErasure(ctx context.Context, tx T, erasureID string) error
 }
 
 // Store is bonafide.Store over a Dialect. The sqlite and postgres packages embed it.

@@ -57,6 +57,7 @@ type Enqueuer struct {
 	mu       sync.Mutex
 	analyses []string
 	webhooks []WebhookCall
+	erasures []string
 }
 
 // WebhookCall is one recorded EnqueueWebhook.
@@ -84,6 +85,24 @@ func (f *Enqueuer) EnqueueWebhook(_ context.Context, folderID, eventID string) e
 	}
 	f.webhooks = append(f.webhooks, WebhookCall{folderID, eventID})
 	return nil
+}
+
+// EnqueueErasure records the erasure ID unless Err is set.
+func (f *Enqueuer) EnqueueErasure(_ context.Context, erasureID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Err != nil {
+		return f.Err
+	}
+	f.erasures = append(f.erasures, erasureID)
+	return nil
+}
+
+// Erasures returns every erasure ID enqueued so far, in order.
+func (f *Enqueuer) Erasures() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.erasures)
 }
 
 // Analyses returns every analysis ID enqueued so far, in order.
@@ -114,4 +133,9 @@ func (e SQLEnqueuer) EnqueueAnalyses(ctx context.Context, _ *sql.Tx, ids []strin
 // EnqueueWebhook records the call.
 func (e SQLEnqueuer) EnqueueWebhook(ctx context.Context, _ *sql.Tx, folderID, eventID string) error {
 	return e.F.EnqueueWebhook(ctx, folderID, eventID)
+}
+
+// EnqueueErasure records the call.
+func (e SQLEnqueuer) EnqueueErasure(ctx context.Context, _ *sql.Tx, erasureID string) error {
+	return e.F.EnqueueErasure(ctx, erasureID)
 }
