@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,6 +117,7 @@ func (s *Server) createErasure(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateErasure(r.Context(), e); err != nil {
 		return err
 	}
+	s.auditErasure(r, e)
 	s.log.InfoContext(r.Context(), "erasure requested", "erasure_id", e.ID, "company_id", e.CompanyID, "user_id", e.UserID,
 		"dry_run", e.DryRun, "folders", len(e.FolderIDs), "persons", len(e.PersonIDs))
 	if !e.DryRun {
@@ -238,4 +240,25 @@ func metaStrings(field string, raw map[string]json.RawMessage) (map[string]strin
 		out[k] = v
 	}
 	return out, nil
+}
+
+// auditErasure records an erasure request in the audit trail: the receipt, then as many of its
+// targets as an entry holds (the receipt lists them all), with the counts selected.
+func (s *Server) auditErasure(r *http.Request, e *bonafide.Erasure) {
+	objs := []bonafide.AuditObject{bonafide.Obj(bonafide.ObjErasure, e.ID)}
+	for _, id := range e.FolderIDs {
+		if len(objs) == bonafide.MaxAuditObjects {
+			break
+		}
+		objs = append(objs, bonafide.Obj(bonafide.ObjFolder, id))
+	}
+	for _, id := range e.PersonIDs {
+		if len(objs) == bonafide.MaxAuditObjects {
+			break
+		}
+		objs = append(objs, bonafide.Obj(bonafide.ObjPerson, id))
+	}
+	s.audited(r, bonafide.AuditErasure, e.CompanyID, map[string]string{
+		"dry_run": strconv.FormatBool(e.DryRun), "folders": strconv.Itoa(len(e.FolderIDs)),
+		"persons": strconv.Itoa(len(e.PersonIDs))}, objs...)
 }

@@ -245,6 +245,13 @@ func TestServeErasure(t *testing.T) {
 	if code := s.call("GET", "/api/erasures/"+e.ErasureID, w.admin, nil, "", nil); code != 200 {
 		t.Errorf("ADMIN reads a receipt: %d, want 200", code)
 	}
+	// The trail names the erasure (found by its id) and outlives the folders it erased.
+	var trail struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if code := s.call("GET", "/api/audit?action=erasure&object_id="+e.ErasureID, w.admin, nil, "", &trail); code != 200 || len(trail.Items) != 1 {
+		t.Errorf("GET /api/audit for the erasure: %d, %d entries, want 1", code, len(trail.Items))
+	}
 }
 
 // TestServeErasureCrash kills the real server with SIGKILL in the middle of an erasure (paced so
