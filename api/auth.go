@@ -121,7 +121,7 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, rawEmail, pw
 		s.log.InfoContext(r.Context(), "login failed", "email_sha256", hashToken(email)[:16], "client", addr.String())
 		return nil, bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
 	}
-	if err := s.throttle.succeed(r.Context(), email); err != nil {
+	if err := s.throttle.succeed(r.Context(), email, addr); err != nil {
 		return nil, err
 	}
 	if u.Disabled {

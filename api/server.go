@@ -31,13 +31,15 @@ type Config struct {
 	// MaxFiles x MaxFileBytes per request; removed when it ends). Default os.TempDir().
 	UploadDir            string
 	SingleRequestTimeout time.Duration // single-request mode waits this long for the analyses (default 60 s)
-	// Login throttling (throttle.go): failed logins per account (email) before each further
-	// attempt waits LoginBackoff*2^k, at most LoginBackoffMax (defaults 5, 1 s, 1 min); per
-	// client address LoginAddressFailures before the same backoff up to LoginAddressBackoffMax
-	// (defaults 20, 5 min). An entry is forgotten LoginWindow after its last failure or delay
+	// Login throttling (throttle.go): failed logins per account (email) and client address before
+	// each further attempt waits LoginBackoff*2^k, at most LoginBackoffMax (defaults 5, 1 s,
+	// 1 min); per account across all addresses LoginAccountFailures before the same backoff
+	// (default 100); per client address LoginAddressFailures before the same backoff up to
+	// LoginAddressBackoffMax (defaults 20, 5 min). An entry is forgotten LoginWindow after its last failure or delay
 	// (default 15 min); each table holds at most MaxLoginEntries (default 100,000). The state is
 	// in this process's memory, or in SharedLoginThrottle when it is set.
 	LoginFailures          int
+	LoginAccountFailures   int
 	LoginBackoff           time.Duration
 	LoginBackoffMax        time.Duration
 	LoginAddressFailures   int
@@ -117,6 +119,9 @@ func (c *Config) defaults() {
 	}
 	if c.LoginFailures <= 0 {
 		c.LoginFailures = 5
+	}
+	if c.LoginAccountFailures <= 0 {
+		c.LoginAccountFailures = DefaultLoginAccountFailures
 	}
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = 15 * time.Minute

@@ -121,6 +121,7 @@ func TestConfigValidation(t *testing.T) {
 		{[]string{"--trusted-proxy-header=X-Forwarded-For", "--trusted-proxies=10.0.0.0/8,proxy.internal"}, "", []string{"--trusted-proxies (BONAFIDE_TRUSTED_PROXIES)", "proxy.internal"}},
 		{[]string{"--trusted-proxies=10.0.0.0/8"}, "", []string{"--trusted-proxies (BONAFIDE_TRUSTED_PROXIES) is set but --trusted-proxy-header"}},
 		{[]string{"--login-failures=0"}, "", []string{"--login-failures (BONAFIDE_LOGIN_FAILURES)"}},
+		{[]string{"--login-account-failures=4"}, "", []string{"--login-account-failures (BONAFIDE_LOGIN_ACCOUNT_FAILURES) must be at least --login-failures"}},
 		{[]string{"--url-signing-key=short"}, "", []string{"--url-signing-key (BONAFIDE_URL_SIGNING_KEY) must have at least 32 characters"}},
 		{[]string{"--url-lifetime=1s"}, "", []string{"--url-lifetime (BONAFIDE_URL_LIFETIME) must be between 1m and 168h"}},
 		{[]string{"--biometry-threshold=0"}, "", []string{"--biometry-threshold (BONAFIDE_BIOMETRY_THRESHOLD) must be in (0, 1]"}},

@@ -202,7 +202,7 @@ func newAPIServer(sf *Config, db database, blobs bonafide.Blobs, analyzer bonafi
 		URLKey: urlKey, URLLifetime: sf.urlLifetime, Pages: map[string]http.Handler{capture.Path: capture.Handler()},
 		MetricsToken: sf.metricsToken, MetricsElsewhere: lns.metrics != nil,
 		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
-		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax, SharedLoginThrottle: sharedThrottle,
+		LoginFailures: sf.loginFailures, LoginAccountFailures: sf.loginAccountFailures, LoginBackoffMax: sf.loginBackoffMax, SharedLoginThrottle: sharedThrottle,
 		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, db.Store(), blobs, analyzer, log, nil), nil
 }
 
