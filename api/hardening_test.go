@@ -491,3 +491,113 @@ func TestInstantConcurrencyBounded(t *testing.T) {
 		t.Fatal("the default MaxInstant must allow at least two")
 	}
 }
+
+// A body that keeps trickling (a byte every 200 ms: never idle) is cut once its average rate is
+// under BodyMinRate after BodyMinRateGrace (defaults 4 KiB/s after 10 s, checked here; the grace
+// is shortened to 1 s only to keep the test quick): 400 code 3 with the reason, the connection
+// closed, the cut counted. An upload at a good rate that lasts past the grace passes.
+func TestSlowBodyIsCut(t *testing.T) {
+	if c := (&Config{}).withDefaults(); c.BodyMinRate != 4096 || c.BodyMinRateGrace != 10*time.Second {
+		t.Fatalf("body minimum rate defaults %d B/s after %s, want what the README says: 4096 after 10s", c.BodyMinRate, c.BodyMinRateGrace)
+	}
+	if c := (&Config{BodyMinRate: -1}).withDefaults(); c.BodyMinRate > 0 {
+		t.Fatalf("a negative BodyMinRate turns the check off, got %d", c.BodyMinRate)
+	}
+	env := tuServer(t, func(c *Config) { c.BodyMinRateGrace = time.Second })
+	c := env.tuCompany("Acme")
+	alice := env.tuCreateUser(bonafide.RoleClient, c.ID, "alice@acme.example.com")
+	hostPort := strings.TrimPrefix(env.URL, "http://")
+
+	// The trickle: the connection answers and closes soon after the grace, long before the idle
+	// timeout (30 s) or the 100 s the body would take.
+	conn, err := net.Dial("tcp", hostPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/authorize/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n")
+	start := time.Now()
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	reply, _ := io.ReadAll(conn) // io.ReadAll returns once the server closes the connection
+	close(stop)
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("a trickled body held the connection for %v", d)
+	}
+	if !strings.HasPrefix(string(reply), "HTTP/1.1 400") || !strings.Contains(string(reply), "under the minimum of 4096") ||
+		!strings.Contains(strings.ToLower(string(reply)), "connection: close") {
+		t.Fatalf("a trickled body should get 400 with the reason and Connection: close, got %.400q", reply)
+	}
+
+	// A good upload: 64 KiB of JSON at about 40 KiB/s, lasting past the grace, logs in.
+	body := `{"credentials":{"email":"` + alice.Email + `","password":"` + tuPassword + `"}}` + strings.Repeat(" ", 64<<10)
+	pr, pw := io.Pipe()
+	go func() {
+		for i := 0; i < len(body); i += 4096 {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := pw.Write([]byte(body[i:min(i+4096, len(body))])); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", env.URL+"/api/authorize/auth", pr)
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "application/json")
+	began := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("an upload at a good rate: %d %s", resp.StatusCode, got)
+	}
+	if time.Since(began) < time.Second {
+		t.Fatalf("the good upload ended within the grace, so it proved nothing")
+	}
+
+	metrics := string(env.tuDo("GET", "/metrics", "", nil).tuExpect(200, 0).Body)
+	if !strings.Contains(metrics, `bonafide_http_bodies_cut_total{reason="slow"} 1`) {
+		t.Errorf("the cut is not counted:\n%s", metrics)
+	}
+}
+
+// Once a body has ended no deadline is set again: a handler still at work after the minimum-rate
+// deadline of its (small) body is not cancelled by the server's background read.
+func TestBodyDeadlineLiftedAtEnd(t *testing.T) {
+	env := tuServer(t, func(c *Config) { c.BodyMinRateGrace = 200 * time.Millisecond })
+	ctxErr := make(chan error, 1)
+	ts := httptest.NewServer(env.API.bodyIdle(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Second): // well past start + grace + 2 bytes / 4 KiB/s
+		}
+		ctxErr <- r.Context().Err()
+	})))
+	defer ts.Close()
+	resp, err := http.Post(ts.URL, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := <-ctxErr; err != nil {
+		t.Fatalf("the handler's context ended after its body was read: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ type Metrics struct {
 	analysesStarted  prometheus.Counter
 	AnalysisDuration prometheus.Histogram
 	verdicts         *prometheus.CounterVec
+	bodiesCut        *prometheus.CounterVec
 }
 
 // NewMetrics registers the collectors.
@@ -37,7 +38,9 @@ func NewMetrics() *Metrics {
 		Help: "Time to run one analysis in a worker.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)})
 	m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bonafide_verdicts_total",
 		Help: "Finished analyses by resolution (SUCCESS, DECLINED, FAILED)."}, []string{"resolution"})
-	m.reg.MustRegister(m.requests, m.latency, m.analysesStarted, m.AnalysisDuration, m.verdicts,
+	m.bodiesCut = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bonafide_http_bodies_cut_total",
+		Help: "Request bodies cut, their connection closed, by reason: slow (under the minimum rate after the grace period) or idle (stalled)."}, []string{"reason"})
+	m.reg.MustRegister(m.requests, m.latency, m.analysesStarted, m.AnalysisDuration, m.verdicts, m.bodiesCut,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

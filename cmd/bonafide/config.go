@@ -148,6 +148,10 @@ type Config struct {
 	// all addresses together (a guesser spread over many addresses).
 	loginFailures, loginAccountFailures int
 	loginBackoffMax                     time.Duration
+	// bodyMinRate is the least average rate of a request body, in bytes a second, once
+	// bodyMinRateGrace has passed (0: no minimum).
+	bodyMinRate      int64
+	bodyMinRateGrace time.Duration
 	// uploadDir is where uploads are spooled while a request is handled (default <data-dir>/uploads).
 	uploadDir string
 	// urlKey signs media URLs (default: a key made at the first start and kept in the database, so
@@ -193,11 +197,13 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.IntVar(&f.loginFailures, "login-failures", 5, "failed logins of one account from one address before each further try from there waits (1 s, doubling)")
 	fs.IntVar(&f.loginAccountFailures, "login-account-failures", api.DefaultLoginAccountFailures, "failed logins of one account from all addresses together before each further try waits (1 s, doubling)")
 	fs.DurationVar(&f.loginBackoffMax, "login-backoff-max", time.Minute, "longest wait between login tries of one account")
+	fs.Int64Var(&f.bodyMinRate, "body-min-rate", api.DefaultBodyMinRate, "least average rate of a request body in bytes a second, once --body-min-rate-grace has passed; slower ones are cut (0: no minimum)")
+	fs.DurationVar(&f.bodyMinRateGrace, "body-min-rate-grace", api.DefaultBodyMinRateGrace, "time a request body has before --body-min-rate applies")
 	fs.StringVar(&f.uploadDir, "upload-dir", "", "where uploads are spooled while a request is handled (default: uploads under --data-dir)")
 	fs.StringVar(&f.urlKey, "url-signing-key", "", "key that signs media URLs, at least 32 characters (default: made at the first start and kept in the database)")
 	fs.DurationVar(&f.urlLifetime, "url-lifetime", api.DefaultURLLifetime, "how long a media or best-shot URL works without the token header, 1m..168h")
 	fs.IntVar(&f.collectionMemoryMB, "collection-memory-mb", pipeline.DefaultFaceIndexBytes>>20, "MiB of collection face vectors each node keeps in memory for COLLECTION searches (about 2 KiB a face); the least recently searched collections are let go beyond it")
-	fs.bind("url-signing-key", "url-lifetime", "collection-memory-mb", "login-account-failures")
+	fs.bind("url-signing-key", "url-lifetime", "collection-memory-mb", "login-account-failures", "body-min-rate", "body-min-rate-grace")
 	fs.bind("addr", "data-dir", "database-url", "blob-url", "base-url", "analysis-workers", "job-timeout",
 		"rescue-after", "session-ttl", "webhook-backoff", "webhook-allow-private", "max-files", "max-file-mb",
 		"max-connections", "metrics-addr", "metrics-token", "ffmpeg-memory-mb", "ffmpeg-cpu-time",
@@ -346,6 +352,12 @@ func (f *Config) validate() error {
 	}
 	if f.loginAccountFailures < f.loginFailures {
 		bad("login-account-failures", "must be at least %s (%d), got %d", setting("login-failures"), f.loginFailures, f.loginAccountFailures)
+	}
+	if f.bodyMinRate < 0 {
+		bad("body-min-rate", "must be 0 (no minimum) or more bytes a second, got %d", f.bodyMinRate)
+	}
+	if f.bodyMinRateGrace < time.Second {
+		bad("body-min-rate-grace", "must be at least 1s, got %s", f.bodyMinRateGrace)
 	}
 	if f.loginBackoffMax < time.Second {
 		bad("login-backoff-max", "must be at least 1s, got %s", f.loginBackoffMax)
