@@ -328,6 +328,9 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 		}
 		res.Apply(a)
 		b := s.renderAnalysis(a, byID)
+		for j := range b.SourceMedia {
+			b.SourceMedia[j].Images = nil // nothing is stored: no frame has a URL
+		}
 		// Best shots come back inline, matched to their result by media id.
 		for i := range b.ResultsMedia {
 			rb := &b.ResultsMedia[i]
@@ -342,7 +345,7 @@ func (s *Server) instant(w http.ResponseWriter, r *http.Request) error {
 	mb := []mediaBody{}
 	for _, m := range ms {
 		b := s.renderMedia(m)
-		b.OriginalURL, b.VideoURL = "", ""
+		b.OriginalURL, b.VideoURL, b.Images = "", "", nil
 		mb = append(mb, b)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"folder_id": folderID, "resolution_status": bonafide.StateFinished,

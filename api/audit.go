@@ -51,9 +51,12 @@ func (s *Server) audited(r *http.Request, action, company string, details map[st
 // auditFile records the download of a stored file of folder f (key "<folder_id>/<file>"): a best
 // shot ("best_shot_<analysis>_<media>.jpg", as the workers name them) or a media.
 func (s *Server) auditFile(r *http.Request, f *bonafide.Folder, key, via string) error {
+	details := map[string]string{"via": via}
+	if zipKey, n, ok := parseFrameKey(key); ok { // a frame of a shot set is a read of that media
+		key, details["frame"] = zipKey, strconv.Itoa(n)
+	}
 	_, file, _ := strings.Cut(key, "/")
 	objs := []bonafide.AuditObject{bonafide.Obj(bonafide.ObjFolder, f.ID)}
-	details := map[string]string{"via": via}
 	if rest, ok := strings.CutPrefix(file, "best_shot_"); ok {
 		if aid, mid, ok := strings.Cut(strings.TrimSuffix(rest, ".jpg"), "_"); ok {
 			objs = append(objs, bonafide.Obj(bonafide.ObjAnalysis, aid), bonafide.Obj(bonafide.ObjMedia, mid))

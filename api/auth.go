@@ -123,7 +123,7 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, rawEmail, pw
 		s.auditLogin(r, bonafide.AuditLoginFailed, u, email, "bad_credentials")
 		return nil, bonafide.Errorf(bonafide.CodeCredentialsBad, "Invalid auth credentials")
 	}
-	if err := s.throttle.succeed(r.Context(), email); err != nil {
+	if err := s.throttle.succeed(r.Context(), email, addr); err != nil {
 		return nil, err
 	}
 	if u.Disabled {

@@ -94,29 +94,28 @@ func TestLoginBoundedInputAndMemory(t *testing.T) {
 		env.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{
 			"email": strings.Repeat("x", i+1) + "@example.com", "password": "wrong password"}}).tuExpect(401, int(bonafide.CodeCredentialsBad))
 	}
-	if a, b := env.API.throttle.size(); a != 10 || b != 1 {
-		t.Fatalf("%d emails and %d addresses tracked after 10 failures from one address, want 10 and 1", a, b)
+	if p, a, b := env.API.throttle.size(); p != 10 || a != 10 || b != 1 {
+		t.Fatalf("%d pairs, %d emails and %d addresses tracked after 10 failures from one address, want 10, 10 and 1", p, a, b)
 	}
 	// Past the cap the stalest entry makes room: never more than MaxLoginEntries.
 	now := env.Clock.Now()
 	for i := range 40 {
 		_ = env.API.throttle.fail(t.Context(), fmt.Sprintf("user%d@example.com", i), netip.MustParseAddr(fmt.Sprintf("10.0.0.%d", i)), now)
 	}
-	if a, b := env.API.throttle.size(); a != 15 || b != 15 {
-		t.Fatalf("%d emails and %d addresses tracked, want the cap 15", a, b)
+	if p, a, b := env.API.throttle.size(); p != 15 || a != 15 || b != 15 {
+		t.Fatalf("%d pairs, %d emails and %d addresses tracked, want the cap 15", p, a, b)
 	}
 	// Expired entries are swept when room is needed.
 	env.Clock.Advance(env.API.cfg.LoginWindow + time.Second)
 	_ = env.API.throttle.fail(t.Context(), "late@example.com", netip.MustParseAddr("10.0.1.1"), env.Clock.Now())
-	if a, b := env.API.throttle.size(); a != 1 || b != 1 {
-		t.Fatalf("%d emails and %d addresses still tracked after their window passed, want 1 and 1", a, b)
+	if p, a, b := env.API.throttle.size(); p != 1 || a != 1 || b != 1 {
+		t.Fatalf("%d pairs, %d emails and %d addresses still tracked after their window passed, want 1, 1 and 1", p, a, b)
 	}
 }
 
-// Failed logins back off exponentially per account, with no hard lock: past LoginFailures the
+// Failed logins of one account from one address back off exponentially: past LoginFailures the
 // next attempt waits 1 s, then 2 s, 4 s, ... at most LoginBackoffMax, answered 429 code 101 with
-// Retry-After and a message saying how long; the owner is never locked out for long by wrong
-// passwords typed from anywhere; a success resets the count.
+// Retry-After and a message saying how long; there is no hard lock; a success resets the count.
 func TestLoginBackoffPerAccount(t *testing.T) {
 	t.Run("memory", func(t *testing.T) { testLoginBackoffPerAccount(t, false) })
 	t.Run("shared", func(t *testing.T) { testLoginBackoffPerAccount(t, true) })
@@ -127,17 +126,16 @@ func TestLoginBackoffPerAccount(t *testing.T) {
 func testLoginBackoffPerAccount(t *testing.T, shared bool) {
 	env := tuServer(t, func(c *Config) {
 		c.TrustedProxyHeader = "X-Forwarded-For"
+		c.LoginAddressFailures = 1000 // this test is about the account, not the address
 		if shared {
 			c.SharedLoginThrottle = tuSharedThrottle
 		}
 	})
 	c := env.tuCompany("Acme")
 	alice := env.tuCreateUser(bonafide.RoleClient, c.ID, "alice@acme.example.com")
-	n := 0
 	login := func(pw string) *tuResp {
-		n++ // every attempt from another address: a distributed guesser
 		return env.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": alice.Email, "password": pw}},
-			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", n%250+1))
+			"X-Forwarded-For", "198.51.100.1")
 	}
 	for range 5 {
 		login("wrong password").tuExpect(401, int(bonafide.CodeCredentialsBad))
@@ -180,6 +178,84 @@ func testLoginBackoffPerAccount(t *testing.T, shared bool) {
 		login("wrong password").tuExpect(401, int(bonafide.CodeCredentialsBad))
 	}
 	login(tuPassword).tuExpect(429, int(bonafide.CodeThrottled))
+}
+
+// A stranger failing to log in to someone else's account from their own address is throttled
+// there, and the owner at another address is not: no lockout by a stranger (issue 20, 4). The
+// account keeps a much higher ceiling across addresses (LoginAccountFailures): a guesser spread
+// over many addresses is throttled past it, for every address, the owner's included.
+func TestLoginThrottleStrangerCannotLockOwner(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testLoginThrottleStranger(t, false) })
+	t.Run("shared", func(t *testing.T) { testLoginThrottleStranger(t, true) })
+}
+
+func testLoginThrottleStranger(t *testing.T, shared bool) {
+	if got := New(Config{}, nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil).cfg; got.LoginFailures != 5 ||
+		got.LoginAccountFailures != 100 || got.LoginAddressFailures != 20 || got.LoginBackoffMax != time.Minute {
+		t.Fatalf("login throttle defaults %d/%d/%d/%s, want what the README says: 5 per account and address, 100 per account, 20 per address, 1m",
+			got.LoginFailures, got.LoginAccountFailures, got.LoginAddressFailures, got.LoginBackoffMax)
+	}
+	const ceiling = 30 // LoginAccountFailures, lowered to keep the test short (argon2 per attempt)
+	env := tuServer(t, func(c *Config) {
+		c.TrustedProxyHeader = "X-Forwarded-For"
+		c.LoginAccountFailures = ceiling
+		if shared {
+			c.SharedLoginThrottle = tuSharedThrottle
+		}
+	})
+	c := env.tuCompany("Acme")
+	alice := env.tuCreateUser(bonafide.RoleClient, c.ID, "alice@acme.example.com")
+	login := func(pw, from string) *tuResp {
+		return env.tuDo("POST", "/api/authorize/auth", "", map[string]any{"credentials": map[string]string{"email": alice.Email, "password": pw}},
+			"X-Forwarded-For", from)
+	}
+	const attacker, owner = "203.0.113.7", "198.51.100.20"
+	// Brute force from one address: throttled after the 5 free failures, as before.
+	for range 5 {
+		login("wrong password", attacker).tuExpect(401, int(bonafide.CodeCredentialsBad))
+	}
+	r := login("wrong password", attacker).tuExpect(429, int(bonafide.CodeThrottled))
+	if !strings.Contains(r.Str("error_message"), "account") {
+		t.Errorf("%s: the attacker should be told the account is throttled", r)
+	}
+	login(tuPassword, attacker).tuExpect(429, int(bonafide.CodeThrottled))
+	// The owner, elsewhere, logs in at once, again and again while the attacker keeps going.
+	login(tuPassword, owner).tuExpect(200, 0)
+	for range 10 {
+		env.Clock.Advance(time.Minute) // every wait of the attacker's address is over
+		login("wrong password", attacker).tuExpect(401, int(bonafide.CodeCredentialsBad))
+		login("wrong password", attacker).tuExpect(429, int(bonafide.CodeThrottled))
+		login(tuPassword, owner).tuExpect(200, 0)
+	}
+	// The owner's own typos from their address still count for them alone.
+	for range 5 {
+		login("wrong password", owner).tuExpect(401, int(bonafide.CodeCredentialsBad))
+	}
+	login(tuPassword, owner).tuExpect(429, int(bonafide.CodeThrottled))
+	env.Clock.Advance(time.Second)
+	login(tuPassword, owner).tuExpect(200, 0)
+
+	// A guesser spread over many addresses: one failure each, until the account's ceiling.
+	env.Clock.Advance(time.Hour) // everything above is forgotten
+	for i := range ceiling {
+		login("wrong password", fmt.Sprintf("10.1.%d.%d", i/200, i%200+1)).tuExpect(401, int(bonafide.CodeCredentialsBad))
+	}
+	r = login("wrong password", "10.2.0.1").tuExpect(429, int(bonafide.CodeThrottled))
+	if r.Header.Get("Retry-After") != "1" || !strings.Contains(r.Str("error_message"), "account") {
+		t.Errorf("%s (Retry-After %s): past the account's ceiling a new address waits 1 s", r, r.Header.Get("Retry-After"))
+	}
+	login(tuPassword, owner).tuExpect(429, int(bonafide.CodeThrottled))
+	env.Clock.Advance(time.Second)
+	login("wrong password", "10.2.0.2").tuExpect(401, int(bonafide.CodeCredentialsBad))
+	r = login("wrong password", "10.2.0.3").tuExpect(429, int(bonafide.CodeThrottled))
+	if r.Header.Get("Retry-After") != "2" {
+		t.Errorf("Retry-After %s: the account's backoff doubles past its ceiling", r.Header.Get("Retry-After"))
+	}
+	// A success does not give the guessers a fresh allowance: the account's count runs out on its own.
+	env.Clock.Advance(2 * time.Second)
+	login(tuPassword, owner).tuExpect(200, 0)
+	login("wrong password", "10.2.0.4").tuExpect(401, int(bonafide.CodeCredentialsBad))
+	login("wrong password", "10.2.0.5").tuExpect(429, int(bonafide.CodeThrottled))
 }
 
 // In scale-out the throttle's entries live in the database: failures spread over two nodes count
@@ -413,5 +489,115 @@ func TestInstantConcurrencyBounded(t *testing.T) {
 	}
 	if (&Config{}).withDefaults().MaxInstant < 2 {
 		t.Fatal("the default MaxInstant must allow at least two")
+	}
+}
+
+// A body that keeps trickling (a byte every 200 ms: never idle) is cut once its average rate is
+// under BodyMinRate after BodyMinRateGrace (defaults 4 KiB/s after 10 s, checked here; the grace
+// is shortened to 1 s only to keep the test quick): 400 code 3 with the reason, the connection
+// closed, the cut counted. An upload at a good rate that lasts past the grace passes.
+func TestSlowBodyIsCut(t *testing.T) {
+	if c := (&Config{}).withDefaults(); c.BodyMinRate != 4096 || c.BodyMinRateGrace != 10*time.Second {
+		t.Fatalf("body minimum rate defaults %d B/s after %s, want what the README says: 4096 after 10s", c.BodyMinRate, c.BodyMinRateGrace)
+	}
+	if c := (&Config{BodyMinRate: -1}).withDefaults(); c.BodyMinRate > 0 {
+		t.Fatalf("a negative BodyMinRate turns the check off, got %d", c.BodyMinRate)
+	}
+	env := tuServer(t, func(c *Config) { c.BodyMinRateGrace = time.Second })
+	c := env.tuCompany("Acme")
+	alice := env.tuCreateUser(bonafide.RoleClient, c.ID, "alice@acme.example.com")
+	hostPort := strings.TrimPrefix(env.URL, "http://")
+
+	// The trickle: the connection answers and closes soon after the grace, long before the idle
+	// timeout (30 s) or the 100 s the body would take.
+	conn, err := net.Dial("tcp", hostPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/authorize/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n")
+	start := time.Now()
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	reply, _ := io.ReadAll(conn) // io.ReadAll returns once the server closes the connection
+	close(stop)
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("a trickled body held the connection for %v", d)
+	}
+	if !strings.HasPrefix(string(reply), "HTTP/1.1 400") || !strings.Contains(string(reply), "under the minimum of 4096") ||
+		!strings.Contains(strings.ToLower(string(reply)), "connection: close") {
+		t.Fatalf("a trickled body should get 400 with the reason and Connection: close, got %.400q", reply)
+	}
+
+	// A good upload: 64 KiB of JSON at about 40 KiB/s, lasting past the grace, logs in.
+	body := `{"credentials":{"email":"` + alice.Email + `","password":"` + tuPassword + `"}}` + strings.Repeat(" ", 64<<10)
+	pr, pw := io.Pipe()
+	go func() {
+		for i := 0; i < len(body); i += 4096 {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := pw.Write([]byte(body[i:min(i+4096, len(body))])); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", env.URL+"/api/authorize/auth", pr)
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "application/json")
+	began := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("an upload at a good rate: %d %s", resp.StatusCode, got)
+	}
+	if time.Since(began) < time.Second {
+		t.Fatalf("the good upload ended within the grace, so it proved nothing")
+	}
+
+	metrics := string(env.tuDo("GET", "/metrics", "", nil).tuExpect(200, 0).Body)
+	if !strings.Contains(metrics, `bonafide_http_bodies_cut_total{reason="slow"} 1`) {
+		t.Errorf("the cut is not counted:\n%s", metrics)
+	}
+}
+
+// Once a body has ended no deadline is set again: a handler still at work after the minimum-rate
+// deadline of its (small) body is not cancelled by the server's background read.
+func TestBodyDeadlineLiftedAtEnd(t *testing.T) {
+	env := tuServer(t, func(c *Config) { c.BodyMinRateGrace = 200 * time.Millisecond })
+	ctxErr := make(chan error, 1)
+	ts := httptest.NewServer(env.API.bodyIdle(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Second): // well past start + grace + 2 bytes / 4 KiB/s
+		}
+		ctxErr <- r.Context().Err()
+	})))
+	defer ts.Close()
+	resp, err := http.Post(ts.URL, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := <-ctxErr; err != nil {
+		t.Fatalf("the handler's context ended after its body was read: %v", err)
 	}
 }

@@ -32,6 +32,9 @@ func (s *Server) newMedia(folderID string, up *upload) ([]*bonafide.Media, error
 		m := &bonafide.Media{ID: id, FolderID: folderID, Kind: mk, OriginalName: f.name, FieldName: f.field,
 			BlobKey: fmt.Sprintf("%s/%s.%s", folderID, id, format), ContentType: contentType(format), Size: f.size,
 			SHA256: f.sha256, Tags: nonNil(up.payload.MediaTags[f.field]), MetaData: obj(up.payload.MediaMeta[f.field])}
+		if mk == bonafide.KindShotSet {
+			m.Info = shotSetInfo(f)
+		}
 		out = append(out, m)
 	}
 	return out, nil

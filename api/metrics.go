@@ -23,6 +23,7 @@ type Metrics struct {
 	AnalysisDuration prometheus.Histogram
 	verdicts         *prometheus.CounterVec
 	retentionDeleted *prometheus.CounterVec
+	bodiesCut        *prometheus.CounterVec
 }
 
 // NewMetrics registers the collectors.
@@ -42,7 +43,9 @@ func NewMetrics() *Metrics {
 		Help: "What the retention run deleted: kind media (files and best shots; the rows stay) or folder (whole)."}, []string{"kind"})
 	m.retentionDeleted.WithLabelValues("media")
 	m.retentionDeleted.WithLabelValues("folder")
-	m.reg.MustRegister(m.requests, m.latency, m.analysesStarted, m.AnalysisDuration, m.verdicts, m.retentionDeleted,
+	m.bodiesCut = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bonafide_http_bodies_cut_total",
+		Help: "Request bodies cut, their connection closed, by reason: slow (under the minimum rate after the grace period) or idle (stalled)."}, []string{"reason"})
+	m.reg.MustRegister(m.requests, m.latency, m.analysesStarted, m.AnalysisDuration, m.verdicts, m.retentionDeleted, m.bodiesCut,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

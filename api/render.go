@@ -47,6 +47,7 @@ type mediaBody struct {
 	MetaData          json.RawMessage    `json:"meta_data"`
 	TechnicalMetaData json.RawMessage    `json:"technical_meta_data"`
 	Info              json.RawMessage    `json:"info,omitempty"`
+	Images            []imageBody        `json:"images,omitempty"` // shot sets: one a frame (frames.go)
 	Created           float64            `json:"time_created"`
 	Updated           float64            `json:"time_updated"`
 	// Deleted: the media's file and best shots were deleted (by the retention run) at
@@ -61,7 +62,7 @@ func (s *Server) url(key string) string { return s.signedURL(key) }
 func (s *Server) renderMedia(m *bonafide.Media) mediaBody {
 	b := mediaBody{MediaID: m.ID, FolderID: m.FolderID, MediaType: m.Kind, OriginalName: m.OriginalName,
 		OriginalURL: s.url(m.BlobKey), Tags: m.Tags, MetaData: obj(m.MetaData),
-		TechnicalMetaData: json.RawMessage(`{}`), Info: m.Info, Created: epoch(m.Created), Updated: epoch(m.Updated)}
+		TechnicalMetaData: json.RawMessage(`{}`), Info: m.Info, Images: s.frameImages(m), Created: epoch(m.Created), Updated: epoch(m.Updated)}
 	if m.Kind != bonafide.KindImage {
 		b.VideoURL = b.OriginalURL
 	}
@@ -115,6 +116,7 @@ type sourceBody struct {
 	MediaType   bonafide.MediaKind `json:"media_type"`
 	OriginalURL string             `json:"original_url"`
 	Tags        []string           `json:"tags"`
+	Images      []imageBody        `json:"images,omitempty"` // shot sets: one a frame (frames.go)
 }
 
 type imageBody struct {
@@ -165,7 +167,8 @@ func (s *Server) renderAnalysis(a *bonafide.Analysis, media map[string]*bonafide
 	}
 	for _, id := range a.SourceMedia {
 		if m, ok := media[id]; ok {
-			b.SourceMedia = append(b.SourceMedia, sourceBody{MediaID: m.ID, MediaType: m.Kind, OriginalURL: s.url(m.BlobKey), Tags: nonNil(m.Tags)})
+			b.SourceMedia = append(b.SourceMedia, sourceBody{MediaID: m.ID, MediaType: m.Kind, OriginalURL: s.url(m.BlobKey), Tags: nonNil(m.Tags),
+				Images: s.frameImages(m)})
 		}
 	}
 	for _, r := range a.Results {

@@ -7,11 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -31,13 +29,15 @@ type Config struct {
 	// MaxFiles x MaxFileBytes per request; removed when it ends). Default os.TempDir().
 	UploadDir            string
 	SingleRequestTimeout time.Duration // single-request mode waits this long for the analyses (default 60 s)
-	// Login throttling (throttle.go): failed logins per account (email) before each further
-	// attempt waits LoginBackoff*2^k, at most LoginBackoffMax (defaults 5, 1 s, 1 min); per
-	// client address LoginAddressFailures before the same backoff up to LoginAddressBackoffMax
-	// (defaults 20, 5 min). An entry is forgotten LoginWindow after its last failure or delay
+	// Login throttling (throttle.go): failed logins per account (email) and client address before
+	// each further attempt waits LoginBackoff*2^k, at most LoginBackoffMax (defaults 5, 1 s,
+	// 1 min); per account across all addresses LoginAccountFailures before the same backoff
+	// (default 100); per client address LoginAddressFailures before the same backoff up to
+	// LoginAddressBackoffMax (defaults 20, 5 min). An entry is forgotten LoginWindow after its last failure or delay
 	// (default 15 min); each table holds at most MaxLoginEntries (default 100,000). The state is
 	// in this process's memory, or in SharedLoginThrottle when it is set.
 	LoginFailures          int
+	LoginAccountFailures   int
 	LoginBackoff           time.Duration
 	LoginBackoffMax        time.Duration
 	LoginAddressFailures   int
@@ -58,6 +58,13 @@ type Config struct {
 	// body trickled a byte at a time cannot hold a connection, while an upload on a slow link
 	// that keeps moving is never cut.
 	BodyIdleTimeout time.Duration
+	// BodyMinRate is the least average rate, in bytes a second, of a request body once
+	// BodyMinRateGrace has passed since the handler began reading it (defaults
+	// DefaultBodyMinRate, DefaultBodyMinRateGrace; a negative rate turns it off): a body that
+	// trickles is cut, its connection closed and counted (bonafide_http_bodies_cut_total), as
+	// Apache's mod_reqtimeout MinRate does (slowbody.go).
+	BodyMinRate      int64
+	BodyMinRateGrace time.Duration
 	// MaxInstant bounds the Instant API analyses running at once on this node (default twice the
 	// cores); past it a request is answered 429 with Retry-After instead of piling up in memory.
 	MaxInstant int
@@ -100,6 +107,12 @@ func (c *Config) defaults() {
 	if c.BodyIdleTimeout <= 0 {
 		c.BodyIdleTimeout = 30 * time.Second
 	}
+	if c.BodyMinRate == 0 {
+		c.BodyMinRate = DefaultBodyMinRate
+	}
+	if c.BodyMinRateGrace <= 0 {
+		c.BodyMinRateGrace = DefaultBodyMinRateGrace
+	}
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = 15 * time.Minute
 	}
@@ -123,6 +136,9 @@ func (c *Config) defaults() {
 	}
 	if c.LoginFailures <= 0 {
 		c.LoginFailures = 5
+	}
+	if c.LoginAccountFailures <= 0 {
+		c.LoginAccountFailures = DefaultLoginAccountFailures
 	}
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = 15 * time.Minute
@@ -268,39 +284,6 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 		return nil
 	}
 	return append(out, http.MethodOptions)
-}
-
-// bodyIdle gives every request body a read deadline that each arriving byte pushes back by
-// BodyIdleTimeout.
-func (s *Server) bodyIdle(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && r.Body != http.NoBody {
-			rc := http.NewResponseController(w)
-			idle := s.cfg.BodyIdleTimeout
-			if rc.SetReadDeadline(time.Now().Add(idle)) == nil {
-				r.Body = &idleBody{ReadCloser: r.Body, rc: rc, idle: idle}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-type idleBody struct {
-	io.ReadCloser
-	rc   *http.ResponseController
-	idle time.Duration
-}
-
-func (b *idleBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		err = &bonafide.Error{Code: bonafide.CodeInvalidStructure,
-			Message: fmt.Sprintf("Invalid body structure: the request body stopped arriving for %s", b.idle)}
-	}
-	return n, err
 }
 
 // cors adds the headers Oz's nginx adds, and answers preflight requests.

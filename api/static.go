@@ -1,7 +1,8 @@
 package api
 
 // Files under /static/: media and best shots, served to those allowed to see their folder.
-// Keys are "<folder_id>/<file>".
+// Keys are "<folder_id>/<file>", and "<folder_id>/<file>/images/<n>" for frame n of a shot set
+// (frames.go).
 
 import (
 	"bytes"
@@ -41,6 +42,14 @@ func (s *Server) staticSigned(w http.ResponseWriter, r *http.Request) error {
 // "not exist".
 func (s *Server) static(w http.ResponseWriter, r *http.Request) error {
 	key := r.PathValue("key")
+	if zipKey, _, ok := parseFrameKey(key); ok {
+		folderID, _, _ := strings.Cut(zipKey, "/")
+		f, err := s.folder(r, folderID)
+		if err != nil {
+			return bonafide.NotFound("file", key)
+		}
+		return s.serveFile(w, r, key, func() error { return s.auditFile(r, f, key, "token") })
+	}
 	folderID, file, ok := strings.Cut(key, "/")
 	if !ok || file == "" || strings.Contains(file, "/") || strings.Contains(key, "..") {
 		return bonafide.NotFound("file", key)
@@ -55,6 +64,9 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) error {
 // serveFile sends a stored file, recording its read first (audit): a read that cannot be recorded
 // is refused.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, key string, audit func() error) error {
+	if zipKey, n, ok := parseFrameKey(key); ok {
+		return s.serveFrame(w, r, zipKey, n, audit)
+	}
 	_, file, ok := strings.Cut(key, "/")
 	if !ok || file == "" || strings.Contains(file, "/") || strings.Contains(key, "..") {
 		return bonafide.NotFound("file", key)

@@ -15,26 +15,35 @@ import (
 	"bonafide"
 )
 
-// Login throttling. Failed logins are counted twice: per account (the email, known or not, so
-// that throttling does not tell which emails exist) and per client address. Past a number of
-// free failures each further attempt must wait base*2^k (k = failures beyond the free ones),
-// capped; an attempt refused while waiting is not checked and does not count, so waiting out
-// the delay always gives one more try. There is no hard lock:
+// Login throttling. Failed logins are counted three ways: per account and client address (the
+// email, known or not, so that throttling does not tell which emails exist, with the address), per
+// account across all addresses, and per client address. Past a number of free failures each
+// further attempt must wait base*2^k (k = failures beyond the free ones), capped; an attempt
+// refused while waiting is not checked and does not count, so waiting out the delay always gives
+// one more try. There is no hard lock:
 //
-//   - per account the delay is gentle (default: 5 free failures, 1 s doubling, at most 1 min),
-//     so the owner is never locked out for long by wrong passwords typed from anywhere, while a
-//     distributed guesser gets about one try a minute;
+//   - per account and address the ceiling is low (default: 5 free failures, 1 s doubling, at most
+//     1 min): one client guessing one account is slowed at once, but a stranger failing from
+//     their own address does not slow the owner at another one;
+//   - per account across addresses it is much higher (default: 100 free failures, then the same
+//     backoff): a guesser spread over many addresses gets about one try a minute past it, while
+//     a single stranger cannot reach it quickly (their own address waits first);
 //   - per address it is longer (default: 20 free failures, at most 5 min): it stops one client
 //     hammering many accounts (password spraying). A success does not clear it, or a client
 //     holding one valid account could clear it between guesses at others.
 //
-// A successful login clears the account's entry. An entry is forgotten LoginWindow after its
-// last failure or the end of its delay, whichever is later, and each table holds at most
-// MaxLoginEntries entries (past it, expired ones are swept, then the stalest is dropped). Keys
-// are hashed to 16 bytes (IPv6 addresses are counted per /64), so memory stays small and
-// bounded. In scale-out (Config.SharedLoginThrottle) the entries are kept in the database
-// instead, so failures spread over every node count as one; they are deleted a day after they
-// ended (sweep.SessionPurge).
+// A successful login clears its (account, address) entry only: the account's count across
+// addresses runs out on its own, so an owner logging in does not hand a distributed guesser a
+// fresh allowance. An entry is forgotten LoginWindow after its last failure or the end of its
+// delay, whichever is later, and each table holds at most MaxLoginEntries entries (past it,
+// expired ones are swept, then the stalest is dropped). Keys are hashed to 16 bytes (IPv6
+// addresses are counted per /64), so memory stays small and bounded. In scale-out
+// (Config.SharedLoginThrottle) the entries are kept in the database instead, so failures spread
+// over every node count as one; they are deleted a day after they ended (sweep.SessionPurge).
+
+// DefaultLoginAccountFailures is Config.LoginAccountFailures's default: failed logins of one
+// account, from all addresses together, before each further attempt waits.
+const DefaultLoginAccountFailures = 100
 
 // backoffTable is one throttle table. Callers hold loginThrottle.mu.
 type backoffTable struct {
@@ -123,11 +132,12 @@ func (t *backoffTable) makeRoom(now time.Time) {
 	}
 }
 
-// loginThrottle is the per-account and per-address login throttle of one server. With shared
-// set (scale-out), the entries live in the database instead of this process's tables, so every
-// node counts the same failures; the delays are computed here either way.
+// loginThrottle is the login throttle of one server: per (account, address), per account and
+// per address. With shared set (scale-out), the entries live in the database instead of this
+// process's tables, so every node counts the same failures; the delays are computed here either way.
 type loginThrottle struct {
 	mu      sync.Mutex
+	pair    backoffTable
 	account backoffTable
 	address backoffTable
 	shared  bonafide.LoginThrottleStore
@@ -135,7 +145,9 @@ type loginThrottle struct {
 
 func newLoginThrottle(c *Config) *loginThrottle {
 	return &loginThrottle{
-		account: backoffTable{free: c.LoginFailures, base: c.LoginBackoff, max: c.LoginBackoffMax, window: c.LoginWindow,
+		pair: backoffTable{free: c.LoginFailures, base: c.LoginBackoff, max: c.LoginBackoffMax, window: c.LoginWindow,
+			limit: c.MaxLoginEntries, m: map[[16]byte]*backoffEntry{}},
+		account: backoffTable{free: c.LoginAccountFailures, base: c.LoginBackoff, max: c.LoginBackoffMax, window: c.LoginWindow,
 			limit: c.MaxLoginEntries, m: map[[16]byte]*backoffEntry{}},
 		address: backoffTable{free: c.LoginAddressFailures, base: c.LoginBackoff, max: c.LoginAddressBackoffMax, window: c.LoginWindow,
 			limit: c.MaxLoginEntries, m: map[[16]byte]*backoffEntry{}},
@@ -158,68 +170,86 @@ func addressKey(a netip.Addr) [16]byte {
 	return throttleKey(a.Unmap().String())
 }
 
+// pairKey is the key of one account from one address (the address as addressKey counts it).
+func pairKey(email string, addr netip.Addr) [16]byte {
+	a := addressKey(addr)
+	return throttleKey(email + "\x00" + hex.EncodeToString(a[:]))
+}
+
 // sharedKey is a table's key in the shared store: its table, then the hashed key in hex.
 func sharedKey(table string, k [16]byte) string { return table + ":" + hex.EncodeToString(k[:]) }
 
-// check returns the wait before an attempt for email from addr, and which key imposes it.
+// check returns the wait before an attempt for email from addr, and which key imposes it
+// ("account" for the account's own entries, "address" for the client's).
 func (lt *loginThrottle) check(ctx context.Context, email string, addr netip.Addr, now time.Time) (time.Duration, string, error) {
-	var a, b time.Duration
+	var p, a, b time.Duration
 	if lt.shared != nil {
-		ea, err := lt.shared.GetLoginBackoff(ctx, sharedKey("account", throttleKey(email)))
-		if err != nil {
-			return 0, "", err
+		var es [3]bonafide.LoginBackoff
+		for i, k := range lt.sharedKeys(email, addr) {
+			e, err := lt.shared.GetLoginBackoff(ctx, k)
+			if err != nil {
+				return 0, "", err
+			}
+			es[i] = e
 		}
-		eb, err := lt.shared.GetLoginBackoff(ctx, sharedKey("address", addressKey(addr)))
-		if err != nil {
-			return 0, "", err
-		}
-		a, b = lt.account.waitOf(ea, now), lt.address.waitOf(eb, now)
+		p, a, b = lt.pair.waitOf(es[0], now), lt.account.waitOf(es[1], now), lt.address.waitOf(es[2], now)
 	} else {
 		lt.mu.Lock()
+		p = lt.pair.wait(pairKey(email, addr), now)
 		a = lt.account.wait(throttleKey(email), now)
 		b = lt.address.wait(addressKey(addr), now)
 		lt.mu.Unlock()
 	}
+	a = max(a, p)
 	if b > a {
 		return b, "address", nil
 	}
 	return a, "account", nil
 }
 
+// sharedKeys are the store keys of the pair, account and address entries, in that order.
+func (lt *loginThrottle) sharedKeys(email string, addr netip.Addr) [3]string {
+	return [3]string{sharedKey("pair", pairKey(email, addr)), sharedKey("account", throttleKey(email)),
+		sharedKey("address", addressKey(addr))}
+}
+
 func (lt *loginThrottle) fail(ctx context.Context, email string, addr netip.Addr, now time.Time) error {
 	if lt.shared != nil {
 		// Counted even when the client has gone: the failure happened.
 		ctx = context.WithoutCancel(ctx)
-		if _, err := lt.shared.UpdateLoginBackoff(ctx, sharedKey("account", throttleKey(email)),
-			func(e bonafide.LoginBackoff) bonafide.LoginBackoff { return lt.account.next(e, now) }); err != nil {
-			return err
+		for i, k := range lt.sharedKeys(email, addr) {
+			t := [3]*backoffTable{&lt.pair, &lt.account, &lt.address}[i]
+			if _, err := lt.shared.UpdateLoginBackoff(ctx, k,
+				func(e bonafide.LoginBackoff) bonafide.LoginBackoff { return t.next(e, now) }); err != nil {
+				return err
+			}
 		}
-		_, err := lt.shared.UpdateLoginBackoff(ctx, sharedKey("address", addressKey(addr)),
-			func(e bonafide.LoginBackoff) bonafide.LoginBackoff { return lt.address.next(e, now) })
-		return err
+		return nil
 	}
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
+	lt.pair.fail(pairKey(email, addr), now)
 	lt.account.fail(throttleKey(email), now)
 	lt.address.fail(addressKey(addr), now)
 	return nil
 }
 
-func (lt *loginThrottle) succeed(ctx context.Context, email string) error {
+// succeed clears the (account, address) entry of a successful login.
+func (lt *loginThrottle) succeed(ctx context.Context, email string, addr netip.Addr) error {
 	if lt.shared != nil {
-		return lt.shared.DeleteLoginBackoff(context.WithoutCancel(ctx), sharedKey("account", throttleKey(email)))
+		return lt.shared.DeleteLoginBackoff(context.WithoutCancel(ctx), sharedKey("pair", pairKey(email, addr)))
 	}
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
-	delete(lt.account.m, throttleKey(email))
+	delete(lt.pair.m, pairKey(email, addr))
 	return nil
 }
 
-// size returns the number of entries of both tables.
-func (lt *loginThrottle) size() (accounts, addresses int) {
+// size returns the number of entries of the three tables.
+func (lt *loginThrottle) size() (pairs, accounts, addresses int) {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
-	return len(lt.account.m), len(lt.address.m)
+	return len(lt.pair.m), len(lt.account.m), len(lt.address.m)
 }
 
 // throttledError is the 429 answer with Retry-After in whole seconds, rounded up.

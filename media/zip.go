@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +34,7 @@ type zipEntry struct {
 // openShotSet validates a zip's directory, finds its image entries (by their bytes) and picks up to
 // MaxFrames of them, evenly spaced in name order. The first one is read and its header checked.
 func openShotSet(ctx context.Context, name string, data []byte, l Limits) (*Media, error) {
-	if n, ok := zipDirectoryCount(data); ok && n > l.MaxZipEntries {
+	if n, ok := sniff.ZipEntryCount(data); ok && n > l.MaxZipEntries {
 		// Refuse before archive/zip parses (and allocates for) a huge directory.
 		return nil, unsafeZip(name, "the zip archive has %d entries, more than the %d allowed", n, l.MaxZipEntries)
 	}
@@ -83,7 +82,7 @@ func openShotSet(ctx context.Context, name string, data []byte, l Limits) (*Medi
 		if err := ctx.Err(); err != nil {
 			return nil, ctxError(ctx, name, l.Timeout)
 		}
-		if skippedEntry(f) {
+		if sniff.SkippedEntry(f.Name, f.FileInfo().IsDir()) {
 			continue
 		}
 		head, err := entryHead(f)
@@ -94,7 +93,7 @@ func openShotSet(ctx context.Context, name string, data []byte, l Limits) (*Medi
 		switch {
 		case sn.Kind == ShotSet || sn.What == "an archive other than zip":
 			return nil, unsafeZip(name, "entry %q is another archive; nested archives are not accepted", f.Name)
-		case sn.Format == "jpeg" || sn.Format == "png":
+		case sniff.FrameFormat(head) != "":
 			usable = append(usable, zipEntry{file: f, format: sn.Format, pos: len(usable)})
 		}
 	}
@@ -212,18 +211,6 @@ func entryHead(f *zip.File) ([]byte, error) {
 	return head[:n], nil
 }
 
-// skippedEntry reports entries that are never frames: directories, macOS resource forks and dotfiles.
-func skippedEntry(f *zip.File) bool {
-	if f.FileInfo().IsDir() || strings.HasSuffix(f.Name, "/") {
-		return true
-	}
-	name := strings.ReplaceAll(f.Name, `\`, "/")
-	if strings.HasPrefix(name, "__MACOSX/") {
-		return true
-	}
-	return strings.HasPrefix(path.Base(name), ".")
-}
-
 // unsafeEntryName returns why an entry name is unsafe ("" if it is not): an absolute path, a parent
 // directory element or a NUL. Backslashes count as separators, as Windows tools write them.
 func unsafeEntryName(name string) string {
@@ -244,35 +231,6 @@ func unsafeEntryName(name string) string {
 		}
 	}
 	return ""
-}
-
-// zipDirectoryCount reads the entry count of the end-of-central-directory record (or of its ZIP64
-// version), so that a huge directory can be refused before it is parsed.
-func zipDirectoryCount(data []byte) (int, bool) {
-	const eocdLen, locatorLen = 22, 20
-	start := max(0, len(data)-eocdLen-0xFFFF)
-	i := bytes.LastIndex(data[start:], []byte("PK\x05\x06"))
-	if i < 0 || start+i+eocdLen > len(data) {
-		return 0, false
-	}
-	i += start
-	if n := binary.LittleEndian.Uint16(data[i+10:]); n != 0xFFFF {
-		return int(n), true
-	}
-	// ZIP64: a locator just before the record gives the offset of the ZIP64 record.
-	loc := i - locatorLen
-	if loc < 0 || string(data[loc:loc+4]) != "PK\x06\x07" {
-		return 0, false
-	}
-	off := binary.LittleEndian.Uint64(data[loc+8:])
-	if len(data) < 56 || off > uint64(len(data)-56) || string(data[off:off+4]) != "PK\x06\x06" {
-		return 0, false
-	}
-	n := binary.LittleEndian.Uint64(data[off+32:])
-	if n > math.MaxInt32 {
-		return math.MaxInt32, true
-	}
-	return int(n), true
 }
 
 func unsafeZip(file, format string, args ...any) *Error {

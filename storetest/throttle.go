@@ -44,6 +44,20 @@ func testLoginBackoff(t *testing.T, h *harness) {
 		t.Error("UpdateLoginBackoff accepted a 65-byte key")
 	}
 
+	// The throttle keeps an account, its (account, address) pairs and addresses under keys that
+	// share a hash: each is its own entry, and a 64-byte key is accepted.
+	pair := "pair:" + strings.Repeat("ab", 16)
+	_, err = h.s.UpdateLoginBackoff(ctx, pair, count)
+	ok(t, err, "UpdateLoginBackoff of a pair key")
+	_, err = h.s.UpdateLoginBackoff(ctx, strings.Repeat("k", 64), count)
+	ok(t, err, "UpdateLoginBackoff of a 64-byte key")
+	got, err = h.s.GetLoginBackoff(ctx, pair)
+	ok(t, err, "GetLoginBackoff of a pair key")
+	equal(t, got.Failures, 1, "a pair's entry is its own")
+	ok(t, h.s.DeleteLoginBackoff(ctx, pair), "DeleteLoginBackoff of a pair key")
+	got, _ = h.s.GetLoginBackoff(ctx, "account:a1")
+	equal(t, got, want, "deleting a pair leaves the account's entry")
+
 	// Concurrent updates of one key all count (they run under the row's lock).
 	var wg sync.WaitGroup
 	for range 8 {

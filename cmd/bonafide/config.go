@@ -147,10 +147,15 @@ type Config struct {
 	// throttling per address); read only from trustedProxies (comma-separated networks; empty:
 	// from every peer, for a server only the proxy can reach).
 	trustedProxyHeader, trustedProxies string
-	// loginFailures failed logins of one account before each further try waits, doubling up to
-	// loginBackoffMax.
-	loginFailures   int
-	loginBackoffMax time.Duration
+	// loginFailures failed logins of one account from one address before each further try
+	// waits, doubling up to loginBackoffMax; loginAccountFailures the same for one account from
+	// all addresses together (a guesser spread over many addresses).
+	loginFailures, loginAccountFailures int
+	loginBackoffMax                     time.Duration
+	// bodyMinRate is the least average rate of a request body, in bytes a second, once
+	// bodyMinRateGrace has passed (0: no minimum).
+	bodyMinRate      int64
+	bodyMinRateGrace time.Duration
 	// uploadDir is where uploads are spooled while a request is handled (default <data-dir>/uploads).
 	uploadDir string
 	// urlKey signs media URLs (default: a key made at the first start and kept in the database, so
@@ -215,8 +220,11 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.DurationVar(&f.toolCPU, "ffmpeg-cpu-time", 0, "CPU time of each ffmpeg/ffprobe process (0: twice --job-timeout)")
 	fs.StringVar(&f.trustedProxyHeader, "trusted-proxy-header", "", "header a reverse proxy puts the client address in, e.g. X-Forwarded-For (default: none, the connection's address counts)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated networks the proxy header is believed from, e.g. 10.0.0.0/8 (default: every peer)")
-	fs.IntVar(&f.loginFailures, "login-failures", 5, "failed logins of one account before each further try waits (1 s, doubling)")
+	fs.IntVar(&f.loginFailures, "login-failures", 5, "failed logins of one account from one address before each further try from there waits (1 s, doubling)")
+	fs.IntVar(&f.loginAccountFailures, "login-account-failures", api.DefaultLoginAccountFailures, "failed logins of one account from all addresses together before each further try waits (1 s, doubling)")
 	fs.DurationVar(&f.loginBackoffMax, "login-backoff-max", time.Minute, "longest wait between login tries of one account")
+	fs.Int64Var(&f.bodyMinRate, "body-min-rate", api.DefaultBodyMinRate, "least average rate of a request body in bytes a second, once --body-min-rate-grace has passed; slower ones are cut (0: no minimum)")
+	fs.DurationVar(&f.bodyMinRateGrace, "body-min-rate-grace", api.DefaultBodyMinRateGrace, "time a request body has before --body-min-rate applies")
 	fs.StringVar(&f.uploadDir, "upload-dir", "", "where uploads are spooled while a request is handled (default: uploads under --data-dir)")
 	fs.StringVar(&f.urlKey, "url-signing-key", "", "key that signs media URLs, at least 32 characters (default: made at the first start and kept in the database)")
 	fs.DurationVar(&f.urlLifetime, "url-lifetime", api.DefaultURLLifetime, "how long a media or best-shot URL works without the token header, 1m..168h")
@@ -229,6 +237,7 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.Var(&f.auditRetention, "audit-retention", "how long audit entries are kept, then removed by a daily purge (730d = two years; d is 24h; 0 keeps them forever)")
 	fs.bind("audit-retention")
 	fs.bind("erasure-wait", "erasure-pace")
+	fs.bind("login-account-failures", "body-min-rate", "body-min-rate-grace")
 	fs.bind("addr", "data-dir", "database-url", "blob-url", "base-url", "analysis-workers", "job-timeout",
 		"rescue-after", "session-ttl", "webhook-backoff", "webhook-allow-private", "max-files", "max-file-mb",
 		"max-connections", "metrics-addr", "metrics-token", "ffmpeg-memory-mb", "ffmpeg-cpu-time",
@@ -387,6 +396,15 @@ func (f *Config) validate() error {
 	}
 	if f.loginFailures < 1 {
 		bad("login-failures", "must be at least 1, got %d", f.loginFailures)
+	}
+	if f.loginAccountFailures < f.loginFailures {
+		bad("login-account-failures", "must be at least %s (%d), got %d", setting("login-failures"), f.loginFailures, f.loginAccountFailures)
+	}
+	if f.bodyMinRate < 0 {
+		bad("body-min-rate", "must be 0 (no minimum) or more bytes a second, got %d", f.bodyMinRate)
+	}
+	if f.bodyMinRateGrace < time.Second {
+		bad("body-min-rate-grace", "must be at least 1s, got %s", f.bodyMinRateGrace)
 	}
 	if f.loginBackoffMax < time.Second {
 		bad("login-backoff-max", "must be at least 1s, got %s", f.loginBackoffMax)

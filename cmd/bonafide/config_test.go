@@ -79,6 +79,11 @@ func TestConfigEnvPrecedence(t *testing.T) {
 	if err := sf.validate(); err != nil {
 		t.Fatal(err)
 	}
+	// The hardening defaults are the ones the README's tables give.
+	if sf.bodyMinRate != 4096 || sf.bodyMinRateGrace != 10*time.Second || sf.loginFailures != 5 || sf.loginAccountFailures != 100 {
+		t.Fatalf("defaults: body-min-rate %d, body-min-rate-grace %s, login-failures %d, login-account-failures %d",
+			sf.bodyMinRate, sf.bodyMinRateGrace, sf.loginFailures, sf.loginAccountFailures)
+	}
 	l := sf.mediaLimits(liveness.DefaultConfig().Limits)
 	if l.MaxFileBytes != 20<<20 || l.Timeout != 90*time.Second || l.ToolAddressSpace != 2<<30 || l.ToolCPUTime != 180*time.Second || l.MaxZipEntryBytes != 20<<20 {
 		t.Fatalf("media limits: %+v", l)
@@ -121,6 +126,9 @@ func TestConfigValidation(t *testing.T) {
 		{[]string{"--trusted-proxy-header=X-Forwarded-For", "--trusted-proxies=10.0.0.0/8,proxy.internal"}, "", []string{"--trusted-proxies (BONAFIDE_TRUSTED_PROXIES)", "proxy.internal"}},
 		{[]string{"--trusted-proxies=10.0.0.0/8"}, "", []string{"--trusted-proxies (BONAFIDE_TRUSTED_PROXIES) is set but --trusted-proxy-header"}},
 		{[]string{"--login-failures=0"}, "", []string{"--login-failures (BONAFIDE_LOGIN_FAILURES)"}},
+		{[]string{"--body-min-rate=-1"}, "", []string{"--body-min-rate (BONAFIDE_BODY_MIN_RATE)"}},
+		{nil, "BONAFIDE_BODY_MIN_RATE_GRACE=100ms", []string{"--body-min-rate-grace (BONAFIDE_BODY_MIN_RATE_GRACE) must be at least 1s"}},
+		{[]string{"--login-account-failures=4"}, "", []string{"--login-account-failures (BONAFIDE_LOGIN_ACCOUNT_FAILURES) must be at least --login-failures"}},
 		{[]string{"--url-signing-key=short"}, "", []string{"--url-signing-key (BONAFIDE_URL_SIGNING_KEY) must have at least 32 characters"}},
 		{[]string{"--url-lifetime=1s"}, "", []string{"--url-lifetime (BONAFIDE_URL_LIFETIME) must be between 1m and 168h"}},
 		{[]string{"--biometry-threshold=0"}, "", []string{"--biometry-threshold (BONAFIDE_BIOMETRY_THRESHOLD) must be in (0, 1]"}},

@@ -145,6 +145,7 @@ func (s *server) normalize(t *testing.T, token string, a map[string]any, media [
 		sm := sm.(map[string]any)
 		sm["media_id"] = names[sm["media_id"].(string)]
 		delete(sm, "original_url")
+		delete(sm, "images") // a stored shot set's frame URLs; nothing is stored by the Instant API
 	}
 	for _, rm := range a["results_media"].([]any) {
 		rm := rm.(map[string]any)

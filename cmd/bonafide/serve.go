@@ -198,12 +198,17 @@ func newAPIServer(sf *Config, db database, blobs bonafide.Blobs, analyzer bonafi
 		sharedThrottle = db.Store()
 	}
 	hookOpts := webhookOptions(sf)
-	return api.New(api.Config{BaseURL: lns.base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
+	bodyMinRate := sf.bodyMinRate
+	if bodyMinRate == 0 {
+		bodyMinRate = -1 // api.Config's "off"
+	}
+	return api.New(api.Config{BodyMinRate: bodyMinRate, BodyMinRateGrace: sf.bodyMinRateGrace,
+		BaseURL: lns.base, SessionTTL: sf.sessionTTL, MaxFiles: sf.maxFiles,
 		MaxFileBytes: int64(sf.maxFileMB) << 20, Version: liveness.Version, UploadDir: sf.uploadDir,
 		URLKey: urlKey, URLLifetime: sf.urlLifetime, Pages: map[string]http.Handler{capture.Path: capture.Handler()},
 		MetricsToken: sf.metricsToken, MetricsElsewhere: lns.metrics != nil,
 		TrustedProxyHeader: sf.trustedProxyHeader, TrustedProxies: proxies,
-		LoginFailures: sf.loginFailures, LoginBackoffMax: sf.loginBackoffMax, SharedLoginThrottle: sharedThrottle,
+		LoginFailures: sf.loginFailures, LoginAccountFailures: sf.loginAccountFailures, LoginBackoffMax: sf.loginBackoffMax, SharedLoginThrottle: sharedThrottle,
 		ErasureWait:     sf.erasureWait,
 		ValidateWebhook: func(u string) error { return webhook.ValidateURL(u, hookOpts) }}, db.Store(), blobs, analyzer, log, nil), nil
 }
@@ -301,7 +306,8 @@ func newHandler(sf *Config, store bonafide.Store, srv *api.Server, urlKey, base 
 // runHTTP serves handler (and /metrics on its own listener when there is one) until ctx ends or
 // a server fails, then shuts the API's server down, letting requests under way finish.
 func runHTTP(ctx context.Context, sf *Config, lns *listeners, handler http.Handler, srv *api.Server, log *slog.Logger, stdout io.Writer) error {
-	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout); no
+	// Headers within 10 s; a body that stalls for 30 s is cut (api.Config.BodyIdleTimeout), and so
+	// is one under --body-min-rate after --body-min-rate-grace; no
 	// request or answer may take more than 30 minutes (150 MiB, 10 files of the largest size, at
 	// 85 KB/s); an idle keep-alive connection is closed after 2 minutes.
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
