@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"bonafide"
@@ -122,50 +121,32 @@ func exportAudit(ctx context.Context, s bonafide.AuditStore, from, to time.Time,
 	return n, bw.Flush()
 }
 
-// parseAuditTime reads a time: an RFC 3339 time, or a duration back from now (Go's units, plus d
-// for 24 hours).
+// parseAuditTime reads a time: an RFC 3339 time, or a duration back from now written as the
+// retention settings are ("90d", "12h", "30m": bonafide.ParseRetention).
 func parseAuditTime(v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t.UTC(), nil
 	}
-	d, err := parseDays(v)
-	if err != nil || d < 0 {
+	d, err := bonafide.ParseRetention(v)
+	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither a duration (90d, 12h, 30m) nor an RFC 3339 time", v)
 	}
 	return now.Add(-d), nil
 }
 
-// parseDays is time.ParseDuration that also takes a whole number of days ("30d").
-func parseDays(v string) (time.Duration, error) {
-	v = strings.TrimSpace(v)
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		var days int
-		if _, err := fmt.Sscanf(n, "%d", &days); err != nil || fmt.Sprint(days) != n {
-			return 0, fmt.Errorf("%q is not a whole number of days", v)
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(v)
-}
+// retentionValue is a duration flag written as the retention settings are ("730d", "36h", "0"):
+// one parser (bonafide.ParseRetention) for every retention the server takes.
+type retentionValue time.Duration
 
-// daysValue is a duration flag that also takes whole days ("730d").
-type daysValue time.Duration
+// String writes the duration in its largest whole unit (bonafide.FormatRetention).
+func (d *retentionValue) String() string { return bonafide.FormatRetention(time.Duration(*d)) }
 
-// String is the duration in days when it is whole days.
-func (d *daysValue) String() string {
-	v := time.Duration(*d)
-	if v > 0 && v%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", v/(24*time.Hour))
-	}
-	return v.String()
-}
-
-// Set parses a duration or a number of days.
-func (d *daysValue) Set(s string) error {
-	v, err := parseDays(s)
+// Set parses a retention duration.
+func (d *retentionValue) Set(s string) error {
+	v, err := bonafide.ParseRetention(s)
 	if err != nil {
 		return err
 	}
-	*d = daysValue(v)
+	*d = retentionValue(v)
 	return nil
 }

@@ -92,16 +92,16 @@ func TestAuditExport(t *testing.T) {
 	}
 }
 
-// TestAuditRetentionFlag: --audit-retention takes days or a Go duration, shows whole days as
+// TestAuditRetentionFlag: --audit-retention takes what the retention settings take, shows whole days as
 // days, and refuses anything else.
 func TestAuditRetentionFlag(t *testing.T) {
-	var d daysValue
+	var d retentionValue
 	for in, want := range map[string]time.Duration{"730d": bonafide.DefaultAuditRetention, "36h": 36 * time.Hour, "0": 0} {
 		if err := d.Set(in); err != nil || time.Duration(d) != want {
 			t.Errorf("Set(%q) = %v, %v; want %v", in, time.Duration(d), err, want)
 		}
 	}
-	d = daysValue(bonafide.DefaultAuditRetention)
+	d = retentionValue(bonafide.DefaultAuditRetention)
 	if d.String() != "730d" {
 		t.Errorf("String() = %q, want 730d", d.String())
 	}

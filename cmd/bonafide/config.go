@@ -169,7 +169,7 @@ type Config struct {
 	retentionMedia, retentionFolders string
 	retentionInterval                time.Duration
 	// auditRetention is how long audit entries are kept (0: forever); purged daily.
-	auditRetention daysValue
+	auditRetention retentionValue
 }
 
 // Default retention: media files and best shots 90 days after the folder's last analysis; folders
@@ -233,7 +233,7 @@ func (f *Config) register(fs *cmdFlags) {
 	fs.StringVar(&f.retentionFolders, "retention-folders", defaultRetentionFolders, "default retention of whole folders after their creation: 0 (keep) or a number with s, m, h or d; a company's own setting overrides it")
 	fs.DurationVar(&f.retentionInterval, "retention-interval", jobs.DefaultRetentionInterval, "how often the retention run deletes what is past its retention")
 	fs.bind("url-signing-key", "url-lifetime", "collection-memory-mb", "retention-media", "retention-folders", "retention-interval")
-	f.auditRetention = daysValue(bonafide.DefaultAuditRetention)
+	f.auditRetention = retentionValue(bonafide.DefaultAuditRetention)
 	fs.Var(&f.auditRetention, "audit-retention", "how long audit entries are kept, then removed by a daily purge (730d = two years; d is 24h; 0 keeps them forever)")
 	fs.bind("audit-retention")
 	fs.bind("erasure-wait", "erasure-pace")
@@ -338,9 +338,6 @@ func (f *Config) validate() error {
 		if _, err := bonafide.ParseRetention(r[1]); err != nil {
 			bad(r[0], "%v", err)
 		}
-	}
-	if f.auditRetention < 0 {
-		bad("audit-retention", "must be 0 (keep forever) or a positive duration, got %s", time.Duration(f.auditRetention))
 	}
 	positive("session-ttl", f.sessionTTL)
 	positive("webhook-backoff", f.webhookBackoff)
