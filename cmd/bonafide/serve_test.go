@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -29,24 +28,26 @@ import (
 
 // TestMain lets the test binary act as the server: a child started with BONAFIDE_TEST_SERVE=1
 // runs `bonafide serve`, so the end-to-end tests run the real server in its own process (which
-// they can SIGKILL) without building another binary.
+// they can SIGKILL) without building another binary. With BONAFIDE_TEST_MAIN=1 the test binary is
+// `bonafide` with its arguments, as main runs it: `bonafide bench` starts its server as its own
+// executable, which in TestBenchCommand is this binary.
 func TestMain(m *testing.M) {
-	if os.Getenv("BONAFIDE_TEST_SERVE") == "1" {
+	switch {
+	case os.Getenv("BONAFIDE_TEST_SERVE") == "1":
 		profileUntilSignal(os.Getenv("BONAFIDE_TEST_CPUPROFILE"))
 		os.Exit(Main(context.Background(), append([]string{"serve"}, strings.Fields(os.Getenv("BONAFIDE_TEST_ARGS"))...), os.Stdout, os.Stderr))
+	case os.Getenv("BONAFIDE_TEST_MAIN") == "1":
+		main()
 	}
 	os.Exit(m.Run())
 }
 
 // server is a running `bonafide serve` child process.
 type server struct {
-	t   testing.TB
-	cmd *exec.Cmd
-	url string
-	// metricsURL is the --metrics-addr listener's, when the server has one.
-	metricsURL string
-	logs       *bytes.Buffer
-	mu         sync.Mutex
+	*childServer
+	t    testing.TB
+	logs *bytes.Buffer
+	mu   sync.Mutex
 }
 
 // startServer runs the server on a free loopback port with its data under dir.
@@ -58,15 +59,13 @@ func startServer(t testing.TB, dir string, env ...string) *server {
 		"BONAFIDE_DATA_DIR="+dir, "BONAFIDE_ADMIN_EMAIL=admin@example.com", "BONAFIDE_ADMIN_PASSWORD=admin-password",
 		"BONAFIDE_WEBHOOK_ALLOW_PRIVATE=true", "BONAFIDE_WEBHOOK_BACKOFF=1s")
 	cmd.Env = append(cmd.Env, env...)
-	s := &server{t: t, cmd: cmd, logs: &bytes.Buffer{}}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := &server{t: t, logs: &bytes.Buffer{}}
 	cmd.Stderr = &lockedWriter{w: s.logs, mu: &s.mu}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	child, err := startChild(cmd, 60*time.Second)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, s.logs.String())
 	}
+	s.childServer = child
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -76,25 +75,6 @@ func startServer(t testing.TB, dir string, env ...string) *server {
 			s.mu.Unlock()
 		}
 	})
-	lines := bufio.NewScanner(stdout)
-	deadline := time.After(60 * time.Second)
-	found := make(chan string, 1)
-	go func() {
-		for lines.Scan() {
-			if addr, ok := strings.CutPrefix(lines.Text(), "bonafide metrics on "); ok {
-				s.metricsURL = "http://" + addr // printed before the line below, read before found
-			}
-			if addr, ok := strings.CutPrefix(lines.Text(), "bonafide listening on "); ok {
-				found <- addr
-			}
-		}
-	}()
-	select {
-	case addr := <-found:
-		s.url = "http://" + addr
-	case <-deadline:
-		t.Fatalf("the server did not start:\n%s", s.logs.String())
-	}
 	return s
 }
 
