@@ -158,6 +158,16 @@ func releaseEnv() {
 	}
 }
 
+// LibraryVersion is the version of the ONNX Runtime library at lib, e.g. "1.30.0" (what `bonafide
+// bench` reports). The library is loaded for the question when no Runtime has it loaded already.
+func LibraryVersion(lib string) (string, error) {
+	if err := acquireEnv(lib); err != nil {
+		return "", err
+	}
+	defer releaseEnv()
+	return ort.GetVersion(), nil
+}
+
 // Open loads the named models of Registry (those the engine runs, Names, when names is empty).
 func Open(opts Options, names ...string) (*Runtime, error) {
 	if opts.IntraOpThreads <= 0 {

@@ -183,3 +183,23 @@ func BenchmarkModels(b *testing.B) {
 		})
 	}
 }
+
+// TestLibraryVersion: the pinned library says its version, with and without a Runtime open, and a
+// Runtime opens after the question released the library.
+func TestLibraryVersion(t *testing.T) {
+	assets.Require(t, assets.LibraryPath(), assets.ModelDir())
+	v, err := onnx.LibraryVersion(assets.LibraryPath())
+	if err != nil || v != "1.30.0" {
+		t.Fatalf("LibraryVersion = %q, %v; want 1.30.0 (onnxruntime-node@1.30.0)", v, err)
+	}
+	if _, err := onnx.LibraryVersion(filepath.Join(t.TempDir(), "libonnxruntime.so.1")); err == nil {
+		t.Fatal("a missing library gave a version")
+	}
+	rt := open(t, onnx.Options{}, onnx.Eye)
+	if v2, err := onnx.LibraryVersion(assets.LibraryPath()); err != nil || v2 != v {
+		t.Fatalf("with a Runtime open: %q, %v", v2, err)
+	}
+	if _, err := rt.Model(onnx.Eye).Run(make([]float32, rt.Model(onnx.Eye).Inputs[0].Size())); err != nil {
+		t.Fatal(err)
+	}
+}
