@@ -29,6 +29,7 @@ Commands:
   eval      measure accuracy on a labelled set (ISO/IEC 30107-3 report) and fit the fusion
   train     train a passive anti-spoof model on your own labelled captures
   synth     make synthetic print/replay attack videos from live media (development aid, not accuracy)
+  bench     measure analyses per minute, CPU, latency and memory of a server on this machine, with your media
   version   print the engine version and the pinned models
 
 Run 'bonafide <command> --help' for the flags of a command.
@@ -53,6 +54,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runTrain(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], stdout, stderr)
 	case "audit":
