@@ -31,7 +31,7 @@ const (
 	maxBenchIdle    = 1000
 )
 
-// benchOptions are the flags of `bonafide bench`.
+// benchOptions are the flags of `bonafide bench` and what check and run derive from them.
 type benchOptions struct {
 	clients, count, idle     int
 	analysisWorkers, workers int
