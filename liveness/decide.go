@@ -232,8 +232,10 @@ func identitySignal(ff []FrameResult) (*bonafide.Signal, []bonafide.Reason) {
 }
 
 // multipleFaces is MULTIPLE_FACES when a second face comparable to the primary, clearly a face, is
-// in enough of the frames with a face. People small in the background never count.
+// in enough of the frames with a face that the detector searched (a tracked frame follows one
+// face and sees no other). People small in the background never count.
 func (e *Engine) multipleFaces(ff []FrameResult) []bonafide.Reason {
+	ff = keepFrames(ff, func(f *FrameResult) bool { return !f.Tracked })
 	var multi []FrameResult
 	for _, f := range ff {
 		if f.SecondFace >= e.cfg.MultipleFaceRatio {
@@ -250,7 +252,7 @@ func (e *Engine) multipleFaces(ff []FrameResult) []bonafide.Reason {
 		}
 	}
 	b := big.SecondBox
-	return []bonafide.Reason{reason(ReasonMultipleFaces, "another face of similar size is in %d of the %d frames with a face (largest: %.0f%% of the primary face's area, detector score %.2f, box %.0f,%.0f-%.0f,%.0f in frame %d)",
+	return []bonafide.Reason{reason(ReasonMultipleFaces, "another face of similar size is in %d of the %d frames with a face searched by the detector (largest: %.0f%% of the primary face's area, detector score %.2f, box %.0f,%.0f-%.0f,%.0f in frame %d)",
 		len(multi), len(ff), big.SecondFace*100, big.SecondScore, b.X1, b.Y1, b.X2, b.Y2, big.Index)}
 }
 
