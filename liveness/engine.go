@@ -276,6 +276,9 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 			return nil, fmt.Errorf("liveness: %s: %w", in.Name, err)
 		}
 	}
+	if err := e.embedIdentity(results); err != nil {
+		return nil, fmt.Errorf("liveness: %s: %w", in.Name, err)
+	}
 
 	r := &Result{
 		Threshold: e.cfg.Threshold,

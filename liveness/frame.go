@@ -46,6 +46,8 @@ type FrameResult struct {
 	SecondScore    float64     `json:"second_score,omitempty"` // its detector score
 	landmarks      *Landmarks
 	embedding      []float32
+	featCrop       *image.RGBA // the aligned face crop of a frame sampled for the identity check, until embedIdentity
+	sampled        bool        // sampled for the identity check
 	frameW, frameH int
 	// deferred holds a backup frame's passive crops until the engine knows whether it needs them.
 	deferred *deferredPassive
@@ -241,12 +243,9 @@ func (e *Engine) faceChain(img *image.RGBA, b Box, opts frameOpts, fr *FrameResu
 		fr.Smile = &s
 	}
 	if opts.embedding {
+		// Embedded by need once the whole clip is analysed (embedIdentity).
 		if fc, ok := featureCrop(img, lm); ok {
-			out, err = e.run(onnx.Feature, func(in []float32) { featureTensor(fc, in) })
-			if err != nil {
-				return err
-			}
-			fr.embedding = normalize(out[0])
+			fr.featCrop, fr.sampled = fc, true
 		}
 	}
 	return nil
