@@ -66,7 +66,6 @@ type frameOpts struct {
 	backup     bool // cut the passive model's crops only (FrameResult.deferred): a stand-in for when the full frames miss the face
 	expression bool
 	embedding  bool
-	eyes       bool // run the eye state model on a light frame too
 	keepCrop   bool
 }
 
@@ -213,16 +212,15 @@ func (e *Engine) runDeferred(fr *FrameResult, run bool) error {
 	return nil
 }
 
-// faceChain runs the eye state and head pose models (full frames) and, when asked, the expression
-// and embedding models on the located face (fr.landmarks) in box b.
+// faceChain runs, on the located face (fr.landmarks) in box b, the eye state model, the head pose
+// model (full frames) and, when asked, the expression model, and cuts the embedding model's crop
+// on the frames sampled for it.
 func (e *Engine) faceChain(img *image.RGBA, b Box, opts frameOpts, fr *FrameResult) error {
 	lm := *fr.landmarks
 	var out [][]float32
 	var err error
-	if opts.full || opts.eyes {
-		if err := e.eyes(img, lm, fr); err != nil {
-			return err
-		}
+	if err := e.eyes(img, lm, fr); err != nil {
+		return err
 	}
 	if opts.full {
 		out, err = e.runScaled(onnx.Pose, img, poseRect(b, img.Rect), poseSize, poseSize, poseTensor)
