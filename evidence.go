@@ -117,4 +117,5 @@ type FrameTrace struct {
 	Passive *float64 `json:"passive,omitempty"` // P(attack) of the passive model
 	Yaw     *float64 `json:"yaw,omitempty"`     // degrees
 	Pitch   *float64 `json:"pitch,omitempty"`   // degrees
+	Tracked bool     `json:"tracked,omitempty"` // the face was followed from the previous frame, not searched for by the detector
 }

@@ -212,13 +212,14 @@ func flatnessSignal(ff []FrameResult, frames int) (*bonafide.Signal, []bonafide.
 // face before some point of the clip does not look like the face after it. Nil when too few frames
 // were sampled.
 func identitySignal(ff []FrameResult) (*bonafide.Signal, []bonafide.Reason) {
-	embs, sampled := identityFrames(ff)
+	fit, sampled := identityFit(ff)
+	embs, _ := identityFrames(ff)
 	if len(embs) >= identityMinFrames {
 		sim := splitSimilarity(embs)
 		s := clamp((identityHigh-sim)/(identityHigh-identityLow), 0, 1)
 		sig := &bonafide.Signal{Name: "identity", Score: ptr(s), Value: sim,
-			Detail: fmt.Sprintf("lowest cosine similarity between the mean %s embeddings before and after any point of the clip (%d of %d sampled frames sharp and within %.0f degrees of frontal, at least %d on each side)",
-				onnx.Registry[onnx.Feature].File, len(embs), sampled, identityMaxYaw, identityMinSide)}
+			Detail: fmt.Sprintf("lowest cosine similarity between the mean %s embeddings before and after any point of the clip (%d of %d sampled frames sharp and within %.0f degrees of frontal, %d of them embedded, at least %d on each side)",
+				onnx.Registry[onnx.Feature].File, len(fit), sampled, identityMaxYaw, len(embs), identityMinSide)}
 		if s >= 0.5 {
 			return sig, []bonafide.Reason{reason(ReasonIdentityChanged, "the face does not look like the same person throughout (similarity %.2f)", sim)}
 		}
@@ -226,14 +227,16 @@ func identitySignal(ff []FrameResult) (*bonafide.Signal, []bonafide.Reason) {
 	}
 	if sampled >= identityMinFrames {
 		return &bonafide.Signal{Name: "identity",
-			Detail: fmt.Sprintf("not measured: only %d of %d sampled frames were sharp and within %.0f degrees of frontal (%d needed)", len(embs), sampled, identityMaxYaw, identityMinFrames)}, nil
+			Detail: fmt.Sprintf("not measured: only %d of %d sampled frames were sharp and within %.0f degrees of frontal (%d needed)", len(fit), sampled, identityMaxYaw, identityMinFrames)}, nil
 	}
 	return nil, nil
 }
 
 // multipleFaces is MULTIPLE_FACES when a second face comparable to the primary, clearly a face, is
-// in enough of the frames with a face. People small in the background never count.
+// in enough of the frames with a face that the detector searched (a tracked frame follows one
+// face and sees no other). People small in the background never count.
 func (e *Engine) multipleFaces(ff []FrameResult) []bonafide.Reason {
+	ff = keepFrames(ff, func(f *FrameResult) bool { return !f.Tracked })
 	var multi []FrameResult
 	for _, f := range ff {
 		if f.SecondFace >= e.cfg.MultipleFaceRatio {
@@ -250,7 +253,7 @@ func (e *Engine) multipleFaces(ff []FrameResult) []bonafide.Reason {
 		}
 	}
 	b := big.SecondBox
-	return []bonafide.Reason{reason(ReasonMultipleFaces, "another face of similar size is in %d of the %d frames with a face (largest: %.0f%% of the primary face's area, detector score %.2f, box %.0f,%.0f-%.0f,%.0f in frame %d)",
+	return []bonafide.Reason{reason(ReasonMultipleFaces, "another face of similar size is in %d of the %d frames with a face searched by the detector (largest: %.0f%% of the primary face's area, detector score %.2f, box %.0f,%.0f-%.0f,%.0f in frame %d)",
 		len(multi), len(ff), big.SecondFace*100, big.SecondScore, b.X1, b.Y1, b.X2, b.Y2, big.Index)}
 }
 
@@ -293,39 +296,6 @@ func qualityReasons(ff []FrameResult, frames int) []bonafide.Reason {
 		add(ReasonFaceLost, "a face was found in only %d of %d frames", len(ff), frames)
 	}
 	return why
-}
-
-// identityFrames returns the embeddings of the sampled frames fit to compare faces, in order, and
-// how many frames were sampled. An embedding of a blurred face or of a face turned to profile looks
-// like another person's (a live clip turning from one profile to the other gave 0.24; a hand-held
-// clip's blurred frames 0.27): a frame counts when its landmark yaw is within identityMaxYaw and its
-// sharpness at least identityMinSharp of the sampled frames' median (and minSharpness).
-func identityFrames(ff []FrameResult) ([][]float32, int) {
-	var sampled []FrameResult
-	var sharp []float64
-	for _, f := range ff {
-		if f.embedding != nil {
-			sampled = append(sampled, f)
-			if f.Quality != nil {
-				sharp = append(sharp, f.Quality.Sharpness)
-			}
-		}
-	}
-	floor := float64(minSharpness)
-	if len(sharp) > 0 {
-		floor = math.Max(floor, identityMinSharp*median(sharp))
-	}
-	var embs [][]float32
-	for _, f := range sampled {
-		if f.YawLandmarks != nil && math.Abs(*f.YawLandmarks) > identityMaxYaw {
-			continue
-		}
-		if f.Quality == nil || f.Quality.Sharpness < floor {
-			continue
-		}
-		embs = append(embs, f.embedding)
-	}
-	return embs, len(sampled)
 }
 
 // splitSimilarity is the lowest similarity between the mean embedding of the frames before a split

@@ -177,9 +177,25 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	}
 	fullStep := max(1, (expected+e.cfg.FullFrames-1)/max(1, e.cfg.FullFrames))
 
+	// Faces are tracked between the frames of a video (track.go): the detector runs on the full
+	// frames and where the track is lost. A gesture video keeps the detector on every frame: its
+	// challenges read the landmarks frame by frame (a blink is a few frames of eye aspect ratio),
+	// and landmarks that follow their own previous output drift by a pixel or two.
+	gesture := false
+	for _, t := range tags {
+		if _, ok := challengeTags[t]; ok && t != "video_selfie_blank" {
+			gesture = true
+		}
+	}
+	var track *tracker
+	if info.Kind == media.Video && !gesture {
+		track = &tracker{}
+	}
+
 	type job struct {
-		idx   int
-		frame media.Frame
+		img  *image.RGBA // the frame without its letterbox bars
+		fr   FrameResult // its located face
+		opts frameOpts
 	}
 	jobs := make(chan job)
 	var (
@@ -198,15 +214,8 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				opts := frameOpts{
-					full:       j.idx%fullStep == 0,
-					backup:     fullStep > 1 && j.idx%fullStep == fullStep/2,
-					expression: wantSmile,
-					embedding:  embedAt[j.idx],
-					keepCrop:   true,
-				}
-				fr, crop, err := e.analyzeFrame(j.frame.Image, opts)
-				fr.Index, fr.Time, fr.Name = j.frame.Index, j.frame.Time, j.frame.Name
+				fr := j.fr
+				crop, err := e.analyzeFace(j.img, &fr, j.opts)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -220,10 +229,26 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 			}
 		}()
 	}
+	// Frames are located one after the other, as they are decoded (a tracked face needs the
+	// previous frame's landmarks); the rest of each frame's models run on the workers.
 	n := 0
+	var locErr error
 	ferr := m.Frames(ctx, func(f media.Frame) error {
+		opts := frameOpts{
+			full:       n%fullStep == 0,
+			backup:     fullStep > 1 && n%fullStep == fullStep/2,
+			expression: wantSmile,
+			embedding:  embedAt[n],
+			keepCrop:   true,
+		}
+		img := withoutBars(f.Image)
+		fr := FrameResult{Index: f.Index, Time: f.Time, Name: f.Name, frameW: img.Rect.Dx(), frameH: img.Rect.Dy()}
+		if err := e.locate(img, &fr, track, opts.full); err != nil {
+			locErr = fmt.Errorf("liveness: %s: %w", in.Name, err)
+			return locErr
+		}
 		select {
-		case jobs <- job{idx: n, frame: f}:
+		case jobs <- job{img: img, fr: fr, opts: opts}:
 			n++
 			return nil
 		case <-ctx.Done():
@@ -234,6 +259,9 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	wg.Wait()
 	if firstErr != nil {
 		return nil, fmt.Errorf("liveness: %s: %w", in.Name, firstErr)
+	}
+	if locErr != nil {
+		return nil, locErr
 	}
 	if ferr != nil {
 		return nil, ferr
@@ -247,6 +275,9 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 		if err := e.runDeferred(&results[i], useBackup); err != nil {
 			return nil, fmt.Errorf("liveness: %s: %w", in.Name, err)
 		}
+	}
+	if err := e.embedIdentity(results); err != nil {
+		return nil, fmt.Errorf("liveness: %s: %w", in.Name, err)
 	}
 
 	r := &Result{

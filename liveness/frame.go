@@ -30,6 +30,7 @@ type FrameResult struct {
 	Box            *Box        `json:"box,omitempty"`
 	DetScore       float64     `json:"det_score,omitempty"`
 	DetectPadded   bool        `json:"detect_padded,omitempty"` // found only with a border around the frame
+	Tracked        bool        `json:"tracked,omitempty"`       // found by following the previous frame's landmarks, not by the detector (Faces is then 1)
 	Quality        *Quality    `json:"quality,omitempty"`
 	Passive        *float64    `json:"passive,omitempty"`       // P(attack) of the passive model (its view: PassiveSet's "passive" member)
 	PassiveWide    *float64    `json:"passive_wide,omitempty"`  // P(attack) of the wide-context passive model, when the set has one
@@ -45,6 +46,8 @@ type FrameResult struct {
 	SecondScore    float64     `json:"second_score,omitempty"` // its detector score
 	landmarks      *Landmarks
 	embedding      []float32
+	featCrop       *image.RGBA // the aligned face crop of a frame sampled for the identity check, until embedIdentity
+	sampled        bool        // sampled for the identity check
 	frameW, frameH int
 	// deferred holds a backup frame's passive crops until the engine knows whether it needs them.
 	deferred *deferredPassive
@@ -82,48 +85,44 @@ func (e *Engine) runScaled(name string, img *image.RGBA, r image.Rectangle, w, h
 	return e.run(name, func(in []float32) { build(crop, in) })
 }
 
-// analyzeFrame runs the per-frame models on the primary face. The passive model runs alongside
-// the landmark -> eyes -> pose chain, so one frame uses both cores when they are free. It returns
-// a view of the face (1.6x the box) for the best shot when opts.keepCrop is set.
+// analyzeFrame runs the per-frame models on the primary face of a frame analysed alone (a photo,
+// AnalyzeFrame): the detector, then analyzeFace. It returns a view of the face (1.6x the box) for
+// the best shot when opts.keepCrop is set.
 func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *image.RGBA, error) {
 	// Letterbox bars are not part of the picture: inside the passive model's crop their edge looks
 	// like the border of a screen or a print. The frame is analysed without them, and every
 	// coordinate reported is in the picture without its bars.
 	img = withoutBars(img)
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	fr := FrameResult{frameW: w, frameH: h}
-
-	faces, padded, err := e.detect(img)
-	if err != nil {
+	fr := FrameResult{frameW: img.Rect.Dx(), frameH: img.Rect.Dy()}
+	if err := e.locate(img, &fr, nil, true); err != nil {
 		return fr, nil, err
 	}
-	fr.Faces, fr.DetectPadded = len(faces), padded
-	if len(faces) == 0 {
-		return fr, nil, nil
+	crop, err := e.analyzeFace(img, &fr, opts)
+	return fr, crop, err
+}
+
+// analyzeFace runs the models that read a located face (locate: box and landmarks): the passive
+// anti-spoof models alongside the eye -> pose -> expression -> embedding chain, so one frame uses
+// both cores when they are free; then the quality figures. img is the frame without its letterbox
+// bars. It returns a view of the face (1.6x the box) for the best shot when opts.keepCrop is set.
+func (e *Engine) analyzeFace(img *image.RGBA, fr *FrameResult, opts frameOpts) (*image.RGBA, error) {
+	if fr.landmarks == nil {
+		return nil, nil
 	}
-	f := primaryFace(faces, w, h)
-	// The second face: the largest other one the detector is sure of that is not a second box on
-	// the primary face.
-	for _, g := range faces[1:] {
-		if g.Score >= e.cfg.MultipleFaceScore && overlap(g.Raw, f.Raw) < 0.3 {
-			fr.SecondFace, fr.SecondScore = g.Raw.Area()/f.Raw.Area(), g.Score
-			fr.SecondBox = &g.Raw
-			break
-		}
-	}
-	fr.Box, fr.DetScore = &f.Box, f.Score
-	if f.Box.W() < 8 || f.Box.H() < 8 {
-		return fr, nil, nil
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	box := *fr.Box
+	if y, ok := landmarkYaw(fr.landmarks); ok {
+		fr.YawLandmarks = &y
 	}
 
 	// Passive anti-spoof, concurrently.
 	var padErr error
 	var wg sync.WaitGroup
-	_, scale := padRect(img, f.Box)
+	_, scale := padRect(img, box)
 	if opts.backup && !opts.full {
 		d := &deferredPassive{scale: scale}
 		for _, m := range e.passive.Members {
-			d.crops = append(d.crops, e.viewCrop(img, f.Box, m.View))
+			d.crops = append(d.crops, e.viewCrop(img, box, m.View))
 		}
 		fr.deferred = d
 	}
@@ -131,7 +130,7 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 		wg.Go(func() {
 			fr.PassiveScale = scale
 			for _, m := range e.passive.Members {
-				crop := e.viewCrop(img, f.Box, m.View)
+				crop := e.viewCrop(img, box, m.View)
 				p, err := e.passiveRun(m, crop)
 				e.bufs.putRGBA(crop)
 				if err != nil {
@@ -142,24 +141,23 @@ func (e *Engine) analyzeFrame(img *image.RGBA, opts frameOpts) (FrameResult, *im
 			}
 		})
 	}
-	err = e.faceChain(img, f, opts, &fr)
+	err := e.faceChain(img, box, opts, fr)
 	wg.Wait()
 	if err == nil {
 		err = padErr
 	}
 	if err != nil {
-		return fr, nil, err
+		return nil, err
 	}
 
-	q := quality(img, f.Box, fr.Yaw, fr.Pitch)
+	q := quality(img, box, fr.Yaw, fr.Pitch)
 	fr.Quality = &q
-	var faceCrop *image.RGBA
-	if opts.keepCrop {
-		// A view into the frame, not a copy: frames are never reused by the decoder.
-		r, _ := alignCrop(w, h, f.Box, 1.6)
-		faceCrop = img.SubImage(r).(*image.RGBA)
+	if !opts.keepCrop {
+		return nil, nil
 	}
-	return fr, faceCrop, nil
+	// A view into the frame, not a copy: frames are never reused by the decoder.
+	r, _ := alignCrop(w, h, box, 1.6)
+	return img.SubImage(r).(*image.RGBA), nil
 }
 
 // passiveRun is P(attack) of one passive model on its view of the face: 1 - softmax(logits)[0].
@@ -214,37 +212,18 @@ func (e *Engine) runDeferred(fr *FrameResult, run bool) error {
 	return nil
 }
 
-// faceChain runs landmarks, eye state, head pose and, when asked, expression and embedding.
-func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameResult) error {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	out, err := e.runScaled(onnx.Landmark, img, landmarkRect(img, f.Box), lmSize, lmSize, landmarkTensor)
-	if err != nil {
+// faceChain runs, on the located face (fr.landmarks) in box b, the eye state model, the head pose
+// model (full frames) and, when asked, the expression model, and cuts the embedding model's crop
+// on the frames sampled for it.
+func (e *Engine) faceChain(img *image.RGBA, b Box, opts frameOpts, fr *FrameResult) error {
+	lm := *fr.landmarks
+	var out [][]float32
+	var err error
+	if err := e.eyes(img, lm, fr); err != nil {
 		return err
 	}
-	lm := decodeLandmarks(out[0], f.Box)
-	fr.landmarks = &lm
-	if y, ok := landmarkYaw(&lm); ok {
-		fr.YawLandmarks = &y
-	}
-
-	var eyes [2]float64
-	for k, r := range eyeRects(lm, w, h) {
-		if r.Dx() < 2 || r.Dy() < 2 {
-			eyes = [2]float64{}
-			break
-		}
-		out, err = e.runScaled(onnx.Eye, img, r, eyeSize, eyeSize, eyeTensor)
-		if err != nil {
-			return err
-		}
-		eyes[k] = softmax(out[0])[eyeOpenIndex]
-		if k == 1 {
-			fr.EyesOpen = &eyes
-		}
-	}
-
 	if opts.full {
-		out, err = e.runScaled(onnx.Pose, img, poseRect(f.Box, img.Rect), poseSize, poseSize, poseTensor)
+		out, err = e.runScaled(onnx.Pose, img, poseRect(b, img.Rect), poseSize, poseSize, poseTensor)
 		if err != nil {
 			return err
 		}
@@ -254,7 +233,7 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 	}
 
 	if opts.expression {
-		out, err = e.runScaled(onnx.Expression, img, exprRect(f.Box, img.Rect), exprSize, exprSize, exprTensor)
+		out, err = e.runScaled(onnx.Expression, img, exprRect(b, img.Rect), exprSize, exprSize, exprTensor)
 		if err != nil {
 			return err
 		}
@@ -262,12 +241,29 @@ func (e *Engine) faceChain(img *image.RGBA, f Face, opts frameOpts, fr *FrameRes
 		fr.Smile = &s
 	}
 	if opts.embedding {
+		// Embedded by need once the whole clip is analysed (embedIdentity).
 		if fc, ok := featureCrop(img, lm); ok {
-			out, err = e.run(onnx.Feature, func(in []float32) { featureTensor(fc, in) })
-			if err != nil {
-				return err
-			}
-			fr.embedding = normalize(out[0])
+			fr.featCrop, fr.sampled = fc, true
+		}
+	}
+	return nil
+}
+
+// eyes runs the eye state model on both eyes of the landmarks lm (fr.EyesOpen).
+func (e *Engine) eyes(img *image.RGBA, lm Landmarks, fr *FrameResult) error {
+	var eyes [2]float64
+	for k, r := range eyeRects(lm, img.Rect.Dx(), img.Rect.Dy()) {
+		if r.Dx() < 2 || r.Dy() < 2 {
+			eyes = [2]float64{}
+			break
+		}
+		out, err := e.runScaled(onnx.Eye, img, r, eyeSize, eyeSize, eyeTensor)
+		if err != nil {
+			return err
+		}
+		eyes[k] = softmax(out[0])[eyeOpenIndex]
+		if k == 1 {
+			fr.EyesOpen = &eyes
 		}
 	}
 	return nil

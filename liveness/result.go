@@ -3,7 +3,7 @@ package liveness
 import "bonafide"
 
 // Version names the engine; it changes whenever scores may change for the same input.
-const Version = "bonafide-engine/0.3.1"
+const Version = "bonafide-engine/0.4.0"
 
 // Resolution statuses, as Oz names them.
 const (
@@ -95,7 +95,7 @@ func (r *Result) Evidence() *bonafide.Evidence {
 
 // trace is the frame as the stored evidence keeps it.
 func (f *FrameResult) trace() bonafide.FrameTrace {
-	t := bonafide.FrameTrace{Index: f.Index, Time: f.Time, Passive: f.Passive, Yaw: f.Yaw, Pitch: f.Pitch}
+	t := bonafide.FrameTrace{Index: f.Index, Time: f.Time, Passive: f.Passive, Yaw: f.Yaw, Pitch: f.Pitch, Tracked: f.Tracked}
 	if f.Quality != nil {
 		face, q := f.Quality.FaceRatio, f.Quality.Score
 		t.Face, t.Quality = &face, &q
