@@ -90,17 +90,9 @@ func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sn
 	m.demuxer = demuxerFor(sn.Format, head)
 	input := []string{"-protocol_whitelist", "file", "-f", m.demuxer, "-i", "file:" + m.path}
 
-	out, tail, err := runTool(ctx, l, d.ffprobe(), maxProbeOutput,
-		append([]string{"-v", "error", "-hide_banner", "-of", "json", "-show_streams", "-show_format"}, input...)...)
+	vs, err := d.ffprobeVideo(ctx, name, input, l)
 	if err != nil {
-		return nil, toolError(ctx, name, d.ffprobe(), l.Timeout, err, tail, "the video could not be read")
-	}
-	vs, problem, err := parseProbe(out, d.decodable(ctx))
-	if err != nil {
-		return nil, newError(CodeCorrupt, name, err, "the video could not be read")
-	}
-	if problem != nil {
-		return nil, newError(problem.code, name, nil, "%s", problem.msg)
+		return nil, err
 	}
 	if px := int64(vs.width) * int64(vs.height); px > l.MaxPixels {
 		return nil, newError(CodeTooManyPixels, name, nil, "the video pictures are %dx%d (%s), more than the %s allowed",
@@ -138,6 +130,23 @@ func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sn
 	m.info.FPS = vs.fps
 	m.info.Frames = min(l.MaxFrames, vs.frames)
 	return m, nil
+}
+
+// ffprobeVideo runs ffprobe on the input and reads its report with parseProbe.
+func (d *Decoder) ffprobeVideo(ctx context.Context, name string, input []string, l Limits) (videoStream, error) {
+	out, tail, err := runTool(ctx, l, d.ffprobe(), maxProbeOutput,
+		append([]string{"-v", "error", "-hide_banner", "-of", "json", "-show_streams", "-show_format"}, input...)...)
+	if err != nil {
+		return videoStream{}, toolError(ctx, name, d.ffprobe(), l.Timeout, err, tail, "the video could not be read")
+	}
+	vs, problem, err := parseProbe(out, d.decodable(ctx))
+	if err != nil {
+		return videoStream{}, newError(CodeCorrupt, name, err, "the video could not be read")
+	}
+	if problem != nil {
+		return videoStream{}, newError(problem.code, name, nil, "%s", problem.msg)
+	}
+	return vs, nil
 }
 
 // decodable returns a function that says whether this ffmpeg can decode a video codec, or nil if that
