@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -494,6 +495,55 @@ func TestMP4HeaderMalformed(t *testing.T) {
 	binary.BigEndian.PutUint32(bad[off:], 1<<30)
 	if _, err := readMP4Header(bytes.NewReader(bad), int64(len(bad))); err == nil || !strings.Contains(err.Error(), "NAL unit of") {
 		t.Errorf("a NAL unit longer than its sample: %v", err)
+	}
+}
+
+// The frames are the same whether the header was read in Go or by ffprobe: same Info, same
+// pictures at the same times.
+func TestMP4SameFrames(t *testing.T) {
+	testkit.RequireTools(t, "ffmpeg", "ffprobe")
+	dir, variants := makeVariants(t, "moov-at-end.mp4", "faststart.mp4", "quicktime.mov", "audio-first.mp4", "rotate90.mp4",
+		"rotate270.mp4", "edit-ss.mp4", "edit-empty.mp4", "h264-odd.mp4", "h264-interlaced.mp4", "vfr.mp4", "timescale-600.mov")
+	paths := []string{filepath.Join(assets.ClmtrackrMedia(), "cap13_edit2.mp4")}
+	assets.Require(t, paths[0])
+	for _, v := range variants {
+		paths = append(paths, filepath.Join(dir, v.name))
+	}
+	l := DefaultLimits()
+	l.MaxFrames = 8
+	l.MaxVideoSeconds = 60
+	goDec, probeDec := NewDecoder(l), NewDecoder(l)
+	probeDec.ffprobeOnly = true
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reason := headerCase(t, path); reason != "" {
+				t.Fatalf("left to ffprobe: %s", reason)
+			}
+			infoGo, framesGo, err := decodeAll(t, goDec, "a.mp4", data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			infoProbe, framesProbe, err := decodeAll(t, probeDec, "a.mp4", data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(infoGo, infoProbe) {
+				t.Errorf("Info:\n  Go      %+v\n  ffprobe %+v", infoGo, infoProbe)
+			}
+			if len(framesGo) != len(framesProbe) || len(framesGo) == 0 {
+				t.Fatalf("%d frames, %d by the ffprobe path", len(framesGo), len(framesProbe))
+			}
+			for i := range framesGo {
+				a, b := framesGo[i], framesProbe[i]
+				if a.Index != b.Index || a.Time != b.Time || a.Image.Rect != b.Image.Rect || !bytes.Equal(a.Image.Pix, b.Image.Pix) {
+					t.Errorf("frame %d differs: %d at %v %v, ffprobe path %d at %v %v", i, a.Index, a.Time, a.Image.Rect, b.Index, b.Time, b.Image.Rect)
+				}
+			}
+		})
 	}
 }
 
