@@ -2,6 +2,7 @@ package media
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -10,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"bonafide/internal/testkit"
 	"bonafide/media/sniff"
 )
 
 // FuzzOpenDecode feeds arbitrary bytes to Open and Frames. Inputs that sniff as video are skipped to keep
-// the fuzzer fast (ffprobe's output has its own fuzz test). Every failure must be an *Error, never a
+// the fuzzer fast (ffprobe's output and the MP4 header reader have their own fuzz tests). Every failure must be an *Error, never a
 // panic or another error type, and every frame must respect the limits.
 func FuzzOpenDecode(f *testing.F) {
 	jpg := encodeJPEG(f, testPicture(24, 16, map[string]color.RGBA{"tl": red}))
@@ -121,6 +123,48 @@ func FuzzParseProbe(f *testing.F) {
 		}
 		if vs.frames < 0 {
 			t.Fatalf("frames %d", vs.frames)
+		}
+	})
+}
+
+// FuzzMP4Header feeds arbitrary bytes to the MP4 header reader. It must never panic or allocate from
+// a count the file claims; it either leaves the file to ffprobe (an *mp4Unsure) or answers with
+// values in their ranges.
+func FuzzMP4Header(f *testing.F) {
+	x264 := []string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"}
+	src := []string{"-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=0.5"}
+	for _, args := range [][]string{
+		append(append([]string{}, src...), x264...),
+		append(append(append([]string{}, src...), x264...), "-movflags", "+faststart", "-metadata:s:v", "rotate=90"),
+		append(append([]string{}, src...), "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1"),
+	} {
+		data := testkit.FFmpegFile(f, "seed.mp4", args...)
+		f.Add(data)
+		f.Add(editMP4(f, data, toCo64))
+	}
+	f.Add([]byte("\x00\x00\x00\x10ftypisom\x00\x00\x02\x00\x00\x00\x00\x08moov"))
+	f.Add([]byte("\x00\x00\x00\x01mdat\xff\xff\xff\xff\xff\xff\xff\xff"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		vs, err := readMP4Header(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			var u *mp4Unsure
+			if !errors.As(err, &u) {
+				t.Fatalf("%v (%T) is not an *mp4Unsure", err, err)
+			}
+			return
+		}
+		if vs.index < 0 || vs.index >= mp4MaxTracks || (vs.codec != "h264" && vs.codec != "hevc") {
+			t.Fatalf("stream %d, codec %q", vs.index, vs.codec)
+		}
+		if vs.width <= 0 || vs.height <= 0 || vs.width > 1<<20 || vs.height > 1<<20 {
+			t.Fatalf("size %dx%d", vs.width, vs.height)
+		}
+		if vs.rotation%90 != 0 || vs.rotation < 0 || vs.rotation >= 360 {
+			t.Fatalf("rotation %d", vs.rotation)
+		}
+		if !(vs.duration > 0) || math.IsInf(vs.duration, 0) || !(vs.fps > 0 && vs.fps < 1000) || vs.frames <= 0 {
+			t.Fatalf("duration %v fps %v frames %d", vs.duration, vs.fps, vs.frames)
 		}
 	})
 }

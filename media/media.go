@@ -145,7 +145,7 @@ func (l Limits) withDefaults() Limits {
 type Info struct {
 	Kind          Kind
 	Format        string   // "jpeg","png","webp","bmp","mp4","mov","webm","mkv","avi","mpeg","zip"
-	Codec         string   // video codec name from ffprobe ("h264","vp8",...), "" for images and shot sets
+	Codec         string   // video codec name as ffprobe names it ("h264","vp8",...), "" for images and shot sets
 	Width, Height int      // display size after EXIF orientation / rotation metadata, before MaxFrameSide (shot sets: the first entry used)
 	Orientation   int      // EXIF orientation 1..8 (images; shot sets: the first entry used), 0 if none
 	Rotation      int      // video rotation in degrees clockwise from metadata (0,90,180,270)
@@ -170,6 +170,10 @@ type Decoder struct {
 	FFmpeg  string // path or name of ffmpeg; default "ffmpeg"
 	FFprobe string // path or name of ffprobe; default "ffprobe"
 	TempDir string // where video inputs are written for ffmpeg; default os.TempDir()
+
+	// ffprobeOnly makes every video probed by ffprobe, MP4 and QuickTime included (tests compare
+	// the two ways).
+	ffprobeOnly bool
 
 	codecsMu sync.Mutex
 	codecs   map[string]bool // video codecs ffmpeg can decode, once known
@@ -252,8 +256,8 @@ type Media struct {
 }
 
 // Open identifies data by its bytes (name is only used in messages), checks it against the limits and
-// reads its header: an image's size and orientation (not its pixels), a video's streams (ffprobe), a
-// shot set's directory. The returned Media must be closed.
+// reads its header: an image's size and orientation (not its pixels), a video's streams (read in Go
+// for MP4 and QuickTime, by ffprobe otherwise), a shot set's directory. The returned Media must be closed.
 func (d *Decoder) Open(ctx context.Context, name string, data []byte) (*Media, error) {
 	l := d.Limits.withDefaults()
 	if len(data) == 0 {

@@ -94,8 +94,8 @@ func parseProbe(out []byte, decodable func(string) bool) (videoStream, *probePro
 		}
 		return vs, &probeProblem{CodeUnsupportedCodec, fmt.Sprintf("the video codec %q is not one ffmpeg knows", tag)}, nil
 	}
-	if decodable != nil && !decodable(vs.codec) {
-		return vs, &probeProblem{CodeUnsupportedCodec, fmt.Sprintf("this ffmpeg cannot decode the %s video codec", vs.codec)}, nil
+	if problem := checkDecodable(vs.codec, decodable); problem != nil {
+		return vs, problem, nil
 	}
 	if st.Width <= 0 || st.Height <= 0 {
 		return vs, &probeProblem{CodeCorrupt, "the video stream has no picture size"}, nil
@@ -122,6 +122,14 @@ func parseProbe(out []byte, decodable func(string) bool) (videoStream, *probePro
 		vs.frames = int(math.Max(1, math.Min(math.Round(vs.duration*vs.fps), math.MaxInt32)))
 	}
 	return vs, nil, nil
+}
+
+// checkDecodable refuses a codec that this ffmpeg cannot decode; decodable nil accepts every codec.
+func checkDecodable(codec string, decodable func(string) bool) *probeProblem {
+	if decodable != nil && !decodable(codec) {
+		return &probeProblem{CodeUnsupportedCodec, fmt.Sprintf("this ffmpeg cannot decode the %s video codec", codec)}
+	}
+	return nil
 }
 
 // streamRotation returns the clockwise rotation, in degrees (0, 90, 180, 270), that turns the stored

@@ -87,15 +87,22 @@ func TestToolLimitsApplied(t *testing.T) {
 	}
 }
 
-// The limit is real: an address space too small for ffprobe to start refuses the video with a
-// clear message that shows no server path, and the default limits decode the largest common case,
-// a 30 s 1080p clip.
+// The limit is real: an address space too small for the tools to start refuses the video with a
+// clear message that shows no server path (an MP4, whose header is read in Go, when ffmpeg cannot
+// decode it; a WebM when ffprobe cannot read it), and the default limits decode the largest common
+// case, a 30 s 1080p clip.
 func TestToolLimitsEnforced(t *testing.T) {
-	clip := testClip(t)
 	l := DefaultLimits()
 	l.ToolAddressSpace = 64 << 20
-	_, err := NewDecoder(l).Open(context.Background(), "short.mp4", clip)
+	_, _, err := decodeAll(t, NewDecoder(l), "short.mp4", testClip(t))
 	me := wantCode(t, err, CodeCorrupt, "short.mp4")
+	if strings.Contains(me.Error(), "/") || !strings.Contains(me.Error(), "could not be decoded") {
+		t.Errorf("message %q: want a readable reason without server paths", me.Error())
+	}
+	webm := testkit.FFmpegFile(t, "short.webm", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=1",
+		"-c:v", "libvpx", "-deadline", "realtime")
+	_, err = NewDecoder(l).Open(context.Background(), "short.webm", webm)
+	me = wantCode(t, err, CodeCorrupt, "short.webm")
 	if strings.Contains(me.Error(), "/") || !strings.Contains(me.Error(), "could not be read") {
 		t.Errorf("message %q: want a readable reason without server paths", me.Error())
 	}

@@ -19,10 +19,14 @@ import (
 	"bonafide/media/sniff"
 )
 
-// Video is handled by the ffmpeg and ffprobe programs (no pure-Go H.264/VP8/VP9 decoder exists). The
+// Video is decoded by the ffmpeg program (no pure-Go H.264/VP8/VP9 decoder exists). What the file
+// holds (the stream to decode, its size, rotation, duration and frame count) is read from the header
+// in Go for MP4 and QuickTime, the containers phones record (mp4.go), so that such a video costs one
+// process; ffprobe reads it for every other container and wherever the Go reader is unsure. The
 // input is written to a temporary file, because MP4s with the index (moov) at the end need seeking
-// (a pipe into ffmpeg's stdin cannot seek, and ffprobe, the packet scan and ffmpeg each read the
-// input), and the file is written from a stream where the caller has one (OpenReader).
+// (a pipe into ffmpeg's stdin cannot seek, and the header reader, ffprobe, the packet scan and
+// ffmpeg each read the input), and the file is written from a stream where the caller has one
+// (OpenReader).
 // The demuxer is forced to the container that sniffing found and only the file protocol is allowed, so
 // that ffmpeg's own format guessing (playlists, concat scripts, image sequences) never sees our input.
 
@@ -90,17 +94,9 @@ func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sn
 	m.demuxer = demuxerFor(sn.Format, head)
 	input := []string{"-protocol_whitelist", "file", "-f", m.demuxer, "-i", "file:" + m.path}
 
-	out, tail, err := runTool(ctx, l, d.ffprobe(), maxProbeOutput,
-		append([]string{"-v", "error", "-hide_banner", "-of", "json", "-show_streams", "-show_format"}, input...)...)
+	vs, err := d.probeVideo(ctx, name, sn.Format, m.path, input, l)
 	if err != nil {
-		return nil, toolError(ctx, name, d.ffprobe(), l.Timeout, err, tail, "the video could not be read")
-	}
-	vs, problem, err := parseProbe(out, d.decodable(ctx))
-	if err != nil {
-		return nil, newError(CodeCorrupt, name, err, "the video could not be read")
-	}
-	if problem != nil {
-		return nil, newError(problem.code, name, nil, "%s", problem.msg)
+		return nil, err
 	}
 	if px := int64(vs.width) * int64(vs.height); px > l.MaxPixels {
 		return nil, newError(CodeTooManyPixels, name, nil, "the video pictures are %dx%d (%s), more than the %s allowed",
@@ -138,6 +134,41 @@ func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sn
 	m.info.FPS = vs.fps
 	m.info.Frames = min(l.MaxFrames, vs.frames)
 	return m, nil
+}
+
+// probeVideo finds the stream to decode and what it holds. An MP4 or QuickTime file is read by its
+// header in Go (mp4.go) where that gives what ffprobe would; any other file, or one the header reader
+// is unsure of, is probed by ffprobe.
+func (d *Decoder) probeVideo(ctx context.Context, name, format, path string, input []string, l Limits) (videoStream, error) {
+	if (format == "mp4" || format == "mov") && !d.ffprobeOnly {
+		if vs, err := readMP4File(path); err == nil {
+			if problem := checkDecodable(vs.codec, d.decodable(ctx)); problem != nil {
+				return videoStream{}, newError(problem.code, name, nil, "%s", problem.msg)
+			}
+			if ctx.Err() != nil {
+				return videoStream{}, ctxError(ctx, name, l.Timeout)
+			}
+			return vs, nil
+		}
+	}
+	return d.ffprobeVideo(ctx, name, input, l)
+}
+
+// ffprobeVideo runs ffprobe on the input and reads its report with parseProbe.
+func (d *Decoder) ffprobeVideo(ctx context.Context, name string, input []string, l Limits) (videoStream, error) {
+	out, tail, err := runTool(ctx, l, d.ffprobe(), maxProbeOutput,
+		append([]string{"-v", "error", "-hide_banner", "-of", "json", "-show_streams", "-show_format"}, input...)...)
+	if err != nil {
+		return videoStream{}, toolError(ctx, name, d.ffprobe(), l.Timeout, err, tail, "the video could not be read")
+	}
+	vs, problem, err := parseProbe(out, d.decodable(ctx))
+	if err != nil {
+		return videoStream{}, newError(CodeCorrupt, name, err, "the video could not be read")
+	}
+	if problem != nil {
+		return videoStream{}, newError(problem.code, name, nil, "%s", problem.msg)
+	}
+	return vs, nil
 }
 
 // decodable returns a function that says whether this ffmpeg can decode a video codec, or nil if that
