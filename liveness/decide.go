@@ -30,7 +30,7 @@ func (e *Engine) decide(r *Result, tags []string) {
 		}
 		r.Reasons = append(r.Reasons, why...)
 	}
-	measured(challengeSignal(r.Challenges))
+	measured(challengeSignal(r.Challenges, len(ff), len(fullFrames(r.Frames))))
 	measured(flatnessSignal(ff, len(r.Frames)))
 	measured(identitySignal(ff))
 	r.Signals = e.weigh(sig)
@@ -143,7 +143,7 @@ func (e *Engine) passiveVerdict(sig map[string]*bonafide.Signal) []bonafide.Reas
 
 // challengeSignal is 1 when a gesture the tags asked for was not seen, 0 when all were; nil when
 // no gesture was asked for.
-func challengeSignal(challenges []bonafide.Challenge) (*bonafide.Signal, []bonafide.Reason) {
+func challengeSignal(challenges []bonafide.Challenge, faces, posed int) (*bonafide.Signal, []bonafide.Reason) {
 	var unmet []string
 	var anyChallenge bool
 	for _, c := range challenges {
@@ -165,7 +165,7 @@ func challengeSignal(challenges []bonafide.Challenge) (*bonafide.Signal, []bonaf
 		why = append(why, reason(ReasonChallengeNotMet, "the requested gesture was not seen: %s", strings.Join(unmet, "; ")))
 	}
 	return &bonafide.Signal{Name: "challenge", Score: ptr(s), Value: float64(len(unmet)),
-		Detail: "1 when a requested gesture was not seen"}, why
+		Detail: fmt.Sprintf("1 when a requested gesture was not seen (read from the landmarks of %d frames with a face, head pose on %d of them)", faces, posed)}, why
 }
 
 // flatnessSignal is how much of the face's out-of-plane landmark motion one homography explains,
