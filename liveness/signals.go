@@ -348,15 +348,18 @@ func fitHomography(src, dst *Landmarks) (homography, bool) {
 	return mul3(inv3(td), mul3(hn, ts)), true
 }
 
+// landmarkCentre is the mean of the landmarks.
+func landmarkCentre(lm *Landmarks) (cx, cy float64) {
+	for _, p := range lm {
+		cx += p[0]
+		cy += p[1]
+	}
+	return cx / float64(len(lm)), cy / float64(len(lm))
+}
+
 // normalizer returns the similarity that centres the points and scales their mean distance to sqrt(2).
 func normalizer(p *Landmarks) (func(x, y float64) (float64, float64), homography) {
-	var cx, cy float64
-	for _, q := range p {
-		cx += q[0]
-		cy += q[1]
-	}
-	cx /= float64(len(p))
-	cy /= float64(len(p))
+	cx, cy := landmarkCentre(p)
 	var d float64
 	for _, q := range p {
 		d += math.Hypot(q[0]-cx, q[1]-cy)

@@ -40,12 +40,7 @@ type tracker struct {
 // landmarkFrame is the centre and the spread (root mean square distance from the centre) of a set
 // of landmarks.
 func landmarkFrame(lm *Landmarks) (cx, cy, spread float64) {
-	for _, p := range lm {
-		cx += p[0]
-		cy += p[1]
-	}
-	cx /= float64(len(lm))
-	cy /= float64(len(lm))
+	cx, cy = landmarkCentre(lm)
 	var s float64
 	for _, p := range lm {
 		s += (p[0]-cx)*(p[0]-cx) + (p[1]-cy)*(p[1]-cy)

@@ -53,13 +53,19 @@ func BenchmarkDecodeJPEG640(b *testing.B) {
 // and as for every container other than MP4 and QuickTime). child-cpu-s/op is the CPU time of the
 // tools, which ns/op (this process's wall time) does not show.
 func BenchmarkVideo720p50Frames(b *testing.B) {
+	eachHeaderReader(b, benchVideo)
+}
+
+// eachHeaderReader runs bench on the 5 s 1280x720 H.264 test clip (30 fps) with the header read in
+// Go ("header=go", what Open does) and by an ffprobe process ("header=ffprobe").
+func eachHeaderReader(b *testing.B, bench func(*testing.B, *Decoder, []byte)) {
 	data := testkit.FFmpegFile(b, "720p.mp4", "-f", "lavfi", "-i", "testsrc=size=1280x720:rate=30:duration=5",
 		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p")
 	for _, header := range []string{"go", "ffprobe"} {
 		b.Run("header="+header, func(b *testing.B) {
 			d := NewDecoder(DefaultLimits())
 			d.ffprobeOnly = header == "ffprobe"
-			benchVideo(b, d, data)
+			bench(b, d, data)
 		})
 	}
 }
@@ -96,30 +102,24 @@ func benchVideo(b *testing.B, d *Decoder, data []byte) {
 // BenchmarkOpenMP4 is Open alone (header, temporary file, limits) of the 5 s 720p clip, the header
 // read in Go or by ffprobe: the cost the Go reader removes from every MP4.
 func BenchmarkOpenMP4(b *testing.B) {
-	data := testkit.FFmpegFile(b, "720p.mp4", "-f", "lavfi", "-i", "testsrc=size=1280x720:rate=30:duration=5",
-		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p")
-	for _, header := range []string{"go", "ffprobe"} {
-		b.Run("header="+header, func(b *testing.B) {
-			d := NewDecoder(DefaultLimits())
-			d.ffprobeOnly = header == "ffprobe"
-			ctx := context.Background()
-			if _, err := d.Open(ctx, "720p.mp4", data); err != nil {
+	eachHeaderReader(b, func(b *testing.B, d *Decoder, data []byte) {
+		ctx := context.Background()
+		if _, err := d.Open(ctx, "720p.mp4", data); err != nil {
+			b.Fatal(err)
+		}
+		var before, after syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
+		for b.Loop() {
+			m, err := d.Open(ctx, "720p.mp4", data)
+			if err != nil {
 				b.Fatal(err)
 			}
-			var before, after syscall.Rusage
-			_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
-			for b.Loop() {
-				m, err := d.Open(ctx, "720p.mp4", data)
-				if err != nil {
-					b.Fatal(err)
-				}
-				m.Close()
-			}
-			_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
-			cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-			b.ReportMetric(cpu.Seconds()/float64(b.N), "child-cpu-s/op")
-		})
-	}
+			m.Close()
+		}
+		_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
+		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "child-cpu-s/op")
+	})
 }
 
 // BenchmarkDownscale compares x/image/draw interpolators on a 12 MP phone photo (decoded JPEG, YCbCr)
