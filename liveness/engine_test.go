@@ -11,10 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"bonafide"
 	"bonafide/internal/assets"
 	"bonafide/internal/synth"
 	"bonafide/internal/testkit"
@@ -125,8 +128,13 @@ func TestLiveWebcamVideoSucceeds(t *testing.T) {
 			if r.HasReason(liveness.ReasonFlatSurface) {
 				t.Fatalf("live head flagged flat: %+v", r.Signal("flatness"))
 			}
-			if s := r.Signal("identity"); s == nil || s.Score == nil || *s.Score > 0.2 {
+			s := r.Signal("identity")
+			if s == nil || s.Score == nil || *s.Score > 0.2 {
 				t.Fatalf("identity signal on one person: %+v", s)
+			}
+			// One person: the 5 first embeddings settle it, the other fit frames are not embedded.
+			if fit, embedded := identityCounts(t, s); embedded != 5 || fit <= embedded {
+				t.Fatalf("one person: %d of %d fit frames embedded, want 5 (%s)", embedded, fit, s.Detail)
 			}
 		})
 	}
@@ -163,6 +171,23 @@ func TestIdentityChangeMidVideoDeclined(t *testing.T) {
 	if r.ResolutionStatus != liveness.StatusDeclined {
 		t.Fatalf("a change of person: %s (%.3f)", r.ResolutionStatus, r.ConfidenceSpoofing)
 	}
+	// The first 5 embeddings leave it open, so every fit frame is embedded.
+	if fit, embedded := identityCounts(t, s); embedded != fit || embedded <= 5 {
+		t.Fatalf("a change of person: %d of %d fit frames embedded, want all (%s)", embedded, fit, s.Detail)
+	}
+}
+
+// identityCounts reads from the identity signal's detail how many sampled frames were fit for
+// recognition and how many of them were embedded.
+func identityCounts(t *testing.T, s *bonafide.Signal) (fit, embedded int) {
+	t.Helper()
+	m := regexp.MustCompile(`\((\d+) of \d+ sampled frames sharp and within \d+ degrees of frontal, (\d+) of them embedded`).FindStringSubmatch(s.Detail)
+	if m == nil {
+		t.Fatalf("identity detail without frame counts: %q", s.Detail)
+	}
+	fit, _ = strconv.Atoi(m[1])
+	embedded, _ = strconv.Atoi(m[2])
+	return fit, embedded
 }
 
 func TestPrintedPhotoAttackDeclined(t *testing.T) {
