@@ -71,12 +71,34 @@ func eachHeaderReader(b *testing.B, bench func(*testing.B, *Decoder, []byte)) {
 }
 
 func benchVideo(b *testing.B, d *Decoder, data []byte) {
+	b.ReportAllocs()
+	benchOpen(b, d, data, func(ctx context.Context, m *Media) {
+		n := 0
+		if err := m.Frames(ctx, func(Frame) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n != 50 {
+			b.Fatalf("%d frames", n)
+		}
+	})
+}
+
+// BenchmarkOpenMP4 is Open alone (header, temporary file, limits) of the 5 s 720p clip, the header
+// read in Go or by ffprobe: the cost the Go reader removes from every MP4.
+func BenchmarkOpenMP4(b *testing.B) {
+	eachHeaderReader(b, func(b *testing.B, d *Decoder, data []byte) {
+		benchOpen(b, d, data, func(context.Context, *Media) {})
+	})
+}
+
+// benchOpen opens the clip with d and hands it to use, b.N times, and reports the CPU time of the
+// tools (ffprobe, ffmpeg), which the ns/op of this process does not show.
+func benchOpen(b *testing.B, d *Decoder, data []byte, use func(context.Context, *Media)) {
 	ctx := context.Background()
 	// The list of decodable codecs is read once per Decoder; do it outside the loop.
 	if _, err := d.Open(ctx, "720p.mp4", data); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
 	var before, after syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
 	for b.Loop() {
@@ -84,42 +106,12 @@ func benchVideo(b *testing.B, d *Decoder, data []byte) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n := 0
-		if err := m.Frames(ctx, func(Frame) error { n++; return nil }); err != nil {
-			b.Fatal(err)
-		}
+		use(ctx, m)
 		m.Close()
-		if n != 50 {
-			b.Fatalf("%d frames", n)
-		}
 	}
-	// CPU time of ffprobe and ffmpeg, which the ns/op of this process does not show.
 	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
 	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "child-cpu-s/op")
-}
-
-// BenchmarkOpenMP4 is Open alone (header, temporary file, limits) of the 5 s 720p clip, the header
-// read in Go or by ffprobe: the cost the Go reader removes from every MP4.
-func BenchmarkOpenMP4(b *testing.B) {
-	eachHeaderReader(b, func(b *testing.B, d *Decoder, data []byte) {
-		ctx := context.Background()
-		if _, err := d.Open(ctx, "720p.mp4", data); err != nil {
-			b.Fatal(err)
-		}
-		var before, after syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
-		for b.Loop() {
-			m, err := d.Open(ctx, "720p.mp4", data)
-			if err != nil {
-				b.Fatal(err)
-			}
-			m.Close()
-		}
-		_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
-		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-		b.ReportMetric(cpu.Seconds()/float64(b.N), "child-cpu-s/op")
-	})
 }
 
 // BenchmarkDownscale compares x/image/draw interpolators on a 12 MP phone photo (decoded JPEG, YCbCr)
