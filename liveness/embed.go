@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"image/draw"
 	"math"
 	"slices"
 
@@ -131,11 +130,7 @@ func (e *Engine) Embed(ctx context.Context, in Input) (*FaceEmbedding, error) {
 
 // embedFrame finds the primary face of one frame and ranks it for embedding.
 func (e *Engine) embedFrame(img *image.RGBA) (img2 *image.RGBA, fr FrameResult, ok bool, err error) {
-	if r := pictureRect(img); r != img.Rect {
-		pic := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
-		draw.Draw(pic, pic.Rect, img, r.Min, draw.Src)
-		img = pic
-	}
+	img = withoutBars(img)
 	fr, _, err = e.analyzeFrame(img, frameOpts{})
 	if err != nil || fr.Box == nil || fr.landmarks == nil {
 		return img, fr, false, err
