@@ -212,14 +212,13 @@ func flatnessSignal(ff []FrameResult, frames int) (*bonafide.Signal, []bonafide.
 // face before some point of the clip does not look like the face after it. Nil when too few frames
 // were sampled.
 func identitySignal(ff []FrameResult) (*bonafide.Signal, []bonafide.Reason) {
-	fit, sampled := identityFit(ff)
-	embs, _ := identityFrames(ff)
+	embs, fit, sampled := identityFrames(ff)
 	if len(embs) >= identityMinFrames {
 		sim := splitSimilarity(embs)
 		s := clamp((identityHigh-sim)/(identityHigh-identityLow), 0, 1)
 		sig := &bonafide.Signal{Name: "identity", Score: ptr(s), Value: sim,
 			Detail: fmt.Sprintf("lowest cosine similarity between the mean %s embeddings before and after any point of the clip (%d of %d sampled frames sharp and within %.0f degrees of frontal, %d of them embedded, at least %d on each side)",
-				onnx.Registry[onnx.Feature].File, len(fit), sampled, identityMaxYaw, len(embs), identityMinSide)}
+				onnx.Registry[onnx.Feature].File, fit, sampled, identityMaxYaw, len(embs), identityMinSide)}
 		if s >= 0.5 {
 			return sig, []bonafide.Reason{reason(ReasonIdentityChanged, "the face does not look like the same person throughout (similarity %.2f)", sim)}
 		}
@@ -227,7 +226,7 @@ func identitySignal(ff []FrameResult) (*bonafide.Signal, []bonafide.Reason) {
 	}
 	if sampled >= identityMinFrames {
 		return &bonafide.Signal{Name: "identity",
-			Detail: fmt.Sprintf("not measured: only %d of %d sampled frames were sharp and within %.0f degrees of frontal (%d needed)", len(fit), sampled, identityMaxYaw, identityMinFrames)}, nil
+			Detail: fmt.Sprintf("not measured: only %d of %d sampled frames were sharp and within %.0f degrees of frontal (%d needed)", fit, sampled, identityMaxYaw, identityMinFrames)}, nil
 	}
 	return nil, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"bonafide"
 	"bonafide/media"
-	"bonafide/onnx"
 )
 
 // Face embeddings for biometry (1:1 face match): the face of a media as one unit vector of
@@ -144,11 +143,8 @@ func (e *Engine) embedOne(img *image.RGBA, lm Landmarks) ([]float32, bool, error
 	if !ok {
 		return nil, false, nil
 	}
-	out, err := e.run(onnx.Feature, func(in []float32) { featureTensor(fc, in) })
-	if err != nil {
-		return nil, false, err
-	}
-	return normalize(out[0]), true, nil
+	v, err := e.embed(fc)
+	return v, err == nil, err
 }
 
 // fivePoints are the five alignment points of the 68 landmarks, in the template's order: the

@@ -181,14 +181,8 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	// frames and where the track is lost. A gesture video keeps the detector on every frame: its
 	// challenges read the landmarks frame by frame (a blink is a few frames of eye aspect ratio),
 	// and landmarks that follow their own previous output drift by a pixel or two.
-	gesture := false
-	for _, t := range tags {
-		if _, ok := challengeTags[t]; ok && t != "video_selfie_blank" {
-			gesture = true
-		}
-	}
 	var track *tracker
-	if info.Kind == media.Video && !gesture {
+	if info.Kind == media.Video && !asksGesture(tags) {
 		track = &tracker{}
 	}
 
@@ -232,7 +226,6 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	// Frames are located one after the other, as they are decoded (a tracked face needs the
 	// previous frame's landmarks); the rest of each frame's models run on the workers.
 	n := 0
-	var locErr error
 	ferr := m.Frames(ctx, func(f media.Frame) error {
 		opts := frameOpts{
 			full:       n%fullStep == 0,
@@ -244,8 +237,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 		img := withoutBars(f.Image)
 		fr := FrameResult{Index: f.Index, Time: f.Time, Name: f.Name, frameW: img.Rect.Dx(), frameH: img.Rect.Dy()}
 		if err := e.locate(img, &fr, track, opts.full); err != nil {
-			locErr = fmt.Errorf("liveness: %s: %w", in.Name, err)
-			return locErr
+			return fmt.Errorf("liveness: %s: %w", in.Name, err)
 		}
 		select {
 		case jobs <- job{img: img, fr: fr, opts: opts}:
@@ -259,9 +251,6 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	wg.Wait()
 	if firstErr != nil {
 		return nil, fmt.Errorf("liveness: %s: %w", in.Name, firstErr)
-	}
-	if locErr != nil {
-		return nil, locErr
 	}
 	if ferr != nil {
 		return nil, ferr

@@ -217,13 +217,11 @@ func (e *Engine) runDeferred(fr *FrameResult, run bool) error {
 // on the frames sampled for it.
 func (e *Engine) faceChain(img *image.RGBA, b Box, opts frameOpts, fr *FrameResult) error {
 	lm := *fr.landmarks
-	var out [][]float32
-	var err error
 	if err := e.eyes(img, lm, fr); err != nil {
 		return err
 	}
 	if opts.full {
-		out, err = e.runScaled(onnx.Pose, img, poseRect(b, img.Rect), poseSize, poseSize, poseTensor)
+		out, err := e.runScaled(onnx.Pose, img, poseRect(b, img.Rect), poseSize, poseSize, poseTensor)
 		if err != nil {
 			return err
 		}
@@ -233,7 +231,7 @@ func (e *Engine) faceChain(img *image.RGBA, b Box, opts frameOpts, fr *FrameResu
 	}
 
 	if opts.expression {
-		out, err = e.runScaled(onnx.Expression, img, exprRect(b, img.Rect), exprSize, exprSize, exprTensor)
+		out, err := e.runScaled(onnx.Expression, img, exprRect(b, img.Rect), exprSize, exprSize, exprTensor)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,8 @@ package liveness
 import (
 	"image"
 	"math"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"bonafide/onnx"
 )
@@ -30,7 +31,7 @@ func identityFit(ff []FrameResult) ([]int, int) {
 	var sampled []int
 	var sharp []float64
 	for i, f := range ff {
-		if f.sampled || f.embedding != nil {
+		if f.sampled {
 			sampled = append(sampled, i)
 			if f.Quality != nil {
 				sharp = append(sharp, f.Quality.Sharpness)
@@ -56,53 +57,42 @@ func identityFit(ff []FrameResult) ([]int, int) {
 }
 
 // identityFrames returns the embeddings of the sampled frames fit to compare faces that were
-// embedded, in order, and how many frames were sampled.
-func identityFrames(ff []FrameResult) ([][]float32, int) {
-	fit, sampled := identityFit(ff)
-	var embs [][]float32
-	for _, i := range fit {
+// embedded, in order, how many frames are fit and how many were sampled.
+func identityFrames(ff []FrameResult) (embs [][]float32, fit, sampled int) {
+	at, sampled := identityFit(ff)
+	for _, i := range at {
 		if ff[i].embedding != nil {
 			embs = append(embs, ff[i].embedding)
 		}
 	}
-	return embs, sampled
+	return embs, len(at), sampled
 }
 
 // embedIdentity embeds the sampled frames' face crops by need (see identityFirst) and releases
-// the crops. frames are the media's frames in order.
+// the crops. frames are the media's frames in order; only located frames are sampled, so their
+// fitness is the same as identitySignal finds among the frames with a face.
 func (e *Engine) embedIdentity(frames []FrameResult) error {
 	defer func() {
 		for i := range frames {
 			frames[i].featCrop = nil
 		}
 	}()
-	var ff []*FrameResult
-	var located []FrameResult
-	for i := range frames {
-		if frames[i].landmarks != nil {
-			ff = append(ff, &frames[i])
-			located = append(located, frames[i])
-		}
-	}
-	fit, _ := identityFit(located)
+	fit, _ := identityFit(frames)
 	var first, rest []*FrameResult
 	pick := spread(len(fit), identityFirst)
 	for k, i := range fit {
 		if pick[k] {
-			first = append(first, ff[i])
+			first = append(first, &frames[i])
 		} else {
-			rest = append(rest, ff[i])
+			rest = append(rest, &frames[i])
 		}
 	}
-	if err := e.embedFrames(first); err != nil {
+	if err := e.embedFrames(first); err != nil || len(rest) == 0 {
 		return err
 	}
-	if len(rest) == 0 {
-		return nil
-	}
-	var embs [][]float32
-	for _, f := range first {
-		embs = append(embs, f.embedding)
+	embs := make([][]float32, len(first))
+	for k, f := range first {
+		embs[k] = f.embedding
 	}
 	if len(embs) >= 2*identityMinSide && splitSimilarity(embs) >= identityClear {
 		return nil
@@ -110,33 +100,18 @@ func (e *Engine) embedIdentity(frames []FrameResult) error {
 	return e.embedFrames(rest)
 }
 
-// embedFrames runs the embedding model on the kept face crops of frames, on the engine's workers.
+// embedFrames runs the embedding model on the kept face crops of frames, as many at once as the
+// engine has frame workers.
 func (e *Engine) embedFrames(frames []*FrameResult) error {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan *FrameResult)
-	for range min(e.cfg.Workers, len(frames)) {
-		wg.Go(func() {
-			for f := range next {
-				v, err := e.embed(f.featCrop)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-				f.embedding = v
-			}
+	var g errgroup.Group
+	g.SetLimit(e.cfg.Workers)
+	for _, f := range frames {
+		g.Go(func() (err error) {
+			f.embedding, err = e.embed(f.featCrop)
+			return err
 		})
 	}
-	for _, f := range frames {
-		next <- f
-	}
-	close(next)
-	wg.Wait()
-	return firstErr
+	return g.Wait()
 }
 
 // embed is the unit embedding of an aligned face crop.

@@ -30,6 +30,16 @@ var challengeTags = map[string]string{
 	"video_selfie_blank": "nothing",
 }
 
+// asksGesture reports whether the tags ask for a gesture (anything but "nothing").
+func asksGesture(tags []string) bool {
+	for _, t := range tags {
+		if action, ok := challengeTags[t]; ok && action != "nothing" {
+			return true
+		}
+	}
+	return false
+}
+
 // faceFrames returns the frames where landmarks were measured.
 func faceFrames(frames []FrameResult) []FrameResult {
 	return keepFrames(frames, func(f *FrameResult) bool { return f.landmarks != nil })

@@ -270,7 +270,7 @@ func TestFusionDefaults(t *testing.T) {
 func TestIdentityFramesSkipProfileAndBlur(t *testing.T) {
 	frame := func(yaw, sharp float64, emb float32) FrameResult {
 		lm := project(face3D(), 0, 0, 0, 1)
-		return FrameResult{landmarks: lm, YawLandmarks: &yaw, Quality: &Quality{Sharpness: sharp}, embedding: []float32{emb, 1}}
+		return FrameResult{landmarks: lm, YawLandmarks: &yaw, Quality: &Quality{Sharpness: sharp}, embedding: []float32{emb, 1}, sampled: true}
 	}
 	ff := []FrameResult{
 		frame(-55, 500, 1), // profile
@@ -282,7 +282,7 @@ func TestIdentityFramesSkipProfileAndBlur(t *testing.T) {
 		frame(35, 420, 6), // turned beyond identityMaxYaw
 		frame(2, 500, 7),
 	}
-	embs, sampled := identityFrames(ff)
+	embs, _, sampled := identityFrames(ff)
 	var got []float32
 	for _, e := range embs {
 		got = append(got, e[0])
