@@ -67,7 +67,7 @@ const (
 
 // Config tunes the queue.
 type Config struct {
-	AnalysisWorkers   int           // analyses run at once in this process (default: half the cores, at least 1)
+	AnalysisWorkers   int           // analyses run at once in this process (default: DefaultAnalysisWorkers)
 	WebhookWorkers    int           // default 4
 	JobTimeout        time.Duration // an analysis that runs longer fails (default 1 min: the largest media within the limits takes seconds)
 	RescueAfter       time.Duration // a job still running after this is taken over (default JobTimeout + 15 s)
@@ -76,7 +76,7 @@ type Config struct {
 	WebhookBackoff    time.Duration // first retry delay, doubling each time (default 30 s)
 	WebhookMaxBackoff time.Duration // default 30 min
 	FetchCooldown     time.Duration // default 50 ms (SQLite: 10 ms)
-	FetchPollInterval time.Duration // the analysis queue's; default 100 ms (SQLite: 40 ms); the other queues poll at most this often, at least every backgroundPoll
+	FetchPollInterval time.Duration // the analysis queue's: default 100 ms (SQLite: 40 ms); webhooks poll every webhookPoll, erasures and retention every backgroundPoll (or this, when longer)
 	HeartbeatInterval time.Duration // scale-out: how often a node refreshes its heartbeat row (default 5 s)
 	NodeDeadAfter     time.Duration // scale-out: a node silent this long is dead, its jobs taken over (default 20 s)
 	RetentionInterval time.Duration // how often Deps.Retention runs (default 1 h)
@@ -84,9 +84,13 @@ type Config struct {
 	Logger            *slog.Logger
 }
 
+// DefaultAnalysisWorkers is how many analyses a process runs at once when not told: one per core
+// (an analysis's frames use a second core only when one is free).
+func DefaultAnalysisWorkers() int { return runtime.NumCPU() }
+
 func (c *Config) defaults() {
 	if c.AnalysisWorkers <= 0 {
-		c.AnalysisWorkers = runtime.NumCPU()
+		c.AnalysisWorkers = DefaultAnalysisWorkers()
 	}
 	if c.WebhookWorkers <= 0 {
 		c.WebhookWorkers = 4
@@ -202,16 +206,16 @@ func newQueue[TTx any](driver riverdriver.Driver[TTx], deps Deps, cfg Config) (*
 	river.AddWorker(workers, &erasureWorker{deps: deps, log: cfg.Logger, pace: cfg.ErasurePace})
 	// Only an analysis is waited for by a person: the other queues poll less often (over SQLite a
 	// poll is a query parsed anew, and the four queues' polls were most of an idle server's CPU).
-	webhookPoll, slowPoll := max(cfg.FetchPollInterval, webhookPoll), max(cfg.FetchPollInterval, backgroundPoll)
+	deliveries, background := max(cfg.FetchPollInterval, webhookPoll), max(cfg.FetchPollInterval, backgroundPoll)
 	queues := map[string]river.QueueConfig{
 		queueAnalysis: {MaxWorkers: cfg.AnalysisWorkers},
-		queueWebhook:  {MaxWorkers: cfg.WebhookWorkers, FetchPollInterval: webhookPoll},
-		queueErasure:  {MaxWorkers: 1, FetchPollInterval: slowPoll},
+		queueWebhook:  {MaxWorkers: cfg.WebhookWorkers, FetchPollInterval: deliveries},
+		queueErasure:  {MaxWorkers: 1, FetchPollInterval: background},
 	}
 	var periodic []*river.PeriodicJob
 	if deps.Retention != nil {
 		river.AddWorker(workers, &retentionWorker{run: deps.Retention, log: cfg.Logger})
-		queues[queueMaintenance] = river.QueueConfig{MaxWorkers: 1, FetchPollInterval: slowPoll}
+		queues[queueMaintenance] = river.QueueConfig{MaxWorkers: 1, FetchPollInterval: background}
 		periodic = append(periodic, retentionPeriodic(cfg.RetentionInterval))
 	}
 	client, err := river.NewClient(driver, &river.Config{
