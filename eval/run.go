@@ -130,7 +130,7 @@ func (r *Runner) one(ctx context.Context, e Entry) (Sample, bool) {
 	}
 	data, err := os.ReadFile(e.Path)
 	if err != nil {
-		s.Error = fmt.Sprintf("%s: cannot read: %v", e.Path, unwrapPath(err))
+		s.Error = fmt.Sprintf("%s: cannot read: %v", e.Path, UnwrapPath(err))
 		return s, false
 	}
 	sum := sha256.Sum256(data)
@@ -223,7 +223,8 @@ func (r *Runner) store(key string, c cached) {
 	}
 }
 
-func unwrapPath(err error) error {
+// UnwrapPath is err without its *os.PathError wrapping, for a message that names the path already.
+func UnwrapPath(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

@@ -134,7 +134,7 @@ func ScorePairs(ctx context.Context, e Embedder, cal liveness.BiometryCalibratio
 	err := ForEach(ctx, len(paths), workers, NewBar(progress, len(paths), "embedding"), func(i int) {
 		data, err := os.ReadFile(paths[i])
 		if err != nil {
-			got[i] = embedded{err: fmt.Sprintf("%s: cannot read: %v", paths[i], unwrapPath(err))}
+			got[i] = embedded{err: fmt.Sprintf("%s: cannot read: %v", paths[i], UnwrapPath(err))}
 			return
 		}
 		emb, err := e.Embed(ctx, liveness.Input{Name: paths[i], Data: data})

@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
+	"bonafide/eval"
 	"bonafide/liveness"
 	"bonafide/media"
 )
@@ -101,12 +101,7 @@ func analyzeFile(ctx context.Context, eng *liveness.Engine, path string, tags []
 	out := analyzeOutput{File: path}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		cause := err
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			cause = pe.Err // the path is already in the message
-		}
-		out.Error = &fileError{Code: "READ_ERROR", Message: fmt.Sprintf("%s: cannot read the file: %v", path, cause)}
+		out.Error = &fileError{Code: "READ_ERROR", Message: fmt.Sprintf("%s: cannot read the file: %v", path, eval.UnwrapPath(err))}
 		return out
 	}
 	sum := sha256.Sum256(data)

@@ -130,6 +130,16 @@ func (f *engineFlags) validate() error {
 	return errors.Join(errs...)
 }
 
+// mediaLimits are the engine's input limits with the flags' changes (serve's size limits, --frames).
+func (f *engineFlags) mediaLimits() media.Limits {
+	l := liveness.DefaultConfig().Limits
+	if f.limits != nil {
+		l = f.limits(l)
+	}
+	l.MaxFrames = f.frames
+	return l
+}
+
 // open loads the models and builds the engine.
 func (f *engineFlags) open() (*liveness.Engine, func(), error) {
 	if err := f.validate(); err != nil {
@@ -143,10 +153,7 @@ func (f *engineFlags) open() (*liveness.Engine, func(), error) {
 	cfg.Threshold = f.threshold
 	cfg.BiometryThreshold = f.biometry
 	cfg.Workers = f.workers
-	if f.limits != nil {
-		cfg.Limits = f.limits(cfg.Limits)
-	}
-	cfg.Limits.MaxFrames = f.frames
+	cfg.Limits = f.mediaLimits()
 	if f.passive != "" {
 		set, err := liveness.LoadPassiveSet(rt, os.DirFS(f.passive), f.passive)
 		if err != nil {

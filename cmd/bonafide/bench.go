@@ -6,18 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"bonafide/eval"
 	"bonafide/internal/assets"
+	"bonafide/jobs"
 	"bonafide/liveness"
 	"bonafide/media"
 	"bonafide/media/sniff"
@@ -41,8 +42,7 @@ type benchOptions struct {
 	timeout                  time.Duration
 	json, quiet              bool
 	progress                 io.Writer // stderr, or nil with --quiet
-	email, password          string    // the account the clients log in as
-	serverPID                int       // the server's process, when bench started it
+	email, password          string    // --url: the account the clients log in as
 	serverArgs               []string  // the flags bench starts `serve` with
 	limits                   media.Limits
 	serverEnvDrop            map[string]bool // the variables of serve's settings, kept from the server
@@ -155,8 +155,8 @@ func (o *benchOptions) check(files []string) error {
 	if err := errors.Join(sf.validate(), ef.validate()); err != nil {
 		errs = append(errs, err)
 	}
-	o.limits = sf.mediaLimits(liveness.DefaultConfig().Limits)
-	o.limits.MaxFrames = ef.frames
+	ef.limits = sf.mediaLimits
+	o.limits = ef.mediaLimits()
 	o.serverEnvDrop = map[string]bool{"BONAFIDE_ADMIN_EMAIL": true, "BONAFIDE_ADMIN_PASSWORD": true}
 	for _, env := range sfs.env {
 		o.serverEnvDrop[env] = true
@@ -195,6 +195,7 @@ type benchRow struct {
 	Finished   int     `json:"finished"`
 	FirstError string  `json:"first_error,omitempty"`
 	Seconds    float64 `json:"seconds"`
+	Engine     string  `json:"engine,omitempty"` // the engine that analysed it, as the server's results say
 	PerMinute  float64 `json:"analyses_per_min"`
 	CPUS       float64 `json:"cpu_s_per_analysis,omitempty"`
 	GoCPUS     float64 `json:"go_cpu_s_per_analysis,omitempty"`
@@ -234,33 +235,34 @@ func (o *benchOptions) run(ctx context.Context, paths []string, tmp string) (*be
 	if err != nil {
 		return nil, err
 	}
-	url := o.url
+	url, email, password, pid := o.url, o.email, o.password, 0
 	if url == "" {
-		srv, err := o.startServer(tmp)
+		srv, e, p, err := o.startServer(tmp)
 		if err != nil {
 			return nil, err
 		}
+		email, password = e, p
 		defer func() {
 			if err := srv.stop(30 * time.Second); err != nil {
 				o.say("stopping the server: %v", err)
 			}
 		}()
-		url, o.serverPID = srv.url, srv.pid()
+		url, pid = srv.url, srv.pid()
 		rep.Server.Started = true
 		rep.Server.AnalysisWorkers = o.analysisWorkers
 		if rep.Server.AnalysisWorkers == 0 {
-			rep.Server.AnalysisWorkers = runtime.NumCPU() // serve's default
+			rep.Server.AnalysisWorkers = jobs.DefaultAnalysisWorkers()
 		}
 		rep.Server.Workers = o.workers
 	} else {
 		rep.Server.URL = url
 	}
-	c, err := newBenchClient(ctx, url, o.email, o.password, o.clients)
+	c, err := newBenchClient(ctx, url, email, password, o.clients)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range files {
-		o.measure(ctx, c, f)
+		o.measure(ctx, c, f, pid)
 		rep.Results = append(rep.Results, f.row)
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
@@ -300,22 +302,19 @@ func (o *benchOptions) openFiles(ctx context.Context, paths []string) ([]*benchI
 
 func (o *benchOptions) openFile(ctx context.Context, dec *media.Decoder, path string) (*benchInput, error) {
 	st, err := os.Stat(path)
-	if err == nil && st.IsDir() {
-		err = errors.New("is a directory")
-	}
-	if err == nil && st.Size() > o.limits.MaxFileBytes {
-		err = fmt.Errorf("is %.1f MiB, over the server's %d MiB a file (--max-file-mb)", float64(st.Size())/(1<<20), o.maxFileMB)
+	switch {
+	case err != nil:
+	case st.IsDir():
+		return nil, fmt.Errorf("%s: is a directory, not a file", path)
+	case st.Size() > o.limits.MaxFileBytes:
+		return nil, fmt.Errorf("%s: is %.1f MiB, over the server's %d MiB a file (--max-file-mb)", path, float64(st.Size())/(1<<20), o.maxFileMB)
 	}
 	var data []byte
 	if err == nil {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is already in the message
-		}
-		return nil, fmt.Errorf("%s: cannot read the file: %w", path, err)
+		return nil, fmt.Errorf("%s: cannot read the file: %w", path, eval.UnwrapPath(err))
 	}
 	m, err := dec.Open(ctx, path, data)
 	if err != nil {
@@ -323,7 +322,7 @@ func (o *benchOptions) openFile(ctx context.Context, dec *media.Decoder, path st
 	}
 	info := m.Info()
 	_ = m.Close()
-	bm, err := newBenchMedia(path, data)
+	bm, err := newBenchMedia(path, info.Kind, data)
 	if err != nil {
 		return nil, err
 	}
@@ -338,47 +337,46 @@ func (o *benchOptions) openFile(ctx context.Context, dec *media.Decoder, path st
 // startServer starts `bonafide serve` (this executable) on its embedded defaults with its data in
 // tmp, on a free loopback port, with none of serve's settings taken from the environment: only
 // the flags bench passes, and a fresh ADMIN account for the clients.
-func (o *benchOptions) startServer(tmp string) (*childServer, error) {
+func (o *benchOptions) startServer(tmp string) (srv *childServer, email, password string, err error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("finding this program to start its server: %w", err)
+		return nil, "", "", fmt.Errorf("finding this program to start its server: %w", err)
 	}
-	password, _ := randomPassword()
-	o.email, o.password = "bench@example.com", password
+	email = "bench@example.com"
+	password, _ = randomPassword()
 	var env []string
 	for _, kv := range os.Environ() {
 		if name, _, _ := strings.Cut(kv, "="); !o.serverEnvDrop[name] {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "BONAFIDE_ADMIN_EMAIL="+o.email, "BONAFIDE_ADMIN_PASSWORD="+o.password)
+	env = append(env, "BONAFIDE_ADMIN_EMAIL="+email, "BONAFIDE_ADMIN_PASSWORD="+password)
 	logPath := o.serverLog
 	if logPath == "" {
 		logPath = filepath.Join(tmp, "server.log")
 	}
 	log, err := os.Create(logPath)
 	if err != nil {
-		return nil, fmt.Errorf("the server log: %w", err)
+		return nil, "", "", fmt.Errorf("the server log: %w", err)
 	}
 	defer log.Close() // the server has its own descriptor once started
 	args := append([]string{"serve", "--data-dir", filepath.Join(tmp, "data")}, o.serverArgs...)
 	cmd := exec.Command(exe, args...)
 	cmd.Env, cmd.Stderr = env, log
 	o.say("starting the server: %s %s", filepath.Base(exe), strings.Join(args, " "))
-	srv, err := startChild(cmd, 2*time.Minute)
+	srv, err = startChild(cmd, 2*time.Minute)
 	if err != nil {
-		return nil, fmt.Errorf("%w; the end of its log:\n%s", err, tailFile(logPath, 4000))
+		return nil, "", "", fmt.Errorf("%w; the end of its log:\n%s", err, tailFile(logPath, 4000))
 	}
-	return srv, nil
+	return srv, email, password, nil
 }
 
 // measure runs one file's phases on the server: the single-thread decode of a video, two analyses
 // to warm up (and to check that the server analyses the file), the throughput phase, the idle
-// phase; the server's peak memory is taken over them.
-func (o *benchOptions) measure(ctx context.Context, c *benchClient, f *benchInput) {
+// phase; the server's peak memory is taken over them. pid is the server's process (0: not here).
+func (o *benchOptions) measure(ctx context.Context, c *benchClient, f *benchInput, pid int) {
 	r := &f.row
 	m := f.media
-	pid := o.serverPID
 	if pid > 0 {
 		_ = resetHWM(pid) // when the kernel cannot, the peak is the server's since its start
 	}
@@ -393,10 +391,12 @@ func (o *benchOptions) measure(ctx context.Context, c *benchClient, f *benchInpu
 	}
 	o.say("%s: two analyses to warm up", r.File)
 	for range 2 {
-		if err := c.uploadAndWait(ctx, m, benchPoll); err != nil {
+		a, err := c.analyze(ctx, m, benchPoll)
+		if err != nil {
 			r.Error = fmt.Sprintf("the server did not analyse it: %v", err)
 			return
 		}
+		r.Engine = a.ResultsMedia[0].Engine.Version
 	}
 	n := o.count
 	if n == 0 {
@@ -410,15 +410,15 @@ func (o *benchOptions) measure(ctx context.Context, c *benchClient, f *benchInpu
 		r.Error = err.Error()
 		return
 	}
-	r.Analyses, r.Finished, r.Seconds = n, n-load.failed, load.seconds
+	r.Analyses, r.Finished, r.Seconds = n, load.finished(), load.seconds
 	if load.firstErr != nil {
 		r.FirstError = load.firstErr.Error()
 	}
 	r.PerMinute = load.perMinute()
 	p50, p95 := p50p95(load.latencies)
 	r.LoadP50MS, r.LoadP95MS = p50*1000, p95*1000
-	if pid > 0 {
-		r.CPUS, r.GoCPUS, r.ChildCPUS = load.cpu.total()/float64(n), load.cpu.self/float64(n), load.cpu.children/float64(n)
+	if done := float64(load.finished()); pid > 0 && done > 0 {
+		r.CPUS, r.GoCPUS, r.ChildCPUS = load.cpu.total()/done, load.cpu.self/done, load.cpu.children/done
 		if r.DecodeCPUS > 0 {
 			r.PerDecode = r.CPUS / r.DecodeCPUS
 		}
@@ -552,6 +552,17 @@ func (r *benchReport) markdown(w io.Writer) {
 	software := fmt.Sprintf("%s, %s, ONNX Runtime %s", m.Engine, m.Go, m.ONNXRuntime)
 	if m.Commit != "" {
 		software = fmt.Sprintf("%s (commit %s), %s, ONNX Runtime %s", m.Engine, m.Commit, m.Go, m.ONNXRuntime)
+	}
+	if !r.Server.Started {
+		// The server is elsewhere: this machine's versions are the clients'; the server's engine is
+		// the one its results name.
+		engines := []string{}
+		for _, x := range r.Results {
+			if x.Engine != "" && !slices.Contains(engines, x.Engine) {
+				engines = append(engines, x.Engine)
+			}
+		}
+		software = fmt.Sprintf("the server's engine: %s (from its results); the clients: %s", strings.Join(engines, ", "), software)
 	}
 	fmt.Fprintf(w, "| software | %s |\n", software)
 	fmt.Fprintf(w, "| load average (1 min) | %.2f at the start, %.2f at the end: other work on the machine moves the wall-clock figures more than the CPU-seconds |\n", m.LoadStart, m.LoadEnd)

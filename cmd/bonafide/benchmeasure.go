@@ -194,32 +194,36 @@ func makePinnedVideo(ctx context.Context, dir string) (string, error) {
 	return out, nil
 }
 
-// benchMedia is a file the bench uploads, with the form field and tags of its kind.
+// benchMedia is a file the bench uploads: its bytes, and the upload's body, built once.
 type benchMedia struct {
-	name  string // the file's base name
-	kind  sniff.Kind
-	data  []byte
-	field string // the multipart field: photo1, video1 or shots1
-	tags  string // the media:tags value, a JSON array
+	kind        sniff.Kind
+	data        []byte
+	body        []byte // the multipart form of a new folder with the file and its tags
+	contentType string // the form's content type
 }
 
-// newBenchMedia is a file's bytes as the bench uploads them: a photo as a photo_selfie, a video or
-// a shot set as a video_selfie with no gesture (video_selfie_blank). The kind is told by the bytes.
-func newBenchMedia(path string, data []byte) (*benchMedia, error) {
-	m := &benchMedia{name: filepath.Base(path), data: data}
-	sn := sniff.Sniff(data)
-	m.kind = sn.Kind
-	switch sn.Kind {
+// newBenchMedia is a file's bytes as the bench uploads them, by their kind (what the decoder or
+// sniff.Sniff tells): a photo as a photo_selfie, a video or a shot set as a video_selfie with no
+// gesture (video_selfie_blank).
+func newBenchMedia(path string, kind sniff.Kind, data []byte) (*benchMedia, error) {
+	var field, tags string
+	switch kind {
 	case sniff.Image:
-		m.field, m.tags = "photo1", `["photo_selfie"]`
+		field, tags = "photo1", `["photo_selfie"]`
 	case sniff.Video:
-		m.field, m.tags = "video1", `["video_selfie","video_selfie_blank"]`
+		field, tags = "video1", `["video_selfie","video_selfie_blank"]`
 	case sniff.ShotSet:
-		m.field, m.tags = "shots1", `["video_selfie","video_selfie_blank"]`
+		field, tags = "shots1", `["video_selfie","video_selfie_blank"]`
 	default:
-		return nil, fmt.Errorf("%s is %s, not a photo, video or shot set", path, sn.What)
+		return nil, fmt.Errorf("%s is not a photo, video or shot set", path)
 	}
-	return m, nil
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	w, _ := mw.CreateFormFile(field, filepath.Base(path))
+	_, _ = w.Write(data)
+	_ = mw.WriteField("payload", fmt.Sprintf(`{"media:tags":{%q:%s}}`, field, tags))
+	_ = mw.Close()
+	return &benchMedia{kind: kind, data: data, body: buf.Bytes(), contentType: mw.FormDataContentType()}, nil
 }
 
 // benchClient is a plain API client (keep-alive, no response validation: the end-to-end tests
@@ -282,6 +286,9 @@ type benchAnalysis struct {
 		ResultsData struct {
 			ConfidenceSpoofing *float64 `json:"confidence_spoofing"`
 		} `json:"results_data"`
+		Engine struct {
+			Version string `json:"version"`
+		} `json:"engine"`
 	} `json:"results_media"`
 }
 
@@ -292,43 +299,43 @@ const analysisTimeout = 5 * time.Minute
 // uploadAndWait uploads the media as a new folder, starts a quality analysis and polls it every
 // poll until it is no longer PROCESSING; anything but FINISHED with a score is an error.
 func (c *benchClient) uploadAndWait(ctx context.Context, m *benchMedia, poll time.Duration) error {
+	_, err := c.analyze(ctx, m, poll)
+	return err
+}
+
+// analyze is uploadAndWait that returns the finished analysis.
+func (c *benchClient) analyze(ctx context.Context, m *benchMedia, poll time.Duration) (*benchAnalysis, error) {
 	ctx, cancel := context.WithTimeout(ctx, analysisTimeout)
 	defer cancel()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	w, _ := mw.CreateFormFile(m.field, m.name)
-	_, _ = w.Write(m.data)
-	_ = mw.WriteField("payload", fmt.Sprintf(`{"media:tags":{%q:%s}}`, m.field, m.tags))
-	_ = mw.Close()
 	var f struct {
 		FolderID string `json:"folder_id"`
 	}
-	if err := c.do(ctx, "POST", "/api/folders/", &buf, mw.FormDataContentType(), &f); err != nil {
-		return err
+	if err := c.do(ctx, "POST", "/api/folders/", bytes.NewReader(m.body), m.contentType, &f); err != nil {
+		return nil, err
 	}
 	var started []benchAnalysis
 	if err := c.do(ctx, "POST", "/api/folders/"+f.FolderID+"/analyses", strings.NewReader(`{"analyses":[{"type":"quality"}]}`), "application/json", &started); err != nil {
-		return err
+		return nil, err
 	}
 	if len(started) != 1 {
-		return fmt.Errorf("started %d analyses", len(started))
+		return nil, fmt.Errorf("started %d analyses", len(started))
 	}
 	id := started[0].AnalyseID
 	for {
 		var a benchAnalysis
 		if err := c.do(ctx, "GET", "/api/analyses/"+id, nil, "", &a); err != nil {
-			return err
+			return nil, err
 		}
 		if a.State != "PROCESSING" {
 			if a.State != "FINISHED" || len(a.ResultsMedia) != 1 || a.ResultsMedia[0].ResultsData.ConfidenceSpoofing == nil {
-				return fmt.Errorf("analysis %s: %s %s", id, a.State, a.Error)
+				return nil, fmt.Errorf("analysis %s: %s %s", id, a.State, a.Error)
 			}
-			return nil
+			return &a, nil
 		}
 		select {
 		case <-time.After(poll):
 		case <-ctx.Done():
-			return fmt.Errorf("analysis %s: still PROCESSING: %w", id, context.Cause(ctx))
+			return nil, fmt.Errorf("analysis %s: still PROCESSING: %w", id, context.Cause(ctx))
 		}
 	}
 }
@@ -343,8 +350,11 @@ type loadResult struct {
 	cpu cpuTimes
 }
 
-// perMinute is the analyses per minute, finished or not.
-func (r loadResult) perMinute() float64 { return float64(r.analyses) / r.seconds * 60 }
+// finished is how many analyses finished.
+func (r loadResult) finished() int { return r.analyses - r.failed }
+
+// perMinute is the finished analyses per minute (a failure that answers at once is no throughput).
+func (r loadResult) perMinute() float64 { return float64(r.finished()) / r.seconds * 60 }
 
 // runLoad has clients upload the media n times at once, each starting a quality analysis and
 // polling every poll until it is finished, advancing bar (nil: none) after each. With pid > 0 it

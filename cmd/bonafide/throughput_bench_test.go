@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -15,7 +14,9 @@ import (
 
 	"bonafide/eval"
 	"bonafide/internal/testkit"
+	"bonafide/jobs"
 	"bonafide/liveness"
+	"bonafide/media/sniff"
 )
 
 // The throughput benchmarks of issue 13, measured as a new user would: `bonafide serve` on its
@@ -104,7 +105,7 @@ func loadBenchMedia(b *testing.B, file string) *benchMedia {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := newBenchMedia(file, data)
+	m, err := newBenchMedia(file, sniff.Sniff(data).Kind, data)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func serverWorkers() int {
 	if v, err := strconv.Atoi(os.Getenv("BONAFIDE_ANALYSIS_WORKERS")); err == nil && v > 0 {
 		return v
 	}
-	return runtime.NumCPU() // jobs.Config's default
+	return jobs.DefaultAnalysisWorkers()
 }
 
 // engineCost runs n analyses of the file with the engine in this process, workers at a time (the
