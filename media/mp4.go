@@ -34,6 +34,7 @@ import (
 	"math"
 	"math/bits"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -191,15 +192,13 @@ type mp4Box struct {
 // mp4Parser walks a moov box held in memory.
 type mp4Parser struct {
 	boxes      int
-	hasMvhd    bool
-	movieScale uint32
+	movieScale uint32 // 0 until mvhd is read
 	tracks     []*mp4Track
 }
 
 // mp4Track is what one trak box says; a byte slice field is a table's entries, checked to fit.
 type mp4Track struct {
 	index      int
-	media      string // the type FFmpeg gives its stream: "video", "audio", "subtitle" or "data"
 	handler    string // mdia/hdlr's subtype
 	hasTkhd    bool
 	matrix     [9]int32
@@ -219,11 +218,10 @@ type mp4Track struct {
 	samples    uint32
 	sizes      []byte // 4-byte entries when sampleSize == 0
 	stsc       []byte // 12-byte entries
-	chunks     []byte // stco (4-byte) or co64 (8-byte) entries
-	co64       bool
-	hasElst    bool
-	elst       []byte
-	elstV1     bool
+	chunks     []byte // chunkSize-byte entries: 4 (stco) or 8 (co64)
+	chunkSize  int
+	elst       []byte // elstSize-byte entries: 12 (version 0) or 20 (version 1)
+	elstSize   int
 	external   bool // a data reference outside the file
 }
 
@@ -254,6 +252,43 @@ func (p *mp4Parser) children(b []byte) ([]mp4Box, error) {
 		b = b[size:]
 	}
 	return out, nil
+}
+
+// mp4Once are the box types that may appear once in their parent, each with the key a second one
+// is counted under (a track has one chunk offset table, stco or co64). A second one makes the reader
+// unsure: FFmpeg reads both, the second over the first or beside it.
+var mp4Once = map[string]string{
+	"mvhd": "mvhd", "tkhd": "tkhd", "mdia": "mdia", "mdhd": "mdhd", "hdlr": "hdlr", "minf": "minf",
+	"edts": "edts", "elst": "elst", "dinf": "dinf", "dref": "dref", "stbl": "stbl", "stsd": "stsd",
+	"stts": "stts", "stsc": "stsc", "stsz": "stsz", "stco": "stco", "co64": "stco",
+}
+
+// walk calls visit with each child box of b, in order. It refuses a second box of a type in
+// mp4Once, and a box that visit does not handle and that FFmpeg would read there (unexpected).
+func (p *mp4Parser) walk(b []byte, parent string, visit func(mp4Box) (handled bool, err error)) error {
+	boxes, err := p.children(b)
+	if err != nil {
+		return err
+	}
+	var seen []string
+	for _, bx := range boxes {
+		if key, ok := mp4Once[bx.typ]; ok {
+			if slices.Contains(seen, key) {
+				return unsure("two %s boxes inside %s", bx.typ, parent)
+			}
+			seen = append(seen, key)
+		}
+		handled, err := visit(bx)
+		if err != nil {
+			return err
+		}
+		if !handled {
+			if err := unexpected(bx, parent); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // mp4Structural are the boxes that FFmpeg reads wherever its walk meets them and that shape the
@@ -306,50 +341,32 @@ func unexpected(b mp4Box, parent string) error {
 }
 
 func (p *mp4Parser) moov(b []byte) error {
-	boxes, err := p.children(b)
-	if err != nil {
-		return err
-	}
-	for _, bx := range boxes {
+	return p.walk(b, "moov", func(bx mp4Box) (bool, error) {
 		switch bx.typ {
 		case "mvhd":
-			if p.hasMvhd {
-				return unsure("two mvhd boxes")
-			}
-			if err := p.mvhd(bx.body); err != nil {
-				return err
-			}
+			return true, p.mvhd(bx.body)
 		case "trak":
-			if !p.hasMvhd {
-				return unsure("a trak before mvhd") // its matrix would miss the movie's
+			if p.movieScale == 0 {
+				return true, unsure("a trak before mvhd") // its matrix would miss the movie's
 			}
 			if len(p.tracks) == mp4MaxTracks {
-				return unsure("more than %d tracks", mp4MaxTracks)
+				return true, unsure("more than %d tracks", mp4MaxTracks)
 			}
-			t := &mp4Track{index: len(p.tracks), media: "data"}
+			t := &mp4Track{index: len(p.tracks)}
 			p.tracks = append(p.tracks, t)
-			if err := p.trak(t, bx.body); err != nil {
-				return err
-			}
+			return true, p.trak(t, bx.body)
 		case "udta", "meta":
-			if err := opaque("moov/"+bx.typ, bx.body, false); err != nil {
-				return err
-			}
+			return true, opaque("moov/"+bx.typ, bx.body, false)
 		case "mvex":
-			return unsure("a fragmented file (mvex)")
+			return true, unsure("a fragmented file (mvex)")
 		case "cmov":
-			return unsure("a compressed moov")
-		default:
-			if err := unexpected(bx, "moov"); err != nil {
-				return err
-			}
+			return true, unsure("a compressed moov")
 		}
-	}
-	return nil
+		return false, nil
+	})
 }
 
 func (p *mp4Parser) mvhd(b []byte) error {
-	p.hasMvhd = true
 	var ts, matrix int
 	switch {
 	case len(b) >= 100 && b[0] == 0:
@@ -373,71 +390,38 @@ func (p *mp4Parser) mvhd(b []byte) error {
 }
 
 func (p *mp4Parser) trak(t *mp4Track, b []byte) error {
-	boxes, err := p.children(b)
+	err := p.walk(b, "trak", func(bx mp4Box) (bool, error) {
+		switch bx.typ {
+		case "tkhd":
+			return true, t.tkhd(bx.body)
+		case "mdia":
+			return true, p.mdia(t, bx.body)
+		case "edts":
+			return true, p.walk(bx.body, "edts", func(k mp4Box) (bool, error) {
+				if k.typ != "elst" {
+					return false, nil
+				}
+				return true, t.readElst(k.body)
+			})
+		case "tref":
+			return true, p.walk(bx.body, "tref", func(k mp4Box) (bool, error) {
+				if k.typ == "chap" {
+					return true, unsure("a chapter track") // FFmpeg may turn it into cover art
+				}
+				return true, nil
+			})
+		case "udta", "meta":
+			return true, opaque("trak/"+bx.typ, bx.body, true)
+		}
+		return false, nil
+	})
 	if err != nil {
 		return err
 	}
-	for _, bx := range boxes {
-		switch bx.typ {
-		case "tkhd":
-			if t.hasTkhd {
-				return unsure("two tkhd boxes in track %d", t.index)
-			}
-			if err := t.tkhd(bx.body); err != nil {
-				return err
-			}
-		case "mdia":
-			if err := p.mdia(t, bx.body); err != nil {
-				return err
-			}
-		case "edts":
-			kids, err := p.children(bx.body)
-			if err != nil {
-				return err
-			}
-			for _, k := range kids {
-				if k.typ != "elst" {
-					if err := unexpected(k, "edts"); err != nil {
-						return err
-					}
-					continue
-				}
-				if err := t.readElst(k.body); err != nil {
-					return err
-				}
-			}
-		case "tref":
-			kids, err := p.children(bx.body)
-			if err != nil {
-				return err
-			}
-			for _, k := range kids {
-				if k.typ == "chap" {
-					return unsure("a chapter track") // FFmpeg may turn it into cover art
-				}
-			}
-		case "udta", "meta":
-			if err := opaque("trak/"+bx.typ, bx.body, true); err != nil {
-				return err
-			}
-		default:
-			if err := unexpected(bx, "trak"); err != nil {
-				return err
-			}
-		}
-	}
-	// The type FFmpeg gives the stream (mov_read_hdlr, then mov_codec_id from the sample entry).
-	switch t.handler {
-	case "vide":
-		t.media = "video"
-	case "soun":
-		t.media = "audio"
-	default:
-		if t.hasStsd && t.entries > 0 && !mp4NotVideo[t.fourcc] {
-			// FFmpeg makes a stream video when its code is a video codec's, whatever the handler.
-			return unsure("track %d: a %q handler with %q samples", t.index, t.handler, t.fourcc)
-		}
-		t.media = "other"
+	// FFmpeg makes a stream video when its handler is "vide" (mov_read_hdlr), and also when its
+	// sample entry's code is a video codec's, whatever the handler (mov_codec_id).
+	if t.handler != "vide" && t.handler != "soun" && t.hasStsd && t.entries > 0 && !mp4NotVideo[t.fourcc] {
+		return unsure("track %d: a %q handler with %q samples", t.index, t.handler, t.fourcc)
 	}
 	return nil
 }
@@ -465,16 +449,9 @@ func (t *mp4Track) tkhd(b []byte) error {
 }
 
 func (p *mp4Parser) mdia(t *mp4Track, b []byte) error {
-	boxes, err := p.children(b)
-	if err != nil {
-		return err
-	}
-	for _, bx := range boxes {
+	return p.walk(b, "mdia", func(bx mp4Box) (bool, error) {
 		switch bx.typ {
 		case "mdhd":
-			if t.hasMdhd {
-				return unsure("two mdhd boxes in track %d", t.index)
-			}
 			t.hasMdhd = true
 			switch {
 			case len(bx.body) >= 24 && bx.body[0] == 0:
@@ -484,75 +461,44 @@ func (p *mp4Parser) mdia(t *mp4Track, b []byte) error {
 				t.timescale = binary.BigEndian.Uint32(bx.body[20:])
 				t.mdhdDur = binary.BigEndian.Uint64(bx.body[24:])
 			default:
-				return unsure("an mdhd box of version %d and %d bytes", bx.body[0], len(bx.body))
+				return true, unsure("an mdhd box of version %d and %d bytes", bx.body[0], len(bx.body))
 			}
-		case "hdlr":
-			if t.handler != "" {
-				return unsure("two handlers in track %d", t.index)
-			}
+		case "hdlr": // before minf: stsd reads a video track's sample entry only
 			if len(bx.body) < 12 {
-				return unsure("a short hdlr box")
+				return true, unsure("a short hdlr box")
 			}
 			t.handler = string(bx.body[8:12])
 		case "minf":
-			if err := p.minf(t, bx.body); err != nil {
-				return err
-			}
+			return true, p.minf(t, bx.body)
 		case "udta", "meta":
-			if err := opaque("mdia/"+bx.typ, bx.body, true); err != nil {
-				return err
-			}
+			return true, opaque("mdia/"+bx.typ, bx.body, true)
 		default:
-			if err := unexpected(bx, "mdia"); err != nil {
-				return err
-			}
+			return false, nil
 		}
-	}
-	return nil
+		return true, nil
+	})
 }
 
 func (p *mp4Parser) minf(t *mp4Track, b []byte) error {
-	boxes, err := p.children(b)
-	if err != nil {
-		return err
-	}
-	for _, bx := range boxes {
+	return p.walk(b, "minf", func(bx mp4Box) (bool, error) {
 		switch bx.typ {
 		case "hdlr": // QuickTime's data handler ('dhlr', subtype 'alis' or 'url ')
-			if len(bx.body) >= 12 {
-				for _, h := range mp4MediaHandlers {
-					if string(bx.body[8:12]) == h {
-						return unsure("a %q handler inside minf", h)
-					}
-				}
+			if len(bx.body) >= 12 && slices.Contains(mp4MediaHandlers, string(bx.body[8:12])) {
+				return true, unsure("a %q handler inside minf", bx.body[8:12])
 			}
+			return true, nil
 		case "dinf":
-			kids, err := p.children(bx.body)
-			if err != nil {
-				return err
-			}
-			for _, k := range kids {
+			return true, p.walk(bx.body, "dinf", func(k mp4Box) (bool, error) {
 				if k.typ != "dref" {
-					if err := unexpected(k, "dinf"); err != nil {
-						return err
-					}
-					continue
+					return false, nil
 				}
-				if err := p.dref(t, k.body); err != nil {
-					return err
-				}
-			}
+				return true, p.dref(t, k.body)
+			})
 		case "stbl":
-			if err := p.stbl(t, bx.body); err != nil {
-				return err
-			}
-		default:
-			if err := unexpected(bx, "minf"); err != nil {
-				return err
-			}
+			return true, p.stbl(t, bx.body)
 		}
-	}
-	return nil
+		return false, nil
+	})
 }
 
 // dref notes a data reference to another file: an entry without the self-contained flag.
@@ -574,64 +520,66 @@ func (p *mp4Parser) dref(t *mp4Track, b []byte) error {
 
 // table returns the entries of a full box holding a 32-bit count and then count entries of size
 // bytes each, checked to fit the box.
-func table(name string, b []byte, header, size int) ([]byte, uint32, error) {
+func table(name string, b []byte, header, size int) ([]byte, error) {
 	if len(b) < header {
-		return nil, 0, unsure("a short %s box", name)
+		return nil, unsure("a short %s box", name)
 	}
 	n := binary.BigEndian.Uint32(b[header-4:])
 	if uint64(n)*uint64(size) > uint64(len(b)-header) {
-		return nil, 0, unsure("the %s box holds fewer entries than the %d it claims", name, n)
+		return nil, unsure("the %s box holds fewer entries than the %d it claims", name, n)
 	}
-	return b[header : header+int(n)*size], n, nil
+	return b[header : header+int(n)*size], nil
+}
+
+// chunkCount is the number of entries in the chunk offset table.
+func (t *mp4Track) chunkCount() int {
+	if t.chunkSize == 0 {
+		return 0
+	}
+	return len(t.chunks) / t.chunkSize
+}
+
+// chunkOffset is the file offset of chunk i (from 0); a co64 offset past 2^63 comes back negative.
+func (t *mp4Track) chunkOffset(i int) int64 {
+	if t.chunkSize == 8 {
+		return int64(binary.BigEndian.Uint64(t.chunks[8*i:]))
+	}
+	return int64(binary.BigEndian.Uint32(t.chunks[4*i:]))
 }
 
 func (p *mp4Parser) stbl(t *mp4Track, b []byte) error {
-	boxes, err := p.children(b)
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for _, bx := range boxes {
-		switch bx.typ {
-		case "stsd", "stts", "stsc", "stsz", "stco", "co64":
-			if seen[bx.typ] || (bx.typ == "co64" && seen["stco"]) || (bx.typ == "stco" && seen["co64"]) {
-				return unsure("two %s boxes in track %d", bx.typ, t.index)
-			}
-			seen[bx.typ] = true
-		}
+	return p.walk(b, "stbl", func(bx mp4Box) (bool, error) {
 		var err error
 		switch bx.typ {
 		case "stsd":
 			err = p.stsd(t, bx.body)
 		case "stts":
-			t.stts, _, err = table("stts", bx.body, 8, 8)
+			t.stts, err = table("stts", bx.body, 8, 8)
 		case "stsc":
-			t.stsc, _, err = table("stsc", bx.body, 8, 12)
+			t.stsc, err = table("stsc", bx.body, 8, 12)
 		case "stco":
-			t.chunks, _, err = table("stco", bx.body, 8, 4)
+			t.chunks, err = table("stco", bx.body, 8, 4)
+			t.chunkSize = 4
 		case "co64":
-			t.chunks, _, err = table("co64", bx.body, 8, 8)
-			t.co64 = true
+			t.chunks, err = table("co64", bx.body, 8, 8)
+			t.chunkSize = 8
 		case "stsz":
 			if len(bx.body) < 12 {
-				return unsure("a short stsz box")
+				return true, unsure("a short stsz box")
 			}
 			t.hasStsz = true
 			t.sampleSize = binary.BigEndian.Uint32(bx.body[4:])
 			t.samples = binary.BigEndian.Uint32(bx.body[8:])
 			if t.sampleSize == 0 {
-				t.sizes, _, err = table("stsz", bx.body, 12, 4)
+				t.sizes, err = table("stsz", bx.body, 12, 4)
 			}
 		case "stz2":
 			err = unsure("compact sample sizes (stz2)")
 		default:
-			err = unexpected(bx, "stbl")
+			return false, nil
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return true, err
+	})
 }
 
 // stsd reads the sample descriptions: their count and, for a video track, the first one's code,
@@ -661,41 +609,32 @@ func (p *mp4Parser) stsd(t *mp4Track, b []byte) error {
 	}
 	t.width = int(binary.BigEndian.Uint16(e.body[24:]))
 	t.height = int(binary.BigEndian.Uint16(e.body[26:]))
-	kids, err := p.children(e.body[78:])
-	if err != nil {
-		return err
-	}
-	for _, k := range kids {
+	return p.walk(e.body[78:], "a sample entry", func(k mp4Box) (bool, error) {
 		switch k.typ {
 		case "avcC", "hvcC", "av1C", "vpcC", "glbl", "sinf", "wave", "esds", "dvc1", "strf", "ARES":
 			if t.config != nil {
-				return unsure("more than one decoder configuration (%s and %s)", t.configType, k.typ)
+				return true, unsure("more than one decoder configuration (%s and %s)", t.configType, k.typ)
 			}
 			t.config, t.configType = k.body, k.typ
-		default:
-			if err := unexpected(k, "a sample entry"); err != nil {
-				return err
-			}
+			return true, nil
 		}
-	}
-	return nil
+		return false, nil
+	})
 }
 
 func (t *mp4Track) readElst(b []byte) error {
-	if t.hasElst {
-		return unsure("two edit lists in track %d", t.index)
-	}
-	t.hasElst = true
 	if len(b) < 8 {
 		return unsure("a short elst box")
 	}
-	size := 12
-	if b[0] == 1 {
-		size, t.elstV1 = 20, true
-	} else if b[0] != 0 {
+	switch b[0] {
+	case 0:
+		t.elstSize = 12
+	case 1:
+		t.elstSize = 20
+	default:
 		return unsure("an elst box of version %d", b[0])
 	}
-	if n := binary.BigEndian.Uint32(b[4:]); uint64(n)*uint64(size) != uint64(len(b)-8) {
+	if n := binary.BigEndian.Uint32(b[4:]); uint64(n)*uint64(t.elstSize) != uint64(len(b)-8) {
 		return unsure("an edit list of %d bytes for %d entries", len(b)-8, n)
 	}
 	t.elst = b[8:]
@@ -716,7 +655,7 @@ func (p *mp4Parser) videoStream(r io.ReaderAt, mdats [][2]int64) (videoStream, e
 		if err := t.checkTables(); err != nil {
 			return videoStream{}, err
 		}
-		if t.media != "video" {
+		if t.handler != "vide" {
 			continue
 		}
 		if v != nil {
@@ -735,8 +674,8 @@ func (p *mp4Parser) videoStream(r io.ReaderAt, mdats [][2]int64) (videoStream, e
 		return videoStream{}, unsure("%d sample descriptions", v.entries)
 	case v.configType != codec.config:
 		return videoStream{}, unsure("%q samples without an %s box", v.fourcc, codec.config)
-	case !v.hasTkhd || !v.hasMdhd || !v.hasStsz || v.stts == nil || v.stsc == nil || v.chunks == nil:
-		return videoStream{}, unsure("a video track without its tkhd, mdhd or sample tables")
+	case !v.hasMdhd || !v.hasStsz || v.stts == nil || v.chunks == nil: // checkTables saw tkhd and stsc
+		return videoStream{}, unsure("a video track without its mdhd or sample tables")
 	case v.timescale == 0 || v.timescale > math.MaxInt32:
 		return videoStream{}, unsure("media timescale %d", v.timescale)
 	case v.external:
@@ -829,15 +768,12 @@ func (t *mp4Track) checkTables() error {
 		return unsure("track %d: %d sample descriptions", t.index, t.entries)
 	}
 	if t.stsc == nil {
-		if t.media == "video" {
+		if t.handler == "vide" {
 			return unsure("a video track without stsc")
 		}
 		return nil
 	}
-	chunks := uint64(len(t.chunks) / 4)
-	if t.co64 {
-		chunks = uint64(len(t.chunks) / 8)
-	}
+	chunks := uint64(t.chunkCount())
 	n := len(t.stsc) / 12
 	var total uint64
 	for i := range n {
@@ -852,7 +788,7 @@ func (t *mp4Track) checkTables() error {
 		}
 		total += (next - first) * per
 	}
-	if t.media == "video" && total != uint64(t.samples) {
+	if t.handler == "vide" && total != uint64(t.samples) {
 		return unsure("stsc places %d samples, stsz sizes %d", total, t.samples)
 	}
 	return nil
@@ -861,20 +797,10 @@ func (t *mp4Track) checkTables() error {
 // checkChunks checks that every chunk of the track starts inside an mdat box, so that a cut or
 // patched file goes to ffprobe.
 func (t *mp4Track) checkChunks(mdats [][2]int64) error {
-	size := 4
-	if t.co64 {
-		size = 8
-	}
-	for e := t.chunks; len(e) >= size; e = e[size:] {
-		var off int64
-		if t.co64 {
-			u := binary.BigEndian.Uint64(e)
-			if u > math.MaxInt64 {
-				return unsure("chunk offset %d", u)
-			}
-			off = int64(u)
-		} else {
-			off = int64(binary.BigEndian.Uint32(e))
+	for i := range t.chunkCount() {
+		off := t.chunkOffset(i)
+		if off < 0 {
+			return unsure("chunk offset %d", uint64(off))
 		}
 		// The mdat boxes are in file order: the last one starting at or before off must hold it.
 		i := sort.Search(len(mdats), func(i int) bool { return mdats[i][0] > off }) - 1
@@ -888,15 +814,11 @@ func (t *mp4Track) checkChunks(mdats [][2]int64) error {
 // editsDuration is the sum of the edit list's durations, rescaled from the movie timescale to the
 // track's as av_rescale does (rounding half up), as mov_fix_index sums them.
 func (t *mp4Track) editsDuration(movieScale uint32) (int64, error) {
-	size := 12
-	if t.elstV1 {
-		size = 20
-	}
 	var total int64
-	for e := t.elst; len(e) >= size; e = e[size:] {
+	for e := t.elst; len(e) >= t.elstSize; e = e[t.elstSize:] {
 		var d, mediaTime int64
 		var rate uint32
-		if t.elstV1 {
+		if t.elstSize == 20 {
 			d, mediaTime = int64(binary.BigEndian.Uint64(e)), int64(binary.BigEndian.Uint64(e[8:]))
 			rate = binary.BigEndian.Uint32(e[16:])
 		} else {
@@ -1038,12 +960,7 @@ func firstByte(b []byte) int {
 // checkFirstSample reads the NAL units of the first video sample up to its first slice: an SPS
 // among them that differs from the configuration's would be the one the decoder uses.
 func (t *mp4Track) checkFirstSample(r io.ReaderAt, sps []byte, lengthSize int) error {
-	var off int64
-	if t.co64 {
-		off = int64(binary.BigEndian.Uint64(t.chunks)) // checked by checkChunks
-	} else {
-		off = int64(binary.BigEndian.Uint32(t.chunks))
-	}
+	off := t.chunkOffset(0) // checked by checkChunks
 	size := int64(t.sampleSize)
 	if size == 0 {
 		if len(t.sizes) < 4 {

@@ -495,6 +495,25 @@ func TestMP4HeaderMalformed(t *testing.T) {
 			binary.BigEndian.PutUint16(b[i+4+6:], 0xFFFF)
 		}), "cut avcC"},
 		{"chunk outside mdat", patch("stco", count(8, 3)), "outside every mdat"},
+		{"stco and co64", func(t *testing.T, b []byte) []byte {
+			return editMP4(t, b, func(boxes []*testBox) []*testBox {
+				eachBox(boxes, "stbl", func(bx *testBox) {
+					for _, k := range bx.kids {
+						if k.typ == "stco" { // a co64 copy of it after it
+							bx.kids = append(bx.kids, toCo64([]*testBox{{typ: "stco", body: k.body}})...)
+							break
+						}
+					}
+				})
+				return boxes
+			})
+		}, "two co64 boxes inside stbl"},
+		{"two mdhd", func(t *testing.T, b []byte) []byte {
+			return editMP4(t, b, func(boxes []*testBox) []*testBox {
+				eachBox(boxes, "mdia", func(bx *testBox) { bx.kids = append(bx.kids, bx.kids[0]) })
+				return boxes
+			})
+		}, "two mdhd boxes inside mdia"},
 		{"box past its parent", raw("stsd", []byte{0, 0x10, 0, 0}), "overruns its parent"},
 		{"64-bit size past its parent", raw("vmhd", []byte{0, 0, 0, 1, 'v', 'm', 'h', 'd', 0xFF, 0, 0, 0, 0, 0, 0, 0}), "overruns its parent"},
 	}
