@@ -31,8 +31,8 @@ func ffprobeStream(t *testing.T, path string) (videoStream, error) {
 
 // headerCase compares the Go reader with ffprobe on one file: where the reader answers, the answer
 // must be ffprobe's, field for field. It returns the reader's reason when it left the file to
-// ffprobe ("" when it answered).
-func headerCase(t *testing.T, path string) string {
+// ffprobe ("" when it answered), with what it read.
+func headerCase(t *testing.T, path string) (videoStream, string) {
 	t.Helper()
 	got, err := readMP4File(path)
 	if err != nil {
@@ -40,17 +40,17 @@ func headerCase(t *testing.T, path string) string {
 		if !errors.As(err, &u) {
 			t.Fatalf("%s: %v is not an *mp4Unsure", path, err)
 		}
-		return u.reason
+		return got, u.reason
 	}
 	want, ferr := ffprobeStream(t, path)
 	if ferr != nil {
 		t.Errorf("%s: the reader answered %+v where ffprobe refuses the file: %v", path, got, ferr)
-		return ""
+		return got, ""
 	}
 	if got != want {
 		t.Errorf("%s:\n  reader  %+v\n  ffprobe %+v", path, got, want)
 	}
-	return ""
+	return got, ""
 }
 
 // cachedVideo is a video file of the cache.
@@ -118,7 +118,7 @@ func TestMP4HeaderMatchesFFprobe(t *testing.T) {
 			t.Logf("%-72s %s: ffprobe (not ISO BMFF)", name, f)
 			continue
 		}
-		reason := headerCase(t, v.path)
+		_, reason := headerCase(t, v.path)
 		if reason == "" {
 			read++
 			if v.pinned {
@@ -241,46 +241,44 @@ func largeMdat(t *testing.T) func([]*testBox) []*testBox {
 	}
 }
 
-// setMatrix writes a track matrix (a, b, c, d in 16.16) into every video track header.
-func setMatrix(a, b, c, d int32) func([]*testBox) []*testBox {
-	return func(boxes []*testBox) []*testBox {
-		eachBox(boxes, "tkhd", func(bx *testBox) {
-			body := append([]byte{}, bx.body...)
-			for i, v := range []int32{a, b, 0, c, d, 0, 0, 0, 1 << 30} {
-				binary.BigEndian.PutUint32(body[40+4*i:], uint32(v))
-			}
-			bx.body = body
+// patch returns an edit of a file that calls fn with a copy of the body of every box of type typ.
+func patch(typ string, fn func(body []byte)) func(*testing.T, []byte) []byte {
+	return func(t *testing.T, b []byte) []byte {
+		return editMP4(t, b, func(boxes []*testBox) []*testBox {
+			eachBox(boxes, typ, func(bx *testBox) {
+				bx.body = append([]byte{}, bx.body...)
+				fn(bx.body)
+			})
+			return boxes
 		})
-		return boxes
 	}
+}
+
+// setMatrix writes a track matrix (a, b, c, d in 16.16) into every track header.
+func setMatrix(a, b, c, d int32) func(*testing.T, []byte) []byte {
+	return patch("tkhd", func(body []byte) {
+		for i, v := range []int32{a, b, 0, c, d, 0, 0, 0, 1 << 30} {
+			binary.BigEndian.PutUint32(body[40+4*i:], uint32(v))
+		}
+	})
 }
 
 // setEntryWidth writes w into the width of the avc1 sample entry.
-func setEntryWidth(w uint16) func([]*testBox) []*testBox {
-	return func(boxes []*testBox) []*testBox {
-		eachBox(boxes, "stsd", func(bx *testBox) {
-			body := append([]byte{}, bx.body...)
-			if string(body[12:16]) == "avc1" {
-				binary.BigEndian.PutUint16(body[8+8+24:], w)
-			}
-			bx.body = body
-		})
-		return boxes
-	}
+func setEntryWidth(w uint16) func(*testing.T, []byte) []byte {
+	return patch("stsd", func(body []byte) {
+		if string(body[12:16]) == "avc1" {
+			binary.BigEndian.PutUint16(body[8+8+24:], w)
+		}
+	})
 }
 
 // setEditRate writes rate into every edit of every edit list.
-func setEditRate(rate uint32) func([]*testBox) []*testBox {
-	return func(boxes []*testBox) []*testBox {
-		eachBox(boxes, "elst", func(bx *testBox) {
-			body := append([]byte{}, bx.body...)
-			for i := range binary.BigEndian.Uint32(body[4:]) {
-				binary.BigEndian.PutUint32(body[8+12*i+8:], rate)
-			}
-			bx.body = body
-		})
-		return boxes
-	}
+func setEditRate(rate uint32) func(*testing.T, []byte) []byte {
+	return patch("elst", func(body []byte) {
+		for i := range binary.BigEndian.Uint32(body[4:]) {
+			binary.BigEndian.PutUint32(body[8+12*i+8:], rate)
+		}
+	})
 }
 
 // mp4Variant is a video made by ffmpeg from the 3 s source (and an edit of its boxes, if any).
@@ -295,16 +293,13 @@ type mp4Variant struct {
 
 // mp4Variants covers what the reader must get right and what it must leave to ffprobe; src is a
 // 3 s 320x240 H.264 + AAC clip, hevc a 2 s 322x242 HEVC clip (a conformance window), in dir.
-func mp4Variants(t *testing.T, dir string) []mp4Variant {
+func mp4Variants(dir string) []mp4Variant {
 	x264 := []string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"}
 	src, cover := filepath.Join(dir, "src.mp4"), filepath.Join(dir, "cover.png")
 	lavfi := func(spec string, enc ...string) []string {
 		return append([]string{"-f", "lavfi", "-i", spec}, enc...)
 	}
 	copyOf := func(args ...string) []string { return append(append([]string{"-i", src}, args...), "-c", "copy") }
-	edit := func(fn func([]*testBox) []*testBox) func(*testing.T, []byte) []byte {
-		return func(t *testing.T, b []byte) []byte { return editMP4(t, b, fn) }
-	}
 	return []mp4Variant{
 		{name: "moov-at-end.mp4", args: copyOf(), goes: true},
 		{name: "faststart.mp4", args: copyOf("-movflags", "+faststart"), goes: true},
@@ -318,7 +313,7 @@ func mp4Variants(t *testing.T, dir string) []mp4Variant {
 		{name: "edit-ss.mp4", args: append([]string{"-ss", "0.7"}, copyOf()...), goes: true},
 		{name: "edit-empty.mp4", args: append([]string{"-itsoffset", "0.6"}, copyOf()...), goes: true},
 		{name: "edit-ss-faststart.mp4", args: append([]string{"-ss", "1.3"}, copyOf("-movflags", "+faststart")...), goes: true},
-		{name: "co64.mp4", args: copyOf(), edit: edit(toCo64), goes: true},
+		{name: "co64.mp4", args: copyOf(), edit: func(t *testing.T, b []byte) []byte { return editMP4(t, b, toCo64) }, goes: true},
 		{name: "large-mdat.mp4", args: copyOf(), edit: func(t *testing.T, b []byte) []byte { return editMP4(t, b, largeMdat(t)) }, goes: true},
 		{name: "inband-sps.mp4", args: lavfi("testsrc=size=320x240:rate=25:duration=1", append(x264, "-bsf:v", "dump_extra")...), goes: true},
 		// dump_extra over a stream copy puts the avcC box itself before each key frame: a broken sample.
@@ -333,14 +328,14 @@ func mp4Variants(t *testing.T, dir string) []mp4Variant {
 		{name: "timescale-600.mov", args: copyOf("-video_track_timescale", "600"), goes: true},
 		{name: "vfr.mp4", args: lavfi("testsrc=size=160x120:rate=30:duration=2", append([]string{"-vf", "select='not(mod(n\\,3))+lt(n\\,10)'", "-fps_mode", "vfr"}, x264...)...), goes: true},
 
-		{name: "flipped.mp4", args: copyOf(), edit: edit(setMatrix(-1<<16, 0, 0, 1<<16)), why: "quarter turn"},
-		{name: "scaled.mp4", args: copyOf(), edit: edit(setMatrix(2<<16, 0, 0, 2<<16)), why: "quarter turn"},
-		{name: "entry-width.mp4", args: copyOf(), edit: edit(setEntryWidth(336)), why: "parameter set 320x240"},
+		{name: "flipped.mp4", args: copyOf(), edit: setMatrix(-1<<16, 0, 0, 1<<16), why: "quarter turn"},
+		{name: "scaled.mp4", args: copyOf(), edit: setMatrix(2<<16, 0, 0, 2<<16), why: "quarter turn"},
+		{name: "entry-width.mp4", args: copyOf(), edit: setEntryWidth(336), why: "parameter set 320x240"},
 		{name: "crop-bsf.mp4", args: copyOf("-bsf:v", "h264_metadata=crop_bottom=8"), why: "parameter set 320x232"},
-		{name: "edit-rate.mp4", args: append([]string{"-ss", "0.7"}, copyOf()...), edit: edit(setEditRate(1 << 15)), why: "rate"},
+		{name: "edit-rate.mp4", args: append([]string{"-ss", "0.7"}, copyOf()...), edit: setEditRate(1 << 15), why: "rate"},
 		{name: "fragmented.mp4", args: copyOf("-movflags", "frag_keyframe+empty_moov"), why: "fragmented"},
 		{name: "two-videos.mp4", args: []string{"-i", src, "-i", src, "-map", "0:v", "-map", "1:v", "-c", "copy"}, why: "more than one video track"},
-		{name: "cover-art.mp4", args: []string{"-i", src, "-i", cover, "-map", "0", "-map", "1", "-c", "copy", "-disposition:v:1", "attached_pic"}, why: ""},
+		{name: "cover-art.mp4", args: []string{"-i", src, "-i", cover, "-map", "0", "-map", "1", "-c", "copy", "-disposition:v:1", "attached_pic"}, why: `"covr"`},
 		{name: "vp9.mp4", args: lavfi("testsrc=size=160x120:rate=10:duration=1", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"), why: `"vp09"`},
 		{name: "audio-only.mp4", args: copyOf("-vn"), why: "no video track"},
 	}
@@ -357,7 +352,7 @@ func makeVariants(t *testing.T, only ...string) (string, []mp4Variant) {
 		"-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1", filepath.Join(dir, "hevc.mp4"))
 	testkit.FFmpeg(t, "-f", "lavfi", "-i", "color=c=red:size=64x64", "-frames:v", "1", filepath.Join(dir, "cover.png"))
 	var variants []mp4Variant
-	for _, v := range mp4Variants(t, dir) {
+	for _, v := range mp4Variants(dir) {
 		if len(only) == 0 || slices.Contains(only, v.name) {
 			variants = append(variants, v)
 		}
@@ -386,7 +381,7 @@ func TestMP4HeaderVariants(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			path := filepath.Join(dir, v.name)
-			reason := headerCase(t, path)
+			vs, reason := headerCase(t, path)
 			switch {
 			case v.goes && reason != "":
 				t.Errorf("left to ffprobe: %s", reason)
@@ -399,7 +394,6 @@ func TestMP4HeaderVariants(t *testing.T) {
 				t.Logf("left to ffprobe: %s", reason)
 				return
 			}
-			vs, _ := readMP4File(path)
 			if vs.rotation != v.rot {
 				t.Errorf("rotation %d, want %d", vs.rotation, v.rot)
 			}
@@ -451,17 +445,6 @@ func TestMP4HeaderMalformed(t *testing.T) {
 	testkit.RequireTools(t, "ffmpeg")
 	data := testkit.FFmpegFile(t, "m.mp4", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=2",
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
-	patch := func(typ string, fn func(body []byte)) func(*testing.T, []byte) []byte {
-		return func(t *testing.T, b []byte) []byte {
-			return editMP4(t, b, func(boxes []*testBox) []*testBox {
-				eachBox(boxes, typ, func(bx *testBox) {
-					bx.body = append([]byte{}, bx.body...)
-					fn(bx.body)
-				})
-				return boxes
-			})
-		}
-	}
 	// raw writes b over the box of type typ, from its size field on.
 	raw := func(typ string, b []byte) func(*testing.T, []byte) []byte {
 		return func(t *testing.T, data []byte) []byte {
@@ -558,7 +541,7 @@ func TestMP4SameFrames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if reason := headerCase(t, path); reason != "" {
+			if _, reason := headerCase(t, path); reason != "" {
 				t.Fatalf("left to ffprobe: %s", reason)
 			}
 			infoGo, framesGo, err := decodeAll(t, goDec, "a.mp4", data)
