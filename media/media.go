@@ -177,6 +177,7 @@ type Decoder struct {
 
 	codecsMu sync.Mutex
 	codecs   map[string]bool // video codecs ffmpeg can decode, once known
+	noCodecs bool            // ffprobe -codecs failed (not by the caller's context): not asked again
 
 	budgetOnce sync.Once
 	budget     *semaphore.Weighted // Limits.DecodeMemory, shared by every image decode
@@ -245,6 +246,9 @@ type Media struct {
 	demuxer string // ffmpeg's name for its container
 	outW    int    // size of the frames ffmpeg writes
 	outH    int
+	// headerUnsure is why the Go MP4 reader left the video to ffprobe ("" when it read the header
+	// or did not try).
+	headerUnsure string
 
 	// shot set
 	zip     *zip.Reader

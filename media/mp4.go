@@ -315,26 +315,20 @@ func opaque(where string, b []byte, inTrack bool) error {
 				break
 			}
 			i += j + 4
-			if i+12 <= len(b) {
-				for _, h := range mp4MediaHandlers {
-					if string(b[i+8:i+12]) == h {
-						return unsure("a %q handler inside %s", h, where)
-					}
-				}
+			if i+12 <= len(b) && slices.Contains(mp4MediaHandlers, string(b[i+8:i+12])) {
+				return unsure("a %q handler inside %s", b[i+8:i+12], where)
 			}
 		}
 	}
 	return nil
 }
 
+// mp4Unwalked are the other boxes FFmpeg reads wherever it meets them.
+var mp4Unwalked = []string{"udta", "meta", "ilst", "hdlr", "dinf"}
+
 // unexpected refuses a box that FFmpeg would read where we do not look for it.
 func unexpected(b mp4Box, parent string) error {
-	for _, s := range mp4Structural {
-		if b.typ == s {
-			return unsure("a %q box inside %s", b.typ, parent)
-		}
-	}
-	if b.typ == "udta" || b.typ == "meta" || b.typ == "ilst" || b.typ == "hdlr" || b.typ == "dinf" {
+	if slices.Contains(mp4Structural, b.typ) || slices.Contains(mp4Unwalked, b.typ) {
 		return unsure("a %q box inside %s", b.typ, parent)
 	}
 	return nil
@@ -750,10 +744,7 @@ func (p *mp4Parser) videoStream(r io.ReaderAt, mdats [][2]int64) (videoStream, e
 	if w != v.width || h != v.height {
 		return videoStream{}, unsure("the sample entry says %dx%d, the parameter set %dx%d", v.width, v.height, w, h)
 	}
-	vs.width, vs.height = w, h
-	if vs.rotation == 90 || vs.rotation == 270 {
-		vs.width, vs.height = vs.height, vs.width
-	}
+	vs.setStoredSize(w, h)
 	return vs, nil
 }
 

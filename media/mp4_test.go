@@ -519,6 +519,41 @@ func TestMP4HeaderMalformed(t *testing.T) {
 	}
 }
 
+// Where the Go reader leaves an MP4 to ffprobe, the opened Media keeps its reason.
+func TestMP4HeaderUnsureKept(t *testing.T) {
+	testkit.RequireTools(t, "ffmpeg", "ffprobe")
+	data := testkit.FFmpegFile(t, "frag.mp4", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=1",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "frag_keyframe+empty_moov")
+	m, err := NewDecoder(DefaultLimits()).Open(context.Background(), "frag.mp4", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if !strings.Contains(m.headerUnsure, "fragmented") {
+		t.Errorf("headerUnsure %q, want the reader's reason (a fragmented file)", m.headerUnsure)
+	}
+}
+
+// A failed ffprobe -codecs is not run again for every video, except when the caller's context
+// ended it.
+func TestDecodableFailureRemembered(t *testing.T) {
+	testkit.RequireTools(t, "ffprobe")
+	d := NewDecoder(DefaultLimits())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if d.decodable(ctx) != nil || d.noCodecs {
+		t.Fatalf("a run ended by the caller's context: noCodecs %v, want false", d.noCodecs)
+	}
+	d.FFprobe = filepath.Join(t.TempDir(), "no-ffprobe")
+	if d.decodable(context.Background()) != nil || !d.noCodecs {
+		t.Fatalf("a failed run: noCodecs %v, want true", d.noCodecs)
+	}
+	d.FFprobe = "ffprobe"
+	if d.decodable(context.Background()) != nil {
+		t.Error("ffprobe -codecs was run again after it failed")
+	}
+}
+
 // The frames are the same whether the header was read in Go or by ffprobe: same Info, same
 // pictures at the same times.
 func TestMP4SameFrames(t *testing.T) {

@@ -50,10 +50,23 @@ type videoStream struct {
 	frames   int     // frame count, exact (nb_frames) or estimated; 0 if unknown
 }
 
+// setStoredSize sets the display size from the size of the stored pictures, turned by rotation.
+func (vs *videoStream) setStoredSize(w, h int) {
+	vs.width, vs.height = w, h
+	if vs.rotation == 90 || vs.rotation == 270 {
+		vs.width, vs.height = h, w
+	}
+}
+
 // probeProblem is a reason to refuse a video found in ffprobe's output; the caller adds the file name.
 type probeProblem struct {
 	code Code
 	msg  string
+}
+
+// asError is the problem as the *Error for the file.
+func (p *probeProblem) asError(file string) *Error {
+	return newError(p.code, file, nil, "%s", p.msg)
 }
 
 // parseProbe reads ffprobe's JSON and picks the stream to decode: the first video stream that is not
@@ -101,10 +114,7 @@ func parseProbe(out []byte, decodable func(string) bool) (videoStream, *probePro
 		return vs, &probeProblem{CodeCorrupt, "the video stream has no picture size"}, nil
 	}
 	vs.rotation = streamRotation(st)
-	vs.width, vs.height = st.Width, st.Height
-	if vs.rotation == 90 || vs.rotation == 270 {
-		vs.width, vs.height = vs.height, vs.width
-	}
+	vs.setStoredSize(st.Width, st.Height)
 	vs.duration = parseSeconds(st.Duration)
 	if vs.duration <= 0 {
 		vs.duration = parseSeconds(po.Format.Duration)

@@ -94,7 +94,7 @@ func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sn
 	m.demuxer = demuxerFor(sn.Format, head)
 	input := []string{"-protocol_whitelist", "file", "-f", m.demuxer, "-i", "file:" + m.path}
 
-	vs, err := d.probeVideo(ctx, name, sn.Format, m.path, input, l)
+	vs, err := d.probeVideo(ctx, m, sn.Format, input, l)
 	if err != nil {
 		return nil, err
 	}
@@ -138,20 +138,22 @@ func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sn
 
 // probeVideo finds the stream to decode and what it holds. An MP4 or QuickTime file is read by its
 // header in Go (mp4.go) where that gives what ffprobe would; any other file, or one the header reader
-// is unsure of, is probed by ffprobe.
-func (d *Decoder) probeVideo(ctx context.Context, name, format, path string, input []string, l Limits) (videoStream, error) {
+// is unsure of (m.headerUnsure says why), is probed by ffprobe.
+func (d *Decoder) probeVideo(ctx context.Context, m *Media, format string, input []string, l Limits) (videoStream, error) {
 	if (format == "mp4" || format == "mov") && !d.ffprobeOnly {
-		if vs, err := readMP4File(path); err == nil {
+		vs, err := readMP4File(m.path)
+		if err == nil {
 			if problem := checkDecodable(vs.codec, d.decodable(ctx)); problem != nil {
-				return videoStream{}, newError(problem.code, name, nil, "%s", problem.msg)
+				return videoStream{}, problem.asError(m.name)
 			}
 			if ctx.Err() != nil {
-				return videoStream{}, ctxError(ctx, name, l.Timeout)
+				return videoStream{}, ctxError(ctx, m.name, l.Timeout)
 			}
 			return vs, nil
 		}
+		m.headerUnsure = err.Error()
 	}
-	return d.ffprobeVideo(ctx, name, input, l)
+	return d.ffprobeVideo(ctx, m.name, input, l)
 }
 
 // ffprobeVideo runs ffprobe on the input and reads its report with parseProbe.
@@ -166,26 +168,28 @@ func (d *Decoder) ffprobeVideo(ctx context.Context, name string, input []string,
 		return videoStream{}, newError(CodeCorrupt, name, err, "the video could not be read")
 	}
 	if problem != nil {
-		return videoStream{}, newError(problem.code, name, nil, "%s", problem.msg)
+		return videoStream{}, problem.asError(name)
 	}
 	return vs, nil
 }
 
 // decodable returns a function that says whether this ffmpeg can decode a video codec, or nil if that
-// cannot be found out (then every codec that ffprobe names is tried). The list is read once per Decoder.
+// cannot be found out (then every codec that ffprobe names is tried). The list is read once per
+// Decoder; a run that fails is not retried, unless it failed because ctx ended.
 func (d *Decoder) decodable(ctx context.Context) func(string) bool {
 	d.codecsMu.Lock()
 	defer d.codecsMu.Unlock()
+	if d.noCodecs {
+		return nil
+	}
 	if d.codecs == nil {
 		out, _, err := runTool(ctx, d.Limits.withDefaults(), d.ffprobe(), 1<<20, "-v", "error", "-hide_banner", "-codecs")
-		if err != nil {
+		set := parseCodecs(out)
+		if err != nil || len(set) == 0 {
+			d.noCodecs = ctx.Err() == nil
 			return nil
 		}
-		if set := parseCodecs(out); len(set) > 0 {
-			d.codecs = set
-		} else {
-			return nil
-		}
+		d.codecs = set
 	}
 	codecs := d.codecs
 	return func(c string) bool { return codecs[c] }
