@@ -256,6 +256,13 @@ def train_tail(a, crops, feats, idx, stage):
         step += 1
         if step % 20 == 0 or step == total:
             progress(stage, step, total)
+    if a.blend != 1:
+        # WiSE-FT: the tuned layers' weights moved back towards the base model's, a fraction
+        # 1 - blend of the way; out of source this keeps what the base model knew of sources
+        # the training set lacks (chosen on out-of-source figures, models/README.md).
+        with torch.no_grad():
+            for p, b in zip(params, base):
+                p.copy_(a.blend * p + (1 - a.blend) * b)
     net.eval()
     after = probe_loss()
     log(f'{stage}: {total} steps of {a.batch} in {time.time() - start:.0f} s; loss on {len(probe)} training crops {before:.4f} -> {after:.4f}')
@@ -316,7 +323,7 @@ def reference(net, crops, view, n):
 
 def fit_key(a, crops, view, fold):
     """What a trained model depends on: resuming reuses a model only when all of it is the same."""
-    keys = ['cut', 'k', 'seed', 'epochs', 'batch', 'lr', 'l2sp', 'max_steps', 'max_folds']
+    keys = ['cut', 'k', 'seed', 'epochs', 'batch', 'lr', 'l2sp', 'blend', 'max_steps', 'max_folds']
     return json.dumps({'digest': crops.digest(), 'view': view, 'fold': fold, 'base': sha256(a.base),
                        **{k: getattr(a, k) for k in keys}}, sort_keys=True)
 
@@ -423,6 +430,8 @@ def main():
     sp.add_argument('--batch', type=int, default=64)
     sp.add_argument('--lr', type=float, default=3e-4)
     sp.add_argument('--l2sp', type=float, default=0.0, help='pull the weights towards the base model')
+    sp.add_argument('--blend', type=float, default=1.0,
+                    help='weight of the tuned layers against the base model\'s after training (WiSE-FT; 1: the tuned weights)')
     sp.add_argument('--max-steps', type=int, default=0, help='stop each training after this many steps (smoke tests)')
     sp.add_argument('--max-folds', type=int, default=5, help='pack the groups into this many folds (0: one per group)')
     sp.add_argument('--only-folds', default='', help='train only these folds (comma-separated)')

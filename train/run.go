@@ -38,6 +38,7 @@ type Config struct {
 	Cut        string    // the base model's tensor after which layers are fine-tuned
 	Epochs     float64
 	LR         float64
+	Blend      float64 // weight of the tuned layers against the base model's after training (WiSE-FT); 0 or 1: the tuned weights
 	Batch      int
 	MaxSteps   int // per training, 0: no limit (the smoke test sets a few)
 	Folds      int // groups packed into this many folds; 0: one fold per group
@@ -132,7 +133,11 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	models := filepath.Join(c.Out, "models")
 	fit := append([]string{"fit"}, common...)
-	fit = append(fit, "--out", models, "--epochs", fmt.Sprint(c.Epochs), "--lr", fmt.Sprint(c.LR),
+	blend := c.Blend
+	if blend == 0 {
+		blend = 1
+	}
+	fit = append(fit, "--out", models, "--epochs", fmt.Sprint(c.Epochs), "--lr", fmt.Sprint(c.LR), "--blend", fmt.Sprint(blend),
 		"--batch", strconv.Itoa(c.Batch), "--max-steps", strconv.Itoa(c.MaxSteps), "--max-folds", strconv.Itoa(c.Folds))
 	if c.NoFolds {
 		fit = append(fit, "--no-folds")

@@ -131,6 +131,12 @@ func TestTrainNeedsPyTorch(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "at most two views") {
 		t.Fatalf("three views: exit %d, %q", code, stderr)
 	}
+	for _, blend := range []string{"0", "1.5", "-0.2"} {
+		code, _, stderr = run(t, "train", "--out", t.TempDir(), "--blend", blend, manifest)
+		if code != 2 || !strings.Contains(stderr, "out of range: --blend") {
+			t.Fatalf("--blend %s: exit %d, %q", blend, code, stderr)
+		}
+	}
 	code, _, stderr = run(t, "train", manifest)
 	if code != 2 || !strings.Contains(stderr, "--out") {
 		t.Fatalf("no --out: exit %d, %q", code, stderr)
