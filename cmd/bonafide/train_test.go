@@ -40,6 +40,9 @@ func TestTrainSmoke(t *testing.T) {
 		}
 	}
 	var rep struct {
+		Args struct {
+			Blend float64 `json:"blend"`
+		} `json:"args"`
 		Views map[string]struct {
 			Folds map[string]struct {
 				LossBefore float64 `json:"loss_before"`
@@ -57,6 +60,9 @@ func TestTrainSmoke(t *testing.T) {
 	}
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
+	}
+	if rep.Args.Blend != 0.75 {
+		t.Errorf("trained with blend %v, want the default 0.75", rep.Args.Blend)
 	}
 	if len(rep.Views) != 2 {
 		t.Fatalf("trained %d views, want 2", len(rep.Views))
