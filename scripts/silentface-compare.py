@@ -513,6 +513,11 @@ def main():
         return
     if not (args.silentface and args.manifest and args.out):
         ap.error("--silentface, --manifest and --out are required (or --summary SCORES)")
+    try:
+        import cv2  # noqa: F401  (Silent-Face reads media and runs its detector with OpenCV)
+    except ImportError:
+        sys.exit("silentface-compare.py: needs OpenCV for this Python: apt-get install python3-opencv "
+                 "(and run it with /usr/bin/python3, where Debian's PyTorch is)")
     run(args)
 
 
