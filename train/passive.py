@@ -256,17 +256,22 @@ def train_tail(a, crops, feats, idx, stage):
         step += 1
         if step % 20 == 0 or step == total:
             progress(stage, step, total)
-    if a.blend != 1:
-        # WiSE-FT: the tuned layers' weights moved back towards the base model's, a fraction
-        # 1 - blend of the way; out of source this keeps what the base model knew of sources
-        # the training set lacks (chosen on out-of-source figures, models/README.md).
+    def moved():
         with torch.no_grad():
-            for p, b in zip(params, base):
-                p.copy_(a.blend * p + (1 - a.blend) * b)
+            return math.sqrt(sum(float(((p - b) ** 2).sum()) for p, b in zip(params, base)))
+
+    tuned = moved()
+    # WiSE-FT: the tuned layers' weights moved back towards the base model's, a fraction
+    # 1 - blend of the way; out of source this keeps what the base model knew of sources
+    # the training set lacks (chosen on out-of-source figures, models/README.md).
+    with torch.no_grad():
+        for p, b in zip(params, base):
+            p.copy_(a.blend * p + (1 - a.blend) * b)
     net.eval()
     after = probe_loss()
     log(f'{stage}: {total} steps of {a.batch} in {time.time() - start:.0f} s; loss on {len(probe)} training crops {before:.4f} -> {after:.4f}')
-    return net, {'steps': total, 'loss_before': before, 'loss_after': after,
+    # How far training moved the tuned layers from the base model, and how far the shipped ones are.
+    return net, {'steps': total, 'loss_before': before, 'loss_after': after, 'moved_tuned': tuned, 'moved_kept': moved(),
                  'batch_loss_first': float(np.mean(losses[:20])), 'batch_loss_last': float(np.mean(losses[-20:]))}
 
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,14 +45,8 @@ func TestTrainSmoke(t *testing.T) {
 			Blend float64 `json:"blend"`
 		} `json:"args"`
 		Views map[string]struct {
-			Folds map[string]struct {
-				LossBefore float64 `json:"loss_before"`
-				LossAfter  float64 `json:"loss_after"`
-			} `json:"folds"`
-			Final struct {
-				LossBefore float64 `json:"loss_before"`
-				LossAfter  float64 `json:"loss_after"`
-			} `json:"final"`
+			Folds map[string]trainSummary `json:"folds"`
+			Final trainSummary            `json:"final"`
 		} `json:"views"`
 	}
 	data, err := os.ReadFile(filepath.Join(out, "models", "train-report.json"))
@@ -72,13 +67,9 @@ func TestTrainSmoke(t *testing.T) {
 			t.Errorf("%s: %d folds, want 2", v, len(vr.Folds))
 		}
 		for f, r := range vr.Folds {
-			if !(r.LossAfter < r.LossBefore) {
-				t.Errorf("%s fold %s: the loss did not fall: %.4f -> %.4f", v, f, r.LossBefore, r.LossAfter)
-			}
+			r.check(t, v+" fold "+f, rep.Args.Blend)
 		}
-		if !(vr.Final.LossAfter < vr.Final.LossBefore) {
-			t.Errorf("%s final: the loss did not fall: %.4f -> %.4f", v, vr.Final.LossBefore, vr.Final.LossAfter)
-		}
+		vr.Final.check(t, v+" final", rep.Args.Blend)
 	}
 	for _, f := range []string{"model/passive.json", "model/calibration.json", "model/passive_p2.7.onnx", "model/passive_p4.onnx", "report/report.md", "report/scores.tsv"} {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
@@ -119,6 +110,26 @@ func TestTrainSmoke(t *testing.T) {
 	log, _ := os.ReadFile(filepath.Join(out, "train.log"))
 	if !strings.Contains(stdout, "from an earlier run") || strings.Count(string(log), "trained by an earlier run, kept") != 6 {
 		t.Errorf("the second run did not reuse the crops and the 6 models:\n%s", stdout)
+	}
+}
+
+// trainSummary is what train-report.json says of one training.
+type trainSummary struct {
+	LossBefore float64 `json:"loss_before"`
+	LossAfter  float64 `json:"loss_after"`
+	MovedTuned float64 `json:"moved_tuned"` // distance of the tuned layers from the base model's
+	MovedKept  float64 `json:"moved_kept"`  // the same after the blend: the exported model
+}
+
+// check: the loss on the training crops fell, and the exported layers lie the blend's fraction
+// of the way from the base model to the tuned ones.
+func (r trainSummary) check(t *testing.T, name string, blend float64) {
+	t.Helper()
+	if !(r.LossAfter < r.LossBefore) {
+		t.Errorf("%s: the loss did not fall: %.4f -> %.4f", name, r.LossBefore, r.LossAfter)
+	}
+	if !(r.MovedTuned > 0) || math.Abs(r.MovedKept-blend*r.MovedTuned) > 1e-4*r.MovedTuned {
+		t.Errorf("%s: the tuned layers moved %.6g from the base model, the exported ones %.6g: want %.2f of it", name, r.MovedTuned, r.MovedKept, blend)
 	}
 }
 
