@@ -246,9 +246,6 @@ type Media struct {
 	demuxer string // ffmpeg's name for its container
 	outW    int    // size of the frames ffmpeg writes
 	outH    int
-	// headerUnsure is why the Go MP4 reader left the video to ffprobe ("" when it read the header
-	// or did not try).
-	headerUnsure string
 
 	// shot set
 	zip     *zip.Reader

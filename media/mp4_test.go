@@ -519,18 +519,23 @@ func TestMP4HeaderMalformed(t *testing.T) {
 	}
 }
 
-// Where the Go reader leaves an MP4 to ffprobe, the opened Media keeps its reason.
-func TestMP4HeaderUnsureKept(t *testing.T) {
+// A fragmented MP4 is one the Go reader leaves to ffprobe, saying why; the Decoder still opens it.
+func TestMP4HeaderUnsureLeftToFFprobe(t *testing.T) {
 	testkit.RequireTools(t, "ffmpeg", "ffprobe")
 	data := testkit.FFmpegFile(t, "frag.mp4", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=1",
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "frag_keyframe+empty_moov")
+	_, err := readMP4Header(bytes.NewReader(data), int64(len(data)))
+	var u *mp4Unsure
+	if !errors.As(err, &u) || !strings.Contains(u.reason, "fragmented") {
+		t.Errorf("the Go reader on a fragmented file: %v, want it left to ffprobe because it is fragmented", err)
+	}
 	m, err := NewDecoder(DefaultLimits()).Open(context.Background(), "frag.mp4", data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if !strings.Contains(m.headerUnsure, "fragmented") {
-		t.Errorf("headerUnsure %q, want the reader's reason (a fragmented file)", m.headerUnsure)
+	if info := m.Info(); info.Width != 160 || info.Height != 120 {
+		t.Errorf("opened through ffprobe as %dx%d, want 160x120", info.Width, info.Height)
 	}
 }
 

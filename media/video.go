@@ -138,7 +138,7 @@ func (d *Decoder) openVideo(ctx context.Context, name string, head []byte, sn sn
 
 // probeVideo finds the stream to decode and what it holds. An MP4 or QuickTime file is read by its
 // header in Go (mp4.go) where that gives what ffprobe would; any other file, or one the header reader
-// is unsure of (m.headerUnsure says why), is probed by ffprobe.
+// is unsure of (it says why: mp4Unsure), is probed by ffprobe.
 func (d *Decoder) probeVideo(ctx context.Context, m *Media, format string, input []string, l Limits) (videoStream, error) {
 	if (format == "mp4" || format == "mov") && !d.ffprobeOnly {
 		vs, err := readMP4File(m.path)
@@ -151,7 +151,6 @@ func (d *Decoder) probeVideo(ctx context.Context, m *Media, format string, input
 			}
 			return vs, nil
 		}
-		m.headerUnsure = err.Error()
 	}
 	return d.ffprobeVideo(ctx, m.name, input, l)
 }
