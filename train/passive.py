@@ -104,7 +104,7 @@ def cmd_features(a):
     for view in views:
         data, meta = feature_paths(a.cache, view, a.cut, a.k)
         want = {'digest': crops.digest(), 'n': n, 'k': a.k, 'cut': a.cut, 'shape': shape, 'seed': a.seed,
-                'base_sha256': sha256(a.base)}
+                'base_sha256': sha256(a.base), 'augment_sha256': augment_sha256()}
         done = 0
         if os.path.exists(meta) and os.path.exists(data):
             m = json.load(open(meta))
@@ -133,6 +133,12 @@ def cmd_features(a):
         mm.flush()
         json.dump(dict(want, shape=list(shape), done=n), open(meta, 'w'))
         log(f'features {view}: {n} crops x {a.k} copies in {time.time() - start:.0f} s')
+
+
+def augment_sha256():
+    """The augmentation code's digest: the augmented copies, so the features and every model trained
+    on them, depend on it, and a changed augmentation must not reuse them."""
+    return sha256(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'augment.py'))
 
 
 def sha256(path):
@@ -330,7 +336,7 @@ def fit_key(a, crops, view, fold):
     """What a trained model depends on: resuming reuses a model only when all of it is the same."""
     keys = ['cut', 'k', 'seed', 'epochs', 'batch', 'lr', 'l2sp', 'blend', 'max_steps', 'max_folds']
     return json.dumps({'digest': crops.digest(), 'view': view, 'fold': fold, 'base': sha256(a.base),
-                       **{k: getattr(a, k) for k in keys}}, sort_keys=True)
+                       'augment': augment_sha256(), **{k: getattr(a, k) for k in keys}}, sort_keys=True)
 
 
 def cmd_fit(a):
