@@ -111,17 +111,27 @@ func withEXIFOrientation(t *testing.T, jpg []byte, orientation uint16) []byte {
 //   - the mask occluder: the passive model reads a flat, untextured band over the lower face as
 //     an attack on the webcam clips (the photos pass), although training put such a band on live
 //     faces;
-//   - the 90-degree rotation of the webcam clips, which also scales them to 400x300 (the 480p
-//     transform at the same size passes): the trained model's P(attack) rises to 0.5-0.8 there.
+//   - a face upside down (the frames stored so, with no rotation tag or a wrong one): the detector
+//     finds it, but the landmark and head-pose models place an upright face's points on it (eyes
+//     above the mouth, roll near 0, measured on the pinned photos), so the engine cannot tell it
+//     is upside down and turn it back, and the passive model, trained on upright faces (+-30
+//     degrees), reads it as an attack.
+//
+// Until engine 0.4.0 the 90-degree rotation case tagged its clips with a display rotation that
+// every player (ffmpeg included) shows upside down, so it tested an upside-down face; its clips
+// are now tagged as phones tag them, and pass.
 //
 // Engine 0.2's gaps of faces that fill the frame (portrait 9:16 and tight crops) are closed by
 // the trained passive model (engine 0.3).
 var knownGaps = map[string]string{
 	"webcam clip cap12/medical-mask occluder over the lower face": "passive model reads the occluder as an attack",
 	"webcam clip cap13/medical-mask occluder over the lower face": "passive model reads the occluder as an attack",
-	"webcam clip cap12/rotated 90 degrees with rotation metadata": "the trained passive model scores the rotated, downscaled clip near 0.5",
-	"webcam clip cap13/rotated 90 degrees with rotation metadata": "the trained passive model scores the rotated, downscaled clip near 0.8",
+	"webcam clip cap12/" + upsideDown:                             "the engine cannot tell an upside-down face from an upright one",
+	"webcam clip cap13/" + upsideDown:                             "the engine cannot tell an upside-down face from an upright one",
+	"photo clmtrackr01/" + upsideDown:                             "the engine cannot tell an upside-down face from an upright one",
 }
+
+const upsideDown = "upside down (a wrong rotation tag, or a phone held upside down)"
 
 func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 	media := assets.ClmtrackrMedia()
@@ -183,12 +193,22 @@ func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 		}},
 		{"rotated 90 degrees with rotation metadata", func(t *testing.T, src robustSource, b liveness.Box, w, h int, out string) string {
 			if src.video {
-				// Frames stored turned a quarter counter-clockwise, tagged to be shown turned back.
+				// Frames stored turned a quarter counter-clockwise, tagged to be shown turned a
+				// quarter clockwise, back upright: what a phone held upright writes (its display
+				// matrix, as ffprobe reports it: rotation -90). ffmpeg 5's muxer reads the old
+				// "rotate" tag as counter-clockwise, so 270 here; "rotate=90" would tag the frames to
+				// be shown upside down (every player, ffmpeg included, shows them so), which is what
+				// this case tested by mistake until engine 0.4.0.
 				tmp := out + "-stored.mp4"
 				ffmpegTo(t, src, tmp, "-vf", "transpose=2")
 				if b, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-y", "-i", tmp, "-c", "copy",
-					"-metadata:s:v:0", "rotate=90", out+".mp4").CombinedOutput(); err != nil {
+					"-metadata:s:v:0", "rotate=270", out+".mp4").CombinedOutput(); err != nil {
 					t.Fatalf("ffmpeg: %v: %s", err, b)
+				}
+				b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+					"stream_side_data=rotation", "-of", "csv=p=0", out+".mp4").CombinedOutput()
+				if err != nil || strings.TrimSpace(string(b)) != "-90" {
+					t.Fatalf("the rotated clip's display matrix: got %q (%v), want rotation -90", b, err)
 				}
 				return out + ".mp4"
 			}
@@ -201,6 +221,10 @@ func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 				t.Fatal(err)
 			}
 			return out + ".jpg"
+		}},
+		{upsideDown, func(t *testing.T, src robustSource, b liveness.Box, w, h int, out string) string {
+			ffmpegTo(t, src, out+ext(src), "-vf", "hflip,vflip")
+			return out + ext(src)
 		}},
 		{"mirrored", func(t *testing.T, src robustSource, b liveness.Box, w, h int, out string) string {
 			ffmpegTo(t, src, out+ext(src), "-vf", "hflip")
