@@ -4,14 +4,14 @@
 
     python3 scripts/devset-video-frames.py --run RUN_DIR [--bin bin/bonafide] [--manifest M]
 
-RUN_DIR is a `bonafide train --out` directory (its train.log names the subjects each fold held out,
-its models/fold-N the fold models, its model/calibration.json the fusion). Prints a markdown table
+RUN_DIR is a `bonafide train --out` directory (its models/train-report.json names the subjects each
+fold held out, its models/fold-N the fold models, its model/calibration.json the fusion). Prints a markdown table
 and the number of wrong decisions (threshold 0.5).
 """
 import argparse
 import csv
+import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -21,13 +21,13 @@ FRAMES = (25, 50, 100)
 
 
 def folds(run):
-    """subject or source -> fold, from the run's log lines 'fold N VIEW: held out A, B: ...'."""
-    out = {}
-    with open(os.path.join(run, 'train.log')) as f:
-        for m in re.finditer(r'^fold (\d+) \S+: held out (.*?): crop AUC', f.read(), re.M):
-            for s in m.group(2).split(', '):
-                out[s] = int(m.group(1))
-    return out
+    """fold group -> fold, from the run's models/train-report.json (what passive.py fit held out)."""
+    path = os.path.join(run, 'models', 'train-report.json')
+    if not os.path.exists(path):
+        sys.exit(f'{path} is missing: give --run a finished `bonafide train --out` directory trained with --folds')
+    with open(path) as f:
+        report = json.load(f)
+    return {g: int(k) for k, groups in report.get('folds', {}).items() for g in groups}
 
 
 def main():
@@ -40,13 +40,13 @@ def main():
     a = ap.parse_args()
     fold_of = folds(a.run)
     if not fold_of:
-        sys.exit(f'{a.run}/train.log names no folds: was it trained with --folds?')
+        sys.exit(f'{a.run} held no folds out: was it trained with --no-folds?')
     root = os.path.dirname(os.path.abspath(a.manifest))
     with open(a.manifest, newline='') as f:
         rows = [r for r in csv.DictReader(f, delimiter='\t') if os.path.splitext(r['path'])[1].lower() in VIDEO]
 
-    def fold(subject):
-        return fold_of.get(subject, fold_of.get(subject.split(':')[0]))
+    def fold(subject):  # the development set names every subject: the fold group (train/run.go groupOf)
+        return fold_of.get(subject)
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,8 +65,7 @@ def main():
                                 '--out', out, manifest], check=True, stdout=subprocess.DEVNULL)
                 with open(os.path.join(out, 'scores.tsv'), newline='') as f:
                     for s in csv.DictReader(f, delimiter='\t'):
-                        name = os.path.relpath(s['path'], root) if os.path.isabs(s['path']) else s['path']
-                        name = name.split('devset/', 1)[-1]
+                        name = os.path.relpath(os.path.join(root, s['path']), root)  # scores.tsv may write it absolute
                         results.setdefault(name, {'label': s['label'], 'fold': k})[n] = (float(s['fusion']), s['reasons'])
     print('| video | label | fold | 25 frames | 50 frames | 100 frames |')
     print('|---|---|---|---|---|---|')
