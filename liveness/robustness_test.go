@@ -126,12 +126,15 @@ func withEXIFOrientation(t *testing.T, jpg []byte, orientation uint16) []byte {
 var knownGaps = map[string]string{
 	"webcam clip cap12/medical-mask occluder over the lower face": "passive model reads the occluder as an attack",
 	"webcam clip cap13/medical-mask occluder over the lower face": "passive model reads the occluder as an attack",
-	"webcam clip cap12/" + upsideDown:                             "the engine cannot tell an upside-down face from an upright one",
-	"webcam clip cap13/" + upsideDown:                             "the engine cannot tell an upside-down face from an upright one",
-	"photo clmtrackr01/" + upsideDown:                             "the engine cannot tell an upside-down face from an upright one",
+	"webcam clip cap12/" + upsideDown:                             upsideDownGap,
+	"webcam clip cap13/" + upsideDown:                             upsideDownGap,
+	"photo clmtrackr01/" + upsideDown:                             upsideDownGap,
 }
 
-const upsideDown = "upside down (a wrong rotation tag, or a phone held upside down)"
+const (
+	upsideDown    = "upside down (a wrong rotation tag, or a phone held upside down)"
+	upsideDownGap = "the engine cannot tell an upside-down face from an upright one"
+)
 
 func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 	media := assets.ClmtrackrMedia()
