@@ -3,7 +3,8 @@
 // Supported URLs:
 //
 //   - file:///abs/dir            local disk; the directory is created if missing, and objects are
-//     written to a temporary file in the same directory and then renamed into place.
+//     written to a temporary file in the same directory and then renamed into place (one file per
+//     object: no metadata sidecar, so the content type given to Put is not kept on disk).
 //   - mem://                     in-memory (tests).
 //   - s3://bucket?endpoint=...&use_path_style=true&region=...   any S3-compatible store.
 //     Credentials come from the usual AWS environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY);
@@ -110,7 +111,11 @@ func openFile(u *url.URL) (*blob.Bucket, error) {
 		// Temporary files go next to the final path and are renamed into place, so writes
 		// are atomic even when os.TempDir is on another filesystem.
 		NoTempDir: true,
-		// The default sidecar (".attrs") metadata keeps the content type.
+		// No "<key>.attrs" sidecar: fileblob writes it before renaming the data into place, so a
+		// crash between the two left a sidecar that no listing shows and no sweep removes. Nothing
+		// here reads the stored content type back (the API keeps it in the media row), so every
+		// write is one rename. Delete still removes a sidecar written by an earlier version.
+		Metadata: fileblob.MetadataDontWrite,
 	})
 }
 
@@ -191,7 +196,7 @@ func (b *Bucket) Upload(ctx context.Context, key string, r io.Reader, contentTyp
 }
 
 // List calls fn with every object whose key starts with prefix, in key order, with its size and
-// modification time. fileblob's sidecar ".attrs" files are not listed; a leftover temporary file
+// modification time. A sidecar ".attrs" file of an earlier version is not listed; a leftover temporary file
 // of an interrupted write ("<key>.<hex>.tmp") is, like any object. An object deleted while the
 // listing walks past it (another node's sweep) is skipped: fileblob then fails the walk, and the
 // listing resumes after the last key it gave.
@@ -275,18 +280,6 @@ func (b *Bucket) Size(ctx context.Context, key string) (int64, error) {
 		return 0, wrap("size", key, err)
 	}
 	return a.Size, nil
-}
-
-// ContentType returns the object's stored content type.
-func (b *Bucket) ContentType(ctx context.Context, key string) (string, error) {
-	if err := ValidateKey(key); err != nil {
-		return "", err
-	}
-	a, err := b.b.Attributes(ctx, key)
-	if err != nil {
-		return "", wrap("attributes", key, err)
-	}
-	return a.ContentType, nil
 }
 
 // Close releases the bucket.

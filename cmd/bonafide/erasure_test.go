@@ -109,14 +109,9 @@ func (w *erasureWorld) person(token, collection, client string) string {
 	return p.PersonID
 }
 
-// files lists the stored media files under the folder's prefix in the blob store (file:// under
-// the data dir), leaving out fileblob's sidecars of attributes.
-func (w *erasureWorld) files(folderID string) []string { return w.walk(folderID, false) }
-
-// leftovers lists every file under the folder's prefix, sidecars included.
-func (w *erasureWorld) leftovers(folderID string) []string { return w.walk(folderID, true) }
-
-func (w *erasureWorld) walk(folderID string, all bool) []string {
+// files lists every file under the folder's prefix in the blob store (file:// under the data dir):
+// one per stored object, since the file store writes no metadata sidecars.
+func (w *erasureWorld) files(folderID string) []string {
 	w.t.Helper()
 	var out []string
 	root := filepath.Join(w.dir, "media", folderID)
@@ -124,7 +119,7 @@ func (w *erasureWorld) walk(folderID string, all bool) []string {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && (all || !strings.HasSuffix(p, ".attrs")) {
+		if !d.IsDir() {
 			out = append(out, p)
 		}
 		return nil
@@ -198,7 +193,7 @@ func TestServeErasure(t *testing.T) {
 	if o.Status != "FINISHED" || o.Folders != 1 || o.Persons != 0 || !slices.Equal(o.FolderIDs, []string{theirs}) {
 		t.Fatalf("other's erasure: %+v", o)
 	}
-	if len(w.leftovers(theirs)) != 0 || len(w.files(f1)) != f1files || len(w.files(f2)) != 1 {
+	if len(w.files(theirs)) != 0 || len(w.files(f1)) != f1files || len(w.files(f2)) != 1 {
 		t.Fatal("other's erasure: wrong files deleted")
 	}
 
@@ -213,7 +208,7 @@ func TestServeErasure(t *testing.T) {
 		t.Fatalf("erasure targets: %+v", e)
 	}
 	for _, f := range []string{f1, f2} {
-		if left := w.leftovers(f); len(left) != 0 {
+		if left := w.files(f); len(left) != 0 {
 			t.Errorf("folder %s: files left in the blob store: %v", f, left)
 		}
 		if code := s.call("GET", "/api/folders/"+f, w.acme, nil, "", nil); code != 404 {
@@ -327,7 +322,7 @@ func TestServeErasureCrash(t *testing.T) {
 		t.Fatalf("after restart: %+v, want 12 folders and 12 media, each counted once", got)
 	}
 	for _, f := range folders {
-		if left := w.leftovers(f); len(left) != 0 {
+		if left := w.files(f); len(left) != 0 {
 			t.Errorf("folder %s: files left: %v", f, left)
 		}
 		if code := s2.call("GET", "/api/folders/"+f, token, nil, "", nil); code != 404 {

@@ -98,7 +98,7 @@ func storedFiles(t *testing.T, dir string) map[string]bool {
 	out := map[string]bool{}
 	root := filepath.Join(dir, "media")
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, ".attrs") {
+		if err != nil || d.IsDir() {
 			return nil
 		}
 		rel, _ := filepath.Rel(root, p)
