@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"image"
+	"image/color"
 	"image/jpeg"
+	"image/png"
+	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,9 +113,15 @@ func withEXIFOrientation(t *testing.T, jpg []byte, orientation uint16) []byte {
 // knownGaps are the cases the engine still declines (its face is found; the verdict is wrong).
 // Each is listed so that the suite stays green while the gap is open, and fails as soon as a gap
 // closes (remove it from the list then) or any other case is declined.
-//   - the mask occluder: the passive model reads a flat, untextured band over the lower face as
-//     an attack on the webcam clips (the photos pass), although training put such a band on live
-//     faces;
+//   - a flat band pasted over the lower face: the passive model reads a flat, untextured
+//     rectangle as an attack on the webcam clips (P 0.98 and 0.96; the photos pass);
+//   - a medical mask shaped to the face: the passive model reads it far less as an attack than
+//     the flat band (P 0.46 and 0.35 on the clips, 0.21 and 0.08 on the photos), but not low
+//     enough: cap12 is declined on the passive model (0.742), clmtrackr01 just over the
+//     threshold (0.516, its pose read as not frontal under the mask), and cap13 also on flatness
+//     (FLAT_SURFACE, 0.37 of its out-of-plane landmark motion unexplained by one homography). The
+//     overlay is flat and follows the face box only (no 3D shape), so the flatness part may be
+//     the test's own artefact; the passive part is not;
 //   - a face upside down (the frames stored so, with no rotation tag or a wrong one): the detector
 //     finds it, but the landmark and head-pose models place an upright face's points on it (eyes
 //     above the mouth, roll near 0, measured on the pinned photos), so the engine cannot tell it
@@ -124,14 +135,21 @@ func withEXIFOrientation(t *testing.T, jpg []byte, orientation uint16) []byte {
 // Engine 0.2's gaps of faces that fill the frame (portrait 9:16 and tight crops) are closed by
 // the trained passive model (engine 0.3).
 var knownGaps = map[string]string{
-	"webcam clip cap12/medical-mask occluder over the lower face": "passive model reads the occluder as an attack",
-	"webcam clip cap13/medical-mask occluder over the lower face": "passive model reads the occluder as an attack",
-	"webcam clip cap12/" + upsideDown:                             upsideDownGap,
-	"webcam clip cap13/" + upsideDown:                             upsideDownGap,
-	"photo clmtrackr01/" + upsideDown:                             upsideDownGap,
+	"webcam clip cap12/" + flatBand:   flatBandGap,
+	"webcam clip cap13/" + flatBand:   flatBandGap,
+	"webcam clip cap12/" + shapedMask: shapedMaskGap,
+	"webcam clip cap13/" + shapedMask: shapedMaskGap,
+	"photo clmtrackr01/" + shapedMask: shapedMaskGap,
+	"webcam clip cap12/" + upsideDown: upsideDownGap,
+	"webcam clip cap13/" + upsideDown: upsideDownGap,
+	"photo clmtrackr01/" + upsideDown: upsideDownGap,
 }
 
 const (
+	flatBand      = "flat band pasted over the lower face"
+	flatBandGap   = "passive model reads a flat, untextured band pasted over the lower face of a webcam clip as an attack"
+	shapedMask    = "a medical mask shaped to the face (pleats, shading, ear loops)"
+	shapedMaskGap = "the passive model reads the masked face as more likely an attack than the fused decision allows (and cap13's flat overlay as a flat surface)"
 	upsideDown    = "upside down (a wrong rotation tag, or a phone held upside down)"
 	upsideDownGap = "the engine cannot tell an upside-down face from an upright one"
 )
@@ -170,6 +188,7 @@ func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 		return ".png"
 	}
 	even := func(v float64) int { return max(2, int(v)/2*2) }
+	var origFrames []liveness.FrameResult // the original's frames with a face, in time order
 	transforms := []transform{
 		{"portrait 9:16, face 70% of the width", func(t *testing.T, src robustSource, b liveness.Box, w, h int, out string) string {
 			cw := b.W() / 0.7
@@ -260,15 +279,36 @@ func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 			}
 			return out + ".jpg"
 		}},
-		{"medical-mask occluder over the lower face", func(t *testing.T, src robustSource, b liveness.Box, w, h int, out string) string {
-			// A pale blue band from below the nose to under the chin, the width of the face, with
-			// ear loops: what a surgical mask hides.
+		{flatBand, func(t *testing.T, src robustSource, b liveness.Box, w, h int, out string) string {
+			// A flat, untextured pale blue rectangle from below the nose to under the chin, wider
+			// than the face, with a darker border: a pasted band rather than a worn mask.
 			mx, my := b.X1+0.08*b.W(), b.Y1+0.58*b.H()
 			mw, mh := 0.84*b.W(), 0.48*b.H()
 			f := fmt.Sprintf("drawbox=x=%d:y=%d:w=%d:h=%d:color=0xA8C8E0:t=fill,drawbox=x=%d:y=%d:w=%d:h=%d:color=0x90B0C8:t=3",
 				int(mx), int(my), int(mw), int(mh), int(mx), int(my), int(mw), int(mh))
 			ffmpegTo(t, src, out+ext(src), "-vf", f)
 			return out + ext(src)
+		}},
+		{shapedMask, func(t *testing.T, src robustSource, b liveness.Box, w, h int, out string) string {
+			if !src.video {
+				mask := out + "-mask.png"
+				writePNG(t, mask, medicalMask(b, w, h))
+				ffmpegTo(t, src, out+".png", "-i", mask, "-filter_complex", "[0][1]overlay=0:0:format=auto")
+				return out + ".png"
+			}
+			// A worn mask moves with the face: one overlay per 1/25 s, placed on the face box the
+			// engine found on the original at that time (linear between its sampled frames).
+			dir := out + "-mask"
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			last := origFrames[len(origFrames)-1].Time
+			for i := 0; float64(i)/25 <= last+0.04; i++ {
+				writePNG(t, filepath.Join(dir, fmt.Sprintf("%04d.png", i)), medicalMask(boxAt(origFrames, float64(i)/25), w, h))
+			}
+			ffmpegTo(t, src, out+".mp4", "-framerate", "25", "-i", filepath.Join(dir, "%04d.png"),
+				"-filter_complex", "[0][1]overlay=0:0:format=auto:eof_action=repeat")
+			return out + ".mp4"
 		}},
 		{"a small second face in the background", func(t *testing.T, src robustSource, b liveness.Box, w, h int, out string) string {
 			side := even(b.W() * 0.35) // about an eighth of the primary face's area
@@ -296,6 +336,7 @@ func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 			t.Fatalf("%s: the original is not accepted: %.3f %v", src.name, orig.ConfidenceSpoofing, orig.Reasons)
 		}
 		box := faceBox(t, orig)
+		origFrames = slices.DeleteFunc(slices.Clone(orig.Frames), func(f liveness.FrameResult) bool { return f.Box == nil })
 		w, h := orig.Media.Width, orig.Media.Height
 		for i, tr := range transforms {
 			t.Run(src.name+"/"+tr.name, func(t *testing.T) {
@@ -321,4 +362,106 @@ func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 			})
 		}
 	}
+}
+
+// medicalMask is a w x h overlay, transparent but for a pale blue surgical mask worn over the
+// face in box b: its top edge over the nose (highest at the bridge), its sides on the cheeks, its
+// lower edge curving under the chin, three horizontal pleats, darker towards the sides where it
+// turns away from the light, a faint weave, and white ear loops running out to the ears. Drawn
+// from the face box alone, placed once for the whole clip (the webcam faces move a few pixels).
+func medicalMask(b liveness.Box, w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	bw, bh := b.W(), b.H()
+	top := func(u float64) float64 { d := (u - 0.5) / 0.45; return 0.47 + 0.09*d*d }
+	bottom := func(u float64) float64 { d := (u - 0.5) / 0.44; return 0.80 + 0.22*math.Sqrt(max(0, 1-d*d)) }
+	inside := func(x, y float64) bool {
+		u, v := (x-b.X1)/bw, (y-b.Y1)/bh
+		return u >= 0.06 && u <= 0.94 && v >= top(u) && v <= bottom(u)
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for py := 0; py < h; py++ {
+		for px := 0; px < w; px++ {
+			// Coverage from 4x4 samples: soft, anti-aliased edges.
+			n := 0
+			for sy := 0; sy < 4; sy++ {
+				for sx := 0; sx < 4; sx++ {
+					if inside(float64(px)+(float64(sx)+0.5)/4, float64(py)+(float64(sy)+0.5)/4) {
+						n++
+					}
+				}
+			}
+			if n == 0 {
+				continue
+			}
+			u, v := (float64(px)+0.5-b.X1)/bw, (float64(py)+0.5-b.Y1)/bh
+			t0, t1 := top(u), bottom(u)
+			f := (v - t0) / max(1e-6, t1-t0)                   // 0 at the top edge, 1 at the bottom
+			shade := 0.80 + 0.20*math.Cos(math.Pi*(u-0.5)/0.9) // the sides turn away from the light
+			for _, p := range []float64{0.3, 0.5, 0.7} {       // pleats: a shadow under a lit fold
+				d := (f - p) * (t1 - t0) * bh // pixels below the fold
+				switch {
+				case d >= 0 && d < 0.025*bh:
+					shade *= 0.84
+				case d < 0 && d > -0.02*bh:
+					shade *= 1.05
+				}
+			}
+			shade *= 1 + rng.NormFloat64()*0.02
+			c := func(base float64) uint8 { return uint8(min(255, max(0, base*shade))) }
+			img.SetNRGBA(px, py, color.NRGBA{c(172), c(204), c(228), uint8(255 * n / 16)})
+		}
+	}
+	// Ear loops: from the mask's upper and lower corners out past the face's sides.
+	loop := func(x0, y0, x1, y1 float64) {
+		for i := 0; i <= 200; i++ {
+			s := float64(i) / 200
+			x, y := b.X1+(x0+(x1-x0)*s)*bw, b.Y1+(y0+(y1-y0)*s)*bh
+			for dx := -1; dx <= 0; dx++ {
+				if X, Y := int(x)+dx, int(y); X >= 0 && Y >= 0 && X < w && Y < h && img.NRGBAAt(X, Y).A == 0 {
+					img.SetNRGBA(X, Y, color.NRGBA{236, 238, 240, 230})
+				}
+			}
+		}
+	}
+	loop(0.07, top(0.07)+0.01, -0.04, 0.42)
+	loop(0.07, bottom(0.07)-0.02, -0.04, 0.60)
+	loop(0.93, top(0.93)+0.01, 1.04, 0.42)
+	loop(0.93, bottom(0.93)-0.02, 1.04, 0.60)
+	return img
+}
+
+// writePNG writes img to path as PNG.
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// boxAt is the face box at time ts, linear between the frames around it (frames in time order,
+// each with a box); before the first or after the last, that frame's box.
+func boxAt(frames []liveness.FrameResult, ts float64) liveness.Box {
+	i, _ := slices.BinarySearchFunc(frames, ts, func(f liveness.FrameResult, ts float64) int {
+		switch {
+		case f.Time < ts:
+			return -1
+		case f.Time > ts:
+			return 1
+		}
+		return 0
+	})
+	if i == 0 {
+		return *frames[0].Box
+	}
+	if i >= len(frames) {
+		return *frames[len(frames)-1].Box
+	}
+	a, b := frames[i-1], frames[i]
+	f := (ts - a.Time) / max(1e-9, b.Time-a.Time)
+	lerp := func(x, y float64) float64 { return x + (y-x)*f }
+	return liveness.Box{X1: lerp(a.Box.X1, b.Box.X1), Y1: lerp(a.Box.Y1, b.Box.Y1), X2: lerp(a.Box.X2, b.Box.X2), Y2: lerp(a.Box.Y2, b.Box.Y2)}
 }
