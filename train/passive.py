@@ -206,6 +206,25 @@ def sample_weights(crops, idx):
     return w
 
 
+def mix_style(h, group, attack, rng, alpha=0.1, eps=1e-5):
+    """MixStyle across sources: each crop's activation statistics (per channel, over the map) are
+    mixed with those of a crop of the same class (live or attack) from another source, so that
+    the tuned layers learn what live and attack differ in rather than what sources differ in."""
+    n = h.shape[0]
+    partner = np.arange(n)
+    for i in range(n):
+        cand = np.flatnonzero((attack == attack[i]) & (group != group[i]))
+        if len(cand):
+            partner[i] = rng.choice(cand)
+    mu = h.mean(dim=(2, 3), keepdim=True)
+    sig = (h.var(dim=(2, 3), keepdim=True) + eps).sqrt()
+    lam = torch.from_numpy(rng.beta(alpha, alpha, size=(n, 1, 1, 1)).astype(np.float32))
+    p = torch.from_numpy(partner)
+    mu2 = lam * mu + (1 - lam) * mu[p]
+    sig2 = lam * sig + (1 - lam) * sig[p]
+    return (h - mu) / sig * sig2 + mu2
+
+
 def train_tail(a, crops, feats, idx, stage):
     """Fine-tunes the layers after the cut on the crops idx; returns the trained net."""
     torch.manual_seed(a.seed)
@@ -222,6 +241,7 @@ def train_tail(a, crops, feats, idx, stage):
         raise SystemExit(f'passive.py: {stage}: the crops to train on are all {"attacks" if att.all() else "live"}: '
                          'give the manifest both live and attack media of several subjects, or use fewer folds')
     w = sample_weights(crops, idx)
+    groups = np.asarray(crops.group)
     # A fixed sample of the training crops (the unaugmented copies), to show the loss falls.
     probe = rng.choice(idx, size=min(256, len(idx)), replace=False)
     probe_w = torch.from_numpy(w[np.searchsorted(idx, probe)]).float()  # idx is sorted
@@ -248,6 +268,8 @@ def train_tail(a, crops, feats, idx, stage):
         copy = rng.integers(0, a.k, size=a.batch)
         h = torch.from_numpy(np.stack([feats[i, c] for i, c in zip(pick, copy)]).astype(np.float32))
         y = torch.from_numpy(crops.attack[pick].astype(np.float32))
+        if a.mixstyle and rng.random() < a.mixstyle:
+            h = mix_style(h, groups[pick], crops.attack[pick], rng)
         z = binary_logit(net.tail(h, a.cut))
         loss = F.binary_cross_entropy_with_logits(z, y)
         if a.l2sp:
@@ -334,7 +356,7 @@ def reference(net, crops, view, n):
 
 def fit_key(a, crops, view, fold):
     """What a trained model depends on: resuming reuses a model only when all of it is the same."""
-    keys = ['cut', 'k', 'seed', 'epochs', 'batch', 'lr', 'l2sp', 'blend', 'max_steps', 'max_folds']
+    keys = ['cut', 'k', 'seed', 'epochs', 'batch', 'lr', 'l2sp', 'blend', 'max_steps', 'max_folds', 'mixstyle']
     return json.dumps({'digest': crops.digest(), 'view': view, 'fold': fold, 'base': sha256(a.base),
                        'augment': augment_sha256(), **{k: getattr(a, k) for k in keys}}, sort_keys=True)
 
@@ -441,6 +463,8 @@ def main():
     sp.add_argument('--batch', type=int, default=64)
     sp.add_argument('--lr', type=float, default=3e-4)
     sp.add_argument('--l2sp', type=float, default=0.0, help='pull the weights towards the base model')
+    sp.add_argument('--mixstyle', type=float, default=0.0,
+                    help='share of batches whose activation statistics are mixed across sources (MixStyle)')
     sp.add_argument('--blend', type=float, default=1.0,
                     help='weight of the tuned layers against the base model\'s after training (WiSE-FT; 1: the tuned weights)')
     sp.add_argument('--max-steps', type=int, default=0, help='stop each training after this many steps (smoke tests)')

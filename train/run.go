@@ -39,6 +39,7 @@ type Config struct {
 	Epochs     float64
 	LR         float64
 	Blend      float64 // weight of the tuned layers against the base model's after training (WiSE-FT); 0 or 1: the tuned weights
+	MixStyle   float64 // share of training batches whose activation statistics are mixed across sources (0: none)
 	Batch      int
 	MaxSteps   int // per training, 0: no limit (the smoke test sets a few)
 	Folds      int // groups packed into this many folds; 0: one fold per group
@@ -138,7 +139,8 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		blend = 1
 	}
 	fit = append(fit, "--out", models, "--epochs", fmt.Sprint(c.Epochs), "--lr", fmt.Sprint(c.LR), "--blend", fmt.Sprint(blend),
-		"--batch", strconv.Itoa(c.Batch), "--max-steps", strconv.Itoa(c.MaxSteps), "--max-folds", strconv.Itoa(c.Folds))
+		"--batch", strconv.Itoa(c.Batch), "--max-steps", strconv.Itoa(c.MaxSteps), "--max-folds", strconv.Itoa(c.Folds),
+		"--mixstyle", fmt.Sprint(c.MixStyle))
 	if c.NoFolds {
 		fit = append(fit, "--no-folds")
 	}

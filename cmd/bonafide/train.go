@@ -60,6 +60,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	epochs := fs.Float64("epochs", 2, "passes over the crops per model")
 	lr := fs.Float64("lr", 1e-4, "learning rate (AdamW, cosine schedule)")
 	blend := fs.Float64("blend", 0.75, "weight of the tuned layers against the base model's after training, in (0, 1]: below 1 moves them back towards the base model (WiSE-FT)")
+	mixStyle := fs.Float64("mixstyle", 0, "share of training batches in which each crop's activation statistics are mixed with those of a crop of the same class (live or attack) from another source (MixStyle), in [0, 1]")
 	batch := fs.Int("batch", 64, "crops per step")
 	maxSteps := fs.Int("max-steps", 0, "stop each model's training after this many steps (0: no limit; for a quick check)")
 	folds := fs.Int("folds", 5, "subjects are held out in this many folds (0: one fold per subject)")
@@ -91,7 +92,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	var bad []string
-	for name, ok := range map[string]bool{"copies": *copies >= 1, "epochs": *epochs > 0, "lr": *lr > 0, "blend": *blend > 0 && *blend <= 1, "batch": *batch >= 1,
+	for name, ok := range map[string]bool{"copies": *copies >= 1, "epochs": *epochs > 0, "lr": *lr > 0, "blend": *blend > 0 && *blend <= 1, "mixstyle": *mixStyle >= 0 && *mixStyle <= 1, "batch": *batch >= 1,
 		"max-steps": *maxSteps >= 0, "folds": *folds >= 0 && *folds != 1, "crop-frames": *cropFrames >= 1, "torch-threads": *torchThreads >= 1} {
 		if !ok {
 			bad = append(bad, "--"+name)
@@ -154,7 +155,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Manifest: manifest, Out: *out,
 		Python:    train.Python{Exe: *python, Log: logFile, Progress: progress},
 		BaseModel: filepath.Join(ef.modelDir, onnx.Registry[onnx.Liveness].File),
-		Views:     vs, Close: cuts, Copies: *copies, Cut: *cut, Epochs: *epochs, LR: *lr, Blend: *blend, Batch: *batch,
+		Views:     vs, Close: cuts, Copies: *copies, Cut: *cut, Epochs: *epochs, LR: *lr, Blend: *blend, MixStyle: *mixStyle, Batch: *batch,
 		MaxSteps: *maxSteps, Folds: *folds, Seed: *seed, Threads: *torchThreads, Workers: *workers,
 		FitFixed: fixed, Data: *data, Tags: splitTags(*tags), Threshold: ef.threshold, NoFolds: *noFolds,
 		EvalCache: *cacheDir,

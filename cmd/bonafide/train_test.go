@@ -16,14 +16,16 @@ import (
 // crops come from the engine, the PyTorch port of the base model agrees with ONNX Runtime, the
 // loss on the training crops falls in every training, every export agrees with PyTorch in ONNX
 // Runtime (train fails otherwise), the out-of-source report is written, and the model directory
-// loads in 'analyze' with --passive-models. A second run reuses every step.
+// loads in 'analyze' with --passive-models. A second run reuses every step. MixStyle is on, so
+// its path runs too.
 func TestTrainSmoke(t *testing.T) {
 	py := testkit.RequireTorch(t)
 	manifest := evalSet(t)
 	out := filepath.Join(t.TempDir(), "train")
 	cache := filepath.Join(t.TempDir(), "cache")
 	args := []string{"train", "--quiet", "--python", py, "--out", out, "--cache", cache, "--folds", "2", "--max-steps", "12",
-		"--views", "2.7,4", "--copies", "2", "--crop-frames", "3", "--close", "1.3", "--batch", "16", "--frames", "12", "--workers", "2", manifest}
+		"--views", "2.7,4", "--copies", "2", "--crop-frames", "3", "--close", "1.3", "--batch", "16", "--frames", "12", "--workers", "2",
+		"--mixstyle", "0.5", manifest}
 	code, stdout, stderr := run(t, args...)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
@@ -152,6 +154,12 @@ func TestTrainNeedsPyTorch(t *testing.T) {
 		code, _, stderr = run(t, "train", "--out", t.TempDir(), "--blend", blend, manifest)
 		if code != 2 || !strings.Contains(stderr, "out of range: --blend") {
 			t.Fatalf("--blend %s: exit %d, %q", blend, code, stderr)
+		}
+	}
+	for _, share := range []string{"1.5", "-0.1"} {
+		code, _, stderr = run(t, "train", "--out", t.TempDir(), "--mixstyle", share, manifest)
+		if code != 2 || !strings.Contains(stderr, "out of range: --mixstyle") {
+			t.Fatalf("--mixstyle %s: exit %d, %q", share, code, stderr)
 		}
 	}
 	code, _, stderr = run(t, "train", manifest)
