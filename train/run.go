@@ -192,11 +192,12 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		sort.Strings(names)
 		fixedNote = fmt.Sprintf("; %s keep their weights %v", strings.Join(names, ", "), c.FitFixed)
 	}
+	created := time.Now().UTC()
 	man := liveness.PassiveManifest{
-		Name:        "trained-" + time.Now().UTC().Format("2006-01-02"),
+		Name:        "trained-" + created.Format("2006-01-02-1504"), // two models trained the same day have different names
 		Description: fmt.Sprintf("fine-tuned from %s on %s (%s)", filepath.Base(c.BaseModel), filepath.Base(c.Manifest), c.Data),
 		Engine:      liveness.Version,
-		Created:     time.Now().UTC().Format(time.RFC3339),
+		Created:     created.Format(time.RFC3339),
 		Calibration: "calibration.json",
 	}
 	if c.NoFolds {

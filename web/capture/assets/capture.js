@@ -130,7 +130,7 @@
         if (faces.length > 1) return 'severalFaces';
         const b = faces[0].boundingBox;
         // The face's share of the picture's shorter side: at most 0.5 keeps 2x of room around it
-        // for the passive models' view (they decide best with the whole 2.7x view in the picture).
+        // for the passive models' view (they decide best with their whole view, 2.3x for the shipped model, in the picture).
         const size = b.width / Math.min(w, h);
         if (size < 0.2) return 'tooFar';
         if (size > 0.5) return 'tooClose';
