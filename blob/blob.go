@@ -132,7 +132,8 @@ func ValidateKey(key string) error {
 	case strings.ContainsAny(key, "\x00\\"):
 		return fmt.Errorf("%w %q: NUL or backslash", ErrInvalidKey, key)
 	case strings.HasSuffix(key, ".attrs"):
-		// fileblob keeps metadata in "<key>.attrs" sidecar files.
+		// fileblob hides "<key>.attrs" from listings and deletes it with <key>: the metadata
+		// sidecars earlier versions wrote.
 		return fmt.Errorf("%w %q: reserved suffix .attrs", ErrInvalidKey, key)
 	}
 	for _, el := range strings.Split(key, "/") {

@@ -368,7 +368,7 @@ func TestRobustnessLiveCapturesSucceed(t *testing.T) {
 // face in box b: its top edge over the nose (highest at the bridge), its sides on the cheeks, its
 // lower edge curving under the chin, three horizontal pleats, darker towards the sides where it
 // turns away from the light, a faint weave, and white ear loops running out to the ears. Drawn
-// from the face box alone, placed once for the whole clip (the webcam faces move a few pixels).
+// from the face box alone (a clip gets one per frame, on the box of that time: boxAt).
 func medicalMask(b liveness.Box, w, h int) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	bw, bh := b.W(), b.H()
@@ -379,8 +379,12 @@ func medicalMask(b liveness.Box, w, h int) *image.NRGBA {
 		return u >= 0.06 && u <= 0.94 && v >= top(u) && v <= bottom(u)
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
-	for py := 0; py < h; py++ {
-		for px := 0; px < w; px++ {
+	// Only the pixels of the mask's bounding rectangle can be inside it (top is at least 0.47 of
+	// the box, bottom at most 1.02).
+	x0, x1 := max(0, int(math.Floor(b.X1+0.06*bw))), min(w, int(math.Ceil(b.X1+0.94*bw))+1)
+	y0, y1 := max(0, int(math.Floor(b.Y1+0.47*bh))), min(h, int(math.Ceil(b.Y1+1.02*bh))+1)
+	for py := y0; py < y1; py++ {
+		for px := x0; px < x1; px++ {
 			// Coverage from 4x4 samples: soft, anti-aliased edges.
 			n := 0
 			for sy := 0; sy < 4; sy++ {

@@ -45,17 +45,20 @@ def main():
     with open(a.manifest, newline='') as f:
         rows = [r for r in csv.DictReader(f, delimiter='\t') if os.path.splitext(r['path'])[1].lower() in VIDEO]
 
-    def fold(subject):  # the development set names every subject: the fold group (train/run.go groupOf)
-        return fold_of.get(subject)
+    # The development set names every subject, and a subject is its own fold group (train/run.go
+    # groupOf). A video whose subject no fold held out has no out-of-source model: say so.
+    unheld = [r['path'] for r in rows if r['subject'] not in fold_of]
+    if unheld:
+        sys.exit(f'{a.run} held out no fold for these videos\' subjects (another manifest?): ' + ', '.join(unheld))
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for k in sorted({fold(r['subject']) for r in rows} - {None}):
+        for k in sorted({fold_of[r['subject']] for r in rows}):
             manifest = os.path.join(tmp, f'fold-{k}.tsv')
             with open(manifest, 'w') as f:
                 f.write('path\tlabel\tspecies\tsubject\ttags\n')
                 for r in rows:
-                    if fold(r['subject']) == k:
+                    if fold_of[r['subject']] == k:
                         f.write('\t'.join([os.path.join(root, r['path']), r['label'], r['species'], r['subject'], r['tags']]) + '\n')
             for n in FRAMES:
                 out = os.path.join(tmp, f'fold-{k}-{n}')
