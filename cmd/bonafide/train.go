@@ -60,7 +60,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	epochs := fs.Float64("epochs", 2, "passes over the crops per model")
 	lr := fs.Float64("lr", 1e-4, "learning rate (AdamW, cosine schedule)")
 	blend := fs.Float64("blend", 0.75, "weight of the tuned layers against the base model's after training, in (0, 1]: below 1 moves them back towards the base model (WiSE-FT)")
-	mixStyle := fs.Float64("mixstyle", 0.5, "share of training batches in which each crop's activation statistics are mixed with those of a crop of the same class (live or attack) from another source (MixStyle), in [0, 1]")
+	mixStyle := fs.Float64("mixstyle", 0.8, "share of training batches in which each crop's activation statistics are mixed with those of a crop of the same class (live or attack) from another source (MixStyle), in [0, 1]")
 	batch := fs.Int("batch", 64, "crops per step")
 	maxSteps := fs.Int("max-steps", 0, "stop each model's training after this many steps (0: no limit; for a quick check)")
 	folds := fs.Int("folds", 5, "subjects are held out in this many folds (0: one fold per subject)")
