@@ -376,15 +376,16 @@ func medicalMask(b liveness.Box, w, h int) *image.NRGBA {
 	bw, bh := b.W(), b.H()
 	top := func(u float64) float64 { d := (u - 0.5) / 0.45; return 0.47 + 0.09*d*d }
 	bottom := func(u float64) float64 { d := (u - 0.5) / 0.44; return 0.80 + 0.22*math.Sqrt(max(0, 1-d*d)) }
+	const left, right = 0.06, 0.94 // the mask's sides, as shares of the box's width
 	inside := func(x, y float64) bool {
 		u, v := (x-b.X1)/bw, (y-b.Y1)/bh
-		return u >= 0.06 && u <= 0.94 && v >= top(u) && v <= bottom(u)
+		return u >= left && u <= right && v >= top(u) && v <= bottom(u)
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
-	// Only the pixels of the mask's bounding rectangle can be inside it (top is at least 0.47 of
-	// the box, bottom at most 1.02).
-	x0, x1 := max(0, int(math.Floor(b.X1+0.06*bw))), min(w, int(math.Ceil(b.X1+0.94*bw))+1)
-	y0, y1 := max(0, int(math.Floor(b.Y1+0.47*bh))), min(h, int(math.Ceil(b.Y1+1.02*bh))+1)
+	// Only the pixels of the mask's bounding rectangle can be inside it: top is highest and
+	// bottom lowest at the centre (u = 0.5).
+	x0, x1 := max(0, int(math.Floor(b.X1+left*bw))), min(w, int(math.Ceil(b.X1+right*bw))+1)
+	y0, y1 := max(0, int(math.Floor(b.Y1+top(0.5)*bh))), min(h, int(math.Ceil(b.Y1+bottom(0.5)*bh))+1)
 	for py := y0; py < y1; py++ {
 		for px := x0; px < x1; px++ {
 			// Coverage from 4x4 samples: soft, anti-aliased edges.
