@@ -78,7 +78,9 @@ func WriteCrops(ctx context.Context, eng *liveness.Engine, entries []eval.Entry,
 		key := mediaKey(name)
 		done := filepath.Join(dir, "media", key+"-"+sig+".tsv") // rows of an earlier run with the same views and cuts
 		if data, err := os.ReadFile(done); err == nil {
-			rows[i] = []string{string(data)}
+			// The crops depend on the media only; its label and subject come from this manifest,
+			// which may have corrected them since.
+			rows[i] = []string{relabel(string(data), e, name)}
 			reused.Add(1)
 			return
 		}
@@ -143,17 +145,13 @@ func cropMedia(ctx context.Context, eng *liveness.Engine, e eval.Entry, name, ke
 	if err != nil {
 		return "", err
 	}
-	group := e.Subject
-	if group == "" {
-		group = strings.SplitN(filepath.ToSlash(name), "/", 2)[0]
-	}
 	var out strings.Builder
 	n := 0
 	err = eng.TrainingCrops(ctx, liveness.Input{Name: filepath.Base(e.Path), Data: data, Tags: e.Tags},
 		liveness.CropOptions{Views: c.Views, Close: c.Close}, func(tc liveness.TrainingCrop) error {
 			id := fmt.Sprintf("%s_f%03d_c%g", key, tc.Frame, tc.Close)
-			row := []string{id, name, e.Label, e.Species, e.Subject, group, strconv.Itoa(tc.Frame),
-				strconv.FormatFloat(tc.Close, 'g', -1, 64), strconv.FormatFloat(tc.Context, 'f', 3, 64)}
+			row := append(append([]string{id, name}, labels(e, name)...), strconv.Itoa(tc.Frame),
+				strconv.FormatFloat(tc.Close, 'g', -1, 64), strconv.FormatFloat(tc.Context, 'f', 3, 64))
 			for k, v := range c.Views {
 				rel := filepath.ToSlash(filepath.Join(v.String(), id+".png"))
 				if err := writePNG(filepath.Join(dir, rel), tc.Views[k]); err != nil {
@@ -187,6 +185,30 @@ func viewDirs(views []liveness.View) []string {
 }
 
 // relName is path relative to base when under it, else the path itself (slash-separated).
+// labels are a crop row's label, species, subject and group (the subject, or the media's first
+// folder when it has none) from the manifest entry: cropHeader's columns 2 to 5.
+func labels(e eval.Entry, name string) []string {
+	group := e.Subject
+	if group == "" {
+		group = strings.SplitN(filepath.ToSlash(name), "/", 2)[0]
+	}
+	return []string{e.Label, e.Species, e.Subject, group}
+}
+
+// relabel sets the label columns of a media's stored crop rows to the manifest entry's.
+func relabel(rows string, e eval.Entry, name string) string {
+	lab := labels(e, name)
+	var out strings.Builder
+	for line := range strings.Lines(rows) {
+		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
+		if len(f) >= 2+len(lab) {
+			copy(f[2:], lab)
+		}
+		out.WriteString(strings.Join(f, "\t") + "\n")
+	}
+	return out.String()
+}
+
 func relName(base, path string) string {
 	if rel, err := filepath.Rel(base, path); err == nil && !strings.HasPrefix(rel, "..") {
 		return filepath.ToSlash(rel)

@@ -72,6 +72,10 @@ class Crops:
             h.update((r['id'] + r['label'] + '\n').encode())
         return h.hexdigest()[:16]
 
+    def groups_digest(self):
+        """The crops' groups (subjects): which are held out together, and how crops are weighed."""
+        return hashlib.sha256('\n'.join(self.group).encode()).hexdigest()[:16]
+
     def image(self, i, view):
         """The crop as 3xHxW RGB float 0-255 and its landmarks (68x2, crop pixels)."""
         r = self.rows[i]
@@ -357,7 +361,7 @@ def reference(net, crops, view, n):
 def fit_key(a, crops, view, fold):
     """What a trained model depends on: resuming reuses a model only when all of it is the same."""
     keys = ['cut', 'k', 'seed', 'epochs', 'batch', 'lr', 'l2sp', 'blend', 'max_steps', 'max_folds', 'mixstyle']
-    return json.dumps({'digest': crops.digest(), 'view': view, 'fold': fold, 'base': sha256(a.base),
+    return json.dumps({'digest': crops.digest(), 'groups': crops.groups_digest(), 'view': view, 'fold': fold, 'base': sha256(a.base),
                        'augment': augment_sha256(), **{k: getattr(a, k) for k in keys}}, sort_keys=True)
 
 
