@@ -35,6 +35,7 @@ type Runner struct {
 	Engine          Analyzer
 	Fusion          *liveness.Fusion // scores the cached signals; the engine's own fusion when nil
 	DeclineMultiple bool
+	Threshold       float64   // the engine's: where the passive models' own verdict is taken again; 0.5 when 0
 	Workers         int       // media analysed at once
 	CacheDir        string    // "" disables the cache
 	Progress        io.Writer // progress bar; nil for none
@@ -165,6 +166,12 @@ func (r *Runner) score(s *Sample, c cached) {
 	if f == nil {
 		f = liveness.DefaultFusion()
 	}
+	threshold := r.Threshold
+	if threshold == 0 {
+		threshold = 0.5
+	}
+	// The cached reasons were decided under the fusion the engine had; PASSIVE_ATTACK depends on it.
+	c.Reasons = f.Rescored(c.Signals, c.Reasons, threshold)
 	s.Scores = map[string]float64{FusionScore: f.Confidence(c.Signals, c.Reasons, r.DeclineMultiple)}
 	for _, sig := range c.Signals {
 		if sig.Score != nil {

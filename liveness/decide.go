@@ -130,15 +130,10 @@ func (e *Engine) passiveSignals(ff, frames []FrameResult) map[string]*bonafide.S
 // under the fusion reaches the threshold.
 func (e *Engine) passiveVerdict(sig map[string]*bonafide.Signal) []bonafide.Reason {
 	var own []bonafide.Signal
-	var ps []string
 	for _, m := range e.passive.Members {
 		own = append(own, *sig[m.Signal])
-		ps = append(ps, fmt.Sprintf("%s P = %.4f", m.Signal, *sig[m.Signal].Score))
 	}
-	if e.fusion.Confidence(own, nil, false) >= e.cfg.Threshold {
-		return []bonafide.Reason{reason(ReasonPassiveAttack, "the passive anti-spoof models see an attack (%s)", strings.Join(ps, ", "))}
-	}
-	return nil
+	return e.fusion.PassiveAttack(own, e.cfg.Threshold)
 }
 
 // challengeSignal is 1 when a gesture the tags asked for was not seen, 0 when all were; nil when

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"bonafide"
@@ -143,6 +144,31 @@ func (f *Fusion) Confidence(signals []bonafide.Signal, reasons []bonafide.Reason
 		z += f.Weights[name] * feats[name]
 	}
 	return round4(sigmoid(z))
+}
+
+// PassiveAttack is the passive models' own verdict under this fusion: PASSIVE_ATTACK when the
+// passive signals alone (with the bias) reach the threshold. The one rule for the engine's verdict
+// and for a stored result scored again under another calibration.
+func (f *Fusion) PassiveAttack(signals []bonafide.Signal, threshold float64) []bonafide.Reason {
+	var own []bonafide.Signal
+	var ps []string
+	for _, s := range signals {
+		if slices.Contains(passiveSignals, s.Name) && s.Score != nil {
+			own = append(own, s)
+			ps = append(ps, fmt.Sprintf("%s P = %.4f", s.Name, *s.Score))
+		}
+	}
+	if len(own) == 0 || f.Confidence(own, nil, false) < threshold {
+		return nil
+	}
+	return []bonafide.Reason{reason(ReasonPassiveAttack, "the passive anti-spoof models see an attack (%s)", strings.Join(ps, ", "))}
+}
+
+// Rescored are a stored result's reasons under this fusion: its PASSIVE_ATTACK verdict taken
+// again at the threshold, every other reason as it was.
+func (f *Fusion) Rescored(signals []bonafide.Signal, reasons []bonafide.Reason, threshold float64) []bonafide.Reason {
+	out := slices.DeleteFunc(slices.Clone(reasons), func(r bonafide.Reason) bool { return r.Code == ReasonPassiveAttack })
+	return append(out, f.PassiveAttack(signals, threshold)...)
 }
 
 // SignalNames lists the signals the engine can measure, in report order.

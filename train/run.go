@@ -255,7 +255,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			part[k] = entries[i]
 		}
 		runner := &eval.Runner{Engine: eng, Fusion: liveness.DefaultFusion(), DeclineMultiple: eng.Config().DeclineMultiple,
-			Workers: c.Workers, CacheDir: c.EvalCache}
+			Threshold: eng.Config().Threshold, Workers: c.Workers, CacheDir: c.EvalCache}
 		if c.Progress != nil {
 			runner.Progress = c.Progress
 		}

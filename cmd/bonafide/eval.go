@@ -72,6 +72,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Engine:          eng,
 		Fusion:          eng.Fusion(),
 		DeclineMultiple: eng.Config().DeclineMultiple,
+		Threshold:       eng.Config().Threshold,
 		Workers:         *workers,
 		DefaultTags:     splitTags(*tags),
 	}
