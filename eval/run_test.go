@@ -16,7 +16,7 @@ func TestScoreTakesThePassiveVerdictAgain(t *testing.T) {
 		Signals: []bonafide.Signal{{Name: "passive", Score: &p, Value: p}},
 		Reasons: []bonafide.Reason{{Code: liveness.ReasonPassiveAttack, Message: "under the engine's fusion"}, {Code: "BLURRED"}},
 	}
-	lenient := &liveness.Fusion{Name: "lenient", Weights: map[string]float64{"passive": 1}}         // declines above P 0.5
+	lenient := &liveness.Fusion{Name: "lenient", Weights: map[string]float64{"passive": 1}}        // declines above P 0.5
 	strict := &liveness.Fusion{Name: "strict", Bias: 2, Weights: map[string]float64{"passive": 1}} // above P 0.12
 	for _, tc := range []struct {
 		fusion *liveness.Fusion

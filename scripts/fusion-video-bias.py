@@ -8,7 +8,7 @@ signals. The fusion is refitted the way `bonafide eval --fit` fits it (eval/fit.
 weigh the same in all, L2 strength chosen from 0.001..10 by 5 folds grouped by subject, the video
 signals fixed at their weights), once as shipped (bias + passive weight) and once with a 0/1
 "is a video" feature added, and prints each media kind's errors out of fold at threshold 0.5 and
-every video that is wrong or not synthetic. An analysis, not a product path: the engine has one
+every video that is wrong or not a synthetic attack. An analysis, not a product path: the engine has one
 bias for every kind of media.
 """
 import argparse
@@ -83,7 +83,7 @@ def main():
             print(f'  {kind}: live declined {int((pred[live] >= 0.5).sum())}/{int(live.sum())}, '
                   f'attacks accepted {int((pred[att] < 0.5).sum())}/{int(att.sum())}')
         for k in np.flatnonzero(video == 1):
-            if (pred[k] >= 0.5) != (y[k] == 1) or 'synth' not in rows[k]['subject']:
+            if (pred[k] >= 0.5) != (y[k] == 1) or not rows[k]['path'].startswith('pinned-set-full/attack/'):
                 print(f'    {rows[k]["path"]}\t{rows[k]["label"]}\tpassive P {float(rows[k]["passive"]):.3f}\t'
                       f'fused out of fold {pred[k]:.3f}\t{rows[k]["reasons"]}')
 

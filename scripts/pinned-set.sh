@@ -5,7 +5,9 @@
 #   attack/print/    `bonafide synth --kind print` from face photos (halftone, paper, 2-D motion)
 #   attack/replay/   `bonafide synth --kind replay` from photos and from the live cuts
 # SIZE=small makes 4 live and 4 attack media (the training smoke test); SIZE=full (default) the
-# set used beside the development set for training. The attacks are synthetic.
+# set used beside the development set for training. The attacks are synthetic. A synthetic attack's
+# subject is the person it shows (franck, cap12, ...), as their live media's: folds hold a person's
+# live media and the attacks made from them out together.
 set -euo pipefail
 cache=${BONAFIDE_CACHE:-$HOME/.cache/bonafide}
 bin=${BIN:-bin/bonafide}
@@ -45,17 +47,17 @@ done
 for e in $prints; do
   p=${e%%:*}; seed=${e##*:}; out="attack/print/${p%.*}.mp4"
   [ -f "$set_dir/$out" ] || "$bin" synth --kind print --seed "$seed" --seconds 4 --tilt 0.03 --halftone 150 --out "$set_dir/$out" "$m/$p"
-  row "$out" attack print "synth-${p%%[_.]*}"
+  row "$out" attack print "${p%%[_.]*}"
 done
 for e in $replays; do
   p=${e%%:*}; seed=${e##*:}; out="attack/replay/${p%.*}.mp4"
   [ -f "$set_dir/$out" ] || "$bin" synth --kind replay --seed "$seed" --seconds 4 --out "$set_dir/$out" "$m/$p"
-  row "$out" attack replay "synth-${p%%[_.]*}"
+  row "$out" attack replay "${p%%[_.]*}"
 done
 for e in $vreplays; do
   c=${e%%:*}; seed=${e##*:}; out="attack/replay/video_$c.mp4"
   [ -f "$set_dir/$out" ] || "$bin" synth --kind replay --seed "$seed" --seconds 4 --out "$set_dir/$out" "$set_dir/live/$c.mp4"
-  row "$out" attack replay "synth-${c%%_*}"
+  row "$out" attack replay "${c%%_*}"
 done
 mv "$manifest.tmp" "$manifest"
 echo "$manifest"
