@@ -35,7 +35,7 @@ type Runner struct {
 	Engine          Analyzer
 	Fusion          *liveness.Fusion // scores the cached signals; the engine's own fusion when nil
 	DeclineMultiple bool
-	Threshold       float64   // the engine's: where the passive models' own verdict is taken again; 0.5 when 0
+	Threshold       float64   // the engine's: where the passive models' own verdict is taken again; the default when 0
 	Workers         int       // media analysed at once
 	CacheDir        string    // "" disables the cache
 	Progress        io.Writer // progress bar; nil for none
@@ -168,7 +168,7 @@ func (r *Runner) score(s *Sample, c cached) {
 	}
 	threshold := r.Threshold
 	if threshold == 0 {
-		threshold = 0.5
+		threshold = liveness.DefaultConfig().Threshold
 	}
 	// The cached reasons were decided under the fusion the engine had; PASSIVE_ATTACK depends on it.
 	c.Reasons = f.Rescored(c.Signals, c.Reasons, threshold)

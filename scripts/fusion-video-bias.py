@@ -6,20 +6,21 @@
 RUN is a `bonafide train --out` directory; its report/scores.tsv holds every media's out-of-source
 signals. The fusion is refitted the way `bonafide eval --fit` fits it (eval/fit.go: live and attack
 weigh the same in all, L2 strength chosen from 0.001..10 by 5 folds grouped by subject, the video
-signals fixed at their weights), once as shipped (bias + passive weight) and once with a 0/1
+signals fixed at the weights of the run's calibration), once as shipped (bias + passive weight) and once with a 0/1
 "is a video" feature added, and prints each media kind's errors out of fold at threshold 0.5 and
 every video that is wrong or not a synthetic attack. An analysis, not a product path: the engine has one
 bias for every kind of media.
 """
 import argparse
 import csv
+import json
 import math
 import os
 
 import numpy as np
 
 VIDEO = ('.mp4', '.webm', '.avi', '.mov', '.mkv')
-FIXED = {'challenge': 6, 'flatness': 6, 'identity': 6}  # models/calibration.json keeps these
+VIDEO_SIGNALS = ('challenge', 'flatness', 'identity')  # kept at the run's weights (--fit-fixed)
 LAMBDAS = (0.001, 0.01, 0.1, 1, 10)
 
 
@@ -49,13 +50,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--scores', required=True, help='report/scores.tsv of a bonafide train run')
     a = ap.parse_args()
+    # The run's fitted calibration holds the weights the video signals kept: RUN/model/calibration.json.
+    cal = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(a.scores))), 'model', 'calibration.json')
+    if not os.path.exists(cal):
+        raise SystemExit(f'{cal} is missing: give --scores the report/scores.tsv of a finished bonafide train run')
+    with open(cal) as f:
+        weights = json.load(f)['weights']
+    fixed = {s: weights.get(s, 0) for s in VIDEO_SIGNALS}
     with open(a.scores, newline='') as f:
         rows = [r for r in csv.DictReader(f, delimiter='\t')
                 if not r['error'] and r['fta'] == '0' and r['passive']]
     y = np.array([float(r['label'] == 'attack') for r in rows])
     video = np.array([float(os.path.splitext(r['path'])[1].lower() in VIDEO) for r in rows])
     lp = np.array([logit(float(r['passive'])) for r in rows])
-    off = np.array([sum(wt * float(r[s] or 0) for s, wt in FIXED.items()) for r in rows])
+    off = np.array([sum(wt * float(r[s] or 0) for s, wt in fixed.items()) for r in rows])
     n = len(rows)
     w = np.where(y == 1, n / (2 * y.sum()), n / (2 * (1 - y).sum()))
     groups, fold = {}, np.zeros(n, int)  # subjects dealt round robin, as eval.assignFolds

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -184,9 +185,8 @@ func viewDirs(views []liveness.View) []string {
 	return out
 }
 
-// relName is path relative to base when under it, else the path itself (slash-separated).
 // labels are a crop row's label, species, subject and group (the subject, or the media's first
-// folder when it has none) from the manifest entry: cropHeader's columns 2 to 5.
+// folder when it has none) from the manifest entry: cropHeader's columns from "label" on.
 func labels(e eval.Entry, name string) []string {
 	group := e.Subject
 	if group == "" {
@@ -201,14 +201,18 @@ func relabel(rows string, e eval.Entry, name string) string {
 	var out strings.Builder
 	for line := range strings.Lines(rows) {
 		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
-		if len(f) >= 2+len(lab) {
-			copy(f[2:], lab)
+		if len(f) >= labelColumn+len(lab) {
+			copy(f[labelColumn:], lab)
 		}
 		out.WriteString(strings.Join(f, "\t") + "\n")
 	}
 	return out.String()
 }
 
+// labelColumn is where labels go in a crop row.
+var labelColumn = slices.Index(cropHeader, "label")
+
+// relName is path relative to base when under it, else the path itself (slash-separated).
 func relName(base, path string) string {
 	if rel, err := filepath.Rel(base, path); err == nil && !strings.HasPrefix(rel, "..") {
 		return filepath.ToSlash(rel)
