@@ -187,6 +187,27 @@ func (r *Runner) score(s *Sample, c cached) {
 	}
 }
 
+// RetakePassive takes a scored sample's PASSIVE_ATTACK verdict again under f at the threshold,
+// every other reason as it was. A sample keeps its signals' scores, not the signals, which is all
+// the verdict needs: for samples scored under one fusion and reported under another, as `bonafide
+// train` does with the fusion it fits after scoring.
+func (s *Sample) RetakePassive(f *liveness.Fusion, threshold float64) {
+	var signals []bonafide.Signal
+	for _, name := range liveness.SignalNames() {
+		if v, ok := s.Scores[name]; ok {
+			signals = append(signals, bonafide.Signal{Name: name, Score: &v})
+		}
+	}
+	reasons := make([]bonafide.Reason, len(s.Reasons))
+	for i, code := range s.Reasons {
+		reasons[i] = bonafide.Reason{Code: code}
+	}
+	s.Reasons = nil
+	for _, r := range f.Rescored(signals, reasons, threshold) {
+		s.Reasons = append(s.Reasons, r.Code)
+	}
+}
+
 func (r *Runner) cacheKey(sha string, tags []string) string {
 	t := slices.Clone(tags)
 	slices.Sort(t)

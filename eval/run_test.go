@@ -33,3 +33,28 @@ func TestScoreTakesThePassiveVerdictAgain(t *testing.T) {
 		t.Errorf("the cached reasons were changed: %v", c.Reasons)
 	}
 }
+
+func TestRetakePassiveUsesTheFusionGiven(t *testing.T) {
+	lenient := &liveness.Fusion{Name: "lenient", Weights: map[string]float64{"passive": 1}}        // declines above P 0.5
+	strict := &liveness.Fusion{Name: "strict", Bias: 2, Weights: map[string]float64{"passive": 1}} // above P 0.12
+	for _, tc := range []struct {
+		fusion *liveness.Fusion
+		before []string
+		want   []string
+	}{
+		{lenient, []string{liveness.ReasonPassiveAttack, "BLURRED"}, []string{"BLURRED"}},
+		{strict, []string{"BLURRED"}, []string{"BLURRED", liveness.ReasonPassiveAttack}},
+	} {
+		s := Sample{Reasons: tc.before, Scores: map[string]float64{FusionScore: 0.9, "passive": 0.3}}
+		s.RetakePassive(tc.fusion, 0.5)
+		if !slices.Equal(s.Reasons, tc.want) {
+			t.Errorf("%s: reasons %v, want %v", tc.fusion.Name, s.Reasons, tc.want)
+		}
+	}
+	// Without a passive score (no face) there is no passive verdict to take.
+	s := Sample{Reasons: []string{liveness.ReasonNoFace}, Scores: map[string]float64{FusionScore: 1}}
+	s.RetakePassive(strict, 0.5)
+	if !slices.Equal(s.Reasons, []string{liveness.ReasonNoFace}) {
+		t.Errorf("no face: reasons %v", s.Reasons)
+	}
+}

@@ -279,6 +279,8 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		if !math.IsNaN(fitRes.CVScores[i]) {
 			samples[i].Scores[eval.FusionScore] = fitRes.CVScores[i]
 		}
+		// They were scored under the engine's embedded fusion; the report gives the fitted one's verdict.
+		samples[i].RetakePassive(fitRes.Fusion, c.Threshold)
 		samples[i].Path = relName(base, samples[i].Path)
 	}
 	if err := writeModelDir(res.ModelDir, filepath.Join(models, "final"), c.Views, man, fitRes.Fusion); err != nil {
