@@ -192,7 +192,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		sort.Strings(names)
 		fixedNote = fmt.Sprintf("; %s keep their weights %v", strings.Join(names, ", "), c.FitFixed)
 	}
-	created := time.Now().UTC()
+	// The model is named by when its final weights were written, so a resumed run that trained
+	// nothing again keeps the name.
+	st, err := os.Stat(filepath.Join(models, "final", "passive_"+c.Views[0].String()+".onnx"))
+	if err != nil {
+		return nil, err
+	}
+	created := st.ModTime().UTC()
 	man := liveness.PassiveManifest{
 		Name:        "trained-" + created.Format("2006-01-02-1504"), // two models trained the same day have different names
 		Description: fmt.Sprintf("fine-tuned from %s on %s (%s)", filepath.Base(c.BaseModel), filepath.Base(c.Manifest), c.Data),

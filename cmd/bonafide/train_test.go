@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"bonafide/internal/assets"
 	"bonafide/internal/testkit"
@@ -104,7 +105,12 @@ func TestTrainSmoke(t *testing.T) {
 		t.Fatalf("analyze did not use the trained models: %+v", res)
 	}
 
-	// A second run resumes: nothing is cropped or trained again.
+	// A second run resumes: nothing is cropped or trained again, and the model keeps the name of
+	// when its final weights were written.
+	trained := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(out, "models", "final", "passive_p2.7.onnx"), trained, trained); err != nil {
+		t.Fatal(err)
+	}
 	code, stdout, stderr = run(t, args...)
 	if code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, stderr)
@@ -112,6 +118,17 @@ func TestTrainSmoke(t *testing.T) {
 	log, _ := os.ReadFile(filepath.Join(out, "train.log"))
 	if !strings.Contains(stdout, "from an earlier run") || strings.Count(string(log), "trained by an earlier run, kept") != 6 {
 		t.Errorf("the second run did not reuse the crops and the 6 models:\n%s", stdout)
+	}
+	var man struct {
+		Name string `json:"name"`
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "model", "passive.json")); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(data, &man); err != nil {
+		t.Fatal(err)
+	}
+	if man.Name != "trained-2026-01-02-0304" {
+		t.Errorf("the resumed run named the model %q, want the time its final weights were written (trained-2026-01-02-0304)", man.Name)
 	}
 }
 
