@@ -1,13 +1,11 @@
 package liveness
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"io"
 	"math"
 	"runtime"
@@ -284,10 +282,7 @@ func (e *Engine) Analyze(ctx context.Context, in Input) (*Result, error) {
 	if bestIdx >= 0 && r.BestShot == nil {
 		for _, fr := range results {
 			if fr.Index == bestIdx {
-				var buf bytes.Buffer
-				if err := jpeg.Encode(&buf, bestCrop, &jpeg.Options{Quality: 90}); err == nil {
-					r.BestShot = &BestShot{BestShot: bonafide.BestShot{Frame: fr.Index, Time: fr.Time, Box: bonafide.Box(*fr.Box), Quality: fr.Quality.Score}, JPEG: buf.Bytes()}
-				}
+				r.BestShot = &BestShot{BestShot: bonafide.BestShot{Frame: fr.Index, Time: fr.Time, Box: bonafide.Box(*fr.Box), Quality: fr.Quality.Score}, crop: bestCrop}
 			}
 		}
 	}

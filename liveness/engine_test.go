@@ -122,8 +122,18 @@ func TestLiveWebcamVideoSucceeds(t *testing.T) {
 			if r.Media.Kind != "video" || r.Media.Frames < 40 {
 				t.Fatalf("media %+v: want a video with about 50 frames", r.Media)
 			}
-			if r.BestShot == nil || len(r.BestShot.JPEG) == 0 {
+			if r.BestShot == nil {
 				t.Fatal("no best shot")
+			}
+			shot, err := r.BestShot.JPEG()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The face crop, 1.6x the face box (less where the frame ends).
+			b := r.BestShot.Box
+			side := max(b.X2-b.X1, b.Y2-b.Y1)
+			if cfg, err := jpeg.DecodeConfig(bytes.NewReader(shot)); err != nil || float64(cfg.Width) > 1.6*side+2 || float64(cfg.Width) < side {
+				t.Fatalf("best shot: %v, %+v for a face box of side %.0f", err, cfg, side)
 			}
 			if r.HasReason(liveness.ReasonFlatSurface) {
 				t.Fatalf("live head flagged flat: %+v", r.Signal("flatness"))

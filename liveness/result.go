@@ -1,6 +1,12 @@
 package liveness
 
-import "bonafide"
+import (
+	"bytes"
+	"image"
+	"image/jpeg"
+
+	"bonafide"
+)
 
 // Version names the engine; it changes whenever scores may change for the same input.
 const Version = "bonafide-engine/0.4.0"
@@ -30,7 +36,19 @@ const (
 // BestShot is the frame chosen as the best view of the face: where it is, and the face crop.
 type BestShot struct {
 	bonafide.BestShot
-	JPEG []byte `json:"-"` // the face crop (1.6x the box), JPEG
+	crop *image.RGBA // the face (1.6x the box), a view into its frame
+}
+
+// JPEG is the face crop (1.6x the box) as a JPEG at quality 90. It is encoded when asked for, not
+// by Analyze: only a caller that keeps the best shot pays for it (about 7 ms for a 575x575 crop,
+// as much as a quarter of a photo's analysis), not eval, train or a request without
+// extract_best_shot.
+func (b *BestShot) JPEG() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, b.crop, &jpeg.Options{Quality: 90}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Result is the engine's verdict on one media.

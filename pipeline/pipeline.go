@@ -157,7 +157,9 @@ func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, in liveness.I
 		Details: res.Evidence()}
 	var shot []byte
 	if params.ExtractBestShot && res.BestShot != nil {
-		shot = res.BestShot.JPEG
+		if shot, err = res.BestShot.JPEG(); err != nil {
+			return bonafide.MediaResult{}, nil, mediaError(m, err)
+		}
 	}
 	return r, shot, nil
 }

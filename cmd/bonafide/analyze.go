@@ -123,7 +123,11 @@ func analyzeFile(ctx context.Context, eng *liveness.Engine, path string, tags []
 	if bestDir != "" && res.BestShot != nil {
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".best.jpg"
 		p := filepath.Join(bestDir, name)
-		if err := os.WriteFile(p, res.BestShot.JPEG, 0o644); err != nil {
+		shot, err := res.BestShot.JPEG()
+		if err == nil {
+			err = os.WriteFile(p, shot, 0o644)
+		}
+		if err != nil {
 			out.Error = &fileError{Code: "WRITE_ERROR", Message: fmt.Sprintf("%s: writing the best shot: %v", path, err)}
 		} else {
 			out.BestShotFile = p
