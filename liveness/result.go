@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/jpeg"
 
@@ -44,6 +45,9 @@ type BestShot struct {
 // as much as a quarter of a photo's analysis), not eval, train or a request without
 // extract_best_shot.
 func (b *BestShot) JPEG() ([]byte, error) {
+	if b.crop == nil {
+		return nil, errors.New("liveness: the best shot has no face crop")
+	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, b.crop, &jpeg.Options{Quality: 90}); err != nil {
 		return nil, err

@@ -157,8 +157,10 @@ func (p *Pipeline) quality(ctx context.Context, m *bonafide.Media, in liveness.I
 		Details: res.Evidence()}
 	var shot []byte
 	if params.ExtractBestShot && res.BestShot != nil {
-		if shot, err = res.BestShot.JPEG(); err != nil {
-			return bonafide.MediaResult{}, nil, mediaError(m, err)
+		// The verdict stands without its picture: a crop that cannot be encoded (it always can, in
+		// memory) leaves the media without a best shot, as it did when Analyze encoded it.
+		if s, err := res.BestShot.JPEG(); err == nil {
+			shot = s
 		}
 	}
 	return r, shot, nil
