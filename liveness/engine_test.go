@@ -129,7 +129,8 @@ func TestLiveWebcamVideoSucceeds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The face crop, 1.6x the face box (less where the frame ends).
+			// The face crop: 1.6 times the face box's side, less where the frame ends, never less
+			// than the box.
 			b := r.BestShot.Box
 			side := max(b.X2-b.X1, b.Y2-b.Y1)
 			if cfg, err := jpeg.DecodeConfig(bytes.NewReader(shot)); err != nil || float64(cfg.Width) > 1.6*side+2 || float64(cfg.Width) < side {

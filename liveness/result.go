@@ -40,10 +40,8 @@ type BestShot struct {
 	crop *image.RGBA // the face (1.6x the box), a view into its frame
 }
 
-// JPEG is the face crop (1.6x the box) as a JPEG at quality 90. It is encoded when asked for, not
-// by Analyze: only a caller that keeps the best shot pays for it (about 7 ms for a 575x575 crop,
-// as much as a quarter of a photo's analysis), not eval, train or a request without
-// extract_best_shot.
+// JPEG is the face crop (1.6x the box) as a JPEG at quality 90, encoded when asked for rather than
+// by Analyze, so that a caller that does not keep the best shot does not pay for encoding it.
 func (b *BestShot) JPEG() ([]byte, error) {
 	if b.crop == nil {
 		return nil, errors.New("liveness: the best shot has no face crop")
