@@ -65,6 +65,18 @@ class Crops:
         self.group = [r['group'] for r in self.rows]
         self.close = np.array([float(r['close']) for r in self.rows])
         self.media = [r['media'] for r in self.rows]
+        self.balance = None
+
+    def load_balance(self, path):
+        """Reads a table of live media and their demographic group (media TAB group, the media named
+        as in the index; bonafide train --balance-skin writes it): the group of each crop, or None."""
+        table = {}
+        with open(path, newline='') as f:
+            for r in csv.DictReader(f, delimiter='\t'):
+                table[r['media']] = r['group']
+        self.balance = [table.get(m) if not a else None for m, a in zip(self.media, self.attack)]
+        known = sum(g is not None for g in self.balance)
+        log(f'balance: {known} live crops of {len(set(g for g in self.balance if g))} groups from {path}')
 
     def digest(self):
         h = hashlib.sha256()
@@ -196,15 +208,31 @@ def binary_logit(logits):
     return torch.logsumexp(logits[:, 1:], dim=1) - logits[:, 0]
 
 
-def sample_weights(crops, idx):
+def sample_weights(crops, idx, balance=None):
     """Live and attack weigh the same in all; inside each, a group weighs with the square root of
-    its size, so one large source does not drown the others."""
+    its size, so one large source does not drown the others. With balance (a demographic group per
+    crop, None where unknown), the live crops of each known group then weigh, in all, with the
+    square root of what they weighed, so a small group (V-VI skin tones) is not drowned by a large
+    one either; the unknown keep their weight."""
     count = {}
     for i in idx:
         key = (crops.group[i], bool(crops.attack[i]))
         count[key] = count.get(key, 0) + 1
     w = np.array([1 / math.sqrt(count[(crops.group[i], bool(crops.attack[i]))]) for i in idx])
     att = crops.attack[idx]
+    if balance is not None:
+        live = np.where(~att)[0]
+        total = {}
+        for j in live:
+            g = balance[idx[j]]
+            if g is not None:
+                total[g] = total.get(g, 0) + w[j]
+        if total:
+            scale = sum(total.values()) / sum(math.sqrt(v) for v in total.values())
+            factor = {g: scale / math.sqrt(v) for g, v in total.items()}
+            log('live weight per group:', ', '.join(f'{g} x{f:.2f}' for g, f in sorted(factor.items())))
+            for j in live:
+                w[j] *= factor.get(balance[idx[j]], 1.0)
     w[att] /= 2 * w[att].sum()
     w[~att] /= 2 * w[~att].sum()
     return w
@@ -244,7 +272,7 @@ def train_tail(a, crops, feats, idx, stage):
     if att.all() or not att.any():
         raise SystemExit(f'passive.py: {stage}: the crops to train on are all {"attacks" if att.all() else "live"}: '
                          'give the manifest both live and attack media of several subjects, or use fewer folds')
-    w = sample_weights(crops, idx)
+    w = sample_weights(crops, idx, crops.balance)
     groups = np.asarray(crops.group)
     # A fixed sample of the training crops (the unaugmented copies), to show the loss falls.
     probe = rng.choice(idx, size=min(256, len(idx)), replace=False)
@@ -361,13 +389,16 @@ def reference(net, crops, view, n):
 def fit_key(a, crops, view, fold):
     """What a trained model depends on: resuming reuses a model only when all of it is the same."""
     keys = ['cut', 'k', 'seed', 'epochs', 'batch', 'lr', 'l2sp', 'blend', 'max_steps', 'max_folds', 'mixstyle']
+    balance = {'balance': sha256(a.balance)} if getattr(a, 'balance', '') else {}
     return json.dumps({'digest': crops.digest(), 'groups': crops.groups_digest(), 'view': view, 'fold': fold, 'base': sha256(a.base),
-                       'augment': augment_sha256(), **{k: getattr(a, k) for k in keys}}, sort_keys=True)
+                       'augment': augment_sha256(), **balance, **{k: getattr(a, k) for k in keys}}, sort_keys=True)
 
 
 def cmd_fit(a):
     torch.set_num_threads(a.threads)
     crops = Crops(a.crops)
+    if a.balance:
+        crops.load_balance(a.balance)
     views = a.views.split(',') if a.views else crops.views
     folds = assign_folds(crops.group, crops.attack, a.max_folds)
     nfold = max(folds.values()) + 1
@@ -476,6 +507,8 @@ def main():
     sp.add_argument('--only-folds', default='', help='train only these folds (comma-separated)')
     sp.add_argument('--no-folds', action='store_true', help='train only the final model')
     sp.add_argument('--no-final', action='store_true', help='train only the folds')
+    sp.add_argument('--balance', default='', help='a table of live media and their demographic group (media, group): '
+                    'the live crops of each group weigh with the square root of their share')
     sp = sub.add_parser('reference', help='torch logits on the first crops, to compare with ONNX Runtime')
     sp.add_argument('--crops', required=True)
     sp.add_argument('--base', required=True)

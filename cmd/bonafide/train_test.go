@@ -24,9 +24,14 @@ func TestTrainSmoke(t *testing.T) {
 	manifest := evalSet(t)
 	out := filepath.Join(t.TempDir(), "train")
 	cache := filepath.Join(t.TempDir(), "cache")
+	// Apparent skin tones of the set's two live subjects, to train with them balanced.
+	groups := filepath.Join(t.TempDir(), "groups.tsv")
+	if err := os.WriteFile(groups, []byte("key\tkind\tskin\tage\nA\tsubject\tI-II\t<30\nB\tsubject\tV-VI\t30-50\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	args := []string{"train", "--quiet", "--python", py, "--out", out, "--cache", cache, "--folds", "2", "--max-steps", "12",
 		"--views", "2.7,4", "--copies", "2", "--crop-frames", "3", "--close", "1.3", "--batch", "16", "--frames", "12", "--workers", "2",
-		"--mixstyle", "0.5", manifest}
+		"--mixstyle", "0.5", "--groups", groups, "--balance-skin", manifest}
 	code, stdout, stderr := run(t, args...)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
@@ -82,6 +87,16 @@ func TestTrainSmoke(t *testing.T) {
 	report, _ := os.ReadFile(filepath.Join(out, "report", "report.md"))
 	if !strings.Contains(string(report), "Per source (out of source)") {
 		t.Errorf("the report has no per-source table")
+	}
+	// The four live media are listed with their subject's skin tone, and training weighed the
+	// two groups by them.
+	if table, err := os.ReadFile(filepath.Join(out, "balance-skin.tsv")); err != nil {
+		t.Error(err)
+	} else if strings.Count(string(table), "\tI-II\n") != 2 || strings.Count(string(table), "\tV-VI\n") != 2 {
+		t.Errorf("balance-skin.tsv does not list the 2 I-II and 2 V-VI live media:\n%s", table)
+	}
+	if log, _ := os.ReadFile(filepath.Join(out, "train.log")); !strings.Contains(string(log), "live weight per group: I-II x") {
+		t.Errorf("train.log does not show the live weight per skin tone")
 	}
 
 	// The model directory is what analyze loads with one flag.
@@ -178,6 +193,10 @@ func TestTrainNeedsPyTorch(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, "out of range: --mixstyle") {
 			t.Fatalf("--mixstyle %s: exit %d, %q", share, code, stderr)
 		}
+	}
+	code, _, stderr = run(t, "train", "--out", t.TempDir(), "--balance-skin", manifest)
+	if code != 2 || !strings.Contains(stderr, "--balance-skin needs --groups") {
+		t.Fatalf("--balance-skin without --groups: exit %d, %q", code, stderr)
 	}
 	code, _, stderr = run(t, "train", manifest)
 	if code != 2 || !strings.Contains(stderr, "--out") {
