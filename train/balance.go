@@ -7,11 +7,11 @@ import (
 	"bonafide/eval"
 )
 
-// BalanceFile is the table, under the training directory, of the live media whose apparent skin
+// balanceFile is the table, under the training directory, of the live media whose apparent skin
 // tone the groups table gives (passive.py fit --balance reads it).
-const BalanceFile = "balance-skin.tsv"
+const balanceFile = "balance-skin.tsv"
 
-// writeBalance writes dir/BalanceFile: each usable live entry whose apparent skin tone g gives
+// writeBalance writes dir/balanceFile: each usable live entry whose apparent skin tone g gives
 // (not "unknown"), named as in the crops' index (relative to base), with that group. It returns how
 // many media it lists.
 func writeBalance(dir string, entries []eval.Entry, base string, g *eval.Groups) (string, int, error) {
@@ -30,6 +30,6 @@ func writeBalance(dir string, entries []eval.Entry, base string, g *eval.Groups)
 		b.WriteString(relName(base, e.Path) + "\t" + v + "\n")
 		n++
 	}
-	path := filepath.Join(dir, BalanceFile)
+	path := filepath.Join(dir, balanceFile)
 	return path, n, writeAtomic(path, b.Bytes())
 }

@@ -208,10 +208,10 @@ def binary_logit(logits):
     return torch.logsumexp(logits[:, 1:], dim=1) - logits[:, 0]
 
 
-def sample_weights(crops, idx, balance=None):
+def sample_weights(crops, idx):
     """Live and attack weigh the same in all; inside each, a group weighs with the square root of
-    its size, so one large source does not drown the others. With balance (a demographic group per
-    crop, None where unknown), the live crops of each known group then weigh, in all, with the
+    its size, so one large source does not drown the others. With crops.balance (a demographic group
+    per crop, None where unknown; load_balance), the live crops of each known group then weigh, in all, with the
     square root of what they weighed, so a small group (V-VI skin tones) is not drowned by a large
     one either; the unknown keep their weight."""
     count = {}
@@ -220,6 +220,7 @@ def sample_weights(crops, idx, balance=None):
         count[key] = count.get(key, 0) + 1
     w = np.array([1 / math.sqrt(count[(crops.group[i], bool(crops.attack[i]))]) for i in idx])
     att = crops.attack[idx]
+    balance = crops.balance
     if balance is not None:
         live = np.where(~att)[0]
         total = {}
@@ -272,7 +273,7 @@ def train_tail(a, crops, feats, idx, stage):
     if att.all() or not att.any():
         raise SystemExit(f'passive.py: {stage}: the crops to train on are all {"attacks" if att.all() else "live"}: '
                          'give the manifest both live and attack media of several subjects, or use fewer folds')
-    w = sample_weights(crops, idx, crops.balance)
+    w = sample_weights(crops, idx)
     groups = np.asarray(crops.group)
     # A fixed sample of the training crops (the unaugmented copies), to show the loss falls.
     probe = rng.choice(idx, size=min(256, len(idx)), replace=False)
@@ -389,7 +390,7 @@ def reference(net, crops, view, n):
 def fit_key(a, crops, view, fold):
     """What a trained model depends on: resuming reuses a model only when all of it is the same."""
     keys = ['cut', 'k', 'seed', 'epochs', 'batch', 'lr', 'l2sp', 'blend', 'max_steps', 'max_folds', 'mixstyle']
-    balance = {'balance': sha256(a.balance)} if getattr(a, 'balance', '') else {}
+    balance = {'balance': sha256(a.balance)} if a.balance else {}
     return json.dumps({'digest': crops.digest(), 'groups': crops.groups_digest(), 'view': view, 'fold': fold, 'base': sha256(a.base),
                        'augment': augment_sha256(), **balance, **{k: getattr(a, k) for k in keys}}, sort_keys=True)
 

@@ -32,35 +32,36 @@ type Config struct {
 	Python    Python
 	BaseModel string // fr_liveness.onnx, the model fine-tuned
 
-	Views     []liveness.View
-	Close     []float64 // close-range cuts simulated for the crops
-	Copies    int       // copies of each crop: itself and Copies-1 augmented
-	Cut       string    // the base model's tensor after which layers are fine-tuned
-	Epochs    float64
-	LR        float64
-	Blend     float64 // weight of the tuned layers against the base model's after training (WiSE-FT); 0 or 1: the tuned weights
-	MixStyle  float64 // share of training batches whose activation statistics are mixed across sources (0: none)
-	Batch     int
-	MaxSteps  int // per training, 0: no limit (the smoke test sets a few)
-	Folds     int // groups packed into this many folds; 0: one fold per group
-	Seed      int
-	Threads   int // PyTorch threads
-	Workers   int // media at once when cropping and evaluating
-	FitFixed  map[string]float64
-	Data      string // a description of the data and its licence, stored in the model directory
-	Tags      []string
-	Threshold float64
-	EvalCache string       // eval's result cache ("" for none)
-	NoFolds   bool         // train the final models only: no out-of-source figures
-	Groups    *eval.Groups // apparent demographic groups of the live subjects, for the report (nil: none)
+	Views      []liveness.View
+	Close      []float64 // close-range cuts simulated for the crops
+	Copies     int       // copies of each crop: itself and Copies-1 augmented
+	Cut        string    // the base model's tensor after which layers are fine-tuned
+	Epochs     float64
+	LR         float64
+	Blend      float64 // weight of the tuned layers against the base model's after training (WiSE-FT); 0 or 1: the tuned weights
+	MixStyle   float64 // share of training batches whose activation statistics are mixed across sources (0: none)
+	Batch      int
+	MaxSteps   int // per training, 0: no limit (the smoke test sets a few)
+	Folds      int // groups packed into this many folds; 0: one fold per group
+	Seed       int
+	Threads    int // PyTorch threads
+	Workers    int // media at once when cropping and evaluating
+	FitFixed   map[string]float64
+	Data       string // a description of the data and its licence, stored in the model directory
+	Tags       []string
+	Threshold  float64
+	EvalCache  string       // eval's result cache ("" for none)
+	NoFolds    bool         // train the final models only: no out-of-source figures
+	Groups     *eval.Groups // apparent demographic groups of the live subjects, for the report (nil: none)
+	Progress   io.Writer
+	Log        io.Writer
+	Runtime    *onnx.Runtime                                            // where models are loaded (the base model among them)
+	CropEngine *liveness.Engine                                         // the engine that cuts the crops (its frame count is the crops')
+	NewEngine  func(set *liveness.PassiveSet) (*liveness.Engine, error) // an engine over a passive set, for the out-of-source evaluation
+
 	// BalanceSkin weighs the live crops of each apparent skin tone of Groups, in all, with the
 	// square root of their share (passive.py sample_weights), so a small group is not drowned.
 	BalanceSkin bool
-	Progress    io.Writer
-	Log         io.Writer
-	Runtime     *onnx.Runtime                                            // where models are loaded (the base model among them)
-	CropEngine  *liveness.Engine                                         // the engine that cuts the crops (its frame count is the crops')
-	NewEngine   func(set *liveness.PassiveSet) (*liveness.Engine, error) // an engine over a passive set, for the out-of-source evaluation
 }
 
 // Result is what a run measured and wrote.
