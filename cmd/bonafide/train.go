@@ -71,7 +71,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	data := fs.String("data", "", "a description of the data and its licence, stored in the model directory")
 	tags := fs.String("tags", "", "tags for rows of the manifest that have none")
 	groupsFile := fs.String("groups", "", "a table of apparent demographic groups of the live subjects (as 'bonafide eval --groups'): the report adds BPCER per skin tone and age")
-	balanceSkin := fs.Bool("balance-skin", false, "with --groups: the live media of each apparent skin tone weigh in training, in all, with the square root of their share, so a small group is not drowned by a large one (off by default; measured in models/README.md)")
+	balanceSkin := fs.Bool("balance-skin", false, "with --groups: the live media of each apparent skin tone weigh in training, in all, with the square root of their share, so a small group is not drowned by a large one (the shipped model is trained with it; off by default, as it needs --groups; measured in models/README.md)")
 	cacheDir := fs.String("cache", filepath.Join(assets.CacheDir(), "eval-cache"), "where the out-of-source evaluation caches its results (as 'bonafide eval')")
 	noFolds := fs.Bool("no-folds", false, "train the final models only (no out-of-source figures; the fusion keeps the default weights)")
 	quiet := fs.Bool("quiet", false, "no progress bars")
