@@ -110,9 +110,10 @@ func withEXIFOrientation(t *testing.T, jpg []byte, orientation uint16) []byte {
 	return append(out, jpg[2:]...)
 }
 
-// knownGaps are the cases the engine still declines (its face is found; the verdict is wrong).
-// Each is listed so that the suite stays green while the gap is open, and fails as soon as a gap
-// closes (remove it from the list then) or any other case is declined.
+// knownGaps are the cases the engine still declines, or accepts only just under the threshold
+// (its face is found; the verdict is wrong or on the edge). Each is listed so that the suite
+// stays green while the gap is open, and fails as soon as a gap closes (remove it from the list
+// then) or any other case is declined.
 //   - a flat band pasted over the lower face: the passive model reads a flat, untextured
 //     rectangle as an attack on the webcam clips (fused 0.98 and 0.99; the photos pass);
 //   - a medical mask shaped to the face: on the webcam clips the passive model still reads it as

@@ -85,6 +85,10 @@ type Result struct {
 func Run(ctx context.Context, c Config) (*Result, error) {
 	start := time.Now()
 	res := &Result{ModelDir: filepath.Join(c.Out, "model")}
+	if c.BalanceSkin && c.Groups == nil {
+		// Refused before any work: the table is needed only at step 4, after minutes of crops and features.
+		return nil, errors.New("balancing skin tones needs a groups table")
+	}
 	if err := c.Python.Check(ctx); err != nil {
 		return nil, err
 	}
@@ -149,9 +153,6 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		fit = append(fit, "--no-folds")
 	}
 	if c.BalanceSkin {
-		if c.Groups == nil {
-			return nil, errors.New("balancing skin tones needs a groups table")
-		}
 		path, n, err := writeBalance(c.Out, entries, base, c.Groups)
 		if err != nil {
 			return nil, err
